@@ -1,0 +1,48 @@
+# Kajitori — every command a developer or CI needs. `make test` and `make lab`
+# install what they need themselves (idempotently); nothing by hand.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+# pytest exits 5 when a selection holds no test yet; that is not a failure here.
+PYTEST_OK = || [ $$? -eq 5 ]
+
+.PHONY: help venv host lint test test-unit test-integration test-e2e bench clean
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+venv: $(VENV)/.installed ## create/update the virtualenv with kajitori and its dev tools
+$(VENV)/.installed: pyproject.toml
+	@echo "==> virtualenv $(VENV)"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+host: ## install and start what the host needs (docker.io, dockerd, iptables, netns tools)
+	@bash scripts/ensure-host.sh
+
+lint: venv ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test-unit: venv ## unit tests (seconds, no root parts)
+	$(PYTEST) tests/unit -q $(PYTEST_OK)
+
+test-integration: venv host ## real dockerd, real iptables in netns, real master processes
+	$(PYTEST) tests/integration -q -m integration $(PYTEST_OK)
+
+test-e2e: venv ## the whole three-machine lab (brings it up if needed)
+	$(PYTEST) tests/e2e -q -m e2e $(PYTEST_OK)
+
+test: lint test-unit test-integration test-e2e ## everything CI runs
+
+bench: venv ## benchmarks: print figures and write bench/results/*.json
+	@for b in bench/*/run.py; do echo "==> $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+# Images and the lab live in files of their own.
+-include images/images.mk
+-include lab.mk

@@ -1,0 +1,1 @@
+"""The `kajitori` command line: kubectl habits, plus the daemons (master, agent, proxy)."""

@@ -1,0 +1,25 @@
+"""Entry point of the `kajitori` command: one typer app, sub-commands in their own modules."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="kajitori",
+    help="Kajitori: a small container orchestrator with Kubernetes' API.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    # Each module adds its commands to `app`; imported here so that `kajitori --help`
+    # lists them all, while heavy imports (docker, iptables) stay inside the commands.
+    from kajitori.cli import daemons, node_cmd, objects  # noqa: F401
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,5 @@
+"""Commands: objects (filled in by its issue)."""
+
+from __future__ import annotations
+
+from kajitori.cli.main import app  # noqa: F401
