@@ -1,0 +1,327 @@
+"""The service proxy engine: keeps the node's iptables service rules equal to Services + Endpoints.
+
+Threads: event handlers (`update_service`, `delete_service`, `update_endpoints`,
+`delete_endpoints`, or the informer-style `on_*_update(old, new)`) may be called from any
+thread; they only translate the object, compare it with what is known and mark its Service
+dirty. Every iptables operation (`sync`, `ensure_base_rules`, `cleanup`, `run`) happens in one
+thread, the one that calls `run` (or the caller of those methods in tests and the CLI).
+
+Sync states: the first `sync()` after start (and after anything found our hooks or chains
+missing) is *full*: every chain of ours is declared, i.e. flushed and rewritten, and chains
+of ours that no Service needs any more are deleted. Later syncs are *partial*: only the
+KT-SVC/KT-SEP chains of dirty Services are written, plus the small shared chains whose text
+changed; every other chain stays in the kernel untouched (not even declared, since declaring
+a chain in a --noflush restore flushes it).
+
+Why iptables-legacy-restore and not python-iptables: on this machine one restore of 1,000
+services x 3 endpoints took 0.05 s, the same rules built and committed through python-iptables
+in one batch took 1.6 s; a restore replaces each table in one atomic step, so no packet sees
+a half-written service; and the restore text is plain data that unit tests can read.
+python-iptables is not used by the proxy: the periodic check reads one `iptables-legacy-save`
+per table and looks for our jump rules and KT-SERVICES' last rule in it (falling back to
+`iptables-legacy -C` before inserting anything), and libxtables' global state would tie the
+whole process to one thread for no gain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from net.iptables_rules import (
+    ENDPOINT_CHAIN_PREFIX,
+    FILTER_BASE_CHAINS,
+    FORWARD_CHAIN,
+    MARK_MASQ_CHAIN,
+    NAT_BASE_CHAINS,
+    NODEPORTS_CHAIN,
+    POSTROUTING_CHAIN,
+    SERVICE_CHAIN_PREFIX,
+    SERVICES_CHAIN,
+    ProxyRuleConfig,
+    TableBatch,
+    forward_rules,
+    mark_masq_rules,
+    nodeports_chain_rules,
+    nodeports_jump_spec,
+    postrouting_rules,
+    proxy_jumps,
+    reject_rules,
+    render_batch,
+    service_port_chains,
+    services_chain_rules,
+)
+from net.iptables_runner import (
+    Iptables,
+    IptablesError,
+    LegacyIptables,
+    chain_names,
+    ensure_jumps,
+    remove_jumps,
+    restore_deleting_chains,
+    save_line,
+)
+from net.service_model import (
+    Endpoint,
+    ServiceKey,
+    ServicePort,
+    ServicePortName,
+    endpoints_from_endpoints,
+    service_key,
+    service_ports_from_service,
+)
+
+log = logging.getLogger(__name__)
+
+ObjectOrKey = dict[str, Any] | str
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one `sync()` wrote."""
+
+    full: bool
+    services: int
+    """Services whose chains were written."""
+    seconds: float
+    restore_bytes: int
+
+
+def _key_of(obj: ObjectOrKey) -> ServiceKey:
+    return ServiceKey(obj) if isinstance(obj, str) else service_key(obj)
+
+
+class Proxier:
+    """Service proxy rules for one node; see the module docstring for threads and sync states."""
+
+    def __init__(
+        self,
+        *,
+        iptables: Iptables | None = None,
+        config: ProxyRuleConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ipt: Iptables = iptables or LegacyIptables()
+        self._config = config or ProxyRuleConfig()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._changed = threading.Event()
+        # Desired state, written by event handlers under the lock.
+        self._services: dict[ServiceKey, list[ServicePort]] = {}
+        self._endpoints: dict[ServiceKey, dict[ServicePortName, list[Endpoint]]] = {}
+        self._dirty: set[ServiceKey] = set()
+        self._needs_full = True
+        # What is in the kernel, owned by the iptables thread.
+        self._written_chains: dict[ServicePortName, set[str]] = {}
+        self._written_base: dict[tuple[str, str], list[str]] = {}
+
+    # ---- event handlers (any thread) -------------------------------------------------------
+
+    def update_service(self, obj: dict[str, Any]) -> None:
+        key = service_key(obj)
+        ports = service_ports_from_service(obj)
+        with self._lock:
+            if self._services.get(key, []) == ports:
+                return
+            if ports:
+                self._services[key] = ports
+            else:
+                self._services.pop(key, None)
+            self._mark_dirty(key)
+
+    def delete_service(self, obj: ObjectOrKey) -> None:
+        key = _key_of(obj)
+        with self._lock:
+            if self._services.pop(key, None) is not None:
+                self._mark_dirty(key)
+
+    def update_endpoints(self, obj: dict[str, Any]) -> None:
+        key = service_key(obj)
+        endpoints = endpoints_from_endpoints(obj)
+        with self._lock:
+            if self._endpoints.get(key, {}) == endpoints:
+                return
+            if endpoints:
+                self._endpoints[key] = endpoints
+            else:
+                self._endpoints.pop(key, None)
+            self._mark_dirty(key)
+
+    def delete_endpoints(self, obj: ObjectOrKey) -> None:
+        key = _key_of(obj)
+        with self._lock:
+            if self._endpoints.pop(key, None) is not None:
+                self._mark_dirty(key)
+
+    def on_service_update(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        """Informer-style handler: (None, obj) added, (old, new) modified, (obj, None) deleted."""
+        if new is not None:
+            self.update_service(new)
+        elif old is not None:
+            self.delete_service(old)
+
+    def on_endpoints_update(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        if new is not None:
+            self.update_endpoints(new)
+        elif old is not None:
+            self.delete_endpoints(old)
+
+    def request_full_sync(self) -> None:
+        with self._lock:
+            self._needs_full = True
+            self._changed.set()
+
+    def _mark_dirty(self, key: ServiceKey) -> None:
+        self._dirty.add(key)
+        self._changed.set()
+
+    @property
+    def pending(self) -> bool:
+        """True when a `sync()` would write something."""
+        with self._lock:
+            return self._needs_full or bool(self._dirty)
+
+    # ---- iptables thread --------------------------------------------------------------------
+
+    def ensure_base_rules(self) -> bool:
+        """The cheap periodic check: our jump rules and the KT-SERVICES canary are in place.
+
+        Re-creates missing jumps and asks for a full sync when anything was missing (somebody
+        flushed a table or deleted our chains). Returns True when something was repaired.
+        """
+        nat = self._ipt.save("nat")
+        repaired = ensure_jumps(self._ipt, proxy_jumps(), saved={"nat": nat})
+        if save_line(SERVICES_CHAIN, nodeports_jump_spec()) not in nat.splitlines() and not self._ipt.run(
+            ["-t", "nat", "-C", SERVICES_CHAIN, *nodeports_jump_spec()]
+        ):
+            repaired = True
+        if repaired:
+            log.warning("proxy rules were missing; a full sync follows")
+            self.request_full_sync()
+        return repaired
+
+    def sync(self) -> SyncResult | None:
+        """Write pending changes in one atomic restore batch; None when nothing was pending."""
+        started = self._clock()
+        with self._lock:
+            full, dirty = self._needs_full, self._dirty
+            self._needs_full, self._dirty = False, set()
+            self._changed.clear()
+            services = dict(self._services)
+            endpoints = dict(self._endpoints)
+        if not full and not dirty:
+            return None
+        try:
+            nat_chains: list[str] = []
+            if full:
+                nat = self._ipt.save("nat")
+                ensure_jumps(self._ipt, proxy_jumps(), saved={"nat": nat})
+                nat_chains = chain_names(nat)
+            text = self._build(
+                full=full, dirty=dirty, services=services, endpoints=endpoints, existing_nat_chains=nat_chains
+            )
+            if text:
+                self._ipt.restore(text)
+        except Exception:
+            # Whatever is in the kernel now is unknown: rebuild everything next time.
+            self._written_chains.clear()
+            self._written_base.clear()
+            self.request_full_sync()
+            raise
+        written = len(services) if full else len(dirty)
+        return SyncResult(full=full, services=written, seconds=self._clock() - started, restore_bytes=len(text))
+
+    def _build(
+        self,
+        *,
+        full: bool,
+        dirty: set[ServiceKey],
+        services: dict[ServiceKey, list[ServicePort]],
+        endpoints: dict[ServiceKey, dict[ServicePortName, list[Endpoint]]],
+        existing_nat_chains: list[str],
+    ) -> str:
+        cfg = self._config
+        ports = sorted((sp for sps in services.values() for sp in sps), key=lambda sp: sp.name)
+        served: list[ServicePort] = []
+        unserved: list[ServicePort] = []
+        nat_chains: dict[str, list[str]] = {}
+        new_written: dict[ServicePortName, set[str]] = {}
+        for sp in ports:
+            eps = endpoints.get(sp.name.service, {}).get(sp.name, [])
+            if not eps:
+                unserved.append(sp)
+                continue
+            served.append(sp)
+            if full or sp.name.service in dirty:
+                chains = service_port_chains(sp, eps, cfg)
+                nat_chains.update(chains)
+                new_written[sp.name] = set(chains)
+            else:
+                new_written[sp.name] = self._written_chains.get(sp.name, set())
+        wanted = set().union(*new_written.values()) if new_written else set()
+        stale = {c for chains in self._written_chains.values() for c in chains} - wanted
+        if full:
+            stale |= {c for c in existing_nat_chains if c.startswith((SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX))} - wanted
+
+        base = {
+            ("nat", SERVICES_CHAIN): services_chain_rules(served),
+            ("nat", NODEPORTS_CHAIN): nodeports_chain_rules(served),
+            ("nat", MARK_MASQ_CHAIN): mark_masq_rules(cfg),
+            ("nat", POSTROUTING_CHAIN): postrouting_rules(cfg),
+            ("filter", SERVICES_CHAIN): reject_rules(unserved),
+            ("filter", FORWARD_CHAIN): forward_rules(cfg),
+        }
+        filter_chains: dict[str, list[str]] = {}
+        nat_base: dict[str, list[str]] = {}
+        for (table, chain), rules in base.items():
+            if full or self._written_base.get((table, chain)) != rules:
+                (nat_base if table == "nat" else filter_chains)[chain] = rules
+        # Service chains are declared before KT-SERVICES/KT-NODEPORTS rules jump to them.
+        nat = TableBatch("nat", {**nat_chains, **nat_base}, sorted(stale))
+        text = render_batch([nat, TableBatch("filter", filter_chains, [])])
+        self._written_chains = new_written
+        self._written_base = base
+        return text
+
+    def cleanup(self) -> None:
+        """Remove exactly our jump rules and chains from nat and filter (`kajitori proxy --cleanup`)."""
+        remove_jumps(self._ipt, proxy_jumps())
+        ours = (SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX)
+        nat = [c for c in chain_names(self._ipt.save("nat")) if c.startswith(ours)]
+        restore_deleting_chains(
+            self._ipt, {"nat": [*nat, *NAT_BASE_CHAINS], "filter": list(FILTER_BASE_CHAINS)}
+        )
+        self._written_chains.clear()
+        self._written_base.clear()
+        self.request_full_sync()
+
+    def run(self, stop: threading.Event, *, check_period: float = 10.0, min_sync_interval: float = 0.0) -> None:
+        """The proxy loop: full sync at start, then sync on changes and check every `check_period` s.
+
+        `min_sync_interval` coalesces bursts of events into one restore (kube-proxy's minSyncPeriod).
+        Returns when `stop` is set.
+        """
+        next_check = self._clock()
+        while not stop.is_set():
+            now = self._clock()
+            if now >= next_check:
+                try:
+                    self.ensure_base_rules()
+                except IptablesError:
+                    log.exception("checking proxy rules")
+                next_check = now + check_period
+            try:
+                result = self.sync()
+                if result is not None:
+                    log.info("proxy sync: full=%s services=%d in %.3fs", result.full, result.services, result.seconds)
+            except IptablesError:
+                log.exception("proxy sync failed; retrying with a full sync")
+                stop.wait(1.0)
+                continue
+            if min_sync_interval:
+                stop.wait(min_sync_interval)
+            self._changed.wait(timeout=max(0.0, next_check - self._clock()))
