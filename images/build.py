@@ -247,7 +247,7 @@ def ensure_rootfs_image(client: docker.DockerClient, rootfs: Rootfs, progress: P
         ensure_host_packages(["debootstrap"], progress)
         debootstrap(rootfs, tarball, progress)
     with progress.step(f"importing {tarball.name} as {rootfs.image}"):
-        changes = [f"LABEL {ROOTFS_LABEL}={rootfs.key}", 'CMD ["/bin/bash"]']
+        changes = [f"LABEL {IMAGE_LABEL}=rootfs {ROOTFS_LABEL}={rootfs.key}", 'CMD ["/bin/bash"]']
         client.api.import_image_from_file(
             str(tarball), repository=ROOTFS_REPOSITORY, tag=rootfs.key, changes=changes
         )
