@@ -1,7 +1,7 @@
 """Docker's container event stream as an endless, reconnecting `EventStream`.
 
 Guarantee: iteration yields every start/die/oom/destroy of a managed container at least once
-from the moment `__iter__` is first entered until `close()`. When the HTTP stream breaks
+from the moment the stream was made until `close()`. When the HTTP stream breaks
 (dockerd restarted, socket closed) it reconnects with backoff, asking for events since the
 last one seen, so a gap is replayed rather than lost (a few may repeat). `close()` may be
 called from any thread; it ends the iteration promptly.
@@ -65,13 +65,11 @@ class DockerEventStream:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._current: Any = None
-        self._since: str | None = None
-        """Where to resume after a break: the last event's time, `seconds.nanoseconds`."""
+        # From the moment the stream is asked for, not when iteration begins in some thread:
+        # events in between are replayed by dockerd. Then: the last event's time, to resume from.
+        self._since = f"{datetime.now(tz=UTC).timestamp():.9f}"
 
     def __iter__(self) -> Iterator[RuntimeEvent]:
-        if self._since is None:
-            # Start from "now" as dockerd sees it, so a reconnect before any event replays the gap.
-            self._since = f"{datetime.now(tz=UTC).timestamp():.9f}"
         backoff = self._backoff_initial_s
         while not self._closed.is_set():
             try:

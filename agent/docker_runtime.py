@@ -507,6 +507,12 @@ def container_info_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
     exit_code = int(docker_state.get("ExitCode") or 0)
     network_mode = str((data.get("HostConfig") or {}).get("NetworkMode") or "")
     sandbox_id = labels.get(LABEL_SANDBOX_ID) or network_mode.removeprefix("container:")
+    started_at = parse_docker_time(docker_state.get("StartedAt"))
+    finished_at = parse_docker_time(docker_state.get("FinishedAt")) if exited else None
+    if started_at and finished_at and finished_at < started_at:
+        # dockerd stamps StartedAt after `start` returns, so a process that exits at once can
+        # look finished before it started; a status must not say so.
+        finished_at = started_at
     return ContainerInfo(
         id=ContainerId(data["Id"]),
         pod=pod_from_labels(labels),
@@ -520,8 +526,8 @@ def container_info_from_inspect(data: Mapping[str, Any]) -> ContainerInfo:
         reason=termination_reason(exit_code, bool(docker_state.get("OOMKilled"))) if exited else None,
         message=str(docker_state.get("Error") or ""),
         created_at=parse_docker_time(data.get("Created")),
-        started_at=parse_docker_time(docker_state.get("StartedAt")),
-        finished_at=parse_docker_time(docker_state.get("FinishedAt")) if exited else None,
+        started_at=started_at,
+        finished_at=finished_at,
         labels=dict(labels),
     )
 
