@@ -1,5 +1,64 @@
-"""Commands: daemons (filled in by its issue)."""
+"""The long-running processes: `kajitori master`, `kajitori agent`, `kajitori proxy`.
+
+Each command only turns flags into settings and hands them to its component; the
+components never read flags or the environment themselves.
+"""
 
 from __future__ import annotations
 
-from kajitori.cli.main import app  # noqa: F401
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from kajitori.cli.main import app
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise typer.BadParameter(f"{listen!r} must be HOST:PORT", param_hint="--listen")
+    return host or "0.0.0.0", int(port)
+
+
+@app.command()
+def master(
+    data_dir: Path = typer.Option(Path("./kajitori-data"), "--data-dir", help="Store, tokens and kubeconfigs."),
+    listen: str = typer.Option("0.0.0.0:6443", "--listen", help="HOST:PORT of the API server."),
+    advertise_address: str = typer.Option(None, "--advertise-address", help="Address written into the kubeconfigs."),
+    no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
+    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, endpoints, node-lifecycle, garbage-collector)."),
+    node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
+    pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the master: API server, state store, scheduler and controllers."""
+    configure_logging(verbose)
+    from master import server
+    from master.settings import ControllerSettings, MasterSettings
+
+    host, port = _split_listen(listen)
+    loops = ControllerSettings(node_monitor_grace_s=node_monitor_grace, pod_eviction_timeout_s=pod_eviction_timeout)
+    for name in disable:
+        attr = name.replace("-", "_")
+        if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):
+            raise typer.BadParameter(f"unknown loop {name!r}", param_hint="--disable")
+        setattr(loops, attr, False)
+    settings = MasterSettings(data_dir=data_dir, host=host, port=port, advertise_address=advertise_address, controllers=loops)
+    starter = None
+    if not no_controllers:
+        try:
+            from master.controllers import start_all
+        except ImportError:  # the controllers arrive with their issue
+            start_all = None  # type: ignore[assignment]
+        starter = start_all
+    server.run(settings, controllers=starter)

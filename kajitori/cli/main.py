@@ -13,6 +13,11 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root() -> None:
+    """Kajitori: a small container orchestrator with Kubernetes' API."""
+
+
 def _register() -> None:
     # Each module adds its commands to `app`; imported here so that `kajitori --help`
     # lists them all, while heavy imports (docker, iptables) stay inside the commands.

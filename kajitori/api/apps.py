@@ -1,0 +1,172 @@
+"""The apps/v1 kinds: Deployment and ReplicaSet, and autoscaling/v1 Scale."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from kajitori.api.core import PodTemplateSpec
+from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
+
+IntOrString = int | str
+
+
+def _check_int_or_percent(value: IntOrString, what: str) -> IntOrString:
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{what} must be greater than or equal to 0")
+        return value
+    if not value.endswith("%") or not value[:-1].isdigit():
+        raise ValueError(f"{what} {value!r} must be an integer or a percentage (e.g. '25%')")
+    return value
+
+
+class RollingUpdateDeployment(KubeModel):
+    maxUnavailable: IntOrString = "25%"
+    maxSurge: IntOrString = "25%"
+
+    @model_validator(mode="after")
+    def _values(self) -> RollingUpdateDeployment:
+        _check_int_or_percent(self.maxUnavailable, "maxUnavailable")
+        _check_int_or_percent(self.maxSurge, "maxSurge")
+        if self.maxUnavailable in (0, "0%") and self.maxSurge in (0, "0%"):
+            raise ValueError("maxUnavailable may not be 0 when maxSurge is 0")
+        return self
+
+
+class DeploymentStrategy(KubeModel):
+    type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
+    rollingUpdate: RollingUpdateDeployment | None = None
+
+    @model_validator(mode="after")
+    def _default(self) -> DeploymentStrategy:
+        if self.type == "RollingUpdate" and self.rollingUpdate is None:
+            self.rollingUpdate = RollingUpdateDeployment()
+        if self.type == "Recreate" and self.rollingUpdate is not None:
+            raise ValueError("rollingUpdate may not be specified when strategy type is 'Recreate'")
+        return self
+
+
+def _check_selector_matches_template(selector: LabelSelector, template: PodTemplateSpec) -> None:
+    if selector.is_empty():
+        raise ValueError("selector: Invalid value: empty selector is invalid for deployment")
+    if not selector.matches(template.metadata.labels):
+        raise ValueError("selector does not match template labels")
+
+
+class DeploymentSpec(KubeModel):
+    replicas: int = 1
+    selector: LabelSelector
+    template: PodTemplateSpec
+    strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
+    minReadySeconds: int = 0
+    revisionHistoryLimit: int = 10
+    progressDeadlineSeconds: int = 600
+    paused: bool | None = None
+
+    @field_validator("replicas", "minReadySeconds", "revisionHistoryLimit")
+    @classmethod
+    def _non_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be greater than or equal to 0")
+        return v
+
+    @model_validator(mode="after")
+    def _selector(self) -> DeploymentSpec:
+        _check_selector_matches_template(self.selector, self.template)
+        return self
+
+
+class DeploymentCondition(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    lastUpdateTime: str | None = None
+    lastTransitionTime: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class DeploymentStatus(KubeModel):
+    observedGeneration: int | None = None
+    replicas: int | None = None
+    updatedReplicas: int | None = None
+    readyReplicas: int | None = None
+    availableReplicas: int | None = None
+    unavailableReplicas: int | None = None
+    conditions: list[DeploymentCondition] | None = None
+    collisionCount: int | None = None
+
+
+class Deployment(TypedObject):
+    apiVersion: str | None = "apps/v1"
+    kind: str | None = "Deployment"
+    spec: DeploymentSpec
+    status: DeploymentStatus = Field(default_factory=DeploymentStatus)
+
+
+class ReplicaSetSpec(KubeModel):
+    replicas: int = 1
+    selector: LabelSelector
+    template: PodTemplateSpec | None = None
+    minReadySeconds: int = 0
+
+    @field_validator("replicas", "minReadySeconds")
+    @classmethod
+    def _non_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be greater than or equal to 0")
+        return v
+
+    @model_validator(mode="after")
+    def _selector(self) -> ReplicaSetSpec:
+        if self.template is not None:
+            _check_selector_matches_template(self.selector, self.template)
+        return self
+
+
+class ReplicaSetCondition(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    lastTransitionTime: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class ReplicaSetStatus(KubeModel):
+    replicas: int = 0
+    fullyLabeledReplicas: int | None = None
+    readyReplicas: int | None = None
+    availableReplicas: int | None = None
+    observedGeneration: int | None = None
+    conditions: list[ReplicaSetCondition] | None = None
+
+
+class ReplicaSet(TypedObject):
+    apiVersion: str | None = "apps/v1"
+    kind: str | None = "ReplicaSet"
+    spec: ReplicaSetSpec
+    status: ReplicaSetStatus = Field(default_factory=ReplicaSetStatus)
+
+
+class ScaleSpec(KubeModel):
+    replicas: int = 0
+
+    @field_validator("replicas")
+    @classmethod
+    def _non_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be greater than or equal to 0")
+        return v
+
+
+class ScaleStatus(KubeModel):
+    replicas: int = 0
+    selector: str | None = None
+
+
+class Scale(TypedObject):
+    apiVersion: str | None = "autoscaling/v1"
+    kind: str | None = "Scale"
+    spec: ScaleSpec = Field(default_factory=ScaleSpec)
+    status: ScaleStatus = Field(default_factory=ScaleStatus)

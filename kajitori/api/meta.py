@@ -1,0 +1,230 @@
+"""Object metadata shared by every kind: ObjectMeta, OwnerReference, Status, lists.
+
+Field names are Kubernetes' own camelCase wire names on purpose: a reader can put
+this file next to the Kubernetes API reference and see the same words, and no alias
+table can drift. Models keep unknown fields (``extra="allow"``) so that YAML written
+for a newer Kubernetes round-trips through Kajitori without losing anything.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+class KubeModel(BaseModel):
+    """Base of every API model: wire names, unknown fields kept, assignment unchecked."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape sent on the wire (no nulls)."""
+        return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def check_dns1123_label(value: str, *, what: str = "name") -> str:
+    if len(value) > 63 or not DNS1123_LABEL.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be a DNS-1123 label: at most 63 lower-case alphanumeric "
+            "characters or '-', starting and ending with an alphanumeric character"
+        )
+    return value
+
+
+def check_dns1123_subdomain(value: str, *, what: str = "name") -> str:
+    if len(value) > 253 or not DNS1123_SUBDOMAIN.match(value):
+        raise ValueError(
+            f"{what} {value!r} must be a DNS-1123 subdomain: lower-case alphanumeric characters, "
+            "'-' or '.', starting and ending with an alphanumeric character"
+        )
+    return value
+
+
+def check_qualified_name(key: str, *, what: str = "label key") -> str:
+    """A label or annotation key: optional DNS-subdomain prefix and '/', then a name of <= 63."""
+    prefix, _, name = key.rpartition("/")
+    if prefix:
+        check_dns1123_subdomain(prefix, what=f"{what} prefix")
+    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
+        raise ValueError(
+            f"{what} {key!r} is invalid: the name part must be at most 63 alphanumeric characters, "
+            "'-', '_' or '.', starting and ending with an alphanumeric character"
+        )
+    return key
+
+
+def check_label_value(value: str) -> str:
+    if len(value) > 63 or not _LABEL_VALUE.match(value):
+        raise ValueError(
+            f"label value {value!r} is invalid: at most 63 alphanumeric characters, '-', '_' or '.', "
+            "starting and ending with an alphanumeric character"
+        )
+    return value
+
+
+class OwnerReference(KubeModel):
+    apiVersion: str
+    kind: str
+    name: str
+    uid: str
+    controller: bool | None = None
+    blockOwnerDeletion: bool | None = None
+
+
+class ObjectMeta(KubeModel):
+    name: str | None = None
+    generateName: str | None = None
+    namespace: str | None = None
+    uid: str | None = None
+    resourceVersion: str | None = None
+    generation: int | None = None
+    creationTimestamp: str | None = None
+    deletionTimestamp: str | None = None
+    deletionGracePeriodSeconds: int | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    ownerReferences: list[OwnerReference] | None = None
+    finalizers: list[str] | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for key, value in (v or {}).items():
+            check_qualified_name(key)
+            check_label_value(value)
+        return v
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        total = 0
+        for key, value in (v or {}).items():
+            check_qualified_name(key, what="annotation key")
+            total += len(key) + len(value)
+        if total > 256 * 1024:
+            raise ValueError("annotations may not exceed 256 KiB in total")
+        return v
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, v: str | None) -> str | None:
+        return None if v is None else check_dns1123_label(v, what="namespace")
+
+
+class TypedObject(KubeModel):
+    """apiVersion + kind + metadata: what every stored object has."""
+
+    apiVersion: str | None = None
+    kind: str | None = None
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+
+    # How metadata.name must look for this kind ("subdomain" for most, "label" for a few).
+    NAME_RULE: ClassVar[Literal["subdomain", "label"]] = "subdomain"
+
+    @model_validator(mode="after")
+    def _name(self) -> TypedObject:
+        name = self.metadata.name
+        if name:
+            check = check_dns1123_label if self.NAME_RULE == "label" else check_dns1123_subdomain
+            try:
+                check(name)
+            except ValueError as exc:
+                # Raised from here the error would point at the object root; name the field.
+                raise ValueError(f"metadata.name: {exc}") from None
+        return self
+
+
+class ListMeta(KubeModel):
+    resourceVersion: str | None = None
+    # Continue tokens are not used: lists are served whole from memory.
+    remainingItemCount: int | None = None
+
+
+class StatusCause(KubeModel):
+    reason: str | None = None
+    message: str | None = None
+    field: str | None = None
+
+
+class StatusDetails(KubeModel):
+    name: str | None = None
+    group: str | None = None
+    kind: str | None = None
+    uid: str | None = None
+    causes: list[StatusCause] | None = None
+    retryAfterSeconds: int | None = None
+
+
+class Status(KubeModel):
+    """The error (and delete) answer of the API, exactly as Kubernetes shapes it."""
+
+    apiVersion: str = "v1"
+    kind: str = "Status"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    status: str | None = None  # "Success" | "Failure"
+    message: str | None = None
+    reason: str | None = None
+    details: StatusDetails | None = None
+    code: int | None = None
+
+
+class LabelSelectorRequirement(KubeModel):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _values(self) -> LabelSelectorRequirement:
+        if self.operator in ("In", "NotIn") and not self.values:
+            raise ValueError(f"values: Required value: must be specified when operator is {self.operator}")
+        if self.operator in ("Exists", "DoesNotExist") and self.values:
+            raise ValueError(f"values: may not be specified when operator is {self.operator}")
+        return self
+
+
+class LabelSelector(KubeModel):
+    matchLabels: dict[str, str] | None = None
+    matchExpressions: list[LabelSelectorRequirement] | None = None
+
+    def is_empty(self) -> bool:
+        return not self.matchLabels and not self.matchExpressions
+
+    def matches(self, labels: dict[str, str] | None) -> bool:
+        """True when the labels satisfy every term (an empty selector matches everything)."""
+        labels = labels or {}
+        for key, value in (self.matchLabels or {}).items():
+            if labels.get(key) != value:
+                return False
+        for req in self.matchExpressions or []:
+            present = req.key in labels
+            if req.operator == "In" and (not present or labels[req.key] not in (req.values or [])):
+                return False
+            if req.operator == "NotIn" and present and labels[req.key] in (req.values or []):
+                return False
+            if req.operator == "Exists" and not present:
+                return False
+            if req.operator == "DoesNotExist" and present:
+                return False
+        return True
+
+    def to_query(self) -> str:
+        """The same selector as a `labelSelector=` query string."""
+        parts = [f"{k}={v}" for k, v in (self.matchLabels or {}).items()]
+        for req in self.matchExpressions or []:
+            values = ",".join(req.values or [])
+            parts.append(
+                {
+                    "In": f"{req.key} in ({values})",
+                    "NotIn": f"{req.key} notin ({values})",
+                    "Exists": req.key,
+                    "DoesNotExist": f"!{req.key}",
+                }[req.operator]
+            )
+        return ",".join(parts)

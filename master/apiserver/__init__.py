@@ -1,0 +1,1 @@
+"""The API server: Kubernetes' REST paths over the state store (FastAPI on one event loop)."""

@@ -1,0 +1,346 @@
+"""The HTTP face of the API server: Kubernetes' paths onto ``ResourceAPI`` verbs.
+
+One dispatcher parses ``/api/v1/...`` and ``/apis/{group}/{version}/...`` itself
+(namespace, resource, name, subresource), because Kubernetes' paths are ambiguous to
+a route table (``/api/v1/namespaces/x/status`` vs ``/api/v1/namespaces/x/pods``).
+All handlers run on the event loop; the store is synchronous and fast (memory plus
+one fsync per write), so no request waits on a thread pool.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
+
+from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
+from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
+from master.apiserver import errors
+from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
+from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
+from master.apiserver.resources import DeleteOptions, ResourceAPI
+from master.apiserver.watch import WatchStream
+from master.store import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 3 * 1024 * 1024  # Kubernetes' limit for a request body
+VERSION = {
+    "major": "1",
+    "minor": "28",
+    "gitVersion": "v1.28.0-kajitori.0.1.0",
+    "gitCommit": "",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-21T00:00:00Z",
+    "goVersion": "python",
+    "compiler": "cpython",
+    "platform": "linux/amd64",
+}
+_NAMESPACE_SUBRESOURCES = {"status", "finalize"}
+_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+
+# A hook the master installs to proxy pods/log and pods/exec to the node agent.
+SubresourceProxy = Callable[[Request, Resource, str, str, str], Awaitable[Response]]
+
+
+@dataclass
+class ServerState:
+    store: Store
+    api: ResourceAPI
+    tokens: Tokens | None
+    proxy: SubresourceProxy | None = None
+    ready: bool = True
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content=content, status_code=status, media_type="application/json")
+
+
+def error_response(exc: errors.ApiError) -> Response:
+    return json_response(exc.body(), exc.code)
+
+
+def create_app(state: ServerState) -> FastAPI:
+    app = FastAPI(title="Kajitori API", version="0.1.0", docs_url=None, redoc_url=None)
+    app.state.kajitori = state
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if state.tokens is not None and request.url.path not in PUBLIC_PATHS:
+            user = state.tokens.user_of(bearer_token(request.headers.get("authorization")))
+            if user is None:
+                return error_response(errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
+        try:
+            return await call_next(request)
+        except errors.ApiError as exc:
+            return error_response(exc)
+        except Exception as exc:  # never a traceback to a client; the log has it
+            log.exception("internal error on %s %s", request.method, request.url.path)
+            return error_response(errors.ApiError(500, "InternalError", f"an internal error occurred: {type(exc).__name__}"))
+
+    @app.get("/healthz")
+    @app.get("/livez")
+    async def healthz() -> Response:
+        return Response("ok", media_type="text/plain")
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        return Response("ok" if state.ready else "starting", status_code=200 if state.ready else 503, media_type="text/plain")
+
+    @app.get("/version")
+    async def version() -> Response:
+        return json_response(VERSION)
+
+    @app.get("/api")
+    async def api_versions(request: Request) -> Response:
+        return json_response(
+            {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": request.url.netloc}],
+            }
+        )
+
+    @app.get("/apis")
+    async def api_groups() -> Response:
+        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group})
+        return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
+
+    @app.get("/apis/{group}")
+    async def api_group(group: str) -> Response:
+        versions = sorted({r.version for r in RESOURCES if r.group == group})
+        if not versions:
+            raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource (group {group})")
+        return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions[0])})
+
+    @app.get("/api/v1")
+    async def core_resources() -> Response:
+        return json_response(_resource_list("", "v1"))
+
+    @app.get("/apis/{group}/{version}")
+    async def group_resources(group: str, version: str) -> Response:
+        if not any(r.group == group and r.version == version for r in RESOURCES):
+            raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource ({group}/{version})")
+        return json_response(_resource_list(group, version))
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.api_route("/api/v1/{rest:path}", methods=methods)
+    async def core(request: Request, rest: str) -> Response:
+        return await dispatch(state, request, "", "v1", rest)
+
+    @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
+    async def grouped(request: Request, group: str, version: str, rest: str) -> Response:
+        return await dispatch(state, request, group, version, rest)
+
+    return app
+
+
+def _group(group: str, version: str) -> dict[str, Any]:
+    gv = {"groupVersion": f"{group}/{version}", "version": version}
+    return {"name": group, "versions": [gv], "preferredVersion": gv}
+
+
+def _resource_list(group: str, version: str) -> dict[str, Any]:
+    resources: list[dict[str, Any]] = []
+    for r in RESOURCES:
+        if r.group != group or r.version != version:
+            continue
+        resources.append(
+            {
+                "name": r.plural,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": _VERBS,
+                "shortNames": list(r.short_names),
+            }
+        )
+        for sub in sorted(r.subresources):
+            kind = {"scale": "Scale", "binding": "Binding", "eviction": "Eviction"}.get(sub, r.kind)
+            resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": ["get", "patch", "update", "create"]})
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+
+
+@dataclass
+class Target:
+    resource: Resource
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+    watch_path: bool
+
+
+def parse_target(group: str, version: str, rest: str) -> Target:
+    parts = [p for p in rest.split("/") if p]
+    watch_path = bool(parts) and parts[0] == "watch"  # the legacy /api/v1/watch/... form
+    if watch_path:
+        parts = parts[1:]
+    namespace = None
+    if len(parts) >= 3 and parts[0] == "namespaces" and not (len(parts) == 3 and parts[2] in _NAMESPACE_SUBRESOURCES):
+        namespace, parts = parts[1], parts[2:]
+    if not parts or len(parts) > 3:
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+    try:
+        resource = by_path(group, version, parts[0])
+    except UnknownResource as exc:
+        raise errors.ApiError(404, "NotFound", str(exc)) from None
+    if namespace is not None and not resource.namespaced:
+        raise errors.ApiError(404, "NotFound", f"{resource.plural} are not namespaced")
+    name = parts[1] if len(parts) > 1 else None
+    sub = parts[2] if len(parts) > 2 else None
+    if sub is not None and sub not in resource.subresources:
+        raise errors.ApiError(404, "NotFound", f"{resource.plural} has no subresource {sub!r}")
+    return Target(resource, namespace, name, sub, watch_path)
+
+
+async def read_body(request: Request) -> Any:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise errors.ApiError(413, "RequestEntityTooLarge", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise errors.ApiError(413, "RequestEntityTooLarge", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return None
+    content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if "yaml" in content_type:
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise errors.bad_request(f"the request body is not valid YAML: {exc}") from None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
+
+
+def _query_int(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise errors.bad_request(f"query parameter {name}={value!r} must be an integer") from None
+
+
+def _selectors(request: Request) -> tuple[Any, Any]:
+    try:
+        labels = parse_label_selector(request.query_params.get("labelSelector"))
+        fields = parse_field_selector(request.query_params.get("fieldSelector"))
+    except SelectorError as exc:
+        raise errors.bad_request(str(exc)) from None
+    return labels, fields
+
+
+def _list_body(resource: Resource, items: list[Any], revision: int) -> bytes:
+    head = orjson.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": {"resourceVersion": str(revision)}})
+    return head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
+
+
+async def dispatch(state: ServerState, request: Request, group: str, version: str, rest: str) -> Response:
+    target = parse_target(group, version, rest)
+    api = state.api
+    r, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
+    method = request.method
+    try:
+        if sub in ("log", "exec", "proxy"):
+            if state.proxy is None or name is None:
+                raise errors.ApiError(503, "ServiceUnavailable", f"{r.plural}/{sub} is not available on this server")
+            return await state.proxy(request, r, ns or "", name, sub)
+        if name is None:
+            return await _collection(state, request, target)
+        if method == "GET":
+            if sub == "scale":
+                return json_response(api.get_scale(r, ns or "", name))
+            if target.watch_path:
+                return await _watch(state, request, target)
+            return json_response(api.get(r, ns, name).raw)
+        if method == "PUT":
+            body = await read_body(request)
+            if sub == "scale":
+                return json_response(api.update_scale(r, ns or "", name, body))
+            return json_response(api.update(r, ns, name, body, sub))
+        if method == "PATCH":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip()
+            if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH):
+                raise errors.ApiError(
+                    415,
+                    "UnsupportedMediaType",
+                    f"the body of the request was in an unknown format - accepted media types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}",
+                )
+            patch = await read_body(request)
+            if sub == "scale":
+                return json_response(api.patch_scale(r, ns or "", name, content_type, patch))
+            return json_response(api.patch(r, ns, name, content_type, patch, sub))
+        if method == "POST" and sub == "binding":
+            status = api.bind(ns or "", name, await read_body(request))
+            return json_response(status.to_dict(), 201)
+        if method == "DELETE" and sub is None:
+            body = await read_body(request)
+            options = DeleteOptions.from_body(
+                body if isinstance(body, dict) else None,
+                DeleteOptions(_query_int(request, "gracePeriodSeconds"), request.query_params.get("propagationPolicy")),
+            )
+            obj, _gone = api.delete(r, ns, name, options)
+            return json_response(obj)
+        raise errors.ApiError(405, "MethodNotAllowed", f"{method} is not supported on {r.plural}{'/' + sub if sub else ''}")
+    except StoreError as exc:
+        log.error("store error: %s", exc)
+        raise errors.ApiError(500, "InternalError", f"storage error: {exc}") from None
+
+
+async def _collection(state: ServerState, request: Request, target: Target) -> Response:
+    api, r, ns = state.api, target.resource, target.namespace
+    if request.method == "GET":
+        if target.watch_path or request.query_params.get("watch") in ("true", "1"):
+            return await _watch(state, request, target)
+        labels, fields = _selectors(request)
+        items, revision = api.list(r, ns, labels, fields)
+        return json_response(_list_body(r, items, revision))
+    if request.method == "POST":
+        body = await read_body(request)
+        if r.namespaced and ns is None:
+            raise errors.bad_request(f"{r.plural} are namespaced: POST to /{r.prefix.strip('/')}/namespaces/NAMESPACE/{r.plural}")
+        return json_response(api.create(r, ns, body), 201)
+    if request.method == "DELETE":
+        labels, fields = _selectors(request)
+        body = await read_body(request)
+        options = DeleteOptions.from_body(
+            body if isinstance(body, dict) else None,
+            DeleteOptions(_query_int(request, "gracePeriodSeconds"), request.query_params.get("propagationPolicy")),
+        )
+        deleted = api.delete_collection(r, ns, labels, fields, options)
+        return json_response({"kind": r.list_kind, "apiVersion": r.api_version, "metadata": {}, "items": deleted})
+    raise errors.ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
+
+
+async def _watch(state: ServerState, request: Request, target: Target) -> Response:
+    labels, fields = _selectors(request)
+    if target.name:
+        fields = parse_field_selector(
+            ",".join(filter(None, [request.query_params.get("fieldSelector"), f"metadata.name={target.name}"]))
+        )
+    timeout = _query_int(request, "timeoutSeconds") or 1800
+    stream = WatchStream(
+        state.store,
+        target.resource,
+        target.namespace,
+        labels,
+        fields,
+        bookmarks=request.query_params.get("allowWatchBookmarks") in ("true", "1"),
+        timeout_s=float(timeout),
+    )
+    stream.start(request.query_params.get("resourceVersion"))
+    return StreamingResponse(stream.stream(), media_type="application/json")
+

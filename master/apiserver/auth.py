@@ -1,0 +1,62 @@
+"""Bearer-token authentication and the credentials a new master writes.
+
+On first start the data dir gets ``tokens.json`` (an admin token and a node token,
+random, mode 0600) and, at every start, ``admin.kubeconfig`` and ``node.kubeconfig``
+pointing at the advertised address. Every request but the health and version
+endpoints must carry ``Authorization: Bearer <token>``; all tokens may do everything
+for now (authorization by role is future work, noted in the README).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from kajitori import config
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version"})
+
+
+@dataclass(frozen=True)
+class Tokens:
+    admin: str
+    node: str
+
+    def user_of(self, token: str | None) -> str | None:
+        if token is None:
+            return None
+        if secrets.compare_digest(token, self.admin):
+            return "admin"
+        if secrets.compare_digest(token, self.node):
+            return "system:node"
+        return None
+
+
+def ensure_credentials(data_dir: Path, server_url: str) -> Tokens:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "tokens.json"
+    if path.exists():
+        doc = json.loads(path.read_text())
+        tokens = Tokens(admin=doc["admin"], node=doc["node"])
+    else:
+        tokens = Tokens(admin=secrets.token_urlsafe(32), node=secrets.token_urlsafe(32))
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"admin": tokens.admin, "node": tokens.node}))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        log.info("created tokens in %s", path)
+    config.write(data_dir / "admin.kubeconfig", server_url, tokens.admin, user="admin")
+    config.write(data_dir / "node.kubeconfig", server_url, tokens.node, user="node")
+    return tokens
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None

@@ -1,0 +1,125 @@
+"""API errors as Kubernetes ``Status`` objects, and the mapping from validation errors.
+
+Every failure a client can cause leaves the server as one of these, with a reason
+(NotFound, AlreadyExists, Conflict, Invalid, BadRequest, ...) and, for invalid
+objects, ``details.causes[]`` whose ``field`` is the JSON path of the bad field
+(``spec.containers[0].name``) — never a 500 or a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from kajitori.api.meta import Status, StatusCause, StatusDetails
+from kajitori.api.registry import Resource
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        *,
+        name: str | None = None,
+        resource: Resource | None = None,
+        causes: list[StatusCause] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.name = name
+        self.resource = resource
+        self.causes = causes
+
+    def status(self) -> Status:
+        details = None
+        if self.name or self.resource or self.causes:
+            details = StatusDetails(
+                name=self.name,
+                group=self.resource.group if self.resource else None,
+                kind=self.resource.plural if self.resource else None,
+                causes=self.causes,
+            )
+        return Status(status="Failure", message=self.message, reason=self.reason, details=details, code=self.code)
+
+    def body(self) -> dict[str, Any]:
+        return self.status().to_dict()
+
+
+def _what(resource: Resource) -> str:
+    return f"{resource.plural}.{resource.group}" if resource.group else resource.plural
+
+
+def not_found(resource: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{_what(resource)} "{name}" not found', name=name, resource=resource)
+
+
+def already_exists(resource: Resource, name: str) -> ApiError:
+    return ApiError(409, "AlreadyExists", f'{_what(resource)} "{name}" already exists', name=name, resource=resource)
+
+
+def conflict(resource: Resource, name: str, why: str | None = None) -> ApiError:
+    message = why or "the object has been modified; please apply your changes to the latest version and try again"
+    return ApiError(
+        409, "Conflict", f'Operation cannot be fulfilled on {_what(resource)} "{name}": {message}', name=name, resource=resource
+    )
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def gone(message: str) -> ApiError:
+    return ApiError(410, "Expired", message)
+
+
+def invalid(resource: Resource, name: str | None, causes: list[StatusCause]) -> ApiError:
+    summary = "; ".join(f"{c.field}: {c.message}" if c.field else (c.message or "") for c in causes)
+    return ApiError(
+        422,
+        "Invalid",
+        f'{resource.kind} "{name or ""}" is invalid: {summary}',
+        name=name,
+        resource=resource,
+        causes=causes,
+    )
+
+
+def field_invalid(resource: Resource, name: str | None, field: str, message: str) -> ApiError:
+    return invalid(resource, name, [StatusCause(reason="FieldValueInvalid", field=field, message=message)])
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            # pydantic's internal validator frames and union branch names are not fields
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def from_validation_error(resource: Resource, name: str | None, exc: ValidationError) -> ApiError:
+    causes = []
+    for err in exc.errors(include_url=False):
+        field = _field_path(tuple(err["loc"]))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        # Messages raised as "metadata.name: ..." name their own field (see TypedObject._name).
+        head, sep, rest = message.partition(": ")
+        if sep and not field and head.replace(".", "").replace("_", "").isalnum() and "." in head:
+            field, message = head, rest
+        if err["type"] == "missing":
+            reason, message = "FieldValueRequired", "Required value"
+        elif err["type"] == "extra_forbidden":
+            reason = "FieldValueNotSupported"
+        else:
+            reason = "FieldValueInvalid"
+        causes.append(StatusCause(reason=reason, field=field or None, message=message))
+    return invalid(resource, name, causes)

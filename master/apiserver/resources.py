@@ -1,0 +1,443 @@
+"""The verbs of the API (create, get, list, update, patch, delete, bind, scale) over the store.
+
+This is what Kubernetes calls the registry: one generic implementation for every
+resource, plus the few per-kind rules of ``strategies``. Each verb either writes one
+whole, validated object or raises an ``ApiError`` and writes nothing. It knows
+nothing of HTTP: the routes in ``app`` turn requests into these calls.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from kajitori.api.apps import Scale
+from kajitori.api.core import Binding
+from kajitori.api.meta import LabelSelector, Status, StatusDetails
+from kajitori.api.registry import Resource, by_kind, by_path
+from kajitori.api.selectors import FieldQuery, LabelQuery
+from kajitori.clock import Clock
+from master.apiserver import errors, strategies
+from master.apiserver.patch import PatchError, apply_patch
+from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject
+
+log = logging.getLogger(__name__)
+
+NAMESPACES = by_path("", "v1", "namespaces")
+PODS = by_path("", "v1", "pods")
+# Metadata only the server writes; a client's update cannot change them.
+_SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
+
+
+@dataclass
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    propagation_policy: str | None = None  # Background | Foreground | Orphan
+    precondition_uid: str | None = None
+    precondition_rv: str | None = None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any] | None, query: DeleteOptions) -> DeleteOptions:
+        body = body or {}
+        pre = body.get("preconditions") or {}
+        grace = body.get("gracePeriodSeconds", query.grace_period_seconds)
+        policy = body.get("propagationPolicy", query.propagation_policy)
+        if body.get("orphanDependents") is True and policy is None:
+            policy = "Orphan"
+        if policy not in (None, "Background", "Foreground", "Orphan"):
+            raise errors.bad_request(f"propagationPolicy {policy!r} must be one of Background, Foreground, Orphan")
+        if grace is not None and (not isinstance(grace, int) or grace < 0):
+            raise errors.bad_request("gracePeriodSeconds must be a non-negative integer")
+        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"))
+
+
+def _parse_rv(value: Any) -> int | None:
+    if value in (None, "", "0", 0):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise errors.bad_request(f"resourceVersion {value!r} is not a valid resource version") from None
+
+
+def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
+    return {**obj, "metadata": meta}
+
+
+class ResourceAPI:
+    def __init__(self, store: Store, *, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock = clock or Clock()
+
+    # -- helpers ---------------------------------------------------------------
+
+    def key(self, resource: Resource, namespace: str | None, name: str) -> str:
+        return resource.store_key(namespace, name)
+
+    def load(self, resource: Resource, namespace: str | None, name: str) -> StoredObject:
+        stored = self.store.get(self.key(resource, namespace, name))
+        if stored is None:
+            raise errors.not_found(resource, name)
+        return stored
+
+    def _require_namespace(self, resource: Resource, namespace: str | None, *, creating: bool) -> None:
+        if not resource.namespaced:
+            return
+        if not namespace:
+            raise errors.bad_request(f"{resource.plural} are namespaced: a namespace is required")
+        ns = self.store.get(NAMESPACES.store_key(None, namespace))
+        if ns is None:
+            raise errors.not_found(NAMESPACES, namespace)
+        if creating and ns.obj.get("metadata", {}).get("deletionTimestamp"):
+            raise errors.ApiError(
+                403,
+                "Forbidden",
+                f'{resource.plural} "..." is forbidden: unable to create new content in namespace {namespace} '
+                "because it is being terminated",
+            )
+
+    def validate(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
+        """Validate and default through the kind's model; the stored shape is the model's dump."""
+        name = obj.get("metadata", {}).get("name")
+        try:
+            model = resource.model.model_validate(obj)
+        except ValidationError as exc:
+            raise errors.from_validation_error(resource, name, exc) from None
+        return model.to_dict()
+
+    def _check_kind(self, resource: Resource, body: dict[str, Any], expected_kind: str | None = None) -> None:
+        kind = body.get("kind")
+        api_version = body.get("apiVersion")
+        want_kind = expected_kind or resource.kind
+        if kind is not None and kind != want_kind:
+            raise errors.bad_request(f"the kind of the provided object ({kind}) does not match the resource ({want_kind})")
+        if api_version is not None and expected_kind is None and api_version != resource.api_version:
+            try:
+                by_kind(api_version, kind or resource.kind)
+            except LookupError:
+                raise errors.bad_request(
+                    f'no matches for kind "{kind or resource.kind}" in version "{api_version}"'
+                ) from None
+            raise errors.bad_request(f"apiVersion {api_version} does not match {resource.api_version}")
+
+    def _set_namespace(self, resource: Resource, meta: dict[str, Any], namespace: str | None) -> None:
+        if resource.namespaced:
+            if meta.get("namespace") not in (None, "", namespace):
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+
+    # -- create ----------------------------------------------------------------
+
+    def create(self, resource: Resource, namespace: str | None, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON or YAML object")
+        self._check_kind(resource, body)
+        obj = copy.deepcopy(body)
+        obj["apiVersion"], obj["kind"] = resource.api_version, resource.kind
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise errors.field_invalid(resource, None, "metadata", "must be an object")
+        self._set_namespace(resource, meta, namespace)
+        self._require_namespace(resource, namespace, creating=True)
+        if not meta.get("name"):
+            prefix = meta.get("generateName")
+            if not prefix:
+                raise errors.invalid(
+                    resource,
+                    None,
+                    [errors.StatusCause(reason="FieldValueRequired", field="metadata.name", message="Required value: name or generateName is required")],
+                )
+            alphabet = "bcdfghjklmnpqrstvwxz2456789"  # Kubernetes' alphabet: no vowels, no look-alikes
+            meta["name"] = prefix + "".join(secrets.choice(alphabet) for _ in range(5))
+        for field in (*_SERVER_FIELDS, "resourceVersion"):
+            meta.pop(field, None)
+        strategies.prepare_for_create(resource, obj)
+        obj = self.validate(resource, obj)
+        meta = obj["metadata"]
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = self.clock.rfc3339()
+        if resource.has_status:
+            meta["generation"] = 1
+        try:
+            strategies.after_validate_create(self, resource, obj)
+        except strategies.FieldError as exc:
+            raise errors.field_invalid(resource, meta["name"], exc.field, exc.message) from None
+        try:
+            stored = self.store.create(self.key(resource, namespace, meta["name"]), obj)
+        except AlreadyExists:
+            raise errors.already_exists(resource, meta["name"]) from None
+        log.debug("created %s %s/%s rv=%d", resource.kind, namespace or "", meta["name"], stored.rv)
+        return stored.obj
+
+    # -- read ------------------------------------------------------------------
+
+    def get(self, resource: Resource, namespace: str | None, name: str) -> StoredObject:
+        return self.load(resource, namespace, name)
+
+    def list(
+        self, resource: Resource, namespace: str | None, labels: LabelQuery, fields: FieldQuery
+    ) -> tuple[list[StoredObject], int]:
+        items, revision = self.store.list(resource.collection, namespace if resource.namespaced else None)
+        if labels or fields:
+            items = [
+                o for o in items if labels.matches(o.obj.get("metadata", {}).get("labels")) and fields.matches(o.obj)
+            ]
+        items.sort(key=lambda o: o.key)
+        return items, revision
+
+    # -- update ----------------------------------------------------------------
+
+    def update(
+        self, resource: Resource, namespace: str | None, name: str, body: Any, subresource: str | None = None
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON or YAML object")
+        self._check_kind(resource, body)
+        old = self.load(resource, namespace, name)
+        expected = _parse_rv(body.get("metadata", {}).get("resourceVersion"))
+        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected)
+
+    def patch(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        content_type: str,
+        patch: Any,
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        old = self.load(resource, namespace, name)
+        try:
+            patched = apply_patch(content_type, copy.deepcopy(old.obj), patch)
+        except PatchError as exc:
+            raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
+        # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
+        wanted = patched.get("metadata", {}).get("resourceVersion")
+        expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv
+        return self._write_update(resource, namespace, name, patched, old, subresource, expected)
+
+    def _write_update(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        new: dict[str, Any],
+        old: StoredObject,
+        subresource: str | None,
+        expected_rv: int | None,
+    ) -> dict[str, Any]:
+        if expected_rv is not None and expected_rv != old.rv:
+            raise errors.conflict(resource, name)
+        meta = new.get("metadata")
+        if not isinstance(meta, dict):
+            meta = new["metadata"] = {}
+        if meta.get("name") not in (None, name):
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        meta["name"] = name
+        self._set_namespace(resource, meta, namespace)
+        old_obj = old.obj
+        if subresource == "status":
+            merged = copy.deepcopy(old_obj)
+            merged["status"] = new.get("status")
+            if merged["status"] is None:
+                merged.pop("status")
+        else:
+            merged = new
+            merged["apiVersion"], merged["kind"] = resource.api_version, resource.kind
+            if "status" in resource.subresources:
+                if "status" in old_obj:
+                    merged["status"] = copy.deepcopy(old_obj["status"])
+                else:
+                    merged.pop("status", None)
+            for field in _SERVER_FIELDS:
+                if field in old_obj["metadata"]:
+                    meta[field] = old_obj["metadata"][field]
+                else:
+                    meta.pop(field, None)
+            if old_obj["metadata"].get("deletionTimestamp") and set(meta.get("finalizers") or []) - set(
+                old_obj["metadata"].get("finalizers") or []
+            ):
+                raise errors.field_invalid(
+                    resource, name, "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
+                )
+        meta.pop("resourceVersion", None)
+        try:
+            strategies.prepare_for_update(resource, merged, old_obj, subresource)
+        except strategies.FieldError as exc:
+            raise errors.field_invalid(resource, name, exc.field, exc.message) from None
+        validated = self.validate(resource, merged)
+        try:
+            strategies.after_validate_update(self, resource, validated, old_obj)
+        except strategies.FieldError as exc:
+            raise errors.field_invalid(resource, name, exc.field, exc.message) from None
+        if resource.has_status and validated.get("spec") != old_obj.get("spec"):
+            validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
+        if validated == _strip_rv(old_obj):
+            return old_obj  # a no-op write keeps the resourceVersion, as in Kubernetes
+        vmeta = validated["metadata"]
+        key = self.key(resource, namespace, name)
+        try:
+            if vmeta.get("deletionTimestamp") and not vmeta.get("finalizers") and resource is not PODS:
+                # The last finalizer is gone: the object goes now.
+                return self.store.delete(key, expected_rv=old.rv).obj
+            return self.store.update(key, validated, expected_rv=old.rv).obj
+        except Conflict:
+            raise errors.conflict(resource, name) from None
+        except NotFound:
+            raise errors.not_found(resource, name) from None
+
+    # -- delete ----------------------------------------------------------------
+
+    def delete(
+        self, resource: Resource, namespace: str | None, name: str, options: DeleteOptions
+    ) -> tuple[dict[str, Any], bool]:
+        """Delete or start deleting; returns (object, gone?)."""
+        old = self.load(resource, namespace, name)
+        meta = old.obj["metadata"]
+        if options.precondition_uid and options.precondition_uid != meta.get("uid"):
+            raise errors.conflict(resource, name, f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in object meta: {meta.get('uid')}")
+        if options.precondition_rv and options.precondition_rv != meta.get("resourceVersion"):
+            raise errors.conflict(resource, name, "Precondition failed: resourceVersion mismatch")
+        obj = copy.deepcopy(old.obj)
+        meta = obj["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        if options.propagation_policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        if options.propagation_policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        grace = strategies.deletion_grace(resource, obj, options.grace_period_seconds)
+        if resource is NAMESPACES:
+            spec_finalizers = (obj.get("spec") or {}).get("finalizers") or []
+            if spec_finalizers:
+                obj.setdefault("status", {})["phase"] = "Terminating"
+                finalizers = finalizers or []
+        else:
+            spec_finalizers = []
+        key = self.key(resource, namespace, name)
+        if grace or finalizers or spec_finalizers:
+            if meta.get("deletionTimestamp"):
+                current = meta.get("deletionGracePeriodSeconds")
+                if current is not None and grace is not None and grace < current:
+                    meta["deletionTimestamp"] = self.clock.rfc3339(grace)
+                    meta["deletionGracePeriodSeconds"] = grace
+                elif finalizers == list(meta.get("finalizers") or []):
+                    return old.obj, False  # already going: deleting again changes nothing
+            else:
+                meta["deletionTimestamp"] = self.clock.rfc3339(grace or 0)
+                meta["deletionGracePeriodSeconds"] = grace or 0
+            meta["finalizers"] = finalizers or None
+            if meta["finalizers"] is None:
+                del meta["finalizers"]
+            if grace == 0 and not finalizers and not spec_finalizers:
+                return self.store.delete(key, expected_rv=old.rv).obj, True
+            try:
+                stored = self.store.update(key, obj, expected_rv=old.rv)
+            except Conflict:
+                raise errors.conflict(resource, name) from None
+            log.info("deleting %s %s/%s gracefully (grace %ss, finalizers %s)", resource.kind, namespace or "", name, grace, finalizers)
+            return stored.obj, False
+        stored = self.store.delete(key, expected_rv=old.rv)
+        log.info("deleted %s %s/%s", resource.kind, namespace or "", name)
+        return stored.obj, True
+
+    def delete_collection(
+        self, resource: Resource, namespace: str | None, labels: LabelQuery, fields: FieldQuery, options: DeleteOptions
+    ) -> list[dict[str, Any]]:
+        items, _ = self.list(resource, namespace, labels, fields)
+        deleted = []
+        for item in items:
+            meta = item.obj["metadata"]
+            try:
+                obj, _ = self.delete(resource, meta.get("namespace"), meta["name"], options)
+            except errors.ApiError as exc:
+                if exc.code != 404:
+                    raise
+                continue
+            deleted.append(obj)
+        return deleted
+
+    # -- subresources ------------------------------------------------------------
+
+    def bind(self, namespace: str, name: str, body: Any) -> Status:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a Binding object")
+        body = {**body, "metadata": {**(body.get("metadata") or {}), "name": name, "namespace": namespace}}
+        try:
+            binding = Binding.model_validate(body)
+        except ValidationError as exc:
+            raise errors.from_validation_error(PODS, name, exc) from None
+        target = binding.target
+        if target.kind not in (None, "Node") or not target.name:
+            raise errors.field_invalid(PODS, name, "target", "must name a Node: target.kind Node and target.name")
+        old = self.load(PODS, namespace, name)
+        wanted_uid = binding.metadata.uid
+        if wanted_uid and wanted_uid != old.obj["metadata"].get("uid"):
+            raise errors.conflict(PODS, name, "the UID of the binding does not match the pod")
+        spec = old.obj.get("spec", {})
+        if spec.get("nodeName"):
+            raise errors.conflict(PODS, name, f"pod {name} is already assigned to node \"{spec['nodeName']}\"")
+        if old.obj["metadata"].get("deletionTimestamp"):
+            raise errors.conflict(PODS, name, f"pod {name} is being deleted, cannot be assigned to a host")
+        obj = copy.deepcopy(old.obj)
+        obj["spec"]["nodeName"] = target.name
+        status = obj.setdefault("status", {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        conditions.append({"type": "PodScheduled", "status": "True", "lastTransitionTime": self.clock.rfc3339()})
+        status["conditions"] = conditions
+        try:
+            self.store.update(self.key(PODS, namespace, name), obj, expected_rv=old.rv)
+        except Conflict:
+            raise errors.conflict(PODS, name) from None
+        return Status(status="Success", code=201, details=StatusDetails(name=name, kind="pods"))
+
+    def get_scale(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.load(resource, namespace, name).obj
+        meta = obj["metadata"]
+        sel = LabelSelector.model_validate(obj["spec"].get("selector") or {})
+        scale = Scale.model_validate(
+            {
+                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+                "spec": {"replicas": obj["spec"].get("replicas", 0)},
+                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": sel.to_query()},
+            }
+        )
+        return scale.to_dict()
+
+    def update_scale(self, resource: Resource, namespace: str, name: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a Scale object")
+        self._check_kind(resource, body, expected_kind="Scale")
+        try:
+            scale = Scale.model_validate(body)
+        except ValidationError as exc:
+            raise errors.from_validation_error(resource, name, exc) from None
+        old = self.load(resource, namespace, name)
+        expected = _parse_rv(scale.metadata.resourceVersion)
+        new = copy.deepcopy(old.obj)
+        new["spec"]["replicas"] = scale.spec.replicas
+        self._write_update(resource, namespace, name, new, old, None, expected)
+        return self.get_scale(resource, namespace, name)
+
+    def patch_scale(self, resource: Resource, namespace: str, name: str, content_type: str, patch: Any) -> dict[str, Any]:
+        current = self.get_scale(resource, namespace, name)
+        try:
+            patched = apply_patch(content_type, current, patch)
+        except PatchError as exc:
+            raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
+        return self.update_scale(resource, namespace, name, patched)
+

@@ -1,0 +1,48 @@
+"""What every cluster has from its first second: the default namespaces and the API's Service."""
+
+from __future__ import annotations
+
+import logging
+
+from kajitori.api.registry import by_path
+from master import allocators
+from master.apiserver.errors import ApiError
+from master.apiserver.resources import ResourceAPI
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int) -> None:
+    namespaces = by_path("", "v1", "namespaces")
+    for name in DEFAULT_NAMESPACES:
+        if api.store.get(namespaces.store_key(None, name)) is None:
+            api.create(namespaces, None, {"metadata": {"name": name}})
+            log.info("created namespace %s", name)
+    services = by_path("", "v1", "services")
+    if api.store.get(services.store_key("default", "kubernetes")) is None:
+        api.create(
+            services,
+            "default",
+            {
+                "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "spec": {
+                    "clusterIP": allocators.API_SERVICE_IP,
+                    "ports": [{"name": "https", "port": 443, "targetPort": port, "protocol": "TCP"}],
+                },
+            },
+        )
+    endpoints = by_path("", "v1", "endpoints")
+    body = {
+        "metadata": {"name": "kubernetes", "namespace": "default"},
+        "subsets": [{"addresses": [{"ip": advertise_ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    }
+    current = api.store.get(endpoints.store_key("default", "kubernetes"))
+    try:
+        if current is None:
+            api.create(endpoints, "default", body)
+        elif current.obj.get("subsets") != body["subsets"]:
+            api.update(endpoints, "default", "kubernetes", body)
+    except ApiError as exc:
+        log.warning("could not write the kubernetes endpoints: %s", exc.message)

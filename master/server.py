@@ -1,0 +1,71 @@
+"""`kajitori master`: the API server and, in threads beside it, the scheduler and controllers.
+
+The API server owns the event loop of the main thread. Controllers are ordinary
+clients of the API (they list, watch and write over HTTP with the admin token), the
+way kube-controller-manager is; so they could run in another process unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+import uvicorn
+
+from master.apiserver.app import ServerState, create_app
+from master.apiserver.auth import ensure_credentials
+from master.apiserver.resources import ResourceAPI
+from master.bootstrap import ensure_defaults
+from master.settings import MasterSettings
+from master.store import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+# Started after the API answers; each returns a stop function. Filled by master.controllers.
+ControllerStarter = Callable[[MasterSettings], Callable[[], None]]
+
+
+def build_state(settings: MasterSettings) -> ServerState:
+    store = SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history)
+    api = ResourceAPI(store)
+    tokens = ensure_credentials(settings.data_dir, settings.server_url) if settings.auth else None
+    advertise = settings.server_url.split("//", 1)[1].rsplit(":", 1)[0]
+    ensure_defaults(api, advertise_ip=advertise, port=settings.port)
+    return ServerState(store=store, api=api, tokens=tokens)
+
+
+def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
+    state = build_state(settings)
+    app = create_app(state)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    stops: list[Callable[[], None]] = []
+
+    def start_controllers() -> None:
+        # Wait until uvicorn listens, then start the loops that talk to it.
+        while not server.started and not server.should_exit:
+            threading.Event().wait(0.05)
+        if controllers is not None and not server.should_exit:
+            stops.append(controllers(settings))
+
+    threading.Thread(target=start_controllers, name="controller-starter", daemon=True).start()
+    log.info("API server listening on %s:%d (advertised as %s), data in %s", settings.host, settings.port, settings.server_url, settings.data_dir)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        server.run()
+    finally:
+        for stop in stops:
+            stop()
+        state.store.close()
+        log.info("master stopped")

@@ -1,0 +1,52 @@
+"""The master's settings: one dataclass per part, a docstring under each field.
+
+Nothing deeper in the master reads the environment or the command line; the CLI
+builds these and passes them down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ControllerSettings:
+    scheduler: bool = True
+    """Run the scheduler loop."""
+    replicaset: bool = True
+    """Run the ReplicaSet controller."""
+    deployment: bool = True
+    """Run the Deployment controller."""
+    endpoints: bool = True
+    """Run the Endpoints controller."""
+    node_lifecycle: bool = True
+    """Run the node lifecycle controller (NotReady, taints, evictions)."""
+    garbage_collector: bool = True
+    """Run the garbage collector (ownerReferences, namespace deletion)."""
+    node_monitor_grace_s: float = 6.0
+    """A node whose heartbeat is older than this becomes NotReady (Kubernetes: 40 s)."""
+    pod_eviction_timeout_s: float = 2.0
+    """How long pods may stay on a NotReady node before they are deleted (Kubernetes: 300 s)."""
+
+
+@dataclass
+class MasterSettings:
+    data_dir: Path = Path("./kajitori-data")
+    """Where the SQLite store, tokens and kubeconfigs live."""
+    host: str = "0.0.0.0"
+    """Address the API server listens on."""
+    port: int = 6443
+    """Port the API server listens on."""
+    advertise_address: str | None = None
+    """Address written into the kubeconfigs (default: the listen address, or 127.0.0.1)."""
+    auth: bool = True
+    """Require bearer tokens (tests of the raw API may switch it off)."""
+    watch_history: int = 20_000
+    """Recent events kept for watches that resume; older versions answer 410 Gone."""
+    controllers: ControllerSettings = field(default_factory=ControllerSettings)
+
+    @property
+    def server_url(self) -> str:
+        host = self.advertise_address or (self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1")
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,27 @@
+"""The master's state store: an interface and its embedded SQLite implementation."""
+
+from master.store.interface import (
+    AlreadyExists,
+    Conflict,
+    NotFound,
+    Store,
+    StoredObject,
+    StoreError,
+    StoreEvent,
+    Subscription,
+    TooOld,
+)
+from master.store.sqlite import SQLiteStore
+
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "NotFound",
+    "SQLiteStore",
+    "Store",
+    "StoreError",
+    "StoreEvent",
+    "StoredObject",
+    "Subscription",
+    "TooOld",
+]

@@ -1,0 +1,87 @@
+"""What the API server needs from a state store, whatever keeps the bytes.
+
+Contract (the same one etcd gives Kubernetes):
+- one global revision counter; every successful write gets the next revision, which
+  becomes the object's ``metadata.resourceVersion``;
+- ``update``/``delete`` with ``expected_rv`` are compare-and-swap on that revision;
+- a write is durable before the call returns (it survives ``kill -9``);
+- ``watch(collection, from_rv)`` delivers every change after ``from_rv`` in revision
+  order, or raises ``TooOld`` when those changes are no longer kept.
+Objects handed out are immutable snapshots: callers copy before changing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+
+class StoreError(Exception):
+    """Base of the store's errors."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The object changed since the revision the caller read (compare-and-swap failed)."""
+
+
+class TooOld(StoreError):
+    """The requested revision is older than the kept history: relist, then watch."""
+
+    def __init__(self, requested: int, oldest: int) -> None:
+        super().__init__(f"too old resource version: {requested} ({oldest})")
+        self.requested = requested
+        self.oldest = oldest
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    rv: int
+    obj: dict[str, Any]
+    raw: bytes  # the JSON encoding of obj, made once and shared by every reader and watcher
+
+
+EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreEvent:
+    type: EventType
+    rv: int
+    collection: str
+    current: StoredObject  # for DELETED: the last state, stamped with the deletion revision
+    previous: StoredObject | None
+
+
+class Subscription(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Store(Protocol):
+    @property
+    def revision(self) -> int: ...
+
+    def get(self, key: str) -> StoredObject | None: ...
+
+    def list(self, collection: str, namespace: str | None = None) -> tuple[list[StoredObject], int]: ...
+
+    def create(self, key: str, obj: dict[str, Any]) -> StoredObject: ...
+
+    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject: ...
+
+    def delete(self, key: str, *, expected_rv: int | None = None) -> StoredObject: ...
+
+    def watch(
+        self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]
+    ) -> Subscription: ...
+
+    def close(self) -> None: ...
