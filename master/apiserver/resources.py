@@ -8,6 +8,7 @@ nothing of HTTP: the routes in ``app`` turn requests into these calls.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import logging
 import secrets
@@ -357,7 +358,7 @@ class ResourceAPI:
 
     def delete_collection(
         self, resource: Resource, namespace: str | None, labels: LabelQuery, fields: FieldQuery, options: DeleteOptions
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         items, _ = self.list(resource, namespace, labels, fields)
         deleted = []
         for item in items:

@@ -20,7 +20,7 @@ import orjson
 from kajitori.api.registry import Resource
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from master.apiserver import errors
-from master.store import Store, StoredObject, StoreEvent, TooOld
+from master.store import Store, StoredObject, StoreEvent, Subscription, TooOld
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class WatchStream:
     def stop(self) -> None:
         if self._subscription is not None:
             self._subscription.cancel()
-            self._subscription: Subscription | None = None
+            self._subscription = None
 
     async def stream(self) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
