@@ -27,6 +27,7 @@ Run it with the project's venv: ``.venv/bin/python images/build.py [NAME...]``
 from __future__ import annotations
 
 import argparse
+import fcntl
 import glob
 import hashlib
 import os
@@ -237,20 +238,24 @@ RECIPES: tuple[Recipe, ...] = (
 
 def ensure_rootfs_image(client: docker.DockerClient, rootfs: Rootfs, progress: Progress) -> None:
     """Makes kajitori/rootfs:<key> exist: from the image, else the cached tarball, else debootstrap."""
-    try:
-        client.images.get(rootfs.image)
-        return
-    except docker.errors.ImageNotFound:
-        pass
     tarball = CACHE_DIR / "rootfs" / f"{DEBIAN_SUITE}-{rootfs.variant}-{rootfs.key}.tar"
-    if not tarball.exists():
-        ensure_host_packages(["debootstrap"], progress)
-        debootstrap(rootfs, tarball, progress)
-    with progress.step(f"importing {tarball.name} as {rootfs.image}"):
-        changes = [f"LABEL {IMAGE_LABEL}=rootfs {ROOTFS_LABEL}={rootfs.key}", 'CMD ["/bin/bash"]']
-        client.api.import_image_from_file(
-            str(tarball), repository=ROOTFS_REPOSITORY, tag=rootfs.key, changes=changes
-        )
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    # Two builders at once (make images and a test fixture) must not make the same base twice.
+    with open(tarball.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            client.images.get(rootfs.image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        if not tarball.exists():
+            ensure_host_packages(["debootstrap"], progress)
+            debootstrap(rootfs, tarball, progress)
+        with progress.step(f"importing {tarball.name} as {rootfs.image}"):
+            changes = [f"LABEL {IMAGE_LABEL}=rootfs {ROOTFS_LABEL}={rootfs.key}", 'CMD ["/bin/bash"]']
+            client.api.import_image_from_file(
+                str(tarball), repository=ROOTFS_REPOSITORY, tag=rootfs.key, changes=changes
+            )
 
 
 def debootstrap(rootfs: Rootfs, tarball: Path, progress: Progress) -> None:
