@@ -1,0 +1,81 @@
+# Shared by the lab scripts: where things live, and progress lines with elapsed
+# times. Sourced, not run.
+set -euo pipefail
+
+LAB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LAB_DIR="$LAB_ROOT/.lab"
+LAB_NETWORK=kajitori-lab
+LAB_SUBNET=192.168.56.0/24
+LAB_GATEWAY=192.168.56.1
+LAB_LABEL=io.kajitori.lab=1
+LAB_MASTER=192.168.56.10
+LAB_NODES=(node1 node2)
+# Cluster ranges that must never leave this host: `make lab` routes them nowhere.
+LAB_SAFETY_ROUTES=(10.96.0.0/12 10.244.0.0/16)
+REGISTRY_DIR="$LAB_DIR/registry"
+REGISTRY_STORAGE=/var/lib/kajitori-registry
+REGISTRY_ADDR="$LAB_GATEWAY:5000"
+# Images the cluster runs; pushed into the lab registry under Docker Hub's names so
+# a node's plain `docker pull nginx:1.22` finds them through its registry mirror.
+LAB_IMAGES=(nginx:1.22 kajitori/pause:3.9 kajitori/tools:1 kajitori/busybox:1)
+ANSIBLE_VENV="$LAB_DIR/ansible-venv"
+PROJECT_VENV="$LAB_ROOT/.venv"
+ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"
+USER_KUBECONFIG="$HOME/.kajitori/config"
+
+export PATH="$ANSIBLE_VENV/bin:$PATH"
+mkdir -p "$LAB_DIR"
+
+LAB_T0=$(date +%s.%N)
+_STEP_T0=$LAB_T0
+_STEP_NAME=""
+
+_elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# step "Building images" ... step_done: one line per step with its duration and the
+# time since the start, so a slow step is obvious in a CI log as on a terminal.
+step() {
+  _STEP_NAME="$1"
+  _STEP_T0=$(date +%s.%N)
+  printf '==> [%6ss] %s\n' "$(_elapsed "$LAB_T0")" "$_STEP_NAME"
+}
+step_done() {
+  local note="${1:-}"
+  printf ' ✓  %s (%ss)%s\n' "$_STEP_NAME" "$(_elapsed "$_STEP_T0")" "${note:+: $note}"
+}
+info() { printf '    %s\n' "$*"; }
+die() { printf ' ✗  %s: %s\n' "${_STEP_NAME:-lab}" "$*" >&2; exit 1; }
+
+# A pid file is trusted only while its process is still the program it recorded.
+pid_alive() {  # pid_alive PIDFILE PROGRAM
+  local pid
+  [[ -s "$1" ]] || return 1
+  pid=$(cat "$1")
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+}
+
+# Reads one field of the admin kubeconfig (server or token) with the project's venv.
+kubeconfig_field() {  # kubeconfig_field FILE server|token
+  "$PROJECT_VENV/bin/python" - "$1" "$2" <<'PY'
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+ctx_name = cfg.get("current-context")
+ctxs = {c["name"]: c["context"] for c in cfg.get("contexts", [])}
+ctx = ctxs.get(ctx_name) or next(iter(ctxs.values()), {})
+clusters = {c["name"]: c["cluster"] for c in cfg.get("clusters", [])}
+users = {u["name"]: u["user"] for u in cfg.get("users", [])}
+cluster = clusters.get(ctx.get("cluster")) or next(iter(clusters.values()), {})
+user = users.get(ctx.get("user")) or next(iter(users.values()), {})
+print(cluster.get("server", "") if sys.argv[2] == "server" else user.get("token", ""))
+PY
+}
+
+# GET an API path with the admin token; prints the body, fails on no answer or != 2xx.
+api_get() {  # api_get PATH
+  local server token
+  server=$(kubeconfig_field "$ADMIN_KUBECONFIG" server)
+  token=$(kubeconfig_field "$ADMIN_KUBECONFIG" token)
+  curl -fsS --max-time 3 -H "Authorization: Bearer $token" "$server$1"
+}
+
+vagrant_cmd() { (cd "$LAB_ROOT" && vagrant "$@"); }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make lab-status`: what of the lab exists and runs, read-only.
+source "$(dirname "$0")/lib.sh"
+cd "$LAB_ROOT"
+row() { printf '  %-16s %s\n' "$1" "$2"; }
+echo "Kajitori lab"
+for cidr in "${LAB_SAFETY_ROUTES[@]}"; do
+  ip route show type unreachable | grep -q "^unreachable $cidr" && r="unreachable (safe)" || r="MISSING — make lab adds it"
+  row "route $cidr" "$r"
+done
+docker info >/dev/null 2>&1 && row dockerd "running" || row dockerd "not running"
+if ip -4 addr show | grep -q "inet $LAB_GATEWAY/"; then row network "$LAB_SUBNET ($LAB_GATEWAY on this host)"; else row network "absent"; fi
+if pid_alive "$REGISTRY_DIR/registry.pid" docker-registry; then
+  repos=$(curl -fsS --max-time 2 "http://$REGISTRY_ADDR/v2/_catalog" 2>/dev/null |
+    "$PROJECT_VENV/bin/python" -c 'import json,sys; print(" ".join(json.load(sys.stdin)["repositories"]))' 2>/dev/null || echo "?")
+  row registry "pid $(cat "$REGISTRY_DIR/registry.pid") on $REGISTRY_ADDR: $repos"
+else
+  row registry "not running"
+fi
+echo "Machines"
+if [[ -d .vagrant/machines ]]; then
+  vagrant_cmd status --machine-readable 2>/dev/null |
+    awk -F, '$3 == "state" {printf "  %-16s %s\n", $2, $4}'
+else
+  echo "  none (make lab)"
+fi
+if [[ -s "$ADMIN_KUBECONFIG" ]]; then
+  if api_get /readyz >/dev/null 2>&1; then
+    row "API server" "$(kubeconfig_field "$ADMIN_KUBECONFIG" server) ready"
+    "$PROJECT_VENV/bin/kajitori" get nodes 2>/dev/null | sed 's/^/  /' || true
+  else
+    row "API server" "$(kubeconfig_field "$ADMIN_KUBECONFIG" server) not answering"
+  fi
+else
+  row "API server" "no admin kubeconfig in $LAB_DIR"
+fi
