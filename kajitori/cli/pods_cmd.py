@@ -1,0 +1,5 @@
+"""Commands: pods_cmd (filled in by its issue)."""
+
+from __future__ import annotations
+
+from kajitori.cli.main import app  # noqa: F401

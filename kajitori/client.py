@@ -1,0 +1,376 @@
+"""The HTTP client of the Kajitori API (httpx, synchronous, thread-safe), for every kind.
+
+One client serves all kinds: a typed call takes the model class (``client.get(Pod,
+"web-1", "default")``) and returns the model; the ``*_raw`` calls take a ``Resource``
+and plain dicts (the CLI's YAML). Errors come back as the exceptions below, mapped
+from the server's ``Status`` (or from httpx) at this one boundary::
+
+    ApiError                 any failure; .status is the server's Status dict, .code its HTTP code
+    ├── NotFoundError        404
+    ├── ConflictError        409 (a stale resourceVersion)
+    │   └── AlreadyExistsError
+    ├── InvalidError         422 (.causes name the fields)
+    ├── UnauthorizedError    401
+    ├── GoneError            410 (a watch resumed too late: relist)
+    └── ServerUnavailable    the master cannot be reached (connection refused, timeout)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import httpx
+import orjson
+
+from kajitori import config as kubeconfig
+from kajitori.api.meta import TypedObject
+from kajitori.api.registry import Resource, by_kind, by_model
+
+T = TypeVar("T", bound=TypedObject)
+PatchType = Literal["merge", "json", "strategic"]
+_PATCH_TYPES = {
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, status: dict[str, Any]) -> None:
+        self.code = code
+        self.status = status
+        self.reason = status.get("reason", "")
+        self.message = status.get("message") or f"HTTP {code}"
+        super().__init__(self.message)
+
+    @property
+    def causes(self) -> list[dict[str, Any]]:
+        return list((self.status.get("details") or {}).get("causes") or [])
+
+
+class NotFoundError(ApiError):
+    pass
+
+
+class ConflictError(ApiError):
+    pass
+
+
+class AlreadyExistsError(ConflictError):
+    pass
+
+
+class InvalidError(ApiError):
+    pass
+
+
+class UnauthorizedError(ApiError):
+    pass
+
+
+class GoneError(ApiError):
+    pass
+
+
+class ServerUnavailable(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(0, {"reason": "ServiceUnavailable", "message": message})
+
+
+def _error(code: int, body: bytes) -> ApiError:
+    try:
+        status = orjson.loads(body)
+        if not isinstance(status, dict):
+            raise ValueError
+    except ValueError:
+        status = {"message": body.decode(errors="replace")[:300] or f"HTTP {code}"}
+    reason = status.get("reason")
+    if code == 404:
+        return NotFoundError(code, status)
+    if code == 409:
+        return AlreadyExistsError(code, status) if reason == "AlreadyExists" else ConflictError(code, status)
+    if code == 422:
+        return InvalidError(code, status)
+    if code == 401:
+        return UnauthorizedError(code, status)
+    if code == 410:
+        return GoneError(code, status)
+    return ApiError(code, status)
+
+
+@dataclass(frozen=True)
+class WatchEvent(Generic[T]):
+    type: str  # ADDED | MODIFIED | DELETED | BOOKMARK
+    object: T | None  # None for BOOKMARK
+    resource_version: str
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ObjectList(Generic[T]):
+    items: list[T]
+    resource_version: str
+
+
+class ApiClient:
+    def __init__(self, cfg: kubeconfig.ClientConfig, *, timeout: float = 15.0, user_agent: str = "kajitori") -> None:
+        self.config = cfg
+        headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        if cfg.token:
+            headers["Authorization"] = f"Bearer {cfg.token}"
+        self._http = httpx.Client(
+            base_url=cfg.server,
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
+        )
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, **kwargs: Any) -> ApiClient:
+        return cls(kubeconfig.load(path), **kwargs)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport ---------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        content = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
+        headers = {"Content-Type": content_type} if content is not None else None
+        try:
+            response = self._http.request(method, path, content=content, params=_clean(params), headers=headers)
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(f"cannot reach the master at {self.config.server}: {_describe(exc)}") from exc
+        if response.status_code >= 400:
+            raise _error(response.status_code, response.content)
+        if not response.content:
+            return None
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return orjson.loads(response.content)
+        return response.text
+
+    # -- dict level (any resource) -----------------------------------------------
+
+    def get_raw(self, resource: Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return self.request("GET", resource.path(self._ns(resource, namespace), name))  # type: ignore[no-any-return]
+
+    def list_raw(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> dict[str, Any]:
+        params = {"labelSelector": label_selector, "fieldSelector": field_selector}
+        return self.request("GET", resource.path(namespace if resource.namespaced else None), params=params)  # type: ignore[no-any-return]
+
+    def create_raw(self, resource: Resource, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+        ns = namespace or obj.get("metadata", {}).get("namespace")
+        return self.request("POST", resource.path(self._ns(resource, ns)), body=obj)  # type: ignore[no-any-return]
+
+    def update_raw(
+        self, resource: Resource, obj: dict[str, Any], namespace: str | None = None, *, subresource: str | None = None
+    ) -> dict[str, Any]:
+        meta = obj.get("metadata", {})
+        ns = namespace or meta.get("namespace")
+        return self.request("PUT", resource.path(self._ns(resource, ns), meta["name"], subresource), body=obj)  # type: ignore[no-any-return]
+
+    def patch_raw(
+        self,
+        resource: Resource,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: PatchType = "merge",
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        path = resource.path(self._ns(resource, namespace), name, subresource)
+        return self.request("PATCH", path, body=patch, content_type=_PATCH_TYPES[patch_type])  # type: ignore[no-any-return]
+
+    def delete_raw(
+        self,
+        resource: Resource,
+        name: str,
+        namespace: str | None = None,
+        *,
+        grace_period_seconds: int | None = None,
+        propagation_policy: str | None = None,
+        preconditions: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1"}
+        if grace_period_seconds is not None:
+            body["gracePeriodSeconds"] = grace_period_seconds
+        if propagation_policy:
+            body["propagationPolicy"] = propagation_policy
+        if preconditions:
+            body["preconditions"] = preconditions
+        return self.request("DELETE", resource.path(self._ns(resource, namespace), name), body=body)  # type: ignore[no-any-return]
+
+    def watch_raw(
+        self,
+        resource: Resource,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int = 300,
+        bookmarks: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield raw watch events until the server ends the stream (then the caller re-watches)."""
+        params = _clean(
+            {
+                "watch": "true",
+                "resourceVersion": resource_version,
+                "labelSelector": label_selector,
+                "fieldSelector": field_selector,
+                "timeoutSeconds": timeout_seconds,
+                "allowWatchBookmarks": "true" if bookmarks else None,
+            }
+        )
+        path = resource.path(namespace if resource.namespaced else None)
+        # Bookmarks arrive every few seconds on an idle watch, so a long silence means a dead connection.
+        timeout = httpx.Timeout(10.0, read=60.0 if bookmarks else None)
+        try:
+            with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error(response.status_code, response.content)
+                for line in response.iter_lines():
+                    if not line:
+                        continue
+                    event = orjson.loads(line)
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        raise _error(int(status.get("code") or 500), orjson.dumps(status))
+                    yield event
+        except httpx.TransportError as exc:
+            raise ServerUnavailable(f"watch of {resource.plural} broke: {_describe(exc)}") from exc
+
+    # -- typed level ----------------------------------------------------------------
+
+    def get(self, model: type[T], name: str, namespace: str | None = None) -> T:
+        return model.model_validate(self.get_raw(by_model(model), name, namespace))
+
+    def list(
+        self,
+        model: type[T],
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> ObjectList[T]:
+        doc = self.list_raw(by_model(model), namespace, label_selector=label_selector, field_selector=field_selector)
+        return ObjectList([model.model_validate(i) for i in doc.get("items") or []], doc["metadata"].get("resourceVersion", ""))
+
+    def create(self, obj: T, namespace: str | None = None) -> T:
+        return type(obj).model_validate(self.create_raw(by_model(type(obj)), obj.to_dict(), namespace))
+
+    def update(self, obj: T) -> T:
+        return type(obj).model_validate(self.update_raw(by_model(type(obj)), obj.to_dict()))
+
+    def update_status(self, obj: T) -> T:
+        return type(obj).model_validate(self.update_raw(by_model(type(obj)), obj.to_dict(), subresource="status"))
+
+    def patch(
+        self,
+        model: type[T],
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        patch_type: PatchType = "merge",
+        subresource: str | None = None,
+    ) -> T:
+        raw = self.patch_raw(by_model(model), name, patch, namespace, patch_type=patch_type, subresource=subresource)
+        return model.model_validate(raw)
+
+    def delete(
+        self,
+        model: type[T],
+        name: str,
+        namespace: str | None = None,
+        *,
+        grace_period_seconds: int | None = None,
+        propagation_policy: str | None = None,
+        uid: str | None = None,
+    ) -> None:
+        self.delete_raw(
+            by_model(model),
+            name,
+            namespace,
+            grace_period_seconds=grace_period_seconds,
+            propagation_policy=propagation_policy,
+            preconditions={"uid": uid} if uid else None,
+        )
+
+    def bind(self, namespace: str, name: str, node_name: str, *, uid: str | None = None) -> None:
+        body = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": namespace, **({"uid": uid} if uid else {})},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name},
+        }
+        self.request("POST", f"/api/v1/namespaces/{namespace}/pods/{name}/binding", body=body)
+
+    def watch(
+        self,
+        model: type[T],
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int = 300,
+    ) -> Iterator[WatchEvent[T]]:
+        for event in self.watch_raw(
+            by_model(model),
+            namespace,
+            resource_version=resource_version,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            timeout_seconds=timeout_seconds,
+        ):
+            raw = event.get("object") or {}
+            rv = (raw.get("metadata") or {}).get("resourceVersion", "")
+            obj = None if event["type"] == "BOOKMARK" else model.model_validate(raw)
+            yield WatchEvent(event["type"], obj, rv, raw)
+
+    def _ns(self, resource: Resource, namespace: str | None) -> str | None:
+        if not resource.namespaced:
+            return None
+        return namespace or self.config.namespace
+
+
+def resource_of(obj: dict[str, Any]) -> Resource:
+    """The resource a manifest names with apiVersion + kind (raises UnknownResource)."""
+    return by_kind(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+
+
+def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
+    if params is None:
+        return None
+    return {k: v for k, v in params.items() if v is not None and v != ""}
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,134 @@
+"""The work queue controllers pull keys from (client-go's rate-limited work queue).
+
+Guarantees: a key waiting is held once however often it is added (de-duplication);
+a key is never given to two workers at once (a key added while being processed is
+handed out again after ``done``); ``add_rate_limited`` delays a key by its own
+exponential backoff (reset by ``forget``), and all rate-limited adds together are held
+to ``qps`` with a token bucket so a storm of failures cannot spin the loop.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class WorkQueue:
+    def __init__(
+        self,
+        *,
+        base_delay_s: float = 0.005,
+        max_delay_s: float = 30.0,
+        qps: float = 50.0,
+        burst: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._queue: deque[str] = deque()
+        self._dirty: set[str] = set()
+        self._processing: set[str] = set()
+        self._waiting: list[tuple[float, int, str]] = []  # (ready_at, seq, key)
+        self._seq = 0
+        self._failures: dict[str, int] = {}
+        self._cond = threading.Condition()
+        self._shutdown = False
+        self._base = base_delay_s
+        self._max = max_delay_s
+        self._qps = qps
+        self._burst = burst
+        self._tokens = float(burst)
+        self._bucket_at = clock()
+        self._clock = clock
+
+    def add(self, key: str) -> None:
+        with self._cond:
+            if self._shutdown or key in self._dirty:
+                return
+            self._dirty.add(key)
+            if key not in self._processing:
+                self._queue.append(key)
+                self._cond.notify()
+
+    def add_after(self, key: str, delay_s: float) -> None:
+        if delay_s <= 0:
+            self.add(key)
+            return
+        with self._cond:
+            if self._shutdown:
+                return
+            self._seq += 1
+            heapq.heappush(self._waiting, (self._clock() + delay_s, self._seq, key))
+            self._cond.notify()
+
+    def add_rate_limited(self, key: str) -> None:
+        with self._cond:
+            failures = self._failures.get(key, 0)
+            self._failures[key] = failures + 1
+            delay = min(self._base * (2**failures), self._max)
+            delay = max(delay, self._bucket_delay())
+        self.add_after(key, delay)
+
+    def _bucket_delay(self) -> float:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._bucket_at) * self._qps)
+        self._bucket_at = now
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self._qps
+
+    def forget(self, key: str) -> None:
+        with self._cond:
+            self._failures.pop(key, None)
+
+    def failures(self, key: str) -> int:
+        with self._cond:
+            return self._failures.get(key, 0)
+
+    def get(self, timeout: float | None = None) -> str | None:
+        """The next key, or None on shutdown or when ``timeout`` passes."""
+        deadline = None if timeout is None else self._clock() + timeout
+        with self._cond:
+            while True:
+                self._promote_waiting()
+                if self._queue:
+                    key = self._queue.popleft()
+                    self._dirty.discard(key)
+                    self._processing.add(key)
+                    return key
+                if self._shutdown:
+                    return None
+                wait = None
+                if self._waiting:
+                    wait = max(0.0, self._waiting[0][0] - self._clock())
+                if deadline is not None:
+                    left = deadline - self._clock()
+                    if left <= 0:
+                        return None
+                    wait = left if wait is None else min(wait, left)
+                self._cond.wait(wait)
+
+    def _promote_waiting(self) -> None:
+        now = self._clock()
+        while self._waiting and self._waiting[0][0] <= now:
+            _, _, key = heapq.heappop(self._waiting)
+            if key not in self._dirty:
+                self._dirty.add(key)
+                if key not in self._processing:
+                    self._queue.append(key)
+
+    def done(self, key: str) -> None:
+        with self._cond:
+            self._processing.discard(key)
+            if key in self._dirty:
+                self._queue.append(key)
+                self._cond.notify()
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._shutdown = True
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._queue)
