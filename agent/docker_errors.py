@@ -28,7 +28,9 @@ def daemon_message(exc: BaseException) -> str:
 
 
 @contextmanager
-def docker_errors(doing: str, *, not_found: type[ContainerRuntimeError] = ContainerNotFound) -> Iterator[None]:
+def docker_errors(
+    doing: str, *, not_found: type[ContainerRuntimeError] = ContainerNotFound
+) -> Iterator[None]:
     """Map anything the SDK raises while `doing` to a `ContainerRuntimeError`."""
     try:
         yield

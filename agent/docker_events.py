@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import docker
@@ -48,7 +48,8 @@ def runtime_event_from_docker(raw: Mapping[str, Any]) -> RuntimeEvent | None:
         container_id=ContainerId(str(actor.get("ID") or raw.get("id") or "")),
         pod_uid=PodUID(pod_uid) if pod_uid else None,
         container_name=attributes.get(LABEL_CONTAINER_NAME, ""),
-        time=datetime.fromtimestamp(time_nano / 1e9, tz=UTC),
+        time=datetime.fromtimestamp(time_nano // 1_000_000_000, tz=UTC)
+        + timedelta(microseconds=time_nano % 1_000_000_000 // 1000),
         exit_code=int(exit_code) if exit_code is not None and exit_code.lstrip("-").isdigit() else None,
     )
 
@@ -91,7 +92,9 @@ class DockerEventStream:
                     backoff = self._backoff_initial_s
                     time_nano = raw.get("timeNano")
                     if time_nano:
-                        self._since = f"{int(time_nano) // 1_000_000_000}.{int(time_nano) % 1_000_000_000:09d}"
+                        self._since = (
+                            f"{int(time_nano) // 1_000_000_000}.{int(time_nano) % 1_000_000_000:09d}"
+                        )
                     event = runtime_event_from_docker(raw)
                     if event is not None:
                         yield event

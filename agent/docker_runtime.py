@@ -170,19 +170,21 @@ class DockerRuntime:
             init=False,
         )
         name = docker_name(SANDBOX_CONTAINER_NAME, pod, 0)
-        with docker_errors(f"creating sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerCreateError):
+        with docker_errors(
+            f"creating sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerCreateError
+        ):
             sandbox_id = self._create(
                 name,
                 image=config.image,
                 hostname=(config.hostname or pod.name)[:63],
                 labels=labels,
-                ports=[
-                    (int(key.split("/")[0]), key.split("/")[1]) for key in port_bindings
-                ] or None,
+                ports=[(int(key.split("/")[0]), key.split("/")[1]) for key in port_bindings] or None,
                 host_config=host_config,
             )
         try:
-            with docker_errors(f"starting sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerStartError):
+            with docker_errors(
+                f"starting sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerStartError
+            ):
                 try:
                     self._api.start(sandbox_id)
                 except docker.errors.APIError as exc:
@@ -313,7 +315,9 @@ class DockerRuntime:
             except docker.errors.NotFound:
                 raise
             except docker.errors.APIError as exc:
-                raise ContainerStartError(f"starting container {container_id}: {daemon_message(exc)}") from exc
+                raise ContainerStartError(
+                    f"starting container {container_id}: {daemon_message(exc)}"
+                ) from exc
 
     def stop_container(self, container_id: ContainerId, timeout_s: float) -> None:
         with docker_errors(f"stopping container {container_id}"):
@@ -451,9 +455,7 @@ def _resource_limits(resources: Resources) -> dict[str, int]:
     limits: dict[str, int] = {}
     if resources.cpu_limit_millicores is not None:
         limits["cpu_period"] = CPU_PERIOD_US
-        limits["cpu_quota"] = max(
-            MIN_CPU_QUOTA_US, resources.cpu_limit_millicores * CPU_PERIOD_US // 1000
-        )
+        limits["cpu_quota"] = max(MIN_CPU_QUOTA_US, resources.cpu_limit_millicores * CPU_PERIOD_US // 1000)
     request = resources.cpu_request_millicores
     if request is None:
         request = resources.cpu_limit_millicores

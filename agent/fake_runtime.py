@@ -104,13 +104,13 @@ class FakeEventStream:
     def __init__(self, unsubscribe: Callable[[FakeEventStream], None]) -> None:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._unsubscribe = unsubscribe
-        self._closed = False
 
     def put(self, event: RuntimeEvent) -> None:
         self._queue.put(event)
 
     def __iter__(self) -> Iterator[RuntimeEvent]:
-        while not self._closed:
+        # Events emitted before close() are still delivered; the close marker ends the iteration.
+        while True:
             item = self._queue.get()
             if item is self._CLOSED:
                 return
@@ -118,7 +118,6 @@ class FakeEventStream:
             yield item
 
     def close(self) -> None:
-        self._closed = True
         self._unsubscribe(self)
         self._queue.put(self._CLOSED)
 
@@ -540,4 +539,3 @@ def _container_info(obj: _FakeObject) -> ContainerInfo:
         finished_at=obj.finished_at if exited else None,
         labels=dict(obj.labels),
     )
-

@@ -47,9 +47,15 @@ def sandbox(runtime: DockerRuntime, network: str, pod: PodRef, **fields: object)
     return runtime.run_sandbox(config).id
 
 
-def started(runtime: DockerRuntime, sandbox_id: ContainerId, name: str, script: str, **fields: object) -> ContainerId:
+def started(
+    runtime: DockerRuntime, sandbox_id: ContainerId, name: str, script: str, **fields: object
+) -> ContainerId:
     config = ContainerConfig(
-        name=name, image=BUSYBOX, command=("sh", "-c", script), labels=TEST_LABELS, **fields  # type: ignore[arg-type]
+        name=name,
+        image=BUSYBOX,
+        command=("sh", "-c", script),
+        labels=TEST_LABELS,
+        **fields,  # type: ignore[arg-type]
     )
     container = runtime.create_container(sandbox_id, config)
     runtime.start_container(container)
@@ -89,7 +95,9 @@ def test_a_bind_mounted_dir_is_shared_between_containers(
     shared.mkdir()
     pod_sandbox = sandbox(runtime, test_network, new_pod("shared-dir"))
     mount = (Mount(host_path=str(shared), container_path="/shared"),)
-    writer = started(runtime, pod_sandbox, "writer", f"echo written > /shared/note; {SERVE_FOREVER}", mounts=mount)
+    writer = started(
+        runtime, pod_sandbox, "writer", f"echo written > /shared/note; {SERVE_FOREVER}", mounts=mount
+    )
     reader = started(
         runtime,
         pod_sandbox,
@@ -202,11 +210,17 @@ def test_cpu_and_memory_limits_are_what_dockerd_applies(
     runtime: DockerRuntime, test_network: str, docker_api: docker.APIClient
 ) -> None:
     pod_sandbox = sandbox(runtime, test_network, new_pod("limited"))
-    resources = Resources(cpu_limit_millicores=250, cpu_request_millicores=100, memory_limit_bytes=64 * 1024**2)
+    resources = Resources(
+        cpu_limit_millicores=250, cpu_request_millicores=100, memory_limit_bytes=64 * 1024**2
+    )
     container = started(runtime, pod_sandbox, "app", SERVE_FOREVER, resources=resources)
 
     host_config = docker_api.inspect_container(container)["HostConfig"]
-    assert (host_config["CpuPeriod"], host_config["CpuQuota"], host_config["CpuShares"]) == (100_000, 25_000, 102)
+    assert (host_config["CpuPeriod"], host_config["CpuQuota"], host_config["CpuShares"]) == (
+        100_000,
+        25_000,
+        102,
+    )
     assert host_config["Memory"] == host_config["MemorySwap"] == 64 * 1024**2
     assert host_config["NetworkMode"] == host_config["IpcMode"] == f"container:{pod_sandbox}"
     assert exec_output(runtime, container, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes") == b"67108864\n"
@@ -217,7 +231,9 @@ def test_a_container_over_its_memory_limit_is_killed_and_reported_as_dockerd_saw
 ) -> None:
     pod_sandbox = sandbox(runtime, test_network, new_pod("oom"))
     hog = "x=$(head -c 200000000 /dev/zero | tr '\\0' x); echo survived"
-    container = started(runtime, pod_sandbox, "hog", hog, resources=Resources(memory_limit_bytes=16 * 1024**2))
+    container = started(
+        runtime, pod_sandbox, "hog", hog, resources=Resources(memory_limit_bytes=16 * 1024**2)
+    )
 
     info = exited(runtime, container)
 
@@ -258,7 +274,12 @@ def test_a_sandbox_that_cannot_be_created_leaves_nothing(
         runtime.run_sandbox(SandboxConfig(pod=pod, network="kajitori-no-such-network", labels=TEST_LABELS))
 
     assert runtime.list_sandboxes(pod.uid) == []
-    assert docker_api.containers(all=True, filters={"label": [f"{LABEL_MANAGED}=true", "io.kajitori.test=agent"]}) == []
+    assert (
+        docker_api.containers(
+            all=True, filters={"label": [f"{LABEL_MANAGED}=true", "io.kajitori.test=agent"]}
+        )
+        == []
+    )
 
 
 def test_exec_past_its_timeout_raises(runtime: DockerRuntime, test_network: str) -> None:

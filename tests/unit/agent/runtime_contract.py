@@ -92,7 +92,9 @@ class RuntimeContract:
     """Tests every runtime passes; subclasses provide the `harness` fixture."""
 
     def _sandbox(self, harness: RuntimeHarness, pod: PodRef) -> ContainerId:
-        info = harness.runtime.run_sandbox(SandboxConfig(pod=pod, network=harness.network, labels=harness.labels))
+        info = harness.runtime.run_sandbox(
+            SandboxConfig(pod=pod, network=harness.network, labels=harness.labels)
+        )
         return info.id
 
     def _started(self, harness: RuntimeHarness, sandbox: ContainerId, config: ContainerConfig) -> ContainerId:
@@ -109,7 +111,9 @@ class RuntimeContract:
 
     def test_sandbox_runs_with_an_ip_and_is_listed_by_pod(self, harness: RuntimeHarness) -> None:
         pod = new_pod("sandboxed")
-        info = harness.runtime.run_sandbox(SandboxConfig(pod=pod, network=harness.network, labels=harness.labels))
+        info = harness.runtime.run_sandbox(
+            SandboxConfig(pod=pod, network=harness.network, labels=harness.labels)
+        )
 
         assert info.state == ContainerState.RUNNING
         assert info.ip
@@ -132,7 +136,12 @@ class RuntimeContract:
 
         running = harness.runtime.inspect_container(container)
         assert running.state == ContainerState.RUNNING
-        assert (running.name, running.pod, running.sandbox_id, running.restart_count) == ("app", pod, sandbox, 2)
+        assert (running.name, running.pod, running.sandbox_id, running.restart_count) == (
+            "app",
+            pod,
+            sandbox,
+            2,
+        )
         assert running.labels[LABEL_POD_UID] == pod.uid
         assert running.labels[LABEL_RESTART_COUNT] == "2"
         assert running.image == harness.image
