@@ -10,7 +10,7 @@ cd "$LAB_ROOT"
 
 step "Machines (vagrant destroy -f)"
 if [[ -d .vagrant/machines ]]; then
-  vagrant_cmd destroy -f 2>&1 | grep -E '^==> [a-z0-9]+: (Deleting|Stopping|Destroying)' | sed 's/^/    /' || true
+  vagrant_cmd destroy -f 2>&1 | grep -E '^==> [a-z0-9]+: (Deleting|Stopping|Destroying)' | sed -u 's/^/    /' || true
 fi
 left=$(docker ps -aq --filter "label=$LAB_LABEL")
 if [[ -n "$left" ]]; then

@@ -13,7 +13,7 @@ for cidr in "${LAB_SAFETY_ROUTES[@]}"; do ip route replace unreachable "$cidr"; 
 step_done
 
 step "Host tools (docker.io, vagrant, debootstrap, docker-registry, ansible)"
-bash scripts/ensure-host.sh | sed 's/^/    /'
+bash scripts/ensure-host.sh | sed -u 's/^/    /'
 need=()
 command -v vagrant >/dev/null || need+=(vagrant)
 command -v debootstrap >/dev/null || need+=(debootstrap)
@@ -36,7 +36,7 @@ fi
 step_done "ansible $("$ANSIBLE_VENV/bin/ansible-playbook" --version | head -1 | sed 's/.*core //;s/]//')"
 
 step "Images (make images)"
-"${MAKE:-make}" -s --no-print-directory images | sed 's/^/    /'
+"${MAKE:-make}" -s --no-print-directory images | sed -u 's/^/    /'
 step_done
 
 step "Wheelhouse (kajitori and its dependencies, for offline installs on the machines)"
@@ -59,7 +59,7 @@ bash scripts/lab/registry.sh push
 step_done
 
 step "Machines (vagrant up)"
-vagrant_cmd up --no-provision 2>&1 | grep -E --line-buffered '^(==> [a-z0-9]+: (Creating|Starting|Machine|Container created)|Bringing)' | sed 's/^/    /' || true
+vagrant_cmd up --no-provision 2>&1 | grep -E --line-buffered '^(==> [a-z0-9]+: (Creating|Starting|Machine|Container created)|Bringing)' | sed -u 's/^/    /' || true
 running=$(vagrant_cmd status --machine-readable | awk -F, '$3 == "state" && $4 == "running" {n++} END {print n+0}')
 ((running == 3)) || die "$running of 3 machines running; see \`vagrant status\` and \`vagrant up\`"
 step_done
@@ -79,7 +79,7 @@ if [[ "${KAJITORI_LAB_PROVISION:-}" != always && -e "$LAB_DIR/provisioned" &&
 else
   rm -f "$LAB_DIR/provisioned"
   vagrant_cmd provision node2 2>&1 | tee "$LAB_DIR/provision.log" |
-    grep -E --line-buffered '^(PLAY|TASK|changed|fatal|failed|.*WARNING|master|node[0-9] +:)' | sed 's/^/    /' || true
+    grep -E --line-buffered '^(PLAY|TASK|changed|fatal|failed|.*WARNING|master|node[0-9] +:)' | sed -u 's/^/    /' || true
   grep -qE '(failed|unreachable)=[1-9]' "$LAB_DIR/provision.log" && die "ansible failed; see $LAB_DIR/provision.log"
   grep -qE '^ *node2 +: ok=' "$LAB_DIR/provision.log" || die "ansible did not finish; see $LAB_DIR/provision.log"
   # Re-hash: provisioning may have fetched the node kubeconfig just now.
@@ -131,7 +131,7 @@ fi
 
 KAJITORI="$PROJECT_VENV/bin/kajitori"
 step "Example workload (examples/nginx.yaml)"
-"$KAJITORI" apply -f examples/nginx.yaml | sed 's/^/    /' || die "kajitori apply -f examples/nginx.yaml failed"
+"$KAJITORI" apply -f examples/nginx.yaml | sed -u 's/^/    /' || die "kajitori apply -f examples/nginx.yaml failed"
 deadline=$((SECONDS + 90))
 until [[ "$(api_get '/apis/apps/v1/namespaces/default/deployments/nginx' 2>/dev/null |
            "$PROJECT_VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin).get("status",{}).get("readyReplicas",0))' 2>/dev/null)" == 3 ]]; do
