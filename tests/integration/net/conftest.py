@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from netns_lab import NODE_IPS, NetnsLab, build_lab, sh
+from netns_lab import BACKENDS, NODE_IPS, NetnsLab, build_lab, sh
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +26,12 @@ def netns_lab() -> Iterator[NetnsLab]:
             proc.wait()
         for short in [*NODE_IPS, "br"]:
             sh("ip", "netns", "del", lab.ns(short), check=False)
+
+
+@pytest.fixture(scope="session")
+def backends(netns_lab: NetnsLab) -> NetnsLab:
+    """Backends answering "NAME PEER_IP" on ports 8080/tcp, 8081/tcp and 5353/udp of each pod."""
+    for name, (short, ip) in BACKENDS.items():
+        netns_lab.backend(short, name, f"{ip}:8080/tcp", f"{ip}:8081/tcp", f"{ip}:5353/udp")
+    netns_lab.backend("c", "outside", f"{NODE_IPS['c']}:9000/tcp")
+    return netns_lab

@@ -26,6 +26,8 @@ PYTHON = sys.executable
 
 NODE_IPS = {"n1": "192.168.56.101", "n2": "192.168.56.102", "n3": "192.168.56.103", "c": "192.168.56.100"}
 PODS = {"n2": ["10.244.2.2", "10.244.2.3"], "n3": ["10.244.3.2", "10.244.3.53"]}
+BACKENDS = {"n2-a": ("n2", "10.244.2.2"), "n2-b": ("n2", "10.244.2.3"), "n3-a": ("n3", "10.244.3.2")}
+DNS_POD = ("n3", "10.244.3.53")
 POD_CIDRS = {"n1": "10.244.1.0/24", "n2": "10.244.2.0/24", "n3": "10.244.3.0/24"}
 
 
@@ -104,8 +106,14 @@ class NetnsLab:
         out = self.exec(short, *args, *([source] if source else [])).stdout
         return list(json.loads(out))
 
+    def dns(self, short: str, server: str, name: str, qtype: str = "A", transport: str = "udp") -> dict[str, Any]:
+        out = self.exec(short, PYTHON, str(HERE / "dns_probe.py"), server, "53", name, qtype, transport).stdout
+        return dict(json.loads(out))
+
     def iptables_save(self, short: str) -> str:
         """iptables-save of nat and filter without comment lines and counters, for comparisons."""
+        for table in ("nat", "filter"):  # a table never used in a namespace is not listed at all
+            self.exec(short, "iptables-legacy", "-t", table, "-S")
         text = self.exec(short, "iptables-legacy-save").stdout
         return "\n".join(
             line.split(" [")[0] if line.startswith(":") else line

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from netns_lab import NODE_IPS, POD_CIDRS, Driver, NetnsLab
+from netns_lab import BACKENDS, DNS_POD, NODE_IPS, POD_CIDRS, Driver, NetnsLab
 
 pytestmark = pytest.mark.integration
 
-BACKENDS = {"n2-a": ("n2", "10.244.2.2"), "n2-b": ("n2", "10.244.2.3"), "n3-a": ("n3", "10.244.3.2")}
 NODE1 = NODE_IPS["n1"]
 
 
@@ -56,11 +55,18 @@ def nodes() -> list[dict[str, Any]]:
     ]
 
 
+KUBE_DNS = service(
+    "kube-dns", "10.96.0.10",
+    [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
+)
+KUBE_DNS_EPS = endpoints(
+    "kube-dns", [DNS_POD[1]], [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53}]
+)
+
+
 @pytest.fixture(scope="module")
-def proxy(netns_lab: NetnsLab) -> Iterator[tuple[NetnsLab, Driver, str]]:
-    lab = netns_lab
-    for name, (short, ip) in BACKENDS.items():
-        lab.backend(short, name, f"{ip}:8080/tcp", f"{ip}:8081/tcp", f"{ip}:5353/udp")
+def proxy(backends: NetnsLab) -> Iterator[tuple[NetnsLab, Driver, str]]:
+    lab = backends
     # What a node looks like before the proxy: Docker's chains and FORWARD policy.
     lab.exec("n1", "iptables-legacy", "-P", "FORWARD", "DROP")
     lab.exec("n1", "iptables-legacy", "-N", "DOCKER")
@@ -72,7 +78,7 @@ def proxy(netns_lab: NetnsLab) -> Iterator[tuple[NetnsLab, Driver, str]]:
     baseline = lab.iptables_save("n1")
     driver = lab.driver("n1")
     driver("routes", own_node="n1", nodes=nodes())
-    for obj in (WEB, WEB_EPS, ECHO, ECHO_EPS, STICKY, STICKY_EPS, EMPTY):
+    for obj in (WEB, WEB_EPS, ECHO, ECHO_EPS, STICKY, STICKY_EPS, EMPTY, KUBE_DNS, KUBE_DNS_EPS):
         driver("update_endpoints" if "subsets" in obj else "update_service", obj=obj)
     assert driver("ensure_base_rules") is True
     assert driver("sync")["full"] is True
@@ -133,6 +139,24 @@ def test_service_without_endpoints_is_refused_not_dropped(
 ) -> None:
     lab, _, _ = proxy
     assert lab.probe(src, proto, host, port, 3) == [outcome] * 3
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_cluster_dns_through_its_service_ip(proxy: tuple[NetnsLab, Driver, str], transport: str) -> None:
+    lab, _, _ = proxy
+    dns = lab.driver(DNS_POD[0])
+    dns("dns_start", address=DNS_POD[1], services=[WEB, KUBE_DNS])
+    try:
+        for client in ("c", "n1"):
+            answer = lab.dns(client, "10.96.0.10", "web.default.svc.cluster.local", "A", transport)
+            assert answer == {"rcode": "NOERROR", "answers": ["10.96.0.20"]}
+        srv = lab.dns("c", "10.96.0.10", "_http._tcp.web.default.svc.cluster.local", "SRV", transport)
+        assert srv == {"rcode": "NOERROR", "answers": ["0 100 80 web.default.svc.cluster.local."]}
+        missing = lab.dns("c", "10.96.0.10", "nope.default.svc.cluster.local", "A", transport)
+        assert missing == {"rcode": "NXDOMAIN", "answers": []}
+        assert lab.dns("c", "10.96.0.10", "example.org", "A", transport)["rcode"] == "REFUSED"
+    finally:
+        dns.close()
 
 
 def test_endpoint_changes_are_followed(proxy: tuple[NetnsLab, Driver, str]) -> None:
