@@ -94,9 +94,14 @@ class DockerRuntime:
         base_url: str = DEFAULT_DOCKER_URL,
         *,
         timeout_s: float = 60.0,
+        max_connections: int = 32,
         api: docker.APIClient | None = None,
     ) -> None:
-        self._api = api or docker.APIClient(base_url=base_url, version=DOCKER_API_VERSION, timeout=timeout_s)
+        # One client for every thread (requests' pool is thread-safe); the pool is sized for a
+        # pod worker per pod plus followed logs and the event stream, which each hold a connection.
+        self._api = api or docker.APIClient(
+            base_url=base_url, version=DOCKER_API_VERSION, timeout=timeout_s, max_pool_size=max_connections
+        )
 
     # ------------------------------------------------------------ images
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from agent.docker_events import runtime_event_from_docker
+from agent.docker_events import DockerEventStream, runtime_event_from_docker
 from agent.docker_runtime import (
     DockerRuntime,
     _resource_limits,
@@ -198,3 +199,44 @@ def test_a_missing_docker_socket_means_runtime_unavailable(tmp_path: Any) -> Non
 
     with pytest.raises(RuntimeUnavailable, match="docker daemon unreachable"):
         runtime.info()
+
+
+class BreakingEventsAPI:
+    """Stands in for APIClient.events: the first stream breaks after one event, the next one ends."""
+
+    def __init__(self, stream: DockerEventStream | None = None) -> None:
+        self.calls: list[str] = []
+        self.stream = stream
+
+    def events(self, *, since: str, filters: dict[str, Any], decode: bool) -> Iterator[dict[str, Any]]:
+        self.calls.append(since)
+        return self._first() if len(self.calls) == 1 else self._second()
+
+    def _first(self) -> Iterator[dict[str, Any]]:
+        yield die_event("first", 1795302000_000000005)
+        raise ConnectionError("dockerd went away")
+
+    def _second(self) -> Iterator[dict[str, Any]]:
+        yield die_event("second", 1795302001_000000000)
+        assert self.stream is not None
+        self.stream.close()
+
+
+def die_event(container_id: str, time_nano: int) -> dict[str, Any]:
+    return {
+        "Type": "container",
+        "Action": "die",
+        "Actor": {"ID": container_id, "Attributes": {"exitCode": "0"}},
+        "timeNano": time_nano,
+    }
+
+
+def test_a_broken_event_stream_reconnects_from_the_last_event() -> None:
+    api = BreakingEventsAPI()
+    stream = DockerEventStream(api, backoff_initial_s=0.001)  # type: ignore[arg-type]
+    api.stream = stream
+
+    seen = [event.container_id for event in stream]
+
+    assert seen == ["first", "second"]
+    assert api.calls[1] == "1795302000.000000005"
