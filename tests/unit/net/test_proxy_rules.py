@@ -60,8 +60,8 @@ GOLDEN_FIRST_SYNC = """\
 -A KT-SEP-4EX2N4PG4ASNZOBF -p tcp -j DNAT --to-destination 10.244.2.2:8080
 -A KT-SERVICES -m comment --comment "default/web:http cluster IP" -d 10.96.0.20/32 -p tcp --dport 80 -j KT-SVC-CDGGSHYLG3RE2FKL
 -A KT-SERVICES -m comment --comment "kajitori service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KT-NODEPORTS
--A KT-NODEPORTS -m comment --comment "default/web:http" -p tcp --dport 30080 -j KT-MARK-MASQ
--A KT-NODEPORTS -m comment --comment "default/web:http" -p tcp --dport 30080 -j KT-SVC-CDGGSHYLG3RE2FKL
+-A KT-NODEPORTS -p tcp --dport 30080 -j KT-MARK-MASQ
+-A KT-NODEPORTS -p tcp --dport 30080 -j KT-SVC-CDGGSHYLG3RE2FKL
 -A KT-MARK-MASQ -j MARK --or-mark 0x4000
 -A KT-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
 -A KT-POSTROUTING -j MARK --xor-mark 0x4000

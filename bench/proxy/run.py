@@ -1,0 +1,160 @@
+"""Benchmark of the service proxy: full sync of 1,000 services x 3 endpoints, then one endpoint change.
+
+Runs the Proxier against real iptables-legacy inside a throwaway network namespace (made and
+removed here; nothing touches the host's tables). Prints the figures and writes them to
+bench/results/proxy.json. Needs root. Targets from issue 5: <= 0.5 s full, <= 50 ms one change.
+
+    .venv/bin/python bench/proxy/run.py [--services 1000] [--endpoints 3] [--changes 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "bench" / "results" / "proxy.json"
+sys.path.insert(0, str(REPO))
+
+
+def service(i: int) -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": "bench", "name": f"svc-{i}"},
+        "spec": {
+            "clusterIP": f"10.96.{i // 250}.{i % 250 + 1}",
+            "type": "NodePort",
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30000 + i}],
+        },
+    }
+
+
+def endpoints(i: int, count: int, generation: int = 0) -> dict[str, Any]:
+    ips = [f"10.244.{(i + j * 7 + generation) % 250}.{i % 250 + 2}" for j in range(count)]
+    return {
+        "metadata": {"namespace": "bench", "name": f"svc-{i}"},
+        "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": 8080}]}],
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(services: int, per_service: int, changes: int) -> dict[str, Any]:
+    """Runs inside the namespace."""
+    from net.iptables_proxy import Proxier
+    from net.iptables_runner import LegacyIptables
+
+    restore_times: list[float] = []
+
+    class TimedIptables(LegacyIptables):
+        def restore(self, text: str) -> None:
+            started = time.perf_counter()
+            super().restore(text)
+            restore_times.append(time.perf_counter() - started)
+
+    proxier = Proxier(iptables=TimedIptables())
+    for i in range(services):
+        proxier.update_service(service(i))
+        proxier.update_endpoints(endpoints(i, per_service))
+
+    full_runs = []
+    for _ in range(5):
+        proxier.request_full_sync()
+        started = time.perf_counter()
+        result = proxier.sync()
+        full_runs.append(time.perf_counter() - started)
+        assert result is not None and result.full
+    full_restore = restore_times[-5:]
+    full_bytes = result.restore_bytes
+
+    rng = random.Random(1)
+    change_runs = []
+    change_restore = []
+    for generation in range(1, changes + 1):
+        i = rng.randrange(services)
+        proxier.update_endpoints(endpoints(i, per_service, generation))
+        started = time.perf_counter()
+        result = proxier.sync()
+        change_runs.append(time.perf_counter() - started)
+        change_restore.append(restore_times[-1])
+        assert result is not None and not result.full
+
+    started = time.perf_counter()
+    proxier.ensure_base_rules()
+    check = time.perf_counter() - started
+    rules = subprocess.run(["iptables-legacy-save", "-t", "nat"], capture_output=True, text=True, check=True)
+    started = time.perf_counter()
+    proxier.cleanup()
+    cleanup = time.perf_counter() - started
+    return {
+        "services": services,
+        "endpoints_per_service": per_service,
+        "nat_rules": sum(1 for line in rules.stdout.splitlines() if line.startswith("-A")),
+        "full_sync_s": {"first": full_runs[0], "median": statistics.median(full_runs), "runs": full_runs},
+        "full_sync_restore_s": statistics.median(full_restore),
+        "full_sync_batch_bytes": full_bytes,
+        "one_change_s": {
+            "p50": percentile(change_runs, 0.5),
+            "p99": percentile(change_runs, 0.99),
+            "max": max(change_runs),
+            "runs": len(change_runs),
+        },
+        "one_change_restore_s": {"p50": percentile(change_restore, 0.5), "p99": percentile(change_restore, 0.99)},
+        "periodic_check_s": check,
+        "cleanup_s": cleanup,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--endpoints", type=int, default=3)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        print(json.dumps(measure(args.services, args.endpoints, args.changes)))
+        return
+    if os.geteuid() != 0:
+        sys.exit("bench/proxy needs root (it makes a network namespace)")
+    netns = f"kt-bench-{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    try:
+        proc = subprocess.run(
+            ["ip", "netns", "exec", netns, sys.executable, __file__, "--inside",
+             "--services", str(args.services), "--endpoints", str(args.endpoints), "--changes", str(args.changes)],
+            capture_output=True, text=True, check=False, cwd=REPO,
+        )
+        if proc.returncode != 0:
+            sys.exit(f"benchmark failed:\n{proc.stderr}")
+        figures = json.loads(proc.stdout.splitlines()[-1])
+    finally:
+        subprocess.run(["ip", "netns", "del", netns], check=False)
+    figures["machine"] = {"cpus": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()}
+    figures["targets"] = {"full_sync_s": 0.5, "one_change_s": 0.05}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    full, change = figures["full_sync_s"], figures["one_change_s"]
+    print(f"proxy: {figures['services']} services x {figures['endpoints_per_service']} endpoints "
+          f"({figures['nat_rules']} nat rules)")
+    print(f"  full sync       median {full['median'] * 1000:7.1f} ms  (first {full['first'] * 1000:.1f} ms, "
+          f"restore {figures['full_sync_restore_s'] * 1000:.1f} ms, batch {figures['full_sync_batch_bytes']} bytes)")
+    print(f"  one change      p50 {change['p50'] * 1000:7.1f} ms  p99 {change['p99'] * 1000:7.1f} ms  "
+          f"(restore p50 {figures['one_change_restore_s']['p50'] * 1000:.1f} ms) over {change['runs']} changes")
+    print(f"  periodic check  {figures['periodic_check_s'] * 1000:7.1f} ms    cleanup {figures['cleanup_s'] * 1000:.1f} ms")
+    print(f"  written to {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
