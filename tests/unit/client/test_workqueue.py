@@ -1,0 +1,59 @@
+"""The work queue: de-duplication, one worker per key, backoff."""
+
+from __future__ import annotations
+
+from kajitori.workqueue import WorkQueue
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_duplicates_are_held_once() -> None:
+    q = WorkQueue()
+    for _ in range(3):
+        q.add("a")
+    q.add("b")
+    assert len(q) == 2
+    assert q.get(0) == "a"
+    assert q.get(0) == "b"
+    assert q.get(0) is None
+
+
+def test_a_key_in_processing_is_not_handed_out_twice() -> None:
+    q = WorkQueue()
+    q.add("a")
+    assert q.get(0) == "a"
+    q.add("a")  # changed again while a worker holds it
+    assert q.get(0) is None  # ... not given to a second worker
+    q.done("a")
+    assert q.get(0) == "a"  # ... but handed out again once done
+
+
+def test_rate_limited_backoff_doubles_and_forget_resets() -> None:
+    clock = Clock()
+    q = WorkQueue(base_delay_s=1.0, max_delay_s=8.0, clock=clock)
+    q.add_rate_limited("a")
+    assert q.get(0) is None
+    clock.now = 1.0
+    assert q.get(0) == "a"
+    q.done("a")
+    q.add_rate_limited("a")  # second failure: 2 s
+    clock.now = 2.5
+    assert q.get(0) is None
+    clock.now = 3.0
+    assert q.get(0) == "a"
+    q.done("a")
+    assert q.failures("a") == 2
+    q.forget("a")
+    assert q.failures("a") == 0
+
+
+def test_shutdown_wakes_getters() -> None:
+    q = WorkQueue()
+    q.shutdown()
+    assert q.get() is None
