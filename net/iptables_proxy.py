@@ -324,4 +324,5 @@ class Proxier:
                 continue
             if min_sync_interval:
                 stop.wait(min_sync_interval)
-            self._changed.wait(timeout=max(0.0, next_check - self._clock()))
+            # At most 1 s asleep, so a set `stop` is noticed without anyone poking `_changed`.
+            self._changed.wait(timeout=min(1.0, max(0.0, next_check - self._clock())))

@@ -69,14 +69,15 @@ def measure(services: int, per_service: int, changes: int) -> dict[str, Any]:
         proxier.update_endpoints(endpoints(i, per_service))
 
     full_runs = []
+    full_bytes = 0
     for _ in range(5):
         proxier.request_full_sync()
         started = time.perf_counter()
         result = proxier.sync()
         full_runs.append(time.perf_counter() - started)
         assert result is not None and result.full
+        full_bytes = result.restore_bytes
     full_restore = restore_times[-5:]
-    full_bytes = result.restore_bytes
 
     rng = random.Random(1)
     change_runs = []

@@ -279,3 +279,25 @@ def test_check_repairs_missing_jumps_and_asks_for_full_sync() -> None:
     assert proxier.pending
     result = proxier.sync()
     assert result is not None and result.full
+
+
+def test_run_loop_syncs_on_events_and_stops() -> None:
+    import threading
+
+    rec = RecordingIptables()
+    proxier = Proxier(iptables=rec)
+    stop = threading.Event()
+    loop = threading.Thread(target=proxier.run, args=(stop,), kwargs={"check_period": 3600})
+    loop.start()
+    try:
+        proxier.on_service_update(None, WEB)
+        proxier.on_endpoints_update(None, WEB_EPS)
+        for _ in range(500):  # wait (bounded) for the loop thread to write the service
+            if any("KT-SVC-CDGGSHYLG3RE2FKL" in r for r in rec.restores) and not proxier.pending:
+                break
+            stop.wait(0.01)
+        assert any("DNAT --to-destination 10.244.2.2:8080" in r for r in rec.restores)
+    finally:
+        stop.set()
+        loop.join(timeout=10)
+    assert not loop.is_alive()
