@@ -8,7 +8,9 @@ switched off for it (`enable_ip_masquerade=false`), since Docker would masquerad
 leaving the bridge, including pod-to-pod traffic to other nodes, which must keep the pod's
 source address.
 
-`PodNetworkRules` writes the rules that replace it, in chains of its own:
+`ensure_bridge_netfilter` makes bridged pod traffic visible to iptables (service traffic
+between two pods on the same node needs it). `PodNetworkRules` writes the rules that replace
+Docker's masquerade, in chains of its own:
   filter FORWARD -> KT-POD-FORWARD: accept traffic from and to the cluster CIDR (Docker sets
          FORWARD's policy to DROP, and only accepts traffic of its own bridges' subnets)
   nat POSTROUTING -> KT-POD-POSTROUTING: pod traffic to the cluster CIDR keeps its source;
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker.types
@@ -37,6 +40,9 @@ POD_BRIDGE = "kt0"
 POD_NETWORK_LABEL = ("io.kajitori.network", "pods")
 POD_FORWARD_CHAIN = "KT-POD-FORWARD"
 POD_POSTROUTING_CHAIN = "KT-POD-POSTROUTING"
+
+
+BRIDGE_NF_SYSCTL = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 
 
 class PodNetworkError(RuntimeError):
@@ -86,6 +92,21 @@ def ensure_pod_network(
         )
     except Exception as exc:  # docker.errors.APIError and friends
         raise PodNetworkError(f"creating network {name} ({pod_cidr})") from exc
+
+
+def ensure_bridge_netfilter(sysctl: Path = BRIDGE_NF_SYSCTL) -> bool:
+    """Let iptables see packets bridged on kt0; True when it is (now) on.
+
+    Without it, a pod calling a ClusterIP whose chosen endpoint sits on the same bridge gets its
+    reply straight over the bridge, un-NATed, and the connection fails. (Docker switches this on
+    too for its bridges; it is per network namespace on current kernels.) False when the
+    br_netfilter module is not loaded, which the caller should report.
+    """
+    if not sysctl.exists():
+        return False
+    if sysctl.read_text().strip() != "1":
+        sysctl.write_text("1\n")
+    return True
 
 
 @dataclass(frozen=True)

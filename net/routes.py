@@ -15,12 +15,16 @@ and periodically, which also repairs routes someone deleted.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pyroute2 import IPRoute
+
+log = logging.getLogger(__name__)
 
 ROUTE_PROTO = 44
 """rtnetlink protocol number marking Kajitori's routes (unassigned in /etc/iproute2/rt_protos)."""
@@ -124,6 +128,7 @@ class PodRouteSync:
         self._own_node = own_node
         self._table: RouteTable = table or PyrouteTable()
         self._lock = threading.Lock()
+        self._changed = threading.Event()
         self._nodes: dict[str, NodeRoute] = {}
 
     def update_node(self, obj: dict[str, Any]) -> None:
@@ -134,11 +139,13 @@ class PodRouteSync:
                 self._nodes.pop(name, None)
             else:
                 self._nodes[name] = route
+        self._changed.set()
 
     def delete_node(self, obj: dict[str, Any] | str) -> None:
         name = obj if isinstance(obj, str) else (obj.get("metadata") or {}).get("name", "")
         with self._lock:
             self._nodes.pop(name, None)
+        self._changed.set()
 
     def on_node_update(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
         if new is not None:
@@ -163,6 +170,18 @@ class PodRouteSync:
         for cidr in replaced:
             self._table.replace(cidr, want[cidr])
         return RouteChanges(replaced=replaced, deleted=deleted)
+
+    def run(self, stop: threading.Event, *, period: float = 30.0) -> None:
+        """Sync on every Node change and every `period` s (repairing routes someone removed) until `stop`."""
+        while not stop.is_set():
+            self._changed.clear()
+            try:
+                self.sync()
+            except RouteError:
+                log.exception("pod route sync failed; retrying")
+            deadline = time.monotonic() + period
+            while not stop.is_set() and not self._changed.is_set() and time.monotonic() < deadline:
+                self._changed.wait(timeout=1.0)
 
     def cleanup(self) -> None:
         """Delete every route we own."""

@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from net.iptables_runner import RecordingIptables
-from net.pod_network import PodNetworkError, PodNetworkRules, ensure_pod_network
+from net.pod_network import PodNetworkError, PodNetworkRules, ensure_bridge_netfilter, ensure_pod_network
 
 
 @dataclass
@@ -99,3 +100,11 @@ def test_pod_rules_keep_pod_to_pod_source_and_masquerade_the_rest() -> None:
         ["-t", "filter", "-I", "FORWARD"],
         ["-t", "nat", "-I", "POSTROUTING"],
     ]
+
+
+def test_bridge_netfilter_switched_on(tmp_path: Path) -> None:
+    sysctl = tmp_path / "bridge-nf-call-iptables"
+    assert ensure_bridge_netfilter(sysctl) is False  # module not loaded
+    sysctl.write_text("0\n")
+    assert ensure_bridge_netfilter(sysctl) is True
+    assert sysctl.read_text() == "1\n"
