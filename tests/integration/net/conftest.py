@@ -7,7 +7,8 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from netns_lab import BACKENDS, NODE_IPS, NetnsLab, build_lab, sh
+
+from tests.integration.net.netns_lab import BACKENDS, NODE_IPS, NetnsLab, build_lab, sh
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from netns_lab import NODE_IPS, POD_CIDRS, NetnsLab
+
+from tests.integration.net.netns_lab import NODE_IPS, POD_CIDRS, NetnsLab
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from netns_lab import BACKENDS, DNS_POD, NODE_IPS, POD_CIDRS, Driver, NetnsLab
+
+from tests.integration.net.netns_lab import BACKENDS, DNS_POD, NODE_IPS, POD_CIDRS, Driver, NetnsLab
 
 pytestmark = pytest.mark.integration
 
