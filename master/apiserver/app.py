@@ -18,6 +18,7 @@ import orjson
 import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
@@ -71,19 +72,19 @@ def create_app(state: ServerState) -> FastAPI:
     app = FastAPI(title="Kajitori API", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.kajitori = state
 
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if state.tokens is not None and request.url.path not in PUBLIC_PATHS:
-            user = state.tokens.user_of(bearer_token(request.headers.get("authorization")))
-            if user is None:
-                return error_response(errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
-        try:
-            return await call_next(request)
-        except errors.ApiError as exc:
-            return error_response(exc)
-        except Exception as exc:  # never a traceback to a client; the log has it
-            log.exception("internal error on %s %s", request.method, request.url.path)
-            return error_response(errors.ApiError(500, "InternalError", f"an internal error occurred: {type(exc).__name__}"))
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.ApiError)
+        return error_response(exc)
+
+    async def on_any_error(request: Request, exc: Exception) -> Response:
+        # Never a traceback to a client; the log has it.
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(errors.ApiError(500, "InternalError", f"an internal error occurred: {type(exc).__name__}"))
+
+    app.add_exception_handler(errors.ApiError, on_api_error)
+    app.add_exception_handler(Exception, on_any_error)
+    if state.tokens is not None:
+        app.add_middleware(BearerAuth, tokens=state.tokens)
 
     @app.get("/healthz")
     @app.get("/livez")
@@ -141,6 +142,23 @@ def create_app(state: ServerState) -> FastAPI:
         return await dispatch(state, request, group, version, rest)
 
     return app
+
+
+class BearerAuth:
+    """Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request)."""
+
+    def __init__(self, app: ASGIApp, tokens: Tokens) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
+            header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
+            if self.tokens.user_of(bearer_token(header)) is None:
+                response = error_response(errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _group(group: str, version: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 from conftest import BUSYBOX, SERVE_FOREVER, TEST_LABELS, UNPULLABLE
-from runtime_contract import new_pod, wait_for
+from tests.unit.agent.runtime_contract import new_pod, wait_for
 
 from agent.docker_runtime import DockerRuntime
 from agent.runtime import (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from runtime_contract import RuntimeContract
+from tests.unit.agent.runtime_contract import RuntimeContract
 
 
 @pytest.mark.integration

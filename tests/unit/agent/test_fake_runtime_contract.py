@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from runtime_contract import RuntimeContract
+from tests.unit.agent.runtime_contract import RuntimeContract
 
 from agent.fake_runtime import FakeRuntime
 from agent.runtime import ContainerConfig, ContainerRuntime

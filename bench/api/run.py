@@ -1,0 +1,156 @@
+"""bench/api: the API server's speed on this machine, against a real master process.
+
+Prints and writes bench/results/api.json:
+- creates/s and gets/s (16 concurrent clients, loopback HTTP, fsync per write);
+- list latency of 1,000 and 10,000 pods;
+- watch latency (write acknowledged -> event seen) with 100 concurrent watchers.
+Bounded: a fixed number of requests, loopback only, the master is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.common import summary_ms, write_result  # noqa: E402
+from tests.support.master_process import MasterProcess  # noqa: E402
+
+CONCURRENCY = 16
+WATCHERS = 100
+WATCH_WRITES = 200
+
+
+def pod(name: str, ns: str = "bench") -> bytes:
+    return orjson.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": {"app": "bench"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.22", "resources": {"requests": {"cpu": "100m"}}}]},
+        }
+    )
+
+
+async def run_many(client: httpx.AsyncClient, n: int, make: Any) -> float:
+    """Run n requests made by make(i) with CONCURRENCY in flight; returns seconds."""
+    counter = iter(range(n))
+
+    async def worker() -> None:
+        for i in counter:
+            r = await make(i)
+            if r.status_code >= 300:
+                raise RuntimeError(f"{r.status_code}: {r.text[:200]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return time.perf_counter() - start
+
+
+async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    figures: dict[str, Any] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=30, limits=limits) as c:
+        for ns in ("bench", "big"):
+            await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": ns}}))
+        base = "/api/v1/namespaces/bench/pods"
+
+        n = 2000
+        secs = await run_many(c, n, lambda i: c.post(base, content=pod(f"p{i}")))
+        figures["creates_per_s"] = round(n / secs, 1)
+        print(f"creates: {n} in {secs:.2f}s = {n / secs:.0f}/s")
+
+        secs = await run_many(c, n, lambda i: c.get(f"{base}/p{i}"))
+        figures["gets_per_s"] = round(n / secs, 1)
+        print(f"gets:    {n} in {secs:.2f}s = {n / secs:.0f}/s")
+
+        secs = await run_many(c, 1000, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"v":"2"}}}', headers={"content-type": "application/merge-patch+json"}))
+        figures["patches_per_s"] = round(1000 / secs, 1)
+        print(f"patches: 1000 in {secs:.2f}s = {1000 / secs:.0f}/s")
+
+        # lists: 1,000 pods (first half of bench) and 10,000 (namespace big)
+        await run_many(c, 8000, lambda i: c.post("/api/v1/namespaces/big/pods", content=pod(f"q{i}", "big")))
+        for label, path, params, expect in (
+            ("list_1000", base, {"labelSelector": "app=bench"}, 2000),
+            ("list_10000", "/api/v1/pods", {}, 10000),
+        ):
+            times = []
+            for _ in range(10):
+                t = time.perf_counter()
+                r = await c.get(path, params=params)
+                body = r.content
+                times.append(time.perf_counter() - t)
+            count = len(orjson.loads(body)["items"])
+            figures[label] = {**summary_ms(times), "items": count, "bytes": len(body)}
+            print(f"{label}: {count} items, {len(body) / 1e6:.1f} MB, p50 {figures[label]['p50_ms']} ms, p99 {figures[label]['p99_ms']} ms")
+        figures["list_1000_pods_note"] = "2,000 pods listed with a label selector in one namespace; 10,000 across all namespaces"
+
+    figures["watch"] = await bench_watch(master, headers)
+    return figures
+
+
+async def bench_watch(master: MasterProcess, headers: dict[str, str]) -> dict[str, Any]:
+    """100 watchers on one namespace; each write's ack time vs each watcher's arrival time."""
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=WATCHERS + 10, max_keepalive_connections=WATCHERS + 10)
+    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=None, limits=limits) as c:
+        await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": "wbench"}}))
+        rv = (await c.get("/api/v1/namespaces/wbench/pods")).json()["metadata"]["resourceVersion"]
+        ready = asyncio.Event()
+        started = 0
+
+        async def watcher() -> None:
+            nonlocal started
+            seen = 0
+            async with c.stream("GET", "/api/v1/namespaces/wbench/pods", params={"watch": "true", "resourceVersion": rv, "timeoutSeconds": "120"}) as r:
+                started += 1
+                if started == WATCHERS:
+                    ready.set()
+                async for line in r.aiter_lines():
+                    if not line:
+                        continue
+                    now = time.perf_counter()
+                    name = orjson.loads(line)["object"]["metadata"]["name"]
+                    latencies.append(now - sent.get(name, now))
+                    seen += 1
+                    if seen >= WATCH_WRITES:
+                        return
+
+        tasks = [asyncio.create_task(watcher()) for _ in range(WATCHERS)]
+        await asyncio.wait_for(ready.wait(), 30)
+        await asyncio.sleep(0.5)
+        for i in range(WATCH_WRITES):
+            name = f"w{i}"
+            # the clock starts when the request is sent; the event can arrive before the ack is read
+            sent[name] = time.perf_counter()
+            r = await c.post("/api/v1/namespaces/wbench/pods", content=pod(name, "wbench"))
+            assert r.status_code == 201, r.text
+            await asyncio.sleep(0.02)  # 50 writes/s: latency, not saturation
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+    result = {**summary_ms(latencies), "watchers": WATCHERS, "writes": WATCH_WRITES}
+    print(f"watch latency, {WATCHERS} watchers x {WATCH_WRITES} writes: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
+    return result
+
+
+def main() -> None:
+    master = MasterProcess(Path(tempfile.mkdtemp(prefix="kajitori-bench-")) / "master", extra_args=["--no-controllers"]).start()
+    try:
+        token = master.client().config.token or ""
+        figures = asyncio.run(bench(master, token))
+    finally:
+        master.stop()
+    write_result("api", figures)
+
+
+if __name__ == "__main__":
+    main()
