@@ -62,3 +62,36 @@ def master(
             start_all = None  # type: ignore[assignment]
         starter = start_all
     server.run(settings, controllers=starter)
+
+
+@app.command()
+def proxy(
+    kubeconfig: str = typer.Option(None, "--kubeconfig", help="Kubeconfig of the node (server and token)."),
+    node_name: str = typer.Option(None, "--node-name", help="This node's name (its own pod CIDR needs no route)."),
+    cleanup: bool = typer.Option(False, "--cleanup", help="Remove exactly the proxy's chains and routes, then exit."),
+    check_period: float = typer.Option(10.0, "--check-period", help="Seconds between checks that our chains are in place."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the service proxy (iptables) and pod routes of this node."""
+    configure_logging(verbose)
+    import signal
+    import socket
+    import threading
+
+    from net.iptables_proxy import Proxier
+    from net.routes import PodRouteSync
+
+    name = node_name or socket.gethostname()
+    if cleanup:
+        Proxier().cleanup()
+        PodRouteSync(name).cleanup()
+        typer.echo("removed the proxy's chains and routes")
+        return
+    from kajitori.client import ApiClient
+    from net.proxy_daemon import ProxyDaemon
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name)
+    daemon.run(stop, check_period=check_period)
