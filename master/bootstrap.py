@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
-def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int) -> None:
+def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool = False) -> None:
     namespaces = by_path("", "v1", "namespaces")
     for name in DEFAULT_NAMESPACES:
         if api.store.get(namespaces.store_key(None, name)) is None:
@@ -33,16 +33,52 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int) -> None:
                 },
             },
         )
+    _ensure_endpoints(
+        api,
+        "default",
+        "kubernetes",
+        [{"addresses": [{"ip": advertise_ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+    )
+    if dns:
+        if api.store.get(services.store_key("kube-system", "kube-dns")) is None:
+            api.create(
+                services,
+                "kube-system",
+                {
+                    "metadata": {"name": "kube-dns", "labels": {"k8s-app": "kube-dns"}},
+                    "spec": {
+                        "clusterIP": allocators.DNS_SERVICE_IP,
+                        "ports": [
+                            {"name": "dns", "port": 53, "protocol": "UDP"},
+                            {"name": "dns-tcp", "port": 53, "protocol": "TCP"},
+                        ],
+                    },
+                },
+            )
+        _ensure_endpoints(
+            api,
+            "kube-system",
+            "kube-dns",
+            [
+                {
+                    "addresses": [{"ip": advertise_ip}],
+                    "ports": [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}],
+                }
+            ],
+        )
+
+
+def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list[dict[str, object]]) -> None:
     endpoints = by_path("", "v1", "endpoints")
     body = {
-        "metadata": {"name": "kubernetes", "namespace": "default"},
-        "subsets": [{"addresses": [{"ip": advertise_ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],
+        "metadata": {"name": name, "namespace": namespace},
+        "subsets": subsets,
     }
-    current = api.store.get(endpoints.store_key("default", "kubernetes"))
+    current = api.store.get(endpoints.store_key(namespace, name))
     try:
         if current is None:
-            api.create(endpoints, "default", body)
+            api.create(endpoints, namespace, body)
         elif current.obj.get("subsets") != body["subsets"]:
-            api.update(endpoints, "default", "kubernetes", body)
+            api.update(endpoints, namespace, name, body)
     except ApiError as exc:
-        log.warning("could not write the kubernetes endpoints: %s", exc.message)
+        log.warning("could not write the %s/%s endpoints: %s", namespace, name, exc.message)

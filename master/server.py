@@ -16,8 +16,10 @@ import uvicorn
 
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
+from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
 from master.bootstrap import ensure_defaults
+from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
 from master.store import SQLiteStore
 
@@ -32,8 +34,10 @@ def build_state(settings: MasterSettings) -> ServerState:
     api = ResourceAPI(store)
     tokens = ensure_credentials(settings.data_dir, settings.server_url) if settings.auth else None
     advertise = settings.server_url.split("//", 1)[1].rsplit(":", 1)[0]
-    ensure_defaults(api, advertise_ip=advertise, port=settings.port)
-    return ServerState(store=store, api=api, tokens=tokens)
+    ensure_defaults(api, advertise_ip=advertise, port=settings.port, dns=settings.dns_listen is not None)
+    state = ServerState(store=store, api=api, tokens=tokens)
+    state.proxy = NodeProxy(api, tokens.node if tokens else None)
+    return state
 
 
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
@@ -56,7 +60,11 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         # Wait until uvicorn listens, then start the loops that talk to it.
         while not server.started and not server.should_exit:
             threading.Event().wait(0.05)
-        if controllers is not None and not server.should_exit:
+        if server.should_exit:
+            return
+        if settings.dns_listen is not None:
+            stops.append(start_cluster_dns(settings))
+        if controllers is not None:
             stops.append(controllers(settings))
 
     threading.Thread(target=start_controllers, name="controller-starter", daemon=True).start()

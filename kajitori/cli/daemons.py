@@ -36,6 +36,7 @@ def master(
     listen: str = typer.Option("0.0.0.0:6443", "--listen", help="HOST:PORT of the API server."),
     advertise_address: str = typer.Option(None, "--advertise-address", help="Address written into the kubeconfigs."),
     no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
+    dns_listen: str = typer.Option(None, "--dns-listen", help="HOST:PORT to serve cluster DNS on (the kube-dns Service points there)."),
     disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, endpoints, node-lifecycle, garbage-collector)."),
     node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
     pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
@@ -53,7 +54,14 @@ def master(
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):
             raise typer.BadParameter(f"unknown loop {name!r}", param_hint="--disable")
         setattr(loops, attr, False)
-    settings = MasterSettings(data_dir=data_dir, host=host, port=port, advertise_address=advertise_address, controllers=loops)
+    settings = MasterSettings(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        advertise_address=advertise_address,
+        controllers=loops,
+        dns_listen=_split_listen(dns_listen) if dns_listen else None,
+    )
     starter = None
     if not no_controllers:
         try:

@@ -1,0 +1,88 @@
+"""pods/{name}/log and pods/{name}/exec: the API server forwards them to the pod's node agent.
+
+The agent serves ``GET /containerLogs/{ns}/{pod}/{container}`` (streamed, so ``-f``
+follows) and ``POST /exec/{ns}/{pod}/{container}`` (one-shot: ``{"command": [...]}`` in,
+``{"exitCode", "output"}`` out) on the port the Node advertises
+(``status.daemonEndpoints.kubeletEndpoint.Port``, 10250), behind the node token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+
+from kajitori.api.registry import Resource, by_path
+from master.apiserver import errors
+from master.apiserver.resources import ResourceAPI
+
+NODES = by_path("", "v1", "nodes")
+
+
+class NodeProxy:
+    def __init__(self, api: ResourceAPI, node_token: str | None) -> None:
+        self.api = api
+        self.headers = {"Authorization": f"Bearer {node_token}"} if node_token else {}
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+
+    def _agent_url(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, str]:
+        pod = self.api.get(resource, namespace, name).obj
+        spec = pod.get("spec") or {}
+        node_name = spec.get("nodeName")
+        if not node_name:
+            raise errors.bad_request(f'pod "{name}" is not scheduled to a node yet')
+        containers = [c["name"] for c in [*(spec.get("initContainers") or []), *spec.get("containers", [])]]
+        if container is None:
+            if len(spec.get("containers", [])) > 1:
+                raise errors.bad_request(
+                    f"a container name must be specified for pod {name}, choose one of: [{' '.join(c['name'] for c in spec['containers'])}]"
+                )
+            container = spec["containers"][0]["name"]
+        elif container not in containers:
+            raise errors.bad_request(f"container {container} is not valid for pod {name}")
+        node = self.api.get(NODES, None, node_name).obj
+        status = node.get("status") or {}
+        address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
+        port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
+        if not address:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has no InternalIP")
+        return f"http://{address}:{port}", str(container)
+
+    async def __call__(self, request: Request, resource: Resource, namespace: str, name: str, sub: str) -> Response:
+        if resource.plural != "pods" or sub not in ("log", "exec"):
+            raise errors.ApiError(404, "NotFound", f"{resource.plural}/{sub} is not served")
+        base, container = self._agent_url(resource, namespace, name, request.query_params.get("container"))
+        try:
+            if sub == "log":
+                params = {k: v for k, v in request.query_params.items() if k in ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")}
+                upstream = await self.http.send(
+                    self.http.build_request("GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params, headers=self.headers),
+                    stream=True,
+                )
+                if upstream.status_code >= 400:
+                    body = await upstream.aread()
+                    await upstream.aclose()
+                    return Response(body, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
+                return StreamingResponse(_relay(upstream), media_type="text/plain")
+            if request.method != "POST":
+                raise errors.ApiError(405, "MethodNotAllowed", "exec is a POST with {\"command\": [...]} (one-shot)")
+            body = await request.body()
+            upstream = await self.http.post(
+                f"{base}/exec/{namespace}/{name}/{container}", content=body, headers={**self.headers, "content-type": "application/json"}, timeout=httpx.Timeout(10.0, read=120.0)
+            )
+            return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+        except httpx.TransportError as exc:
+            raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of pod {name} at {base}: {exc}") from None
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in upstream.aiter_raw():
+            yield chunk
+    finally:
+        await upstream.aclose()
