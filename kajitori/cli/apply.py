@@ -1,181 +1,29 @@
 """`kajitori apply -f`: create or update objects from manifests, kubectl's client-side way.
 
-The manifest last applied is kept in the ``kubectl.kubernetes.io/last-applied-configuration``
-annotation. On the next apply three versions meet: *original* (that annotation),
-*modified* (the new manifest) and *current* (the server's object). The desired object is
-current, minus the keys the user removed since last time (in original, not in modified),
-overlaid with modified; the merge patch sent is the difference between current and desired.
-So fields only the server set (clusterIP, nodePort, status, defaults) survive, and a field
-deleted from the file is deleted on the server (sent as null).
-
-Merge patch replaces lists whole, so lists are merged here first, item by item on a key
-(``name``, ``containerPort``, ``port``, ...): a Service port keeps its allocated
-``nodePort`` when the manifest does not name one.
+The merge itself is in apply_patch.py; this module reads the files, applies each
+document in order, prints one line per object, and keeps going past a failed one.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from kajitori.api.registry import Resource
+from kajitori.cli.apply_patch import apply_one, display_name
 from kajitori.cli.main import app
-from kajitori.cli.manifests import Manifest, read_manifests
-from kajitori.cli.session import CliError, Kubeconfig, Namespace, Session, error_message, open_session
-from kajitori.client import ApiError, NotFoundError, resource_of
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-# Keys that identify an item of a list of objects, tried in order (strategic merge's keys).
-LIST_ITEM_KEYS = ("name", "containerPort", "port", "mountPath", "devicePath", "ip", "type", "key", "uid")
+from kajitori.cli.manifests import read_manifests
+from kajitori.cli.session import (
+    CliError,
+    Kubeconfig,
+    Namespace,
+    error_message,
+    failures_reported,
+    open_session,
+)
+from kajitori.client import ApiError
 
 Files = Annotated[list[str], typer.Option("--filename", "-f", help="File, directory or - (stdin).")]
-
-
-def last_applied_of(doc: dict[str, Any]) -> str:
-    """The annotation's value for a manifest: the manifest itself without that annotation."""
-    clean = copy.deepcopy(doc)
-    annotations = (clean.get("metadata") or {}).get("annotations")
-    if annotations is not None:
-        annotations.pop(LAST_APPLIED, None)
-        if not annotations:
-            del clean["metadata"]["annotations"]
-    return json.dumps(clean, sort_keys=True, separators=(",", ":"))
-
-
-def with_last_applied(doc: dict[str, Any]) -> dict[str, Any]:
-    """The manifest as sent: itself plus the annotation recording it."""
-    result = copy.deepcopy(doc)
-    meta = result.setdefault("metadata", {})
-    meta["annotations"] = {**(meta.get("annotations") or {}), LAST_APPLIED: last_applied_of(doc)}
-    return result
-
-
-def desired_state(original: Any, modified: Any, current: Any) -> Any:
-    """Current with original's removed keys deleted and modified laid over it."""
-    if isinstance(modified, dict) and isinstance(current, dict):
-        before = original if isinstance(original, dict) else {}
-        result = {k: copy.deepcopy(v) for k, v in current.items() if not (k in before and k not in modified)}
-        for key, value in modified.items():
-            result[key] = desired_state(before.get(key), value, current.get(key))
-        return result
-    if isinstance(modified, list) and isinstance(current, list):
-        return _desired_list(original if isinstance(original, list) else [], modified, current)
-    return copy.deepcopy(modified)
-
-
-def _desired_list(original: list[Any], modified: list[Any], current: list[Any]) -> list[Any]:
-    result = []
-    for position, item in enumerate(modified):
-        if not isinstance(item, dict):
-            result.append(copy.deepcopy(item))
-            continue
-        identity = _identity(item)
-        if identity is None:
-            # No key to match by: pair by position, which is what the user wrote.
-            cur = current[position] if position < len(current) else None
-            orig = original[position] if position < len(original) else None
-        else:
-            cur = _find(current, identity)
-            orig = _find(original, identity)
-        result.append(desired_state(orig, item, cur) if isinstance(cur, dict) else copy.deepcopy(item))
-    return result
-
-
-def _identity(item: dict[str, Any]) -> tuple[str, Any] | None:
-    for key in LIST_ITEM_KEYS:
-        if key in item and not isinstance(item[key], (dict, list)):
-            return key, item[key]
-    return None
-
-
-def _find(items: list[Any], identity: tuple[str, Any]) -> Any:
-    key, value = identity
-    return next((i for i in items if isinstance(i, dict) and i.get(key) == value), None)
-
-
-def merge_patch_between(current: Any, desired: Any) -> dict[str, Any]:
-    """The JSON merge patch (RFC 7386) that turns current into desired; {} when equal."""
-    patch: dict[str, Any] = {}
-    for key in current:
-        if key not in desired:
-            patch[key] = None
-    for key, value in desired.items():
-        old = current.get(key)
-        if isinstance(value, dict) and isinstance(old, dict):
-            sub = merge_patch_between(old, value)
-            if sub:
-                patch[key] = sub
-        elif key not in current or old != value:
-            patch[key] = value
-    return patch
-
-
-def apply_patch(current: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
-    """The merge patch `apply` sends for a manifest over an existing object."""
-    annotation = ((current.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
-    try:
-        original = json.loads(annotation) if annotation else {}
-    except ValueError:
-        original = {}
-    modified = with_last_applied(manifest)
-    return merge_patch_between(current, desired_state(original, modified, current))
-
-
-def display_name(resource: Resource) -> str:
-    """`deployment.apps`, `pod`: how kubectl names a kind in its one-line results."""
-    return f"{resource.singular}.{resource.group}" if resource.group else resource.singular
-
-
-def target_namespace(session: Session, resource: Resource, doc: dict[str, Any]) -> str | None:
-    if not resource.namespaced:
-        return None
-    in_doc = (doc.get("metadata") or {}).get("namespace")
-    if in_doc and session.explicit_namespace and in_doc != session.explicit_namespace:
-        raise CliError(
-            f'the namespace from the provided object "{in_doc}" does not match the namespace '
-            f'"{session.explicit_namespace}". You must pass \'--namespace={in_doc}\' to perform this operation.'
-        )
-    return str(in_doc or session.namespace)
-
-
-def resolve(manifest: Manifest) -> Resource:
-    from kajitori.api.registry import UnknownResource
-
-    try:
-        return resource_of(manifest.doc)
-    except UnknownResource as exc:
-        meta = manifest.doc.get("metadata") or {}
-        raise CliError(
-            f'resource mapping not found for name: "{meta.get("name", "")}" namespace: "{meta.get("namespace", "")}" '
-            f'from "{manifest.source}": {str(exc).strip(chr(39))}'
-        ) from None
-
-
-def apply_one(session: Session, manifest: Manifest) -> tuple[Resource, str, str]:
-    """Create or patch one object; returns (resource, name, "created"|"configured"|"unchanged")."""
-    resource = resolve(manifest)
-    doc = copy.deepcopy(manifest.doc)
-    name = manifest.name
-    if not name:
-        raise CliError(f"error validating {manifest.source}: document {manifest.index}: metadata.name not set")
-    namespace = target_namespace(session, resource, doc)
-    if namespace:
-        doc.setdefault("metadata", {})["namespace"] = namespace
-    client = session.client
-    try:
-        current = client.get_raw(resource, name, namespace)
-    except NotFoundError:
-        client.create_raw(resource, with_last_applied(doc), namespace)
-        return resource, name, "created"
-    patch = apply_patch(current, doc)
-    if not patch:
-        return resource, name, "unchanged"
-    client.patch_raw(resource, name, patch, namespace, patch_type="merge")
-    return resource, name, "configured"
 
 
 @app.command()
@@ -185,8 +33,6 @@ def apply(
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Create or update objects from manifests (multi-document YAML files, directories, or -)."""
-    from kajitori.cli.session import failures_reported
-
     with failures_reported():
         manifests = read_manifests(filename)
         session = open_session(kubeconfig, namespace)

@@ -102,8 +102,13 @@ def _header(w: DescribeWriter, obj: Obj, *, namespaced: bool) -> None:
     if namespaced:
         w.field(0, "Namespace", meta.get("namespace"))
     w.mapping(0, "Labels", meta.get("labels"))
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("kubectl.kubernetes.io/last-applied")}
-    w.mapping(0, "Annotations", annotations, sep=": ")
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
+
+
+def _shown_annotations(obj: Obj) -> dict[str, str]:
+    # kubectl hides the copy of the manifest `apply` keeps: it repeats what the reader sees.
+    annotations = _meta(obj).get("annotations") or {}
+    return {k: v for k, v in annotations.items() if k != "kubectl.kubernetes.io/last-applied-configuration"}
 
 
 def _controlled_by(obj: Obj) -> str | None:
@@ -239,8 +244,7 @@ def describe_pod(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
     w.field(0, "Node", f"{node}/{status.get('hostIP')}" if node and status.get("hostIP") else node or NONE)
     w.field(0, "Start Time", _time(status.get("startTime")))
     w.mapping(0, "Labels", meta.get("labels"))
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("kubectl.kubernetes.io/last-applied")}
-    w.mapping(0, "Annotations", annotations, sep=": ")
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
     if meta.get("deletionTimestamp"):
         grace = meta.get("deletionGracePeriodSeconds")
         w.field(0, "Status", f"Terminating (lasts {age(meta['deletionTimestamp'], now)})")
@@ -316,8 +320,7 @@ def describe_deployment(client: ApiClient, obj: Obj, now: float) -> DescribeWrit
     w.field(0, "Namespace", meta.get("namespace"))
     w.field(0, "CreationTimestamp", _time(meta.get("creationTimestamp")))
     w.mapping(0, "Labels", meta.get("labels"))
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("kubectl.kubernetes.io/last-applied")}
-    w.mapping(0, "Annotations", annotations, sep=": ")
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
     w.field(0, "Selector", selector_text(spec.get("selector")))
     replicas = status.get("replicas") or 0
     w.field(
@@ -417,7 +420,7 @@ def describe_node(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
     w.field(0, "Name", meta.get("name"))
     w.field(0, "Roles", node_roles(obj))
     w.mapping(0, "Labels", meta.get("labels"))
-    w.mapping(0, "Annotations", meta.get("annotations"), sep=": ")
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
     w.field(0, "CreationTimestamp", _time(meta.get("creationTimestamp")))
     taints = [f"{t.get('key')}{'=' + t['value'] if t.get('value') else ''}:{t.get('effect')}" for t in spec.get("taints") or []]
     w.field(0, "Taints", "\n".join(taints) if taints else NONE)

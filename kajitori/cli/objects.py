@@ -17,7 +17,7 @@ import yaml
 
 from kajitori.api.registry import Resource, by_kind, by_name
 from kajitori.cli import describers, printers
-from kajitori.cli.apply import display_name, resolve, target_namespace, with_last_applied
+from kajitori.cli.apply_patch import display_name, resolve, target_namespace, with_last_applied
 from kajitori.cli.main import app
 from kajitori.cli.manifests import read_manifests
 from kajitori.cli.session import (

@@ -63,7 +63,7 @@ def error_message(exc: BaseException, *, resource: Resource | None = None) -> st
     if isinstance(exc, ApiError):
         return f"Error from server ({exc.reason or exc.code}): {exc.message}"
     if isinstance(exc, (config.ConfigError, UnknownResource, CliError)):
-        text = str(exc).strip("'\"") if isinstance(exc, UnknownResource) else str(exc)
+        text = str(exc)
         return text if text.startswith("error:") else f"error: {text}"
     return f"error: {exc}"
 
