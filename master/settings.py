@@ -24,10 +24,14 @@ class ControllerSettings:
     """Run the node lifecycle controller (NotReady, taints, evictions)."""
     garbage_collector: bool = True
     """Run the garbage collector (ownerReferences, namespace deletion)."""
+    namespace: bool = True
+    """Run the namespace controller (empties a Terminating namespace, then finalizes it)."""
     node_monitor_grace_s: float = 6.0
     """A node whose heartbeat is older than this becomes NotReady (Kubernetes: 40 s)."""
     pod_eviction_timeout_s: float = 2.0
     """How long pods may stay on a NotReady node before they are deleted (Kubernetes: 300 s)."""
+    percentage_of_nodes_to_score: int = 0
+    """Stop filtering once this share of nodes fits (0: Kubernetes' adaptive 50 - nodes/125, at least 5)."""
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""The master's control loops, started beside the API server: ``start_all(settings)``.
+
+Every loop is a client of the API like any other (it could run in its own process):
+one ApiClient with the admin kubeconfig, one shared informer per kind, one event
+recorder per component. Each loop enabled in ``settings.controllers`` is built, then
+the informers start, then each loop's workers start once the caches it reads have
+synced. ``start_all`` returns the function that stops them all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from kajitori import config
+from kajitori.client import ApiClient
+from kajitori.events import EventRecorder
+from master.controllers.context import LoopContext
+from master.controllers.informers import InformerFactory
+from master.settings import MasterSettings
+
+log = logging.getLogger(__name__)
+
+
+def start_all(settings: MasterSettings) -> Callable[[], None]:
+    from master.controllers.deployment import DeploymentController
+    from master.controllers.endpoints import EndpointsController
+    from master.controllers.garbage_collector import GarbageCollector
+    from master.controllers.namespace import NamespaceController
+    from master.controllers.node_lifecycle import NodeLifecycleController
+    from master.controllers.replicaset import ReplicaSetController
+    from master.scheduler.scheduler import Scheduler
+
+    loops = settings.controllers
+    client = ApiClient(config.load(settings.data_dir / "admin.kubeconfig"), user_agent="kajitori-controller-manager")
+    factory = InformerFactory(client)
+    recorder = EventRecorder(client, "controller-manager")
+    ctx = LoopContext(client=client, informers=factory, recorder=recorder, settings=loops)
+    controllers = []
+    if loops.replicaset:
+        controllers.append(ReplicaSetController(ctx).controller)
+    if loops.deployment:
+        controllers.append(DeploymentController(ctx).controller)
+    if loops.endpoints:
+        controllers.append(EndpointsController(ctx).controller)
+    if loops.node_lifecycle:
+        controllers.append(NodeLifecycleController(ctx).controller)
+    if loops.garbage_collector:
+        controllers.append(GarbageCollector(ctx).controller)
+    if loops.namespace:
+        controllers.append(NamespaceController(ctx).controller)
+    scheduler = None
+    if loops.scheduler:
+        scheduler_ctx = LoopContext(
+            client=client, informers=factory, recorder=EventRecorder(client, "default-scheduler"), settings=loops
+        )
+        scheduler = Scheduler(scheduler_ctx, percentage_of_nodes_to_score=loops.percentage_of_nodes_to_score)
+    factory.start()
+    for controller in controllers:
+        controller.start()
+    if scheduler is not None:
+        scheduler.start()
+    log.info("started %d controller(s)%s", len(controllers), " and the scheduler" if scheduler else "")
+
+    def stop() -> None:
+        if scheduler is not None:
+            scheduler.stop()
+        for controller in controllers:
+            controller.stop()
+        factory.stop()
+        client.close()
+
+    return stop

@@ -1,0 +1,23 @@
+"""What every loop of the master is built from: the client, the shared informers, events, the clock, settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kajitori.clock import Clock
+from master.settings import ControllerSettings
+
+
+@dataclass
+class LoopContext:
+    client: Any
+    """The API client (``kajitori.client.ApiClient``, or a recording fake in unit tests)."""
+    informers: Any
+    """The shared informer source: ``informers.informer(Pod)`` (``InformerFactory`` or a fake)."""
+    recorder: Any
+    """The event recorder (``kajitori.events.EventRecorder`` or a fake)."""
+    clock: Clock = field(default_factory=Clock)
+    """Wall and monotonic time; tests pass a ``FakeClock``."""
+    settings: ControllerSettings = field(default_factory=ControllerSettings)
+    """Grace periods, timeouts, worker counts."""

@@ -1,0 +1,297 @@
+"""Hollow nodes: nodes that exist only as API objects, for tests and the scheduler benchmark.
+
+A ``HollowCluster`` registers N nodes through the API (allocatable CPU, memory and
+pods, Ready=True), keeps each one's Lease in ``kube-node-lease`` renewed and its
+Ready condition's heartbeat posted, and plays the part of their agents for pods:
+a pod bound to a live hollow node is reported Running and Ready with an IP from
+the node's pod CIDR; a pod being deleted on it is deleted with grace 0 (the
+containers "stopped"). No Docker, no network: this is kubemark's hollow kubelet.
+
+Tests control the heartbeats: ``silence(node)`` stops a node's Lease renewals,
+status posts and pod handling (the machine is gone); ``revive(node)`` resumes them
+and posts Ready=True at once, as a restarted agent does. One informer watches all
+pods for all hollow nodes, so a thousand nodes cost one watch, not a thousand.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from kajitori.api.coordination import Lease, LeaseSpec
+from kajitori.api.core import (
+    ContainerState,
+    ContainerStateRunning,
+    ContainerStatus,
+    Node,
+    NodeAddress,
+    NodeCondition,
+    NodeSpec,
+    NodeStatus,
+    Pod,
+    PodCondition,
+)
+from kajitori.api.meta import ObjectMeta
+from kajitori.client import AlreadyExistsError, ApiClient, ApiError, NotFoundError
+from kajitori.clock import format_time
+from kajitori.informer import Informer, object_key
+
+log = logging.getLogger(__name__)
+
+LEASE_NAMESPACE = "kube-node-lease"
+
+
+def micro_time() -> str:
+    """RFC 3339 with microseconds, as a Lease's renewTime is written."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class HollowCluster:
+    def __init__(
+        self,
+        client: ApiClient,
+        names: list[str],
+        *,
+        cpu: str = "4",
+        memory: str = "8Gi",
+        max_pods: int = 110,
+        labels: dict[str, str] | None = None,
+        lease_interval_s: float = 2.0,
+        status_interval_s: float = 10.0,
+        run_pods: bool = True,
+        auto_ready: bool = True,
+        writers: int = 8,
+    ) -> None:
+        self.client = client
+        self.names = list(names)
+        self.cpu = cpu
+        self.memory = memory
+        self.max_pods = max_pods
+        self.labels = labels or {}
+        self.lease_interval_s = lease_interval_s
+        self.status_interval_s = status_interval_s
+        self.run_pods = run_pods
+        self.auto_ready = auto_ready
+        self._silenced: set[str] = set()
+        self._cidrs: dict[str, ipaddress.IPv4Network] = {}
+        self._next_ip: dict[str, int] = {}
+        self._handled: dict[str, str] = {}  # pod key -> uid reported Running
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="hollow")
+        self._threads: list[threading.Thread] = []
+        self.pods: Informer[Pod] | None = None
+
+    # -- nodes -------------------------------------------------------------------
+
+    def node_body(self, name: str, *, cpu: str | None = None, memory: str | None = None) -> Node:
+        now = format_time(datetime.now(UTC).timestamp())
+        resources = {"cpu": cpu or self.cpu, "memory": memory or self.memory, "pods": str(self.max_pods)}
+        return Node(
+            metadata=ObjectMeta(name=name, labels={"kubernetes.io/hostname": name, "kajitori.io/hollow": "true", **self.labels}),
+            spec=NodeSpec(),
+            status=NodeStatus(
+                capacity=dict(resources),
+                allocatable=dict(resources),
+                conditions=[self._ready(now)],
+                addresses=[NodeAddress(type="InternalIP", address="127.0.0.1"), NodeAddress(type="Hostname", address=name)],
+            ),
+        )
+
+    @staticmethod
+    def _ready(now: str, transition: str | None = None) -> NodeCondition:
+        return NodeCondition(
+            type="Ready",
+            status="True",
+            reason="KubeletReady",
+            message="hollow node is posting ready status",
+            lastHeartbeatTime=now,
+            lastTransitionTime=transition or now,
+        )
+
+    def register(self, sizes: dict[str, tuple[str, str]] | None = None) -> None:
+        """Create every node (``sizes``: name -> (cpu, memory) overrides) and its Lease."""
+        sizes = sizes or {}
+
+        def one(name: str) -> None:
+            cpu, memory = sizes.get(name, (self.cpu, self.memory))
+            try:
+                node = self.client.create(self.node_body(name, cpu=cpu, memory=memory))
+            except AlreadyExistsError:
+                node = self.client.get(Node, name)
+            if node.spec.podCIDR:
+                with self._lock:
+                    self._cidrs[name] = ipaddress.IPv4Network(node.spec.podCIDR)
+            self._renew_lease(name)
+
+        list(self._pool.map(one, self.names))
+
+    def start(self) -> HollowCluster:
+        """Heartbeats and pod handling in the background (after ``register``)."""
+        t = threading.Thread(target=self._heartbeat_loop, name="hollow-heartbeats", daemon=True)
+        t.start()
+        self._threads.append(t)
+        if self.run_pods:
+            self.pods = Informer(self.client, Pod)
+            self.pods.add_handlers(self._on_pod, lambda _o, n: self._on_pod(n))
+            self.pods.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.pods is not None:
+            self.pods.stop()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def silence(self, name: str) -> None:
+        """The node's machine is gone: no more Lease renewals, status posts or pod updates."""
+        with self._lock:
+            self._silenced.add(name)
+
+    def revive(self, name: str) -> None:
+        """The agent is back: renew the Lease and post Ready=True now."""
+        with self._lock:
+            self._silenced.discard(name)
+        self._renew_lease(name)
+        self._post_status(name)
+        if self.pods is not None:
+            for pod in self.pods.list():
+                self._on_pod(pod)
+
+    def alive(self, name: str) -> bool:
+        with self._lock:
+            return name in self.names and name not in self._silenced
+
+    def _renew_lease(self, name: str) -> None:
+        lease = Lease(
+            metadata=ObjectMeta(name=name, namespace=LEASE_NAMESPACE),
+            spec=LeaseSpec(holderIdentity=name, leaseDurationSeconds=40, renewTime=micro_time()),
+        )
+        try:
+            self.client.patch(Lease, name, {"spec": {"renewTime": lease.spec.renewTime}}, LEASE_NAMESPACE)
+        except NotFoundError:
+            try:
+                self.client.create(lease, LEASE_NAMESPACE)
+            except AlreadyExistsError:
+                pass
+
+    def _post_status(self, name: str) -> None:
+        now = format_time(datetime.now(UTC).timestamp())
+        try:
+            node = self.client.get(Node, name)
+        except NotFoundError:
+            return
+        current = next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+        transition = current.lastTransitionTime if current is not None and current.status == "True" else now
+        conditions = [c.to_dict() for c in node.status.conditions or [] if c.type != "Ready"]
+        conditions.insert(0, self._ready(now, transition).to_dict())
+        self.client.patch(Node, name, {"status": {"conditions": conditions}}, subresource="status")
+
+    def _heartbeat_loop(self) -> None:
+        last_status = 0.0
+        while not self._stop.wait(self.lease_interval_s):
+            started = datetime.now(UTC).timestamp()
+            live = [n for n in self.names if self.alive(n)]
+            post_status = started - last_status >= self.status_interval_s
+            if post_status:
+                last_status = started
+
+            def beat(name: str, post: bool = post_status) -> None:
+                try:
+                    self._renew_lease(name)
+                    if post:
+                        self._post_status(name)
+                except ApiError as exc:
+                    log.debug("hollow %s heartbeat: %s", name, exc.message)
+
+            try:
+                list(self._pool.map(beat, live))
+            except RuntimeError:
+                return  # shut down
+
+    # -- pods ------------------------------------------------------------------------
+
+    def _on_pod(self, pod: Pod) -> None:
+        node = pod.spec.nodeName
+        if not node or not self.alive(node):
+            return
+        if pod.metadata.deletionTimestamp is not None:
+            self._submit(self._finish_deletion, pod)
+            return
+        key = object_key(pod)
+        with self._lock:
+            if self._handled.get(key) == pod.metadata.uid:
+                return
+            self._handled[key] = pod.metadata.uid or ""
+        if pod.status.phase != "Running":
+            self._submit(self._report_running, pod)
+
+    def _submit(self, fn: object, pod: Pod) -> None:
+        try:
+            self._pool.submit(fn, pod)  # type: ignore[arg-type]
+        except RuntimeError:
+            pass  # shutting down
+
+    def _pod_ip(self, node: str) -> str:
+        with self._lock:
+            cidr = self._cidrs.get(node)
+            n = self._next_ip.get(node, 2)
+            self._next_ip[node] = n + 1 if n < 250 else 2
+        if cidr is None:
+            return f"10.255.{hash(node) % 250}.{n}"
+        return str(cidr.network_address + n)
+
+    def _report_running(self, pod: Pod) -> None:
+        now = format_time(datetime.now(UTC).timestamp())
+        ready = "True" if self.auto_ready else "False"
+        updated = pod.model_copy(deep=True)
+        ip = self._pod_ip(pod.spec.nodeName or "")
+        updated.status.phase = "Running"
+        updated.status.podIP = ip
+        updated.status.podIPs = None
+        updated.status.hostIP = "127.0.0.1"
+        updated.status.startTime = now
+        updated.status.conditions = [
+            PodCondition(type="PodScheduled", status="True", lastTransitionTime=now),
+            PodCondition(type="Initialized", status="True", lastTransitionTime=now),
+            PodCondition(type="ContainersReady", status=ready, lastTransitionTime=now),  # type: ignore[arg-type]
+            PodCondition(type="Ready", status=ready, lastTransitionTime=now),  # type: ignore[arg-type]
+        ]
+        updated.status.containerStatuses = [
+            ContainerStatus(
+                name=c.name,
+                image=c.image,
+                ready=self.auto_ready,
+                started=True,
+                state=ContainerState(running=ContainerStateRunning(startedAt=now)),
+            )
+            for c in pod.spec.containers
+        ]
+        try:
+            self.client.patch(Pod, pod.metadata.name or "", {"status": updated.status.to_dict()}, pod.metadata.namespace, subresource="status")
+        except ApiError as exc:
+            log.debug("hollow: reporting %s: %s", object_key(pod), exc.message)
+            with self._lock:
+                self._handled.pop(object_key(pod), None)
+
+    def _finish_deletion(self, pod: Pod) -> None:
+        try:
+            self.client.delete(Pod, pod.metadata.name or "", pod.metadata.namespace, grace_period_seconds=0, uid=pod.metadata.uid)
+        except (NotFoundError, ApiError):
+            pass
+        with self._lock:
+            self._handled.pop(object_key(pod), None)
+
+    def set_ready(self, pod: Pod, ready: bool) -> None:
+        """Flip a pod's readiness as its readiness probe would."""
+        now = format_time(datetime.now(UTC).timestamp())
+        status = "True" if ready else "False"
+        conditions = [c.to_dict() for c in pod.status.conditions or [] if c.type not in ("Ready", "ContainersReady")]
+        conditions += [
+            {"type": "ContainersReady", "status": status, "lastTransitionTime": now},
+            {"type": "Ready", "status": status, "lastTransitionTime": now},
+        ]
+        self.client.patch(Pod, pod.metadata.name or "", {"status": {"conditions": conditions}}, pod.metadata.namespace, subresource="status")
