@@ -181,6 +181,12 @@ def connect(target: SSHTarget) -> paramiko.SSHClient:
     where = f"{target.user}@{target.host}:{target.port}"
     if not target.key.is_file():
         raise JoinError(f"key file {target.key} does not exist")
+    # Loaded here, not through key_filename: paramiko then tries every key type on the
+    # file and reports a refused key as the last type's parse error.
+    try:
+        pkey = paramiko.PKey.from_path(target.key)
+    except (paramiko.SSHException, OSError, ValueError) as exc:
+        raise JoinError(f"cannot use the key {target.key}: {exc}") from exc
     client = paramiko.SSHClient()
     # Machines of a lab are recreated with new host keys all the time; the key that
     # matters is the user's, checked by the machine.
@@ -190,7 +196,7 @@ def connect(target: SSHTarget) -> paramiko.SSHClient:
             target.host,
             port=target.port,
             username=target.user,
-            key_filename=str(target.key),
+            pkey=pkey,
             timeout=target.connect_timeout,
             banner_timeout=target.connect_timeout,
             auth_timeout=target.connect_timeout,

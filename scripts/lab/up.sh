@@ -33,7 +33,7 @@ if [[ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]]; then
   python3 -m venv "$ANSIBLE_VENV"
   "$ANSIBLE_VENV/bin/pip" install -q ansible-core
 fi
-step_done "ansible $("$ANSIBLE_VENV/bin/ansible-playbook" --version | head -1 | sed 's/.*core //;s/]//')"
+step_done "ansible $("$ANSIBLE_VENV/bin/ansible-playbook" --version | awk 'NR == 1 {sub(/.*core /, ""); sub(/]/, ""); print}')"
 
 step "Images (make images)"
 "${MAKE:-make}" -s --no-print-directory images | sed -u 's/^/    /'
