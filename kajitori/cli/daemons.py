@@ -82,6 +82,8 @@ def proxy(
 ) -> None:
     """Run the service proxy (iptables) and pod routes of this node."""
     configure_logging(verbose)
+    # One line per API request is noise at INFO; the agent logs what it does itself.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
     import signal
     import socket
     import threading
@@ -103,3 +105,58 @@ def proxy(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name)
     daemon.run(stop, check_period=check_period)
+
+
+@app.command()
+def agent(
+    kubeconfig: str = typer.Option(..., "--kubeconfig", help="Kubeconfig with the node token (the master's node.kubeconfig)."),
+    node_name: str = typer.Option(..., "--node-name", help="Name of this node in the API."),
+    node_ip: str = typer.Option(None, "--node-ip", help="Address on the cluster network (default: what the host name resolves to)."),
+    runtime: str = typer.Option("docker", "--runtime", help="docker, or fake for a hollow node."),
+    capacity_cpu: int = typer.Option(None, "--capacity-cpu", help="CPUs to report (default: the runtime's)."),
+    capacity_memory: str = typer.Option(None, "--capacity-memory", help="Memory to report, e.g. 8Gi (default: the runtime's)."),
+    pods_root: Path = typer.Option(Path("/var/lib/kajitori/pods"), "--pods-root", help="Where pod volumes live."),
+    network: str = typer.Option("kajitori-pods", "--network", help="Docker network of the pods (kajitori-pods: the node's podCIDR bridge)."),
+    port: int = typer.Option(10250, "--port", help="Port of the logs/exec server."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the node agent: register the node, heartbeat, run the pods bound to it."""
+    configure_logging(verbose)
+    # One line per API request is noise at INFO; the agent logs what it does itself.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    import signal
+
+    from agent.agent import Agent, AgentError
+    from agent.node_status import detect_node_ip
+    from agent.settings import AgentSettings
+    from kajitori.api.quantity import memory_bytes
+
+    if runtime not in ("docker", "fake"):
+        raise typer.BadParameter("must be docker or fake", param_hint="--runtime")
+    try:
+        memory = memory_bytes(capacity_memory) if capacity_memory else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--capacity-memory") from None
+    settings = AgentSettings(
+        kubeconfig=kubeconfig,
+        node_name=node_name,
+        node_ip=node_ip or detect_node_ip(),
+        runtime=runtime,
+        capacity_cpu=capacity_cpu,
+        capacity_memory_bytes=memory,
+        pods_root=pods_root,
+        network=network,
+        port=port,
+        probe_network=runtime != "fake",
+        pod_workers=32 if runtime == "docker" else 4,
+    )
+    try:
+        node_agent = Agent(settings)
+        # SIGTERM stops the agent alone; its pods' containers keep running and are adopted later.
+        signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())
+        node_agent.run_forever()
+    except AgentError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        node_agent.stop()

@@ -1,0 +1,228 @@
+"""The node agent put together: what `kajitori agent` runs.
+
+Start order: check the runtime (and, for Docker, that the pause image is present), register
+the Node (retrying until the master answers), make sure the pod network exists, start the
+pod informer (fieldSelector spec.nodeName=<node>), the pod workers, the runtime event
+loop, the housekeeping loop, the logs/exec server and the heartbeat loops. Nothing is
+removed or restarted at start: pods already running are adopted by their labels once the
+informer has synced. Stopping the agent (SIGTERM) stops only the agent; pods keep running.
+
+Loops, each on its own thread:
+  informer        list+watch of this node's pods; handlers wake the pod's worker
+  pod workers     `PodSyncer.sync` per pod (see agent.pod_workers)
+  runtime events  a container of a pod started/died → wake that pod; reconnects when broken
+  housekeeping    every relist period: wake every pod, remove containers of pods gone from here
+  heartbeat       Lease every 2 s, Node conditions every 10 s (see agent.node_status)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from agent.env import ApiConfigSource
+from agent.node_status import NodeStatusReporter
+from agent.pod_sync import LABEL_NODE, PodSyncer
+from agent.pod_workers import PodWorkers
+from agent.probes import ProbeManager, Prober
+from agent.runtime import PAUSE_IMAGE, ContainerRuntime, ImageNotPresent, PullPolicy
+from agent.server import AgentServer, TokenChecker
+from agent.settings import AgentSettings
+from agent.volumes import VolumeManager
+from kajitori.api.core import Pod
+from kajitori.client import ApiClient
+from kajitori.events import EventRecorder
+from kajitori.informer import Informer, object_key
+
+log = logging.getLogger(__name__)
+
+PLAIN_NETWORK_LABEL = ("io.kajitori.network", "plain")
+
+
+class AgentError(Exception):
+    """The agent cannot start; the message says what to do."""
+
+
+def make_runtime(settings: AgentSettings) -> ContainerRuntime:
+    if settings.runtime == "fake":
+        from agent.fake_runtime import FakeRuntime
+
+        return FakeRuntime(
+            cpus=settings.capacity_cpu or 4,
+            memory_bytes=settings.capacity_memory_bytes or 16 * 1024**3,
+            images=[PAUSE_IMAGE],
+        )
+    if settings.runtime == "docker":
+        from agent.docker_runtime import DockerRuntime
+
+        return DockerRuntime()
+    raise AgentError(f"unknown runtime {settings.runtime!r} (docker or fake)")
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: AgentSettings,
+        *,
+        runtime: ContainerRuntime | None = None,
+        client: ApiClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.runtime = runtime or make_runtime(settings)
+        self.client = client or ApiClient.from_kubeconfig(settings.kubeconfig)
+        self._stop = threading.Event()
+        self.node = NodeStatusReporter(self.client, self.runtime, settings)
+        self.informer: Informer[Pod] = Informer(
+            self.client, Pod, field_selector=f"spec.nodeName={settings.node_name}"
+        )
+        config_source = ApiConfigSource(self.client)
+        self.volumes = VolumeManager(settings.pods_root, config_source)
+        self.recorder = EventRecorder(self.client, "kubelet", host=settings.node_name)
+        self.probes = ProbeManager(Prober(self.runtime, network=settings.probe_network), self._wake_key)
+        self.syncer = PodSyncer(
+            runtime=self.runtime,
+            client=self.client,
+            settings=settings,
+            volumes=self.volumes,
+            probes=self.probes,
+            config_source=config_source,
+            recorder=self.recorder,
+            container_id_scheme="fake" if settings.runtime == "fake" else "docker",
+        )
+        self.workers = PodWorkers(self.syncer, self.informer, workers=settings.pod_workers)
+        self.server: AgentServer | None = None
+        self._housekeeping_now = threading.Event()
+        self._event_stream: Any = None
+
+    # ------------------------------------------------------------ life cycle
+
+    def start(self) -> None:
+        self._check_runtime()
+        node = self.node.register()
+        log.info(
+            "node %s registered (InternalIP %s, podCIDR %s, runtime %s)",
+            self.settings.node_name, self.settings.node_ip, node.spec.podCIDR, self.settings.runtime,
+        )  # fmt: skip
+        self._ensure_network()
+        self.informer.add_handlers(
+            on_add=lambda pod: self._wake_key(object_key(pod)),
+            on_update=lambda old, new: self._wake_key(object_key(new)),
+            on_delete=lambda pod: self._housekeeping_now.set(),
+        )
+        self.informer.start()
+        tokens = TokenChecker(self.client.config.token, self.client.config.server)
+        self.server = AgentServer(
+            self.runtime,
+            self._pod_uid,
+            tokens,
+            host=self.settings.node_ip,
+            port=self.settings.port,
+            node_name=self.settings.node_name,
+            node_label=LABEL_NODE,
+        )
+        self.server.start()
+        self.node.start()
+        self.workers.start()
+        for target, name in ((self._runtime_events, "runtime-events"), (self._housekeeping, "housekeeping")):
+            threading.Thread(target=target, name=name, daemon=True).start()
+        log.info("agent of node %s serving logs/exec on %s:%d", self.settings.node_name, self.settings.node_ip, self.server.port)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._housekeeping_now.set()
+        self.node.stop()
+        self.informer.stop()
+        self.workers.stop()
+        self.probes.stop()
+        if self._event_stream is not None:
+            self._event_stream.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def run_forever(self) -> None:
+        self.start()
+        self._stop.wait()
+
+    # ------------------------------------------------------------ start-up checks
+
+    def _check_runtime(self) -> None:
+        try:
+            self.runtime.info()
+        except Exception as exc:
+            raise AgentError(f"the container runtime ({self.settings.runtime}) cannot be reached: {exc}") from exc
+        if self.settings.runtime != "docker":
+            return
+        try:
+            self.runtime.ensure_image(PAUSE_IMAGE, PullPolicy.NEVER)
+        except ImageNotPresent:
+            raise AgentError(
+                f"the pause image {PAUSE_IMAGE} is missing on this node: build it with `make images` "
+                "(or `.venv/bin/python images/build.py pause`)"
+            ) from None
+
+    def _ensure_network(self) -> None:
+        if self.settings.runtime != "docker":
+            return
+        import docker
+
+        from net.pod_network import POD_NETWORK_NAME, PodNetworkRules, ensure_pod_network
+
+        client = docker.DockerClient(version="1.41")
+        try:
+            if self.settings.network == POD_NETWORK_NAME:
+                pod_cidr = self.node.pod_cidr
+                if not pod_cidr:
+                    raise AgentError(f"node {self.settings.node_name} has no spec.podCIDR: the master assigns one at registration")
+                ensure_pod_network(client, pod_cidr)
+                try:
+                    PodNetworkRules(pod_cidr).ensure()
+                except Exception as exc:  # iptables may be absent on a test host; pods still start
+                    log.warning("could not write the pod forwarding rules: %s", exc)
+                return
+            # Another network name: a plain bridge of Docker's choosing (tests, hand-made setups).
+            if not client.networks.list(names=[self.settings.network]):
+                key, value = PLAIN_NETWORK_LABEL
+                client.networks.create(self.settings.network, driver="bridge", labels={key: value}, check_duplicate=True)
+                log.info("created plain bridge network %s", self.settings.network)
+        finally:
+            client.close()
+
+    # ------------------------------------------------------------ loops
+
+    def _wake_key(self, key: str) -> None:
+        self.workers.wake(key)
+
+    def _pod_uid(self, namespace: str, name: str) -> str | None:
+        pod = self.informer.get(f"{namespace}/{name}")
+        return pod.metadata.uid if pod is not None else None
+
+    def _runtime_events(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._event_stream = self.runtime.events()
+                for event in self._event_stream:
+                    if self._stop.is_set():
+                        return
+                    if event.pod_uid:
+                        self.workers.wake_uid(event.pod_uid)
+            except Exception as exc:
+                log.warning("runtime event stream broke: %s; reconnecting", exc)
+            self._stop.wait(1.0)
+
+    def _housekeeping(self) -> None:
+        if not self.informer.wait_synced(None):
+            return
+        while not self._stop.is_set():
+            try:
+                removed = self.syncer.remove_orphans(self._live_uids)
+                if removed:
+                    log.info("removed %d containers of pods no longer bound to this node", removed)
+            except Exception as exc:
+                log.warning("housekeeping failed: %s", exc)
+            self.workers.wake_all()
+            self._housekeeping_now.wait(self.settings.relist_s)
+            self._housekeeping_now.clear()
+
+    def _live_uids(self) -> set[str]:
+        return {pod.metadata.uid or "" for pod in self.informer.list()}

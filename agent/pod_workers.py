@@ -1,0 +1,87 @@
+"""Pod workers: every pod bound to the node is synced by one worker at a time, pods in parallel.
+
+Keys are `namespace/name`. Anything that may change a pod (its object in the informer, an
+event of one of its containers, a probe result, the end of a back-off, the periodic relist)
+only adds the key to a de-duplicating work queue; a pool of threads takes keys off it and
+calls `PodSyncer.sync` with the pod from the informer's cache. The queue never hands one key
+to two threads, so a pod's sync is never concurrent with itself (the kubelet's pod_workers
+guarantee), while other pods proceed. A sync that fails (master or runtime unreachable) is
+retried with the queue's per-key back-off; a sync that asks for a later look (a back-off
+ends) is re-added after that delay. A key whose pod left the cache needs no worker: the
+housekeeping loop removes what is left of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from agent.pod_sync import PodSyncer
+from agent.runtime import ContainerRuntimeError
+from kajitori.api.core import Pod
+from kajitori.client import ApiError
+from kajitori.informer import Informer
+from kajitori.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+UID_INDEX = "uid"
+
+
+class PodWorkers:
+    def __init__(self, syncer: PodSyncer, informer: Informer[Pod], *, workers: int = 16) -> None:
+        self.syncer = syncer
+        self.informer = informer
+        self.queue = WorkQueue(base_delay_s=0.5, max_delay_s=30.0, qps=100.0, burst=200)
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
+        informer.add_index(UID_INDEX, lambda pod: [pod.metadata.uid or ""])
+
+    def start(self) -> None:
+        for number in range(self._workers):
+            thread = threading.Thread(target=self._run, name=f"pod-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self.queue.shutdown()
+
+    def wake(self, key: str) -> None:
+        self.queue.add(key)
+
+    def wake_uid(self, uid: str) -> None:
+        for pod in self.informer.by_index(UID_INDEX, uid):
+            self.queue.add(f"{pod.metadata.namespace}/{pod.metadata.name}")
+
+    def wake_all(self) -> None:
+        for key in list(self.informer.keys()):
+            self.queue.add(key)
+
+    def _run(self) -> None:
+        while True:
+            key = self.queue.get()
+            if key is None:
+                return
+            try:
+                self._sync(key)
+            finally:
+                self.queue.done(key)
+
+    def _sync(self, key: str) -> None:
+        pod = self.informer.get(key)
+        if pod is None:
+            self.queue.forget(key)
+            return
+        try:
+            again = self.syncer.sync(pod)
+        except (ApiError, ContainerRuntimeError) as exc:
+            log.warning("sync of pod %s failed: %s; retrying", key, exc)
+            self.queue.add_rate_limited(key)
+            return
+        except Exception:
+            log.exception("sync of pod %s failed; retrying", key)
+            self.queue.add_rate_limited(key)
+            return
+        self.queue.forget(key)
+        if again is not None:
+            self.queue.add_after(key, again)

@@ -1,0 +1,238 @@
+"""The agent's own HTTP port (10250): container logs and one-shot exec, behind a bearer token.
+
+    GET  /healthz                                   200 "ok", no token needed
+    GET  /containerLogs/{ns}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
+                                                    the log as text/plain, streamed while it grows
+    POST /exec/{ns}/{pod}/{container}               body {"command": [...], "timeoutSeconds": 60}
+                                                    answers {"exitCode": int, "output": str}
+
+A request must carry `Authorization: Bearer <token>`: the node's own token (what the
+master's proxy uses), or any token the master itself accepts, checked once by asking the
+master to read that pod with it and remembered for a minute (a small TokenReview), so
+`kajitori logs` can come here with the admin kubeconfig. One thread per request
+(stdlib ThreadingHTTPServer): a followed log holds its thread until the container exits
+or the client goes away.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import httpx
+
+from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
+
+log = logging.getLogger(__name__)
+
+TOKEN_CACHE_S = 60.0
+DEFAULT_EXEC_TIMEOUT_S = 60.0
+
+PodLookup = Callable[[str, str], str | None]
+"""(namespace, name) -> pod uid, from the agent's informer."""
+
+
+class TokenChecker:
+    def __init__(self, node_token: str | None, master_url: str) -> None:
+        self._node_token = node_token
+        self._master_url = master_url
+        self._accepted: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def allows(self, token: str | None, namespace: str, pod: str) -> bool:
+        if not token:
+            return False
+        if self._node_token is not None and token == self._node_token:
+            return True
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with self._lock:
+            until = self._accepted.get(digest, 0.0)
+        if until > time.monotonic():
+            return True
+        try:
+            answer = httpx.get(
+                f"{self._master_url}/api/v1/namespaces/{namespace}/pods/{pod}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5.0,
+            )
+        except httpx.HTTPError:
+            return False
+        if answer.status_code in (401, 403):
+            return False
+        with self._lock:
+            self._accepted[digest] = time.monotonic() + TOKEN_CACHE_S
+        return True
+
+
+class AgentServer:
+    def __init__(
+        self,
+        runtime: ContainerRuntime,
+        lookup: PodLookup,
+        tokens: TokenChecker,
+        *,
+        host: str,
+        port: int,
+        node_name: str,
+        node_label: str,
+    ) -> None:
+        self.runtime = runtime
+        self.lookup = lookup
+        self.tokens = tokens
+        self.node_name = node_name
+        self.node_label = node_label
+        server = self
+
+        class Handler(_Handler):
+            agent = server
+
+        self._http = ThreadingHTTPServer((host, port), Handler)
+        self._http.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._http.server_address[1])
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._http.serve_forever, name="agent-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+    def find_container(self, namespace: str, pod: str, container: str, *, previous: bool) -> ContainerInfo | None:
+        uid = self.lookup(namespace, pod)
+        if uid is not None:
+            found = [c for c in self.runtime.list_containers(PodUID(uid)) if c.name == container]
+        else:
+            # The pod left the API but its containers may not have gone yet.
+            found = [
+                c
+                for c in self.runtime.list_containers()
+                if c.pod.namespace == namespace and c.pod.name == pod and c.name == container
+                and c.labels.get(self.node_label) == self.node_name
+            ]
+        found.sort(key=lambda c: (c.restart_count, c.created_at.timestamp() if c.created_at else 0.0))
+        if previous:
+            return found[-2] if len(found) > 1 else None
+        return found[-1] if found else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    agent: AgentServer
+    protocol_version = "HTTP/1.0"  # a streamed log simply ends with the connection
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("%s " + format, self.address_string(), *args)
+
+    def _reply(self, code: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _status(self, code: int, message: str) -> None:
+        reason = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 500: "InternalError"}.get(code, "")
+        self._reply(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
+
+    def _target(self, prefix: str) -> tuple[str, str, str] | None:
+        parts = [unquote(p) for p in urlsplit(self.path).path.split("/") if p]
+        if len(parts) != 4 or parts[0] != prefix:
+            self._status(404, f"no such path {self.path}")
+            return None
+        namespace, pod, container = parts[1:]
+        header = self.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not self.agent.tokens.allows(token.strip(), namespace, pod):
+            self._status(401, "Unauthorized")
+            return None
+        return namespace, pod, container
+
+    def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/healthz":
+            data = b"ok"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        target = self._target("containerLogs")
+        if target is None:
+            return
+        namespace, pod, container = target
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        truthy = ("true", "1", "yes")
+        follow = query.get("follow", "").lower() in truthy
+        previous = query.get("previous", "").lower() in truthy
+        timestamps = query.get("timestamps", "").lower() in truthy
+        tail = int(query["tailLines"]) if query.get("tailLines", "").lstrip("-").isdigit() else None
+        try:
+            found = self.agent.find_container(namespace, pod, container, previous=previous)
+        except ContainerRuntimeError as exc:
+            self._status(500, str(exc))
+            return
+        if found is None:
+            what = "previous terminated container" if previous else "container"
+            self._status(404, f'{what} "{container}" in pod "{pod}" not found')
+            return
+        try:
+            chunks = self.agent.runtime.logs(found.id, follow=follow, tail=tail, timestamps=timestamps)
+        except ContainerRuntimeError as exc:
+            self._status(500, str(exc))
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.end_headers()
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the reader went away
+        except ContainerRuntimeError as exc:
+            log.warning("log stream of %s/%s/%s broke: %s", namespace, pod, container, exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def do_POST(self) -> None:
+        target = self._target("exec")
+        if target is None:
+            return
+        namespace, pod, container = target
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            command = body["command"]
+            if not isinstance(command, list) or not command or not all(isinstance(p, str) for p in command):
+                raise ValueError("command must be a non-empty list of strings")
+            timeout = float(body.get("timeoutSeconds") or DEFAULT_EXEC_TIMEOUT_S)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._status(400, f"bad exec request: {exc}")
+            return
+        found = self.agent.find_container(namespace, pod, container, previous=False)
+        if found is None:
+            self._status(404, f'container "{container}" in pod "{pod}" not found')
+            return
+        try:
+            code, output = self.agent.runtime.exec_sync(found.id, command, timeout)
+        except ExecTimeout as exc:
+            self._status(500, f"exec timed out: {exc}")
+            return
+        except ContainerRuntimeError as exc:
+            self._status(500, str(exc))
+            return
+        self._reply(200, {"exitCode": code, "output": output.decode("utf-8", "replace")})

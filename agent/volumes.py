@@ -1,0 +1,122 @@
+"""A pod's volumes as directories on the node, bind-mounted into its containers.
+
+Layout: `<pods_root>/<pod uid>/volumes/<volume name>/`. emptyDir is an empty directory
+shared by every container of the pod (it lives as long as the pod does on this node);
+configMap and secret volumes get one file per key (or per `items` entry, at its `path`)
+with `defaultMode`/`mode`; hostPath mounts the node's path itself. Volumes are written
+when the pod's sandbox is made; `cleanup` removes the pod's directory when the pod goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from agent.env import ConfigSource, ContainerConfigError
+from agent.runtime import Mount
+from kajitori.api.core import Container, KeyToPath, Pod, Volume
+
+log = logging.getLogger(__name__)
+
+
+class VolumeManager:
+    def __init__(self, pods_root: Path, source: ConfigSource) -> None:
+        self.pods_root = pods_root
+        self._source = source
+
+    def pod_dir(self, uid: str) -> Path:
+        return self.pods_root / uid
+
+    def volume_dir(self, uid: str, volume: str) -> Path:
+        return self.pod_dir(uid) / "volumes" / volume
+
+    def setup(self, pod: Pod) -> None:
+        """Write every volume of the pod; ContainerConfigError if a source it needs is missing."""
+        uid = pod.metadata.uid or ""
+        for volume in pod.spec.volumes or []:
+            self._setup_one(pod, uid, volume)
+
+    def _setup_one(self, pod: Pod, uid: str, volume: Volume) -> None:
+        namespace = pod.metadata.namespace or "default"
+        target = self.volume_dir(uid, volume.name)
+        if volume.hostPath is not None:
+            if volume.hostPath.type in ("DirectoryOrCreate",):
+                Path(volume.hostPath.path).mkdir(parents=True, exist_ok=True)
+            return
+        if volume.configMap is not None:
+            cm = volume.configMap
+            data = self._source.config_map(namespace, cm.name or "")
+            if data is None and not cm.optional:
+                raise ContainerConfigError(f'configmap "{cm.name}" not found')
+            files = {key: value.encode() for key, value in (data or {}).items()}
+            self._write_files(target, files, cm.items, cm.defaultMode, f"ConfigMap {namespace}/{cm.name}")
+            return
+        if volume.secret is not None:
+            sec = volume.secret
+            secret = self._source.secret(namespace, sec.secretName or "")
+            if secret is None and not sec.optional:
+                raise ContainerConfigError(f'secret "{sec.secretName}" not found')
+            self._write_files(target, secret or {}, sec.items, sec.defaultMode, f"Secret {namespace}/{sec.secretName}")
+            return
+        # emptyDir and every kind we do not know: an empty directory of the pod's own.
+        target.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def _write_files(
+        target: Path, data: dict[str, bytes], items: list[KeyToPath] | None, default_mode: int, what: str
+    ) -> None:
+        if items:
+            wanted: list[tuple[str, str, int]] = []
+            for item in items:
+                if item.key not in data:
+                    raise ContainerConfigError(f"couldn't find key {item.key} in {what}")
+                wanted.append((item.key, item.path, item.mode if item.mode is not None else default_mode))
+        else:
+            wanted = [(key, key, default_mode) for key in data]
+        # Write into a fresh sibling and swap it in, so a container never sees half a volume.
+        staging = target.with_name(target.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for key, rel_path, mode in wanted:
+            path = (staging / rel_path).resolve()
+            if staging.resolve() not in path.parents:
+                raise ContainerConfigError(f"{what}: item path {rel_path!r} leaves the volume")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data[key])
+            os.chmod(path, mode)
+        staging.chmod(0o755)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+
+    def mounts(self, pod: Pod, container: Container) -> tuple[Mount, ...]:
+        uid = pod.metadata.uid or ""
+        volumes = {volume.name: volume for volume in pod.spec.volumes or []}
+        mounts: list[Mount] = []
+        for mount in container.volumeMounts or []:
+            volume = volumes[mount.name]  # the API refuses mounts naming no volume
+            if volume.hostPath is not None:
+                host = Path(volume.hostPath.path)
+            else:
+                host = self.volume_dir(uid, volume.name)
+            if mount.subPath:
+                host = host / mount.subPath
+                if volume.hostPath is None:
+                    host.mkdir(parents=True, exist_ok=True)
+            read_only = bool(mount.readOnly) or volume.configMap is not None or volume.secret is not None
+            mounts.append(Mount(host_path=str(host), container_path=mount.mountPath, read_only=read_only))
+        return tuple(mounts)
+
+    def cleanup(self, uid: str) -> None:
+        """Remove the pod's directory (emptyDir contents included); hostPaths are the node's and stay."""
+        path = self.pod_dir(uid)
+        if path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+            log.debug("removed volumes of pod %s", uid)
+
+    def known_pod_uids(self) -> list[str]:
+        if not self.pods_root.is_dir():
+            return []
+        return [entry.name for entry in self.pods_root.iterdir() if entry.is_dir()]
