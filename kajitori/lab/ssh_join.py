@@ -18,7 +18,9 @@ do; paramiko's and socket's exceptions are mapped here, at the boundary.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import shlex
 import socket
 import time
@@ -206,7 +208,12 @@ def connect(target: SSHTarget) -> paramiko.SSHClient:
     except paramiko.AuthenticationException as exc:
         raise JoinError(f"{where}: the key {target.key} was refused") from exc
     except paramiko.ssh_exception.NoValidConnectionsError as exc:
-        raise JoinError(f"{where}: unreachable (connection refused: is sshd running?)") from exc
+        # paramiko wraps every socket error of every address in this one exception.
+        errnos = {getattr(e, "errno", None) for e in exc.errors.values()}
+        if errnos == {errno.ECONNREFUSED}:
+            raise JoinError(f"{where}: unreachable (connection refused: is sshd running?)") from exc
+        reason = "; ".join(sorted({os.strerror(n) for n in errnos if n})) or str(exc)
+        raise JoinError(f"{where}: unreachable ({reason})") from exc
     except TimeoutError as exc:
         raise JoinError(f"{where}: unreachable (no answer in {target.connect_timeout:g} s)") from exc
     except socket.gaierror as exc:
