@@ -1,5 +1,223 @@
-"""Commands: rollout (filled in by its issue)."""
+"""Commands `kajitori rollout status|history|undo` and `kajitori set image`, as kubectl's.
+
+A Deployment's revisions are its ReplicaSets (those it controls), numbered by their
+``deployment.kubernetes.io/revision`` annotation. ``undo`` copies the pod template
+of the previous (or the named) revision back into the Deployment; the Deployment
+controller then finds that ReplicaSet again and rolls to it as the newest revision.
+``status`` watches the Deployment until the rollout is complete.
+"""
 
 from __future__ import annotations
 
-from kajitori.cli.main import app  # noqa: F401
+import time
+from typing import Annotated, Any
+
+import typer
+
+from kajitori.cli.main import app
+from kajitori.cli.session import CliError, Kubeconfig, Namespace, Session, failures_reported, open_session
+
+Obj = dict[str, Any]
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+HASH_LABEL = "pod-template-hash"
+
+rollout_app = typer.Typer(help="Manage the rollout of a Deployment: status, history, undo.", no_args_is_help=True)
+app.add_typer(rollout_app, name="rollout")
+set_app = typer.Typer(help="Set fields of objects: image.", no_args_is_help=True)
+app.add_typer(set_app, name="set")
+
+
+def _deployment_name(target: str, name: str | None) -> str:
+    """`deployment/web`, `deploy/web`, or `deployment web` -> web."""
+    kind, sep, rest = target.partition("/")
+    if sep:
+        name = rest
+    else:
+        kind = target
+    if kind.lower() not in ("deployment", "deployments", "deploy", "deployment.apps"):
+        raise CliError(f'rollout and set image support Deployments only, not "{kind}"')
+    if not name:
+        raise CliError("a deployment name is required: deployment/NAME")
+    return name
+
+
+def _resources() -> tuple[Any, Any]:
+    from kajitori.api.registry import by_name
+
+    return by_name("deployments"), by_name("replicasets")
+
+
+def _revision(rs: Obj) -> int:
+    try:
+        return int(((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION, "0"))
+    except ValueError:
+        return 0
+
+
+def _history(session: Session, deployment: Obj) -> list[Obj]:
+    """The Deployment's ReplicaSets, oldest revision first."""
+    _, replicasets = _resources()
+    uid = deployment["metadata"]["uid"]
+    items = session.client.list_raw(replicasets, session.namespace).get("items") or []
+    owned = [
+        rs for rs in items
+        if any(r.get("uid") == uid and r.get("controller") for r in rs["metadata"].get("ownerReferences") or [])
+    ]  # fmt: skip
+    return sorted(owned, key=_revision)
+
+
+@rollout_app.command("history")
+def history(
+    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    name: Annotated[str | None, typer.Argument(help="NAME (when the kind is given alone)")] = None,
+    revision: Annotated[int, typer.Option("--revision", help="Show the template of this revision.")] = 0,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """List a Deployment's revisions (and their change-cause), or show one revision's template."""
+    import yaml
+
+    with failures_reported():
+        deploy_name = _deployment_name(target, name)
+        session = open_session(kubeconfig, namespace)
+        deployments, _ = _resources()
+        deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
+        revisions = _history(session, deployment)
+        if revision:
+            match = next((rs for rs in revisions if _revision(rs) == revision), None)
+            if match is None:
+                raise CliError(f"unable to find the specified revision {revision}")
+            typer.echo(f'deployment.apps/{deploy_name} with revision #{revision}')
+            typer.echo(yaml.safe_dump({"Pod Template": match["spec"]["template"]}, sort_keys=False), nl=False)
+            return
+        typer.echo(f"deployment.apps/{deploy_name}")
+        typer.echo(f"{'REVISION':<10}{'CHANGE-CAUSE'}")
+        for rs in revisions:
+            cause = ((rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)) or "<none>"
+            typer.echo(f"{_revision(rs):<10}{cause}")
+
+
+@rollout_app.command("undo")
+def undo(
+    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    name: Annotated[str | None, typer.Argument(help="NAME (when the kind is given alone)")] = None,
+    to_revision: Annotated[int, typer.Option("--to-revision", help="The revision to go back to (0: the previous one).")] = 0,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Roll a Deployment back to its previous revision (or --to-revision N)."""
+    with failures_reported():
+        deploy_name = _deployment_name(target, name)
+        session = open_session(kubeconfig, namespace)
+        deployments, _ = _resources()
+        deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
+        revisions = _history(session, deployment)
+        current = _revision(revisions[-1]) if revisions else 0
+        if to_revision:
+            match = next((rs for rs in revisions if _revision(rs) == to_revision), None)
+            if match is None:
+                raise CliError(f"unable to find specified revision {to_revision} in history")
+        else:
+            older = [rs for rs in revisions if _revision(rs) < current]
+            if not older:
+                raise CliError(f'no rollout history found for deployment "{deploy_name}"')
+            match = older[-1]
+        template = dict(match["spec"]["template"])
+        meta = dict(template.get("metadata") or {})
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+        template["metadata"] = {**meta, "labels": labels}
+        if template == deployment["spec"]["template"]:
+            typer.echo(f"deployment.apps/{deploy_name} skipped rollback (current template already matches revision {_revision(match)})")
+            return
+        deployment["spec"]["template"] = template
+        annotations = dict(deployment["metadata"].get("annotations") or {})
+        cause = (match["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
+        if cause:
+            annotations[CHANGE_CAUSE] = cause
+        else:
+            annotations.pop(CHANGE_CAUSE, None)
+        deployment["metadata"]["annotations"] = annotations or None
+        session.client.update_raw(deployments, deployment, session.namespace)
+        typer.echo(f"deployment.apps/{deploy_name} rolled back")
+
+
+def rollout_progress(deployment: Obj) -> tuple[bool, str]:
+    """(done?, kubectl's message) for a Deployment's status, as `kubectl rollout status` words it."""
+    name = deployment["metadata"]["name"]
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    if (status.get("observedGeneration") or 0) < (deployment["metadata"].get("generation") or 0):
+        return False, "Waiting for deployment spec update to be observed..."
+    want = spec.get("replicas", 1)
+    updated = status.get("updatedReplicas") or 0
+    replicas = status.get("replicas") or 0
+    available = status.get("availableReplicas") or 0
+    if updated < want:
+        return False, f'Waiting for deployment "{name}" rollout to finish: {updated} out of {want} new replicas have been updated...'
+    if replicas > updated:
+        return False, f'Waiting for deployment "{name}" rollout to finish: {replicas - updated} old replicas are pending termination...'
+    if available < updated:
+        return False, f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} updated replicas are available...'
+    return True, f'deployment "{name}" successfully rolled out'
+
+
+@rollout_app.command("status")
+def status(
+    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    name: Annotated[str | None, typer.Argument(help="NAME (when the kind is given alone)")] = None,
+    watch: Annotated[bool, typer.Option("--watch/--no-watch", "-w", help="Wait until the rollout finishes.")] = True,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait (0: no limit).")] = 0.0,
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Follow a Deployment's rollout until it is complete (exit 1 on --timeout)."""
+    with failures_reported():
+        deploy_name = _deployment_name(target, name)
+        session = open_session(kubeconfig, namespace)
+        deployments, _ = _resources()
+        deadline = time.monotonic() + timeout if timeout > 0 else None
+        last = ""
+        while True:
+            deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
+            done, message = rollout_progress(deployment)
+            if message != last:
+                typer.echo(message)
+                last = message
+            if done or not watch:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise CliError("timed out waiting for the condition")
+            time.sleep(0.5)
+
+
+@set_app.command("image")
+def set_image(
+    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    images: Annotated[list[str], typer.Argument(help="CONTAINER=IMAGE ... ('*' for every container)")],
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Change container images of a Deployment's pod template (starts a rollout)."""
+    with failures_reported():
+        deploy_name = _deployment_name(target, None)
+        wanted: dict[str, str] = {}
+        for item in images:
+            container, sep, image = item.partition("=")
+            if not sep or not container or not image:
+                raise CliError(f"{item!r} must be CONTAINER=IMAGE")
+            wanted[container] = image
+        session = open_session(kubeconfig, namespace)
+        deployments, _ = _resources()
+        deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
+        spec = deployment["spec"]["template"]["spec"]
+        containers = [*(spec.get("initContainers") or []), *spec.get("containers", [])]
+        known = {c["name"] for c in containers}
+        for container in wanted:
+            if container != "*" and container not in known:
+                raise CliError(f'unable to find container named "{container}"')
+        for c in containers:
+            image: str | None = wanted.get(c["name"], wanted.get("*"))
+            if image:
+                c["image"] = image
+        session.client.update_raw(deployments, deployment, session.namespace)
+        typer.echo(f"deployment.apps/{deploy_name} image updated")

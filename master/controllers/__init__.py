@@ -31,6 +31,8 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
     from master.controllers.replicaset import ReplicaSetController
     from master.scheduler.scheduler import Scheduler
 
+    # One line per API call would drown the log (and cost time at a thousand pods).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     loops = settings.controllers
     client = ApiClient(config.load(settings.data_dir / "admin.kubeconfig"), user_agent="kajitori-controller-manager")
     factory = InformerFactory(client)
