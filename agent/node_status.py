@@ -213,14 +213,15 @@ class NodeStatusReporter:
         self.status_updates += 1
 
     def _lease_loop(self) -> None:
-        self._periodic(self.renew_lease, self.settings.heartbeat.lease_renew_s, "renewing lease")
+        # The first renewal is at once: the Lease is what says the node is alive.
+        self._periodic(self.renew_lease, self.settings.heartbeat.lease_renew_s, "renewing lease", first_delay_s=0.0)
 
     def _status_loop(self) -> None:
         self._periodic(self.update_status, self.settings.heartbeat.status_update_s, "updating node status")
 
-    def _periodic(self, action: Any, period_s: float, doing: str) -> None:
+    def _periodic(self, action: Any, period_s: float, doing: str, *, first_delay_s: float | None = None) -> None:
         failures = 0
-        delay = period_s
+        delay = period_s if first_delay_s is None else first_delay_s
         while not self._stop.wait(delay):
             try:
                 action()

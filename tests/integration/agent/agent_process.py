@@ -1,0 +1,196 @@
+"""A real `kajitori agent` process against a test master, and helpers for pod tests.
+
+Every container the agent makes carries `io.kajitori.node=<node name>`; `remove_node_objects`
+removes exactly those (and nothing else on this dockerd). Pods go on a plain bridge network
+of the tests' own (`kajitori-test-pods`), not on the node's podCIDR network.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import httpx
+
+from agent.pod_sync import LABEL_NODE
+from kajitori import config
+from kajitori.api.core import Node, Pod
+from kajitori.client import ApiClient, NotFoundError
+from tests.support.master_process import MasterProcess, free_port
+
+TEST_POD_NETWORK = "kajitori-test-pods"
+BUSYBOX = "kajitori/busybox:1"
+SLEEP_FOREVER = "trap 'exit 0' TERM; sleep 3600 & wait"
+"""A shell that stops at once on SIGTERM, so deletions take no grace period."""
+
+T = TypeVar("T")
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0, interval: float = 0.2) -> T:
+    """Poll until `probe` returns something truthy; fail naming `what` (a limit, not a timed assert)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except NotFoundError:
+            last = None
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"gave up waiting for {what}; last seen: {last!r}")
+
+
+@dataclass
+class AgentProcess:
+    master: MasterProcess
+    node_name: str
+    work_dir: Path
+    port: int = field(default_factory=free_port)
+    runtime: str = "docker"
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.work_dir / f"agent-{self.node_name}.log"
+
+    @property
+    def node_kubeconfig(self) -> Path:
+        return self.master.data_dir / "node.kubeconfig"
+
+    @property
+    def token(self) -> str:
+        return config.load(self.node_kubeconfig).token or ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> AgentProcess:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable, "-m", "kajitori", "agent",
+            "--kubeconfig", str(self.node_kubeconfig), "--node-name", self.node_name,
+            "--node-ip", "127.0.0.1", "--runtime", self.runtime, "--network", TEST_POD_NETWORK,
+            "--port", str(self.port), "--pods-root", str(self.work_dir / "pods"),
+        ]  # fmt: skip
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"agent exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"agent did not serve in {timeout}s:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log_path.read_text()[-4000:] if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """kill -9, what a crash does."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+    def exec(self, namespace: str, pod: str, container: str, command: list[str], token: str | None = None) -> tuple[int, str]:
+        answer = httpx.post(
+            f"{self.url}/exec/{namespace}/{pod}/{container}",
+            json={"command": command},
+            headers={"Authorization": f"Bearer {token or self.token}"},
+            timeout=30.0,
+        )
+        answer.raise_for_status()
+        body = answer.json()
+        return int(body["exitCode"]), str(body["output"])
+
+    def logs(self, namespace: str, pod: str, container: str, **params: str) -> httpx.Response:
+        return httpx.get(
+            f"{self.url}/containerLogs/{namespace}/{pod}/{container}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30.0,
+        )
+
+
+def node_containers(docker_api: docker.APIClient, node_name: str, pod_uid: str | None = None) -> list[dict[str, Any]]:
+    labels = [f"{LABEL_NODE}={node_name}"]
+    if pod_uid:
+        labels.append(f"io.kajitori.pod.uid={pod_uid}")
+    return list(docker_api.containers(all=True, filters={"label": labels}))
+
+
+def remove_node_objects(docker_api: docker.APIClient, node_name: str) -> None:
+    for summary in node_containers(docker_api, node_name):
+        try:
+            docker_api.remove_container(summary["Id"], force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+
+
+def remove_test_network(docker_api: docker.APIClient) -> None:
+    for network in docker_api.networks(names=[TEST_POD_NETWORK], filters={"label": ["io.kajitori.network=plain"]}):
+        try:
+            docker_api.remove_network(network["Id"])
+        except docker.errors.APIError:
+            pass  # still used by another test's pods; the next run reuses it
+
+
+def make_pod(name: str, node: str, containers: list[dict[str, Any]], **spec: Any) -> Pod:
+    return Pod.model_validate(
+        {
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 2, "containers": containers, **spec},
+        }
+    )
+
+
+def shell(name: str, script: str, **fields: Any) -> dict[str, Any]:
+    return {"name": name, "image": BUSYBOX, "command": ["sh", "-c", script], **fields}
+
+
+def container_status(api: ApiClient, pod: str, container: str) -> dict[str, Any] | None:
+    status = api.get(Pod, pod, "default").status
+    for found in [*(status.containerStatuses or []), *(status.initContainerStatuses or [])]:
+        if found.name == container:
+            return found.to_dict()
+    return None
+
+
+def condition(api: ApiClient, pod: str, type_: str) -> str | None:
+    for found in api.get(Pod, pod, "default").status.conditions or []:
+        if found.type == type_:
+            return found.status
+    return None
+
+
+def node_ready(api: ApiClient, name: str) -> bool:
+    try:
+        node = api.get(Node, name)
+    except NotFoundError:
+        return False
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
