@@ -9,7 +9,8 @@ value (a section title) starts a new alignment block.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import yaml
 
@@ -29,28 +30,36 @@ from kajitori.clock import parse_time
 Obj = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Row:
+    level: int  # indentation, two spaces each
+    kind: Literal["field", "title", "text"]
+    key: str | None = None  # None on a field's continuation line
+    value: str = ""
+
+
 class DescribeWriter:
-    """Rows of (level, key, value); `value=None` is a section title that breaks alignment."""
+    """Fields (`Key: value`), section titles (`Key:`) and free text lines, laid out like kubectl."""
 
     def __init__(self) -> None:
-        self.rows: list[tuple[int, str | None, str | None]] = []
+        self.rows: list[Row] = []
 
     def field(self, level: int, key: str, value: Any) -> None:
         text = NONE if value is None or value == "" else str(value)
-        lines = text.split("\n")
-        self.rows.append((level, key, lines[0]))
-        for more in lines[1:]:
-            self.rows.append((level, None, more))  # continuation: aligned under the value
+        first, *more = text.split("\n")
+        self.rows.append(Row(level, "field", key, first))
+        # Further lines (several labels) align under the first value.
+        self.rows.extend(Row(level, "field", None, line) for line in more)
 
     def mapping(self, level: int, key: str, values: dict[str, Any] | None, sep: str = "=") -> None:
         items = [f"{k}{sep}{v}" for k, v in sorted((values or {}).items())]
         self.field(level, key, "\n".join(items) if items else NONE)
 
     def section(self, level: int, title: str) -> None:
-        self.rows.append((level, title, None))
+        self.rows.append(Row(level, "title", title))
 
     def text(self, level: int, line: str) -> None:
-        self.rows.append((level, None, None if not line else "\x00" + line))
+        self.rows.append(Row(level, "text", value=line))
 
     def table(self, level: int, headers: list[str], rows: list[list[str]], *, rule: bool = False) -> None:
         if rule:
@@ -60,24 +69,23 @@ class DescribeWriter:
 
     def render(self) -> str:
         out: list[str] = []
-        block: list[tuple[int, str | None, str]] = []
+        block: list[Row] = []
 
         def flush() -> None:
-            width = max((2 * lvl + len(key) + 1 for lvl, key, _ in block if key is not None), default=0)
-            for lvl, key, value in block:
-                label = " " * (2 * lvl) + (f"{key}:" if key is not None else "")
-                out.append(f"{label.ljust(width + 2)}{value}".rstrip())
+            # One tabwriter block: the values of consecutive fields share a column.
+            width = max((2 * r.level + len(r.key) + 1 for r in block if r.key is not None), default=0)
+            for r in block:
+                label = " " * (2 * r.level) + (f"{r.key}:" if r.key is not None else "")
+                out.append(f"{label.ljust(width + 2)}{r.value}".rstrip())
             block.clear()
 
-        for level, key, value in self.rows:
-            if value is None or value.startswith("\x00"):
-                flush()
-                if value is None:
-                    out.append(" " * (2 * level) + f"{key}:")
-                else:
-                    out.append(" " * (2 * level) + value[1:])
+        for row in self.rows:
+            if row.kind == "field":
+                block.append(row)
                 continue
-            block.append((level, key, value))
+            flush()
+            indent = " " * (2 * row.level)
+            out.append(f"{indent}{row.key}:" if row.kind == "title" else f"{indent}{row.value}".rstrip())
         flush()
         return "\n".join(out) + "\n"
 

@@ -226,7 +226,8 @@ def describe(
                 objects = session.client.list_raw(resource, ns, label_selector=selector).get("items") or []
                 objects = printers.sort_for_table(resource.kind, objects)
             texts.extend(describers.describe(session.client, resource, obj, time.time()) for obj in objects)
-        typer.echo("\n\n".join(t.rstrip("\n") for t in texts)) if texts else None
+        if texts:
+            typer.echo("\n\n".join(t.rstrip("\n") for t in texts))
         if not texts and not failed and not any(names for _, names in targets):
             typer.echo(f"No resources found in {session.namespace} namespace.", err=True)
     if failed:
