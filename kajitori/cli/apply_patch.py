@@ -15,6 +15,7 @@ Merge patch replaces lists whole, so lists are merged here first, item by item o
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -115,8 +116,24 @@ def apply_patch(current: dict[str, Any], manifest: dict[str, Any]) -> dict[str, 
         original = json.loads(annotation) if annotation else {}
     except ValueError:
         original = {}
-    modified = with_last_applied(manifest)
-    return merge_patch_between(current, desired_state(original, modified, current))
+    modified = as_stored(with_last_applied(manifest))
+    return merge_patch_between(current, desired_state(as_stored(original), modified, current))
+
+
+def as_stored(doc: dict[str, Any]) -> dict[str, Any]:
+    """A manifest as the server will store it, where that differs in shape.
+
+    A Secret's write-only ``stringData`` is folded into base64 ``data`` by the server;
+    comparing the manifest's own shape would report every apply as "configured".
+    """
+    if doc.get("kind") != "Secret" or not doc.get("stringData"):
+        return doc
+    result = copy.deepcopy(doc)
+    data = dict(result.get("data") or {})
+    for key, value in result.pop("stringData").items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    result["data"] = data
+    return result
 
 
 def display_name(resource: Resource) -> str:

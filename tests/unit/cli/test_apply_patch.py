@@ -119,3 +119,13 @@ def test_apply_over_object_without_annotation_only_adds() -> None:
     patch = apply_patch(current, SERVICE)
     assert set(patch) == {"metadata"}
     assert set(patch["metadata"]["annotations"]) == {LAST_APPLIED}
+
+
+def test_secret_string_data_is_compared_as_stored() -> None:
+    manifest = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}}
+    current = with_last_applied(manifest)
+    del current["stringData"]
+    current.update(type="Opaque", data={"password": "aHVudGVyMg=="})
+    assert apply_patch(current, manifest) == {}
+    changed = {**manifest, "stringData": {"password": "other"}}
+    assert apply_patch(current, changed)["data"] == {"password": "b3RoZXI="}
