@@ -73,6 +73,8 @@ def get(
         session = open_session(kubeconfig, namespace, timeout=30.0)
         if (watch or watch_only) and len(targets) != 1:
             raise CliError("you may only specify a single resource type to watch")
+        if all_namespaces and any(names and r.namespaced for r, names in targets):
+            raise CliError("a resource cannot be retrieved by name across all namespaces")
         multiple = len(targets) > 1 or "/" in args[0]
         found: list[tuple[Resource, list[Obj], str]] = []
         for resource, names in targets:
