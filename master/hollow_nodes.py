@@ -64,6 +64,7 @@ class HollowCluster:
         run_pods: bool = True,
         auto_ready: bool = True,
         writers: int = 8,
+        own_pod_cidrs: bool = False,
     ) -> None:
         self.client = client
         self.names = list(names)
@@ -75,6 +76,8 @@ class HollowCluster:
         self.status_interval_s = status_interval_s
         self.run_pods = run_pods
         self.auto_ready = auto_ready
+        # 10.244.0.0/16 holds 256 node /24s; a thousand hollow nodes bring their own from 100.64.0.0/10.
+        self.own_pod_cidrs = own_pod_cidrs
         self._silenced: set[str] = set()
         self._cidrs: dict[str, ipaddress.IPv4Network] = {}
         self._next_ip: dict[str, int] = {}
@@ -89,10 +92,15 @@ class HollowCluster:
 
     def node_body(self, name: str, *, cpu: str | None = None, memory: str | None = None) -> Node:
         now = format_time(datetime.now(UTC).timestamp())
+        spec = NodeSpec()
+        if self.own_pod_cidrs:
+            i = self.names.index(name)
+            spec.podCIDR = f"100.{64 + i // 256}.{i % 256}.0/24"
+            spec.podCIDRs = [spec.podCIDR]
         resources = {"cpu": cpu or self.cpu, "memory": memory or self.memory, "pods": str(self.max_pods)}
         return Node(
             metadata=ObjectMeta(name=name, labels={"kubernetes.io/hostname": name, "kajitori.io/hollow": "true", **self.labels}),
-            spec=NodeSpec(),
+            spec=spec,
             status=NodeStatus(
                 capacity=dict(resources),
                 allocatable=dict(resources),

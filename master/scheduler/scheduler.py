@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SCHEDULER_NAME = "default-scheduler"
 MIN_FEASIBLE_NODES = 100
+STATS_EVERY_S = 5.0
 
 
 def feasible_nodes_to_find(total: int, percentage: int = 0) -> int:
@@ -76,6 +78,9 @@ class Scheduler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.scheduled = 0
+        self.cycles = 0
+        self.cycle_seconds = 0.0  # time inside scheduling cycles (filter, score, assume)
+        self._last_report = (0, 0.0)
         self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handlers(self._on_node_add, self._on_node_update, self._on_node_delete)
 
@@ -148,15 +153,36 @@ class Scheduler:
             if self._stop.is_set():
                 return
         log.info("scheduler: caches synced, scheduling")
+        reported_at = time.monotonic()
         while not self._stop.is_set():
-            key = self.queue.pop()
+            key = self.queue.pop(timeout=STATS_EVERY_S)
+            if time.monotonic() - reported_at >= STATS_EVERY_S:
+                self._report_stats()
+                reported_at = time.monotonic()
             if key is None:
-                return
+                if self._stop.is_set():
+                    return
+                continue
+            started = time.perf_counter()
             try:
                 self.schedule_one(key)
             except Exception:
                 log.exception("scheduler: scheduling %s failed", key)
                 self.queue.backoff(key)
+            self.cycles += 1
+            self.cycle_seconds += time.perf_counter() - started
+
+    def _report_stats(self) -> None:
+        """One line of figures when there was work (the benchmark reads them from the log)."""
+        cycles, seconds = self.cycles - self._last_report[0], self.cycle_seconds - self._last_report[1]
+        if cycles:
+            log.info(
+                "scheduler stats: %d cycles in %.3fs (%.2f ms each, %.0f pods/s of scheduling work); "
+                "%d bound in total; queue %s",
+                cycles, seconds, 1000 * seconds / cycles, cycles / seconds if seconds else 0.0,
+                self.scheduled, self.queue.counts(),
+            )  # fmt: skip
+        self._last_report = (self.cycles, self.cycle_seconds)
 
     def schedule_one(self, key: str) -> str | None:
         """One scheduling cycle; returns the chosen node (the binding is written in the background)."""
