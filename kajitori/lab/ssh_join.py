@@ -9,7 +9,7 @@ changes nothing but restarts the daemons):
 2. switch iptables to the legacy backend (before dockerd restarts, as the proxy
    needs), point dockerd at the lab's registry mirror;
 3. upload the wheelhouse and install kajitori into /opt/kajitori/venv, offline;
-4. write the node kubeconfig and the kajitori-agent / kajitori-proxy units, start them;
+4. pull the pause image; write the node kubeconfig and the kajitori-agent / kajitori-proxy units, start them;
 5. wait until the master reports the node Ready.
 
 Every failure is a `JoinError` whose message is one line naming the host and what to
@@ -35,6 +35,7 @@ import paramiko
 PREFIX = "/opt/kajitori"
 CONFIG_DIR = "/etc/kajitori"
 REGISTRY_MIRROR = "192.168.56.1:5000"
+PAUSE_IMAGE = "kajitori/pause:3.9"
 
 # The same units as ansible/roles/node/templates: a machine joined by hand and one
 # provisioned by Ansible must run the same daemons the same way.
@@ -334,6 +335,8 @@ def join(plan: JoinPlan, *, api: Any, timeout: float = 120.0, progress: Progress
         node_ip = plan.node_ip or remote.peer_address
         if configure_docker(remote, plan.registry_mirror):
             progress("dockerd reconfigured (legacy iptables, registry mirror) and restarted")
+        # The agent expects the pause image on the node; it comes through the mirror.
+        remote.run(f"docker image inspect {PAUSE_IMAGE} >/dev/null 2>&1 || docker pull -q {PAUSE_IMAGE}")
         install_kajitori(remote, plan.wheelhouse)
         progress(f"kajitori installed into {PREFIX}/venv")
         install_units(remote, node_kubeconfig=plan.node_kubeconfig, node_name=node_name, node_ip=node_ip)
