@@ -136,11 +136,11 @@ def scheduler_work_rate(log_path: Path | None) -> dict[str, float]:
     return {"cycles": cycles, "cycle_ms_mean": round(1000 * seconds / cycles, 3), "cycles_per_s_of_cpu": round(cycles / seconds, 1)}
 
 
-def phase_throughput(workdir: Path, nodes: int, pods: int, timeout: float) -> dict[str, Any]:
+def phase_throughput(workdir: Path, nodes: int, pods: int, timeout: float, lease_interval_s: float) -> dict[str, Any]:
     master = MasterProcess(workdir / "throughput", extra_args=ONLY_SCHEDULER).start()
     client = master.client(timeout=60.0)
     try:
-        cluster, register_s = register_nodes(client, nodes, lease_interval_s=10.0)
+        cluster, register_s = register_nodes(client, nodes, lease_interval_s=lease_interval_s)
         print(f"  {nodes} hollow nodes registered in {register_s:.1f}s")
         watch = BindingWatch(client, "default", "bench=throughput")
         created_at: list[float] = []
@@ -162,6 +162,7 @@ def phase_throughput(workdir: Path, nodes: int, pods: int, timeout: float) -> di
         return {
             "nodes": nodes,
             "pods": pods,
+            "hollow_lease_interval_s": lease_interval_s,
             "all_bound": complete,
             "bound": len(bound),
             "node_registration_s": round(register_s, 2),
@@ -223,11 +224,13 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=180.0, help="Seconds each phase may wait for its bindings.")
     parser.add_argument("--skip-deployment", action="store_true")
+    parser.add_argument("--lease-interval", type=float, default=10.0,
+                        help="Seconds between a hollow node's Lease renewals in phase 1 (a kubelet: 10).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kajitori-bench-scheduler-") as tmp:
         workdir = Path(tmp)
         print(f"phase 1: {args.pods} pods on {args.nodes} hollow nodes (scheduler only)")
-        throughput = phase_throughput(workdir, args.nodes, args.pods, args.timeout)
+        throughput = phase_throughput(workdir, args.nodes, args.pods, args.timeout, args.lease_interval)
         for key, value in throughput.items():
             print(f"  {key}: {value}")
         deployment = None
