@@ -216,8 +216,8 @@ def set_image(
             if container != "*" and container not in known:
                 raise CliError(f'unable to find container named "{container}"')
         for c in containers:
-            image: str | None = wanted.get(c["name"], wanted.get("*"))
-            if image:
-                c["image"] = image
+            new_image = wanted.get(c["name"], wanted.get("*"))
+            if new_image:
+                c["image"] = new_image
         session.client.update_raw(deployments, deployment, session.namespace)
         typer.echo(f"deployment.apps/{deploy_name} image updated")
