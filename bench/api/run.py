@@ -21,8 +21,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common import summary_ms, write_result  # noqa: E402
-from tests.support.master_process import MasterProcess  # noqa: E402
+from bench.common import summary_ms, write_result
+from tests.support.master_process import MasterProcess
 
 CONCURRENCY = 16
 WATCHERS = 100
@@ -79,7 +79,7 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
 
         # lists: 1,000 pods (first half of bench) and 10,000 (namespace big)
         await run_many(c, 8000, lambda i: c.post("/api/v1/namespaces/big/pods", content=pod(f"q{i}", "big")))
-        for label, path, params, expect in (
+        for label, path, params, _expect in (
             ("list_1000", base, {"labelSelector": "app=bench"}, 2000),
             ("list_10000", "/api/v1/pods", {}, 10000),
         ):

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import docker
 import pytest
-from conftest import BUSYBOX, SERVE_FOREVER, TEST_LABELS, UNPULLABLE
-from tests.unit.agent.runtime_contract import new_pod, wait_for
 
 from agent.docker_runtime import DockerRuntime
 from agent.runtime import (
@@ -35,6 +33,8 @@ from agent.runtime import (
     SandboxConfig,
     TerminationReason,
 )
+from tests.integration.agent.conftest import BUSYBOX, SERVE_FOREVER, TEST_LABELS, UNPULLABLE
+from tests.unit.agent.runtime_contract import new_pod, wait_for
 
 pytestmark = pytest.mark.integration
 

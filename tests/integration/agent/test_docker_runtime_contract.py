@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.unit.agent.runtime_contract import RuntimeContract
 
 

@@ -20,7 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.net.netns_lab import BACKENDS, NODE_IPS, POD_CIDRS, PYTHON, REPO, NetnsLab, build_lab, sh
+from tests.integration.net.netns_lab import (
+    BACKENDS,
+    NODE_IPS,
+    POD_CIDRS,
+    PYTHON,
+    REPO,
+    NetnsLab,
+    build_lab,
+    sh,
+)
 
 pytestmark = pytest.mark.integration
 PORT = 16443

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from tests.unit.agent.runtime_contract import RuntimeContract
 
 from agent.fake_runtime import FakeRuntime
 from agent.runtime import ContainerConfig, ContainerRuntime
+from tests.unit.agent.runtime_contract import RuntimeContract
 
 IMAGE = "kajitori/busybox:1"
 UNPULLABLE = "127.0.0.1:5999/kajitori/missing:1"

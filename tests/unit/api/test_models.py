@@ -84,7 +84,7 @@ def test_pod_validation_names_the_problem(spec: dict[str, object], field: tuple[
 
 
 def test_bad_name_and_labels() -> None:
-    with pytest.raises(ValidationError, match="metadata.name"):
+    with pytest.raises(ValidationError, match=r"metadata\.name"):
         Pod.model_validate({**pod(), "metadata": {"name": "Bad_Name"}})
     with pytest.raises(ValidationError, match="label value"):
         Pod.model_validate({**pod(), "metadata": {"name": "p", "labels": {"app": "-x-"}}})
