@@ -290,10 +290,9 @@ class ResourceAPI:
             validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
         if validated == _strip_rv(old_obj):
             return old_obj  # a no-op write keeps the resourceVersion, as in Kubernetes
-        vmeta = validated["metadata"]
         key = self.key(resource, namespace, name)
         try:
-            if vmeta.get("deletionTimestamp") and not vmeta.get("finalizers") and resource is not PODS:
+            if strategies.ready_to_delete(resource, validated):
                 # The last finalizer is gone: the object goes now.
                 return self.store.delete(key, expected_rv=old.rv).obj
             return self.store.update(key, validated, expected_rv=old.rv).obj

@@ -9,6 +9,7 @@ on the object's dict and raise ``FieldError`` naming the field when a rule is br
 from __future__ import annotations
 
 import copy
+import logging
 from typing import TYPE_CHECKING, Any
 
 from kajitori.api.registry import Resource, by_path
@@ -16,6 +17,8 @@ from master import allocators
 
 if TYPE_CHECKING:
     from master.apiserver.resources import ResourceAPI
+
+log = logging.getLogger(__name__)
 
 
 class FieldError(ValueError):
@@ -120,7 +123,12 @@ def after_validate_create(api: ResourceAPI, resource: Resource, obj: dict[str, A
         spec = obj.setdefault("spec", {})
         if not spec.get("podCIDR"):
             taken = [n.obj.get("spec", {}).get("podCIDR") for n in api.store.list(resource.collection)[0]]
-            cidr = allocators.allocate_pod_cidr(c for c in taken if c)
+            try:
+                cidr = allocators.allocate_pod_cidr(c for c in taken if c)
+            except allocators.AllocationError as exc:
+                # As Kubernetes' CIDR allocator: the node registers, it just gets no pod network.
+                log.warning("node %s gets no pod CIDR: %s", obj["metadata"].get("name"), exc)
+                return
             spec["podCIDR"] = cidr
             spec["podCIDRs"] = [cidr]
 
@@ -167,6 +175,25 @@ def _allocate_service(api: ResourceAPI, obj: dict[str, Any], old: dict[str, Any]
     else:
         for port in spec.get("ports") or []:
             port.pop("nodePort", None)
+
+
+def ready_to_delete(resource: Resource, obj: dict[str, Any]) -> bool:
+    """After an update: is an object that is being deleted now free to go?
+
+    Its finalizers must all be gone; a Namespace also waits for ``spec.finalizers`` (the
+    namespace controller empties it); a Pod still bound to a node waits for its agent to
+    confirm (a delete with grace 0), unless it never ran or has finished.
+    """
+    meta = obj.get("metadata") or {}
+    if not meta.get("deletionTimestamp") or meta.get("finalizers"):
+        return False
+    if resource.kind == "Namespace":
+        return not (obj.get("spec") or {}).get("finalizers")
+    if resource.kind == "Pod":
+        spec = obj.get("spec") or {}
+        phase = (obj.get("status") or {}).get("phase")
+        return not spec.get("nodeName") or phase in ("Succeeded", "Failed") or meta.get("deletionGracePeriodSeconds") == 0
+    return True
 
 
 def deletion_grace(resource: Resource, obj: dict[str, Any], requested: int | None) -> int | None:

@@ -452,3 +452,34 @@ def api_resource(name: str) -> Any:
     from kajitori.api.registry import by_name
 
     return by_name(name)
+
+
+def test_unbound_pod_with_finalizer_goes_when_it_is_removed(api: ApiClient) -> None:
+    doc = pod_doc("fin-pod")
+    doc["metadata"]["finalizers"] = ["example.com/hold"]
+    api.create_raw(api_resource("pods"), doc, "default")
+    api.delete(Pod, "fin-pod", "default")
+    assert api.get(Pod, "fin-pod", "default").metadata.deletionTimestamp
+    api.patch(Pod, "fin-pod", {"metadata": {"finalizers": None}}, "default")
+    with pytest.raises(NotFoundError):
+        api.get(Pod, "fin-pod", "default")
+
+
+def test_terminating_namespace_stays_until_its_spec_finalizer_is_gone(api: ApiClient) -> None:
+    ns = api_resource("namespaces")
+    api.create_raw(ns, {"metadata": {"name": "term"}})
+    api.delete_raw(ns, "term")
+    api.patch_raw(ns, "term", {"metadata": {"labels": {"still": "here"}}})
+    assert api.get_raw(ns, "term")["status"]["phase"] == "Terminating"
+    api.request("PUT", "/api/v1/namespaces/term/finalize", body={"metadata": {"name": "term"}, "spec": {"finalizers": []}})
+    with pytest.raises(NotFoundError):
+        api.get_raw(ns, "term")
+
+
+def test_nodes_past_the_pod_network_register_without_a_cidr(tmp_master: MasterProcess) -> None:
+    tmp_master.start()
+    client = tmp_master.client()
+    for n in range(255):  # 10.244.1.0/24 .. 10.244.255.0/24
+        client.create_raw(api_resource("nodes"), {"metadata": {"name": f"full-{n}"}})
+    extra = client.create(Node.model_validate({"metadata": {"name": "one-too-many"}}))
+    assert extra.spec.podCIDR is None
