@@ -37,7 +37,8 @@ test-e2e: venv ## the whole three-machine lab (brings it up if needed)
 
 test: lint test-unit test-integration test-e2e ## everything CI runs
 
-bench: venv ## benchmarks: print figures and write bench/results/*.json
+bench: venv host ## benchmarks: print figures and write bench/results/*.json
+	@bash scripts/ensure-bench-tools.sh
 	@for b in bench/*/run.py; do echo "==> $$b"; $(PY) $$b || exit 1; done
 
 clean:
