@@ -483,3 +483,32 @@ def test_nodes_past_the_pod_network_register_without_a_cidr(tmp_master: MasterPr
         client.create_raw(api_resource("nodes"), {"metadata": {"name": f"full-{n}"}})
     extra = client.create(Node.model_validate({"metadata": {"name": "one-too-many"}}))
     assert extra.spec.podCIDR is None
+
+
+def test_a_stalled_watcher_does_not_slow_another(master: MasterProcess, api: ApiClient, http: httpx.Client) -> None:
+    """One watcher never reads; another must still get every event while writes go on."""
+    import socket
+
+    api.create_raw(api_resource("namespaces"), {"metadata": {"name": "slow"}})
+    rv = api.list_raw(api_resource("configmaps"), "slow")["metadata"]["resourceVersion"]
+    stalled = socket.create_connection(("127.0.0.1", master.port))
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.sendall(
+        f"GET /api/v1/namespaces/slow/configmaps?watch=true&resourceVersion={rv} HTTP/1.1\r\n"
+        f"Host: x\r\nAuthorization: Bearer {api.config.token}\r\n\r\n".encode()
+    )
+    received: list[str] = []
+
+    def fast() -> None:
+        received.extend(e["object"]["metadata"]["name"] for e in _collect(http, "/api/v1/namespaces/slow/configmaps", {"resourceVersion": rv}, 120, timeout=60))
+
+    t = threading.Thread(target=fast)
+    t.start()
+    blob = "x" * 200_000  # 120 x 200 KB: far more than any socket buffer of the stalled reader
+    started = time.monotonic()
+    for n in range(120):
+        api.create_raw(api_resource("configmaps"), {"metadata": {"name": f"c{n}"}, "data": {"blob": blob}}, "slow")
+    t.join(60)
+    stalled.close()
+    assert received == [f"c{n}" for n in range(120)]
+    print(f"120 large events reached the fast watcher in {time.monotonic() - started:.2f}s beside a stalled one")
