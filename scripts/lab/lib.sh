@@ -46,12 +46,17 @@ step_done() {
 info() { printf '    %s\n' "$*"; }
 die() { printf ' ✗  %s: %s\n' "${_STEP_NAME:-lab}" "$*" >&2; exit 1; }
 
+# Whether the lab gateway address is on one of this host's interfaces. Not
+# `ip addr | grep -q`: under pipefail, grep -q leaving early makes `ip` die of SIGPIPE
+# and the pipeline fail although the address is there.
+gateway_on_host() { [[ -n "$(ip -4 -o addr show to "$LAB_GATEWAY/32")" ]]; }
+
 # A pid file is trusted only while its process is still the program it recorded.
 pid_alive() {  # pid_alive PIDFILE PROGRAM
   local pid
   [[ -s "$1" ]] || return 1
   pid=$(cat "$1")
-  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$2"
+  [[ -r /proc/$pid/cmdline ]] && grep -q -- "$2" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"
 }
 
 # Reads one field of the admin kubeconfig (server or token) with the project's venv.

@@ -46,7 +46,7 @@ start() {
     info "registry already running (pid $(cat "$PIDFILE"), $REGISTRY_ADDR)"
     return 0
   fi
-  ip -4 addr show | grep -q "inet $LAB_GATEWAY/" ||
+  gateway_on_host ||
     die "$LAB_GATEWAY is not on this host: the lab network must exist before the registry"
   write_config "$REGISTRY_DIR/config.yml" "$REGISTRY_ADDR"
   # setsid: the registry outlives make and this shell; lab-down stops it by pid.

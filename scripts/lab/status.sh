@@ -5,11 +5,11 @@ cd "$LAB_ROOT"
 row() { printf '  %-16s %s\n' "$1" "$2"; }
 echo "Kajitori lab"
 for cidr in "${LAB_SAFETY_ROUTES[@]}"; do
-  ip route show type unreachable | grep -q "^unreachable $cidr" && r="unreachable (safe)" || r="MISSING — make lab adds it"
+  grep -q "^unreachable $cidr" <<<"$(ip route show type unreachable)" && r="unreachable (safe)" || r="MISSING — make lab adds it"
   row "route $cidr" "$r"
 done
 docker info >/dev/null 2>&1 && row dockerd "running" || row dockerd "not running"
-if ip -4 addr show | grep -q "inet $LAB_GATEWAY/"; then row network "$LAB_SUBNET ($LAB_GATEWAY on this host)"; else row network "absent"; fi
+if gateway_on_host; then row network "$LAB_SUBNET ($LAB_GATEWAY on this host)"; else row network "absent"; fi
 if pid_alive "$REGISTRY_DIR/registry.pid" docker-registry; then
   repos=$(curl -fsS --max-time 2 "http://$REGISTRY_ADDR/v2/_catalog" 2>/dev/null |
     "$PROJECT_VENV/bin/python" -c 'import json,sys; print(" ".join(json.load(sys.stdin)["repositories"]))' 2>/dev/null || echo "?")

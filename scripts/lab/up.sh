@@ -44,7 +44,7 @@ bash scripts/lab/wheelhouse.sh
 step_done
 
 step "Lab network $LAB_SUBNET"
-if ip -4 addr show | grep -q "inet $LAB_GATEWAY/"; then
+if gateway_on_host; then
   info "$LAB_GATEWAY is already on this host"
 else
   docker network create --driver bridge --subnet "$LAB_SUBNET" --gateway "$LAB_GATEWAY" \

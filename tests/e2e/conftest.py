@@ -13,6 +13,7 @@ import pytest
 
 from kajitori import config
 from kajitori.client import ApiClient, ApiError
+from kajitori.lab.failover import spread_over_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = ROOT / ".lab"
@@ -58,9 +59,13 @@ def lab_master() -> Path:
 
 @pytest.fixture(scope="session")
 def lab() -> Path:
-    """The running lab (brought up with scripts/lab/up.sh when needed); its .lab/ folder."""
+    """The running lab (brought up with scripts/lab/up.sh when needed), nginx spread over
+    both nodes again (a failover earlier leaves them all on one: nothing rebalances on
+    its own); its .lab/ folder."""
     if not _lab_ready():
         _bring_up()
+    with ApiClient(config.load(str(ADMIN_KUBECONFIG)), timeout=10.0) as api:
+        spread_over_nodes(api, list(NODES))
     return LAB_DIR
 
 
