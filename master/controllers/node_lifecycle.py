@@ -19,6 +19,11 @@ reconcile(node name), per node:
   with grace 0 (its agent is gone and cannot confirm) once its toleration
   (``tolerationSeconds``, default ``pod_eviction_timeout_s``) has passed since the
   taint was added, so its owner recreates it on a healthy node.
+- no node Ready at all (full disruption, as Kubernetes calls a zone whose every node
+  is unhealthy): no eviction, and the toleration clocks start again when a node is
+  Ready. Every node falling silent at once says the master lost them (its own
+  restart, its network, agents restarted together), not that they died; evicting
+  then would only delete every pod with nowhere to run them.
 
 Defaults (grace 6 s, eviction 2 s) put replacement pods within 10 s of the last
 heartbeat in the lab; Kubernetes' conservative defaults are 40 s and 300 s.
@@ -55,6 +60,11 @@ class _Health:
 
 def ready_condition(node: Node) -> NodeCondition | None:
     return next((c for c in node.status.conditions or [] if c.type == "Ready"), None)
+
+
+def _is_ready(node: Node) -> bool:
+    cond = ready_condition(node)
+    return cond is not None and cond.status == "True"
 
 
 def reported_heartbeat(node: Node, lease: Lease | None) -> float:
@@ -215,6 +225,9 @@ class NodeLifecycleController:
         if not taints:
             return  # the taint write is on its way; this node is enqueued again when it lands
         now = self.ctx.clock.monotonic()
+        if not any(_is_ready(n) for n in self.nodes.list()):
+            health.tainted_at = None
+            raise Requeue(self.settings.node_monitor_grace_s)
         if health.tainted_at is None:
             health.tainted_at = now
         waits = []

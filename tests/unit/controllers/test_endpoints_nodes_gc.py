@@ -68,6 +68,7 @@ def test_a_silent_node_becomes_unknown_then_tainted_then_its_pods_go() -> None:
     ctrl, informers, client, recorder, clock = _lifecycle()
     nodes, pods = informers.informer(Node), informers.informer(Pod)
     nodes.add(node("n1"))
+    nodes.add(node("n2"))  # a healthy node: evictions are not halted by a full disruption
     pods.add(pod("web-1"))
     informers.informer(Lease).add(Lease.model_validate({
         "metadata": {"name": "n1", "namespace": "kube-node-lease"}, "spec": {"renewTime": "2023-11-14T22:13:20.123456Z"},
@@ -100,6 +101,34 @@ def test_a_silent_node_becomes_unknown_then_tainted_then_its_pods_go() -> None:
         ctrl.reconcile("n1")
     except Requeue as again:
         assert again.after_s <= 2.1
+    assert client.writes == []
+    clock.advance(2.1)
+    ctrl.reconcile("n1")
+    assert client.writes == [("delete", "Pod", "web-1", {"grace_period_seconds": 0})]
+
+
+def test_no_eviction_while_no_node_is_ready_and_the_clock_restarts_after() -> None:
+    ctrl, informers, client, _, clock = _lifecycle()
+    unreachable = [{"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
+                   {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}]  # fmt: skip
+    nodes = informers.informer(Node)
+    nodes.add(node("n1", ready="Unknown", taints=unreachable))
+    nodes.add(node("n2", ready="Unknown", taints=unreachable))
+    informers.informer(Pod).add(pod("web-1"))
+    for _ in range(3):
+        clock.advance(10.0)
+        try:
+            ctrl.reconcile("n1")
+        except Requeue:
+            pass
+    assert client.writes == []
+
+    # n2 is back: n1's pods get their full toleration from now, then go.
+    nodes.add(node("n2"))
+    try:
+        ctrl.reconcile("n1")
+    except Requeue as again:
+        assert 1.9 <= again.after_s <= 2.1
     assert client.writes == []
     clock.advance(2.1)
     ctrl.reconcile("n1")
