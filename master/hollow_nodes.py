@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -199,26 +200,35 @@ class HollowCluster:
         self.client.patch(Node, name, {"status": {"conditions": conditions}}, subresource="status")
 
     def _heartbeat_loop(self) -> None:
-        last_status = 0.0
-        while not self._stop.wait(self.lease_interval_s):
-            started = datetime.now(UTC).timestamp()
-            live = [n for n in self.names if self.alive(n)]
-            post_status = started - last_status >= self.status_interval_s
-            if post_status:
-                last_status = started
+        # Each node renews at its own phase of the interval, as a thousand kubelets started
+        # at different times do: a steady trickle of writes, not one burst per interval.
+        ticks_per_interval = max(1, min(len(self.names), int(self.lease_interval_s * 10)))
+        tick_s = self.lease_interval_s / ticks_per_interval
+        statuses_per_interval = max(1, round(self.status_interval_s / self.lease_interval_s))
+        tick = 0
+        next_at = time.monotonic() + tick_s
+        while not self._stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at += tick_s
+            slot = tick % ticks_per_interval
+            round_no = tick // ticks_per_interval
+            tick += 1
+            batch = [n for i, n in enumerate(self.names) if i % ticks_per_interval == slot and self.alive(n)]
+            # A node posts its status once every ``statuses_per_interval`` renewals, also staggered.
+            posts = {n for i, n in enumerate(batch) if (round_no + i) % statuses_per_interval == 0}
 
-            def beat(name: str, post: bool = post_status) -> None:
+            def beat(name: str, posts: set[str] = posts) -> None:
                 try:
                     self._renew_lease(name)
-                    if post:
+                    if name in posts:
                         self._post_status(name)
                 except ApiError as exc:
                     log.debug("hollow %s heartbeat: %s", name, exc.message)
 
-            try:
-                list(self._pool.map(beat, live))
-            except RuntimeError:
-                return  # shut down
+            for name in batch:
+                try:
+                    self._pool.submit(beat, name)
+                except RuntimeError:
+                    return  # shut down
 
     # -- pods ------------------------------------------------------------------------
 
@@ -303,3 +313,54 @@ class HollowCluster:
             {"type": "Ready", "status": status, "lastTransitionTime": now},
         ]
         self.client.patch(Pod, pod.metadata.name or "", {"status": {"conditions": conditions}}, pod.metadata.namespace, subresource="status")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m master.hollow_nodes`: a hollow cluster in its own process (kubemark's hollow kubelets).
+
+    Registers the nodes, writes ``--ready-file`` (the registration time in seconds) once
+    they all exist, then renews Leases until SIGTERM.
+    """
+    import argparse
+    import signal
+    from pathlib import Path
+
+    from kajitori import config
+
+    parser = argparse.ArgumentParser(prog="python -m master.hollow_nodes", description=main.__doc__)
+    parser.add_argument("--kubeconfig", required=True)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--prefix", default="hollow")
+    parser.add_argument("--cpu", default="4")
+    parser.add_argument("--memory", default="32Gi")
+    parser.add_argument("--max-pods", type=int, default=110)
+    parser.add_argument("--lease-interval", type=float, default=10.0, help="Seconds between a node's Lease renewals (kubelet: 10).")
+    parser.add_argument("--status-interval", type=float, default=60.0, help="Seconds between a node's status posts.")
+    parser.add_argument("--run-pods", action="store_true", help="Report pods bound to the nodes Running.")
+    parser.add_argument("--writers", type=int, default=16)
+    parser.add_argument("--ready-file", type=Path)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    client = ApiClient(config.load(args.kubeconfig), user_agent="kajitori-hollow-nodes", timeout=60.0)
+    names = [f"{args.prefix}-{i:04d}" for i in range(args.nodes)]
+    cluster = HollowCluster(client, names, cpu=args.cpu, memory=args.memory, max_pods=args.max_pods,
+                            lease_interval_s=args.lease_interval, status_interval_s=args.status_interval,
+                            run_pods=args.run_pods, writers=args.writers, own_pod_cidrs=args.nodes > 250)  # fmt: skip
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    started = time.monotonic()
+    cluster.register()
+    took = time.monotonic() - started
+    log.info("%d hollow nodes registered in %.1fs", len(names), took)
+    if args.ready_file:
+        args.ready_file.write_text(f"{took:.3f}\n")
+    cluster.start()
+    stopped.wait()
+    cluster.stop()
+    client.close()
+
+
+if __name__ == "__main__":
+    main()
