@@ -27,6 +27,7 @@ from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.pod_workers import PodWorkers
 from agent.probes import ProbeManager, Prober
 from agent.runtime import PAUSE_IMAGE, ContainerRuntime, ImageNotPresent, PullPolicy
+from agent.runtime_cache import CachedRuntime
 from agent.server import AgentServer, TokenChecker
 from agent.settings import AgentSettings
 from agent.volumes import VolumeManager
@@ -69,7 +70,9 @@ class Agent:
         client: ApiClient | None = None,
     ) -> None:
         self.settings = settings
-        self.runtime = runtime or make_runtime(settings)
+        # Pod syncs read what runs from the cache (kept right by the runtime-events loop below)
+        # instead of listing and inspecting on every sync.
+        self.runtime = CachedRuntime(runtime or make_runtime(settings))
         self.client = client or ApiClient.from_kubeconfig(settings.kubeconfig)
         self._stop = threading.Event()
         self.node = NodeStatusReporter(self.client, self.runtime, settings)

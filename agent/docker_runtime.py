@@ -50,6 +50,7 @@ from agent.runtime import (
     ImageInfo,
     ImageNotPresent,
     ImagePullError,
+    ObjectState,
     PodRef,
     PodUID,
     PullPolicy,
@@ -62,6 +63,7 @@ from agent.runtime import (
     restart_count_from_labels,
     termination_reason,
 )
+from agent.start_gate import BEGIN, FINISH, StartGate
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ class DockerRuntime:
         *,
         timeout_s: float = 60.0,
         max_connections: int = 32,
+        max_concurrent_starts: int = 4,
         api: docker.APIClient | None = None,
     ) -> None:
         # One client for every thread (requests' pool is thread-safe); the pool is sized for a
@@ -102,6 +105,10 @@ class DockerRuntime:
         self._api = api or docker.APIClient(
             base_url=base_url, version=DOCKER_API_VERSION, timeout=timeout_s, max_pool_size=max_connections
         )
+        self._gate = StartGate(max_concurrent_starts)
+        # The pod of each sandbox this runtime ran or inspected, so creating a container in it
+        # needs no inspect of the sandbox (plain dict operations are atomic under the GIL).
+        self._sandbox_pods: dict[ContainerId, PodRef] = {}
 
     # ------------------------------------------------------------ images
 
@@ -175,8 +182,11 @@ class DockerRuntime:
             init=False,
         )
         name = docker_name(SANDBOX_CONTAINER_NAME, pod, 0)
-        with docker_errors(
-            f"creating sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerCreateError
+        with (
+            docker_errors(
+                f"creating sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerCreateError
+            ),
+            self._gate.slot(BEGIN),
         ):
             sandbox_id = self._create(
                 name,
@@ -191,28 +201,30 @@ class DockerRuntime:
                 f"starting sandbox of pod {pod.namespace}/{pod.name}", not_found=ContainerStartError
             ):
                 try:
-                    self._api.start(sandbox_id)
+                    with self._gate.slot(FINISH):
+                        self._api.start(sandbox_id)
                 except docker.errors.APIError as exc:
                     raise ContainerStartError(
                         f"starting sandbox of pod {pod.namespace}/{pod.name}: {daemon_message(exc)}"
                     ) from exc
+            # One inspect after start serves both the resolv.conf path and the pod IP.
+            with docker_errors(f"inspecting sandbox {sandbox_id}"):
+                data = self._api.inspect_container(sandbox_id)
             if config.dns is not None:
-                self._write_resolv_conf(sandbox_id, config.dns)
-            return self.inspect_sandbox(sandbox_id)
+                self._write_resolv_conf(sandbox_id, str(data.get("ResolvConfPath") or ""), config.dns)
+            return self._remember(sandbox_info_from_inspect(data))
         except BaseException:
             # A sandbox that never ran is of no use to anyone: do not leave it for the next sync.
             self._remove_quietly(sandbox_id)
             raise
 
-    def _write_resolv_conf(self, sandbox_id: ContainerId, dns: DNSConfig) -> None:
+    def _write_resolv_conf(self, sandbox_id: ContainerId, path: str, dns: DNSConfig) -> None:
         """Write the pod's resolv.conf over Docker's, as the kubelet's dockershim did.
 
         On a user-defined network Docker points resolv.conf at its embedded resolver
         (127.0.0.11) and keeps only ndots it likes; pods expect the cluster DNS and their
         own options verbatim. Every container of the pod shares this file.
         """
-        with docker_errors(f"inspecting sandbox {sandbox_id}"):
-            path = self._api.inspect_container(sandbox_id).get("ResolvConfPath") or ""
         lines = [f"nameserver {server}" for server in dns.nameservers]
         if dns.searches:
             lines.append("search " + " ".join(dns.searches))
@@ -240,6 +252,7 @@ class DockerRuntime:
         for member in self._member_ids(sandbox_id):
             self.remove_container(member)
         self.remove_container(sandbox_id)
+        self._sandbox_pods.pop(sandbox_id, None)
 
     def _member_ids(self, sandbox_id: ContainerId) -> list[ContainerId]:
         with docker_errors(f"listing containers of sandbox {sandbox_id}"):
@@ -255,16 +268,22 @@ class DockerRuntime:
     def inspect_sandbox(self, sandbox_id: ContainerId) -> SandboxInfo:
         with docker_errors(f"inspecting sandbox {sandbox_id}"):
             data = self._api.inspect_container(sandbox_id)
-        return sandbox_info_from_inspect(data)
+        return self._remember(sandbox_info_from_inspect(data))
 
     def list_sandboxes(self, pod_uid: PodUID | None = None) -> list[SandboxInfo]:
         extra = [f"{LABEL_CONTAINER_NAME}={SANDBOX_CONTAINER_NAME}"]
-        return [sandbox_info_from_inspect(data) for data in self._inspect_managed(pod_uid, extra)]
+        return [
+            self._remember(sandbox_info_from_inspect(data)) for data in self._inspect_managed(pod_uid, extra)
+        ]
+
+    def _remember(self, sandbox: SandboxInfo) -> SandboxInfo:
+        self._sandbox_pods[sandbox.id] = sandbox.pod
+        return sandbox
 
     # ------------------------------------------------------------ containers
 
     def create_container(self, sandbox_id: ContainerId, config: ContainerConfig) -> ContainerId:
-        sandbox = self.inspect_sandbox(sandbox_id)
+        pod = self._sandbox_pods.get(sandbox_id) or self.inspect_sandbox(sandbox_id).pod
         joined = f"container:{sandbox_id}"
         limits = _resource_limits(config.resources)
         host_config = self._api.create_host_config(
@@ -280,15 +299,18 @@ class DockerRuntime:
         )
         labels = {
             **config.labels,
-            **object_labels(sandbox.pod, config.name, config.restart_count),
+            **object_labels(pod, config.name, config.restart_count),
             LABEL_SANDBOX_ID: sandbox_id,
         }
-        with docker_errors(
-            f"creating container {config.name} of pod {sandbox.pod.namespace}/{sandbox.pod.name}",
-            not_found=ContainerCreateError,
+        with (
+            docker_errors(
+                f"creating container {config.name} of pod {pod.namespace}/{pod.name}",
+                not_found=ContainerCreateError,
+            ),
+            self._gate.slot(FINISH),
         ):
             return self._create(
-                docker_name(config.name, sandbox.pod, config.restart_count),
+                docker_name(config.name, pod, config.restart_count),
                 image=config.image,
                 # Kubernetes: `command` replaces ENTRYPOINT, and dockerd then drops the image's CMD
                 # by itself; `args` replaces CMD.
@@ -316,7 +338,8 @@ class DockerRuntime:
     def start_container(self, container_id: ContainerId) -> None:
         with docker_errors(f"starting container {container_id}"):
             try:
-                self._api.start(container_id)
+                with self._gate.slot(FINISH):
+                    self._api.start(container_id)
             except docker.errors.NotFound:
                 raise
             except docker.errors.APIError as exc:
@@ -352,6 +375,22 @@ class DockerRuntime:
             for data in self._inspect_managed(pod_uid, [])
             if (data["Config"].get("Labels") or {}).get(LABEL_CONTAINER_NAME) != SANDBOX_CONTAINER_NAME
         ]
+
+    def list_states(self, pod_uid: PodUID | None = None) -> dict[ContainerId, ObjectState]:
+        wanted = [f"{LABEL_MANAGED}=true"]
+        if pod_uid is not None:
+            wanted.append(f"{LABEL_POD_UID}={pod_uid}")
+        with docker_errors("listing managed containers"):
+            summaries = self._api.containers(all=True, filters={"label": wanted})
+        states = {}
+        for summary in summaries:
+            labels: Mapping[str, str] = summary.get("Labels") or {}
+            states[ContainerId(summary["Id"])] = ObjectState(
+                pod_uid=PodUID(labels.get(LABEL_POD_UID, "")),
+                is_sandbox=labels.get(LABEL_CONTAINER_NAME) == SANDBOX_CONTAINER_NAME,
+                state=_STATES.get(str(summary.get("State", "")), ContainerState.UNKNOWN),
+            )
+        return states
 
     def _inspect_managed(self, pod_uid: PodUID | None, extra_labels: list[str]) -> list[dict[str, Any]]:
         wanted = [f"{LABEL_MANAGED}=true", *extra_labels]

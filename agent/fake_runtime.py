@@ -47,6 +47,7 @@ from agent.runtime import (
     ImageInfo,
     ImageNotPresent,
     ImagePullError,
+    ObjectState,
     PodRef,
     PodUID,
     PullPolicy,
@@ -367,6 +368,14 @@ class FakeRuntime:
                 for obj in self._objects.values()
                 if obj.name != SANDBOX_CONTAINER_NAME and pod_uid in (None, obj.pod.uid)
             ]
+
+    def list_states(self, pod_uid: PodUID | None = None) -> dict[ContainerId, ObjectState]:
+        with self._lock:
+            return {
+                obj.id: ObjectState(obj.pod.uid, obj.name == SANDBOX_CONTAINER_NAME, obj.state)
+                for obj in self._objects.values()
+                if pod_uid in (None, obj.pod.uid)
+            }
 
     # ------------------------------------------------------------ exec, logs, events, info
 

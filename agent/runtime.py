@@ -236,6 +236,15 @@ class ContainerInfo:
 
 
 @dataclass(frozen=True)
+class ObjectState:
+    """One line of a cheap listing: enough to tell whether an object changed since it was inspected."""
+
+    pod_uid: PodUID
+    is_sandbox: bool
+    state: ContainerState
+
+
+@dataclass(frozen=True)
 class RuntimeEvent:
     kind: RuntimeEventKind
     container_id: ContainerId
@@ -323,6 +332,10 @@ class ContainerRuntime(Protocol):
 
     def list_containers(self, pod_uid: PodUID | None = None) -> list[ContainerInfo]:
         """Every managed container except sandboxes (of one pod if `pod_uid`), running or not."""
+        ...
+
+    def list_states(self, pod_uid: PodUID | None = None) -> dict[ContainerId, ObjectState]:
+        """Every managed sandbox and container (of one pod if `pod_uid`) with its state, from one cheap listing."""
         ...
 
     def exec_sync(self, container_id: ContainerId, cmd: list[str], timeout_s: float) -> tuple[int, bytes]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import re
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from agent.docker_runtime import DOCKER_API_VERSION, DockerRuntime
 from agent.settings import AgentSettings
 from bench.common import write_result
 from kajitori.api.core import Pod
+from kajitori.client import ApiClient
 from tests.integration.agent.agent_process import (
     SLEEP_FOREVER,
     TEST_POD_NETWORK,
@@ -76,6 +78,10 @@ class CountingAPIClient(docker.APIClient):
         return taken
 
 
+def is_running(api: ApiClient, name: str) -> bool:
+    return api.get(Pod, name, "default").status.phase == "Running"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--pods", type=int, default=5)
@@ -98,8 +104,10 @@ def main() -> None:
             counting.take()
             for i in range(args.pods):
                 name = f"calls-{i}"
-                api.create(make_pod(name, NODE, [shell("main", SLEEP_FOREVER)], terminationGracePeriodSeconds=1))
-                wait_for(f"{name} Running", lambda n=name: api.get(Pod, n, "default").status.phase == "Running", interval=0.02)  # type: ignore[misc]
+                api.create(
+                    make_pod(name, NODE, [shell("main", SLEEP_FOREVER)], terminationGracePeriodSeconds=1)
+                )
+                wait_for(f"{name} Running", functools.partial(is_running, api, name), interval=0.02)
                 time.sleep(1.0)  # let the events of its start and the status write come back
                 per_pod += counting.take()
             time.sleep(settings.relist_s)
@@ -110,10 +118,14 @@ def main() -> None:
             master.stop()
             remove_node_objects(counting, NODE)
     total = sum(per_pod.values())
-    print(f"Docker API requests per pod start (mean of {args.pods} pods, create -> Running + 1 s): {total / args.pods:.1f}")
+    print(
+        f"Docker API requests per pod start (mean of {args.pods} pods, create -> Running + 1 s): {total / args.pods:.1f}"
+    )
     for call, count in per_pod.most_common():
         print(f"  {count / args.pods:6.1f}  {call}")
-    print(f"Docker API requests in one relist period ({settings.relist_s:g} s) with {args.pods} pods running: {sum(idle.values())}")
+    print(
+        f"Docker API requests in one relist period ({settings.relist_s:g} s) with {args.pods} pods running: {sum(idle.values())}"
+    )
     for call, count in idle.most_common():
         print(f"  {count:6d}  {call}")
     write_result(

@@ -99,7 +99,13 @@ def main() -> None:
         plans = [(False, 0), (True, 0)] + [(True, limit) for limit in args.concurrency]
         for parallel, limit in plans:
             figures = run(api, args.pods, parallel=parallel, concurrency=limit)
-            how = "one after another" if not parallel else "all at once" if not limit else f"at most {limit} at once"
+            how = (
+                "one after another"
+                if not parallel
+                else "all at once"
+                if not limit
+                else f"at most {limit} at once"
+            )
             print(
                 f"dockerd only, {args.pods} pods {how}: pod started p50 {figures['pod_started']['p50_ms']:.0f} ms, "
                 f"p99 {figures['pod_started']['p99_ms']:.0f} ms; sandbox create+start p50 "
