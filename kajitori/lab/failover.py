@@ -5,7 +5,11 @@ reboot`) while a `BoundedClient` loops on a Service's NodePort of a surviving no
 and watches the API: when the node leaves Ready, when the app's pods are all Running
 again on other nodes, when the node is Ready again, and how many containers of pods no
 longer bound to it its dockerd still holds (the caller's `count_stale`). Every wait
-is bounded; times are seconds since `take_down` returned.
+is bounded; times are seconds since `take_down` was called.
+
+`measure_reboot` is the quick case: a machine back within the heartbeat grace is
+never NotReady, and its agent restarts the pods in place; it times until every pod
+that ran there is Ready again (in place or elsewhere).
 
 `spread_over_nodes` puts a Deployment's pods back on every node afterwards (nothing
 rebalances on its own, as in Kubernetes): it deletes one pod at a time from the most
@@ -24,7 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kajitori.client import ServerUnavailable
+
 POLL_S = 0.2
+# What a poll of the master meets while it restarts: look again.
+UNANSWERED = (OSError, ServerUnavailable)
 
 
 @dataclass
@@ -146,7 +154,7 @@ def wait_until(what: str, check: Callable[[], bool], *, timeout_s: float, poll_s
         try:
             if check():
                 return time.monotonic() - start
-        except OSError:
+        except UNANSWERED:
             pass  # the master restarting: look again
         if time.monotonic() - start > timeout_s:
             raise TimeoutError(f"{what}: not within {timeout_s:g} s")
@@ -176,6 +184,7 @@ def measure_node_loss(
     *,
     node: str,
     take_down: Callable[[], None],
+    bring_up: Callable[[], None] | None,
     count_stale: Callable[[], int],
     client: BoundedClient,
     namespace: str = "default",
@@ -184,43 +193,55 @@ def measure_node_loss(
     timeout_s: float = 120.0,
     progress: Callable[[str], None] = print,
 ) -> FailoverFigures:
-    """Loses `node` while `client` runs; see the module docstring for what is timed."""
+    """Loses `node` while `client` runs; see the module docstring for what is timed.
+
+    `bring_up` (e.g. `vagrant up`) runs once the replacements are Ready, as a machine
+    whose reboot outlasts the failover comes back; None: the node returns by itself.
+    """
     before = [p for p in app_pods(api, namespace, selector) if p["spec"].get("nodeName") == node]
     client.start()
     time.sleep(2.0)  # a few calm requests first: the baseline every later failure is judged against
-    take_down()
+    # Times count from the moment the take-down starts: conservative by however long it takes.
     t0 = time.monotonic()
-    progress(f"{node}: taken down")
-    figures: dict[str, float | None] = {"not_ready": None, "running": None, "ready": None, "back": None}
+    take_down()
+    progress(f"{node}: taken down in {time.monotonic() - t0:.1f} s")
+    seen: dict[str, float] = {}
 
     def elsewhere(need_ready: bool) -> bool:
         pods = [p for p in app_pods(api, namespace, selector) if p["spec"].get("nodeName") != node]
         return len([p for p in pods if pod_ready(p) or not need_ready]) >= replicas
 
+    def note(name: str, what: str) -> None:
+        seen[name] = time.monotonic() - t0
+        progress(f"{what} after {seen[name]:.1f} s")
+
     deadline = t0 + timeout_s
-    while time.monotonic() < deadline and (figures["not_ready"] is None or figures["running"] is None or figures["ready"] is None):
-        now = time.monotonic() - t0
+    while time.monotonic() < deadline and len(seen) < 3:
         try:
-            if figures["not_ready"] is None and not node_ready(api, node):
-                figures["not_ready"] = now
-                progress(f"{node}: NotReady after {now:.1f} s")
-            if figures["running"] is None and elsewhere(need_ready=False):
-                figures["running"] = now
-                progress(f"replacements Running after {now:.1f} s")
-            if figures["ready"] is None and elsewhere(need_ready=True):
-                figures["ready"] = now
-                progress(f"replacements Ready after {now:.1f} s")
-        except OSError:
+            ready = node_ready(api, node)
+            if "not_ready" not in seen and not ready:
+                note("not_ready", f"{node}: NotReady")
+            if "running" not in seen and elsewhere(need_ready=False):
+                note("running", "replacements Running on other nodes")
+            if "ready" not in seen and elsewhere(need_ready=True):
+                note("ready", "replacements Ready")
+            if bring_up is None and ready and "not_ready" in seen:
+                break  # back before its pods moved: nothing more to wait for
+        except UNANSWERED:
             pass
         time.sleep(POLL_S)
+    if bring_up is not None:
+        bring_up()
+        progress(f"{node}: brought up after {time.monotonic() - t0:.1f} s")
+    back: float | None = None
     try:
         wait_until(f"{node} Ready again", lambda: node_ready(api, node), timeout_s=max(1.0, deadline - time.monotonic()))
-        figures["back"] = time.monotonic() - t0
-        progress(f"{node}: Ready again after {figures['back']:.1f} s")
+        back = time.monotonic() - t0
+        progress(f"{node}: Ready again after {back:.1f} s")
     except TimeoutError as exc:
         progress(str(exc))
     stale: int | None = None
-    if figures["back"] is not None:
+    if back is not None:
         # The agent removes containers of pods gone from its node at start and every relist.
         try:
             wait_until(f"no stale containers on {node}", lambda: count_stale() == 0, timeout_s=30.0, poll_s=1.0)
@@ -233,13 +254,81 @@ def measure_node_loss(
         node=node,
         replicas=replicas,
         pods_on_node_before=len(before),
-        not_ready_s=figures["not_ready"],
-        replacements_running_s=figures["running"],
-        replacements_ready_s=figures["ready"],
-        ready_again_s=figures["back"],
+        not_ready_s=seen.get("not_ready"),
+        replacements_running_s=seen.get("running"),
+        replacements_ready_s=seen.get("ready"),
+        ready_again_s=back,
         stale_containers=stale,
         client=client.summary(),
     )
+
+
+@dataclass
+class RebootFigures:
+    node: str
+    went_not_ready: bool
+    pods_on_node_before: int
+    pods_back_s: float | None  # until every pod that ran there is Ready again: restarted in place or replaced
+    ready_again_s: float | None
+    client: ClientSummary
+
+    def as_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def container_ids(pod: dict[str, Any]) -> set[str]:
+    return {s.get("containerID") or "" for s in pod.get("status", {}).get("containerStatuses") or []}
+
+
+def measure_reboot(
+    api: Any,
+    *,
+    node: str,
+    reboot: Callable[[], None],
+    client: BoundedClient,
+    namespace: str = "default",
+    selector: str = "app=nginx",
+    replicas: int = 3,
+    timeout_s: float = 90.0,
+    progress: Callable[[str], None] = print,
+) -> RebootFigures:
+    """Reboots `node` while `client` runs, and waits until its pods run again (in place or elsewhere)."""
+    before = {p["metadata"]["uid"]: container_ids(p) for p in app_pods(api, namespace, selector)
+              if p["spec"].get("nodeName") == node}
+    client.start()
+    time.sleep(2.0)
+    t0 = time.monotonic()
+    reboot()
+    progress(f"{node}: reboot under way")
+    went_not_ready = False
+    pods_back: float | None = None
+    ready_again: float | None = None
+
+    def pods_are_back() -> bool:
+        ready = [p for p in app_pods(api, namespace, selector) if pod_ready(p)]
+        # A pod of the node counts once a new container of it runs: the API's status
+        # from before the reboot says Ready until the agent writes again.
+        stale = [p for p in ready if p["metadata"]["uid"] in before and container_ids(p) == before[p["metadata"]["uid"]]]
+        return len(ready) >= replicas and not stale
+
+    deadline = t0 + timeout_s
+    while time.monotonic() < deadline and (pods_back is None or ready_again is None):
+        try:
+            ready = node_ready(api, node)
+            went_not_ready = went_not_ready or not ready
+            if ready_again is None and ready and time.monotonic() - t0 > 1.0:
+                ready_again = time.monotonic() - t0
+            if pods_back is None and pods_are_back():
+                pods_back = time.monotonic() - t0
+                progress(f"{node}'s pods Ready again after {pods_back:.1f} s")
+        except UNANSWERED:
+            pass
+        time.sleep(POLL_S)
+    client.join()
+    return RebootFigures(node=node, went_not_ready=went_not_ready, pods_on_node_before=len(before),
+                         pods_back_s=pods_back, ready_again_s=ready_again, client=client.summary())
 
 
 def spread_over_nodes(api: Any, nodes: list[str], *, namespace: str = "default", selector: str = "app=nginx",
