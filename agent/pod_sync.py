@@ -337,6 +337,11 @@ class PodSyncer:
         if latest is not None and latest.state == ContainerState.RUNNING:
             if is_init:
                 return "running", False
+            reported = next(
+                (s for s in pod.status.containerStatuses or []
+                 if s.name == spec.name and s.containerID == f"{self.scheme}://{latest.id}"),
+                None,
+            )  # fmt: skip
             self.probes.ensure(
                 ProbeTarget(
                     pod_key=f"{pod.metadata.namespace}/{pod.metadata.name}",
@@ -345,6 +350,8 @@ class PodSyncer:
                     container=spec,
                     container_id=latest.id,
                     started_at=latest.started_at,
+                    was_ready=bool(reported is not None and reported.ready),
+                    was_started=bool(reported is not None and reported.started),
                 )
             )
             probe = self.probes.state(spec, latest.id)

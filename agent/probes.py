@@ -3,7 +3,8 @@
 Each worker waits `initialDelaySeconds` from the container's start, then runs its probe every
 `periodSeconds` with `timeoutSeconds`, and flips its result only after `successThreshold`
 successes or `failureThreshold` failures in a row, as the kubelet's prober does. Results
-start as Kubernetes' do: liveness passing, readiness failing, startup unknown. While a
+start as Kubernetes' do: liveness passing, readiness failing, startup unknown — except for a container the API's status already reports ready or
+started (an agent restarted and adopted it), which resumes from there. While a
 startup probe has not passed, liveness and readiness wait. A change of result wakes the
 pod's worker, which reads `state(container_id)`: readiness feeds the Ready condition, a
 failed liveness or startup probe makes the sync loop kill and restart the container.
@@ -45,6 +46,10 @@ class ProbeTarget:
     container: Container
     container_id: ContainerId
     started_at: datetime | None
+    was_ready: bool = False
+    """The API's status already says this very container is ready (an agent restarted and adopted it)."""
+    was_started: bool = False
+    """Likewise for started (its startup probe passed before)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,10 @@ class _Worker:
         self._manager = manager
         self._stop = threading.Event()
         self.result: bool | None = {ProbeKind.LIVENESS: True, ProbeKind.READINESS: False}.get(kind)
+        # A container adopted after an agent restart resumes from what its status said:
+        # starting it over as unready would pull every pod out of its Services.
+        if (kind is ProbeKind.READINESS and target.was_ready) or (kind is ProbeKind.STARTUP and target.was_started):
+            self.result = True
         self.message = ""
         self._streak = 0
         self._last: bool | None = None
