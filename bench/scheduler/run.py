@@ -123,6 +123,7 @@ class BindingWatch:
         self.namespace = namespace
         self.label_selector = label_selector
         self.bound_at: dict[str, float] = {}
+        self.added_at: dict[str, float] = {}  # when the watch first saw each pod
         self._stop = threading.Event()
         listed = client.list_raw(PODS, namespace, label_selector=label_selector)
         now = time.time()
@@ -140,6 +141,8 @@ class BindingWatch:
                                                    label_selector=self.label_selector, timeout_seconds=60):  # fmt: skip
                     obj = event.get("object") or {}
                     self._rv = (obj.get("metadata") or {}).get("resourceVersion") or self._rv
+                    if event.get("type") == "ADDED":
+                        self.added_at.setdefault(obj["metadata"]["name"], time.time())
                     if event.get("type") in ("ADDED", "MODIFIED") and (obj.get("spec") or {}).get("nodeName"):
                         self.bound_at.setdefault(obj["metadata"]["name"], time.time())
                     if self._stop.is_set():
@@ -377,6 +380,7 @@ def phase_deployment(workdir: Path, nodes: int, replicas: int, timeout: float, l
             "all_bound": complete,
             "bound": len(bound),
             "create_to_first_bound_s": round(bound[0] - t0, 2) if bound else None,
+            "create_to_all_pods_created_s": round(max(watch.added_at.values()) - t0, 2) if watch.added_at else None,
             "create_to_all_bound_s": round(bound[-1] - t0, 2) if bound else None,
             "pods_bound_per_s": round(len(bound) / (bound[-1] - t0), 1) if bound else 0.0,
             "load": usage,

@@ -57,7 +57,8 @@ class ReplicaSetController:
         self.replicasets = ctx.informers.informer(ReplicaSet)
         self.pods = ctx.informers.informer(Pod)
         self.expectations = Expectations(ctx.clock)
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="rs-write")
+        # Kubernetes fires a whole slow-start batch at once; 32 in flight keeps the API server busy.
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="rs-write")
         self.controller = Controller("replicaset", self.reconcile, informers=[self.replicasets, self.pods], workers=workers)
         self.replicasets.add_handlers(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
         self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
