@@ -57,7 +57,7 @@ def make_runtime(settings: AgentSettings) -> ContainerRuntime:
     if settings.runtime == "docker":
         from agent.docker_runtime import DockerRuntime
 
-        return DockerRuntime()
+        return DockerRuntime(max_concurrent_starts=settings.max_concurrent_starts)
     raise AgentError(f"unknown runtime {settings.runtime!r} (docker or fake)")
 
 

@@ -63,7 +63,7 @@ from agent.runtime import (
     restart_count_from_labels,
     termination_reason,
 )
-from agent.start_gate import BEGIN, FINISH, StartGate
+from agent.start_gate import BEGIN, FINISH, OPEN_GATE, OpenGate, StartGate
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class DockerRuntime:
         *,
         timeout_s: float = 60.0,
         max_connections: int = 32,
-        max_concurrent_starts: int = 4,
+        max_concurrent_starts: int | None = None,
         api: docker.APIClient | None = None,
     ) -> None:
         # One client for every thread (requests' pool is thread-safe); the pool is sized for a
@@ -105,7 +105,7 @@ class DockerRuntime:
         self._api = api or docker.APIClient(
             base_url=base_url, version=DOCKER_API_VERSION, timeout=timeout_s, max_pool_size=max_connections
         )
-        self._gate = StartGate(max_concurrent_starts)
+        self._gate: StartGate | OpenGate = StartGate(max_concurrent_starts) if max_concurrent_starts else OPEN_GATE
         # The pod of each sandbox this runtime ran or inspected, so creating a container in it
         # needs no inspect of the sandbox (plain dict operations are atomic under the GIL).
         self._sandbox_pods: dict[ContainerId, PodRef] = {}

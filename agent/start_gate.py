@@ -15,7 +15,7 @@ import heapq
 import itertools
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 FINISH = 0
 """Priority of the calls that bring an already begun pod further (starts, container creates)."""
@@ -51,3 +51,13 @@ class StartGate:
             with self._changed:
                 self._free += 1
                 self._changed.notify_all()
+
+
+class OpenGate:
+    """A gate that never waits (no limit)."""
+
+    def slot(self, priority: int) -> AbstractContextManager[None]:
+        return nullcontext()
+
+
+OPEN_GATE = OpenGate()

@@ -42,7 +42,7 @@ def ensure_network(api: docker.APIClient) -> None:
         api.create_network(TEST_POD_NETWORK, driver="bridge", labels={"io.kajitori.network": "plain"})
 
 
-def start_pod(api: docker.APIClient, t0: float) -> dict[str, float]:
+def start_pod(api: docker.APIClient, t0: float, network: str = TEST_POD_NETWORK) -> dict[str, float]:
     """Start one pause + one joined container; seconds since `t0` at each step's end."""
     labels = {LABEL_MANAGED: "false", LABEL_NODE: NODE}
     name = uuid.uuid4().hex[:12]
@@ -50,7 +50,7 @@ def start_pod(api: docker.APIClient, t0: float) -> dict[str, float]:
     begin = time.perf_counter()
     pause = api.create_container(
         PAUSE_IMAGE, name=f"floor_POD_{name}", labels=labels, detach=True,
-        host_config=api.create_host_config(network_mode=TEST_POD_NETWORK, ipc_mode="shareable"),
+        host_config=api.create_host_config(network_mode=network, ipc_mode="shareable"),
     )["Id"]  # fmt: skip
     api.start(pause)
     steps["sandbox_s"] = time.perf_counter() - begin
@@ -67,14 +67,16 @@ def start_pod(api: docker.APIClient, t0: float) -> dict[str, float]:
     return steps
 
 
-def run(api: docker.APIClient, pods: int, *, parallel: bool, concurrency: int = 0) -> dict[str, Any]:
+def run(
+    api: docker.APIClient, pods: int, *, parallel: bool, concurrency: int = 0, network: str = TEST_POD_NETWORK
+) -> dict[str, Any]:
     remove_node_objects(api, NODE)
     t0 = time.perf_counter()
     if parallel:
         with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency or pods) as pool:
-            results = list(pool.map(lambda _: start_pod(api, t0), range(pods)))
+            results = list(pool.map(lambda _: start_pod(api, t0, network), range(pods)))
     else:
-        results = [start_pod(api, time.perf_counter()) for _ in range(pods)]
+        results = [start_pod(api, time.perf_counter(), network) for _ in range(pods)]
     total = time.perf_counter() - t0
     remove_node_objects(api, NODE)
     return {
@@ -92,13 +94,21 @@ def main() -> None:
         "--concurrency", type=int, nargs="*", default=[],
         help="Also run the burst with at most this many pods being started at once (several allowed).",
     )  # fmt: skip
+    parser.add_argument(
+        "--network", default=TEST_POD_NETWORK,
+        help="Network of the sandboxes (default: the tests' user-defined bridge, as pods get; `bridge` or "
+        "`none` show what the network part costs).",
+    )  # fmt: skip
+    parser.add_argument("--serial-only", action="store_true", help="Skip the burst runs.")
     args = parser.parse_args()
     api = docker.APIClient(version="1.41", max_pool_size=args.pods + 2)
     ensure_network(api)
     try:
-        plans = [(False, 0), (True, 0)] + [(True, limit) for limit in args.concurrency]
+        plans = [(False, 0)]
+        if not args.serial_only:
+            plans += [(True, 0)] + [(True, limit) for limit in args.concurrency]
         for parallel, limit in plans:
-            figures = run(api, args.pods, parallel=parallel, concurrency=limit)
+            figures = run(api, args.pods, parallel=parallel, concurrency=limit, network=args.network)
             how = (
                 "one after another"
                 if not parallel
@@ -107,7 +117,7 @@ def main() -> None:
                 else f"at most {limit} at once"
             )
             print(
-                f"dockerd only, {args.pods} pods {how}: pod started p50 {figures['pod_started']['p50_ms']:.0f} ms, "
+                f"dockerd only, network {args.network}, {args.pods} pods {how}: pod started p50 {figures['pod_started']['p50_ms']:.0f} ms, "
                 f"p99 {figures['pod_started']['p99_ms']:.0f} ms; sandbox create+start p50 "
                 f"{figures['sandbox_create_start']['p50_ms']:.0f} ms, joined container create+start p50 "
                 f"{figures['container_create_start']['p50_ms']:.0f} ms; all in {figures['total_s']:.1f} s"

@@ -3,7 +3,10 @@
 A real master (API server only) and a real `kajitori agent` process on this machine's
 dockerd; 30 single-container pods (busybox, image present) are created with spec.nodeName
 set, once all at once (a burst: dockerd's own container start rate bounds it) and once paced
-(one every 0.5 s: each pod's own start latency). Start latency of a pod = from its create being
+(one every 0.5 s: each pod's own start latency). Before them, dockerd alone starts the same
+pods (pause + joined busybox, no agent: bench/pod_startup/dockerd_floor.py) all at once and
+one after another, the floor the agent's figures compare with; every figure is printed with
+the machine's load average. Start latency of a pod = from its create being
 acknowledged to a watch event showing phase Running. Prints p50/p99 and the agent's RSS
 with the 30 pods running, then the same on the fake runtime (a hollow node) for
 comparison, and writes bench/results/pod_startup.json. Bounded: everything it made is
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import docker
 
 from bench.common import summary_ms, write_result
+from bench.pod_startup import dockerd_floor
 from kajitori.api.core import Pod
 from kajitori.client import ApiClient, ApiError
 from tests.integration.agent.agent_process import (
@@ -46,6 +50,34 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages: what else the machine was doing during a figure."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def print_dockerd_floor(pods: int, interval_s: float, *, only: str | None) -> dict[str, Any]:
+    """dockerd alone (no agent, no API) starting the same pods: the burst and one pod at a time."""
+    docker_api = docker.APIClient(version="1.41", max_pool_size=pods + 2)
+    floor: dict[str, Any] = {}
+    try:
+        dockerd_floor.ensure_network(docker_api)
+        for parallel in (True, False):
+            if only and parallel != (only == "burst"):
+                continue
+            figures = dockerd_floor.run(docker_api, pods, parallel=parallel)
+            figures["load"] = load_average()
+            floor["burst" if parallel else "serial"] = figures
+            started = figures["pod_started"]
+            how = "all at once" if parallel else "one after another"
+            print(
+                f"dockerd alone, {pods} pods {how}: sandbox+container started p50 {started['p50_ms']:.0f} ms, "
+                f"p99 {started['p99_ms']:.0f} ms, max {started['max_ms']:.0f} ms; load {figures['load']}"
+            )
+    finally:
+        docker_api.close()
+    return floor
 
 
 class RunningWatch:
@@ -107,7 +139,11 @@ def run(master: MasterProcess, runtime: str, pods: int, work: Path, *, interval_
         latencies = [watch.seen[name] - at for name, at in created.items()]
         time.sleep(3)  # let probes, relists and status writes settle before reading memory
         assert agent.proc is not None
-        figures = {"start_latency": summary_ms(latencies), "agent_rss_mib": round(rss_mib(agent.proc.pid), 1)}
+        figures = {
+            "start_latency": summary_ms(latencies),
+            "agent_rss_mib": round(rss_mib(agent.proc.pid), 1),
+            "load": load_average(),
+        }
         for name in created:
             api.delete(Pod, name, "default")
         wait_for("pods deleted", lambda: not api.list(Pod, "default", field_selector=f"spec.nodeName={node}").items, timeout=120)
@@ -125,11 +161,20 @@ def main() -> None:
     parser.add_argument("--pods", type=int, default=30)
     parser.add_argument("--runtime", choices=["docker", "fake", "both"], default="both")
     parser.add_argument("--paced-interval", type=float, default=0.5, help="Seconds between creates in the paced run.")
+    parser.add_argument("--only", choices=["burst", "paced"], help="Run only the burst or only the paced runs.")
+    parser.add_argument(
+        "--no-floor", action="store_true",
+        help="Skip dockerd alone starting the same pods (the floor the agent's figures compare with).",
+    )  # fmt: skip
     args = parser.parse_args()
     runs = [("docker", 0.0), ("docker", args.paced_interval), ("fake", 0.0)]
     if args.runtime != "both":
         runs = [run_ for run_ in runs if run_[0] == args.runtime]
+    if args.only:
+        runs = [run_ for run_ in runs if bool(run_[1]) == (args.only == "paced")]
     results: dict[str, Any] = {"pods": args.pods}
+    if args.runtime != "fake" and not args.no_floor:
+        results["dockerd_floor"] = print_dockerd_floor(args.pods, args.paced_interval, only=args.only)
     with tempfile.TemporaryDirectory(prefix="kajitori-bench-") as tmp:
         master = MasterProcess(Path(tmp) / "master", extra_args=["--no-controllers"]).start()
         try:
@@ -140,9 +185,9 @@ def main() -> None:
                 latency = figures["start_latency"]
                 how = "all at once" if not interval else f"one every {interval:g} s"
                 print(
-                    f"{runtime:>6}, {args.pods} pods created {how}: create -> Running seen by a watch "
+                    f"agent on {runtime}, {args.pods} pods created {how}: create -> Running seen by a watch "
                     f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms, max {latency['max_ms']:.0f} ms; "
-                    f"agent RSS with {args.pods} pods {figures['agent_rss_mib']:.1f} MiB"
+                    f"agent RSS with {args.pods} pods {figures['agent_rss_mib']:.1f} MiB; load {figures['load']}"
                 )
         finally:
             master.stop()
