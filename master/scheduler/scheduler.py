@@ -76,7 +76,7 @@ class Scheduler:
         self.percentage = percentage_of_nodes_to_score
         self._next_start = 0
         # The real client binds over a lighter connection; test doubles record ``bind`` calls.
-        self._bind_call = HttpBinder(ctx.client).bind if isinstance(ctx.client, ApiClient) else ctx.client.bind
+        self._bind_call = HttpBinder(ctx.client).bind if isinstance(ctx.client, ApiClient) else self._client_bind
         self._binder = ThreadPoolExecutor(max_workers=bind_workers, thread_name_prefix="scheduler-bind")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -253,6 +253,9 @@ class Scheduler:
         return random.choice(winners).name, total, reasons
 
     # -- writes -------------------------------------------------------------------------------
+
+    def _client_bind(self, namespace: str, name: str, node_name: str, *, uid: str | None = None) -> None:
+        self.client.bind(namespace, name, node_name, uid=uid)
 
     def _bind(self, pod: Pod, node_name: str) -> None:
         key = object_key(pod)
