@@ -5,6 +5,7 @@ restartCount, and the nginx Service answering from the host through both nodes."
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,10 @@ def restart(machine: str, *units: str) -> None:
     assert code == 0, out
 
 
+def agent_listens(machine: str) -> bool:
+    return machine_sh(machine, "ss -ltn | grep -q ':10250 '")[0] == 0
+
+
 def all_answer() -> bool:
     return all(http_get(address, 30080, "/hostname", timeout_s=5.0)[0] == 200 for address in NODES.values())
 
@@ -89,8 +94,14 @@ def test_restarting_the_master_loses_nothing(calm_lab: ApiClient) -> None:
 
 def test_restarting_agents_and_proxies_loses_nothing(calm_lab: ApiClient) -> None:
     before, ids_before, _ = _snapshot(calm_lab)
+    # One daemon at a time, as an operator (and ansible/roles/node) does: the agent must
+    # be heartbeating again within the 6 s grace, and four Pythons starting at once on
+    # this 2-core host can take longer than that (see the report of issue 6).
     for machine in NODES:
-        restart(machine, "kajitori-agent", "kajitori-proxy")
+        restart(machine, "kajitori-agent")
+        wait_until(f"{machine}'s agent listens", partial(agent_listens, machine), timeout_s=60)
+    for machine in NODES:
+        restart(machine, "kajitori-proxy")
     wait_until("every node Ready", lambda: all(node_ready(calm_lab, n) for n in NODES), timeout_s=60)
     settle(OBSERVE_S)
     _assert_nothing_changed(calm_lab, before, ids_before)
