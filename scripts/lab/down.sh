@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$LAB_ROOT"
 
 step "Machines (vagrant destroy -f)"
-if [[ -d .vagrant/machines ]]; then
+if [[ -d "$VAGRANT_MACHINES" ]]; then
   vagrant_cmd destroy -f 2>&1 | grep -E '^==> [a-z0-9]+: (Deleting|Stopping|Destroying)' | sed -u 's/^/    /' || true
 fi
 left=$(docker ps -aq --filter "label=$LAB_LABEL")

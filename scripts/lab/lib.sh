@@ -12,7 +12,9 @@ LAB_MASTER=192.168.56.10
 LAB_NODES=(node1 node2)
 # Cluster ranges that must never leave this host: `make lab` routes them nowhere.
 LAB_SAFETY_ROUTES=(10.96.0.0/12 10.244.0.0/16)
-REGISTRY_DIR="$LAB_DIR/registry"
+# The registry process is one per host (it owns 192.168.56.1:5000), whichever checkout
+# started it, so its pid lives outside any checkout.
+REGISTRY_DIR=/var/lib/kajitori/lab-registry
 REGISTRY_STORAGE=/var/lib/kajitori-registry
 REGISTRY_ADDR="$LAB_GATEWAY:5000"
 # Images the cluster runs; pushed into the lab registry under Docker Hub's names so
@@ -24,7 +26,8 @@ ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"
 USER_KUBECONFIG="$HOME/.kajitori/config"
 
 export PATH="$ANSIBLE_VENV/bin:$PATH"
-mkdir -p "$LAB_DIR"
+mkdir -p "$LAB_DIR" "$REGISTRY_DIR"
+VAGRANT_MACHINES="$LAB_ROOT/.vagrant/machines"
 
 LAB_T0=$(date +%s.%N)
 _STEP_T0=$LAB_T0

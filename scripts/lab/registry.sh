@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab's image registry: Debian's docker-registry as a plain process on the lab
 # bridge (192.168.56.1:5000), the registry mirror of every node's dockerd.
-#   registry.sh start   start it unless it runs (pid in .lab/registry/registry.pid)
+#   registry.sh start   start it unless it runs (pid in /var/lib/kajitori/lab-registry)
 #   registry.sh push    push the lab images into it (only those whose id changed)
 #   registry.sh stop    stop exactly the process started here, by its pid
 #   registry.sh purge   stop, then remove its storage and state

@@ -18,7 +18,7 @@ else
   row registry "not running"
 fi
 echo "Machines"
-if [[ -d .vagrant/machines ]]; then
+if [[ -d "$VAGRANT_MACHINES" ]]; then
   vagrant_cmd status --machine-readable 2>/dev/null |
     awk -F, '$3 == "state" {printf "  %-16s %s\n", $2, $4}'
 else

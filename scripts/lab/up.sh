@@ -58,6 +58,19 @@ bash scripts/lab/registry.sh start
 bash scripts/lab/registry.sh push
 step_done
 
+# The lab is one per host (fixed names and addresses). Machines made from another
+# checkout (a CI clone, a second working copy) are unknown to this checkout's Vagrant
+# state: they are replaced, with a word, rather than clashing on their names.
+step "Lab machines of other checkouts"
+ours=$(awk 1 "$VAGRANT_MACHINES"/*/docker/id 2>/dev/null | sort || true)  # awk 1: the id files end without a newline
+foreign=$(comm -13 <(echo "$ours") <(docker ps -aq --no-trunc --filter "label=$LAB_LABEL" | sort))
+if [[ -n "$foreign" ]]; then
+  info "replacing $(wc -w <<<"$foreign") lab machine(s) made from another checkout"
+  docker rm -f -v $foreign >/dev/null
+  rm -f "$LAB_DIR/provisioned"
+fi
+step_done
+
 step "Machines (vagrant up)"
 vagrant_cmd up --no-provision 2>&1 | grep -E --line-buffered '^(==> [a-z0-9]+: (Creating|Starting|Machine|Container created)|Bringing)' | sed -u 's/^/    /' || true
 running=$(vagrant_cmd status --machine-readable | awk -F, '$3 == "state" && $4 == "running" {n++} END {print n+0}')
@@ -70,7 +83,7 @@ step_done
 step "Provisioning (ansible/site.yml)"
 stamp=$( { find ansible Vagrantfile -type f -print0 | sort -z | xargs -0 sha256sum
            sha256sum "$LAB_DIR/wheelhouse.tar"
-           cat .vagrant/machines/*/*/id 2>/dev/null || true
+           cat "$VAGRANT_MACHINES"/*/*/id 2>/dev/null || true
            [[ -e "$LAB_DIR/node.kubeconfig" ]] && echo have-node-kubeconfig || true
          } | sha256sum | cut -d' ' -f1)
 if [[ "${KAJITORI_LAB_PROVISION:-}" != always && -e "$LAB_DIR/provisioned" &&
@@ -85,7 +98,7 @@ else
   # Re-hash: provisioning may have fetched the node kubeconfig just now.
   stamp=$( { find ansible Vagrantfile -type f -print0 | sort -z | xargs -0 sha256sum
              sha256sum "$LAB_DIR/wheelhouse.tar"
-             cat .vagrant/machines/*/*/id 2>/dev/null || true
+             cat "$VAGRANT_MACHINES"/*/*/id 2>/dev/null || true
              [[ -e "$LAB_DIR/node.kubeconfig" ]] && echo have-node-kubeconfig || true
            } | sha256sum | cut -d' ' -f1)
   echo "$stamp" >"$LAB_DIR/provisioned"
