@@ -10,7 +10,9 @@ informer has synced. Stopping the agent (SIGTERM) stops only the agent; pods kee
 Loops, each on its own thread:
   informer        list+watch of this node's pods; handlers wake the pod's worker
   pod workers     `PodSyncer.sync` per pod (see agent.pod_workers)
-  runtime events  a container of a pod started/died → wake that pod; reconnects when broken
+  runtime events  a container of a pod started/died → mark it in the runtime cache, wake that
+                  pod; reconnects when broken. While it reads, pod syncs read what runs
+                  from the cache (agent.runtime_cache) instead of listing and inspecting
   housekeeping    every relist period: wake every pod, remove containers of pods gone from here
   heartbeat       Lease every 2 s, Node conditions every 10 s (see agent.node_status)
 """
