@@ -164,6 +164,6 @@ cat <<MSG
 The lab is up in $(_elapsed "$LAB_T0")s. Try:
     curl http://192.168.56.11:30080/
     kajitori get pods -o wide -w          (kubeconfig: $USER_KUBECONFIG)
-    vagrant reload node1                  (and watch the pods move)
+    vagrant halt node1; sleep 15; vagrant up node1   (and watch the pods move)
     make lab-status / make lab-down
 MSG
