@@ -103,6 +103,9 @@ class Agent:
     # ------------------------------------------------------------ life cycle
 
     def start(self) -> None:
+        # Renew the heartbeat before anything slow: a restarted agent (an upgrade, a busy
+        # machine) must not look like a dead node and have its running pods evicted.
+        self._renew_lease_once("starting")
         self._check_runtime()
         node = self.node.register()
         log.info(
@@ -137,6 +140,9 @@ class Agent:
         self._stop.set()
         self._housekeeping_now.set()
         self.node.stop()
+        # A last renewal gives a restart the whole grace period; a node that does not come
+        # back goes NotReady at most one renewal period later than it would have anyway.
+        self._renew_lease_once("stopping")
         self.informer.stop()
         self.workers.stop()
         self.probes.stop()
@@ -144,6 +150,12 @@ class Agent:
             self._event_stream.close()
         if self.server is not None:
             self.server.stop()
+
+    def _renew_lease_once(self, why: str) -> None:
+        try:
+            self.node.renew_lease()
+        except Exception as exc:  # the master may be down; the heartbeat loop retries
+            log.info("lease not renewed while %s: %s", why, exc)
 
     def run_forever(self) -> None:
         self.start()
