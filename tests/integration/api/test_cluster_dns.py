@@ -31,9 +31,14 @@ def test_master_serves_cluster_dns(tmp_path: Path) -> None:
         web = client.create(
             Service.model_validate({"metadata": {"name": "web", "namespace": "default"}, "spec": {"ports": [{"name": "http", "port": 80}]}})
         )
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 15
         while True:
-            reply = ask(port, "web.default.svc.cluster.local")
+            try:
+                reply = ask(port, "web.default.svc.cluster.local")
+            except OSError:  # the DNS add-on starts just after the API answers
+                assert time.monotonic() < deadline, "cluster DNS never answered"
+                time.sleep(0.2)
+                continue
             if reply.rr or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
