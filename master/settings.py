@@ -26,6 +26,10 @@ class ControllerSettings:
     """Run the garbage collector (ownerReferences, namespace deletion)."""
     namespace: bool = True
     """Run the namespace controller (empties a Terminating namespace, then finalizes it)."""
+    event_ttl: bool = True
+    """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
+    event_ttl_s: float = 3600.0
+    """How long an Event is kept after it last happened (Kubernetes' --event-ttl: 1 h)."""
     node_monitor_grace_s: float = 6.0
     """A node whose heartbeat is older than this becomes NotReady (Kubernetes: 40 s)."""
     pod_eviction_timeout_s: float = 2.0
@@ -37,7 +41,7 @@ class ControllerSettings:
 @dataclass
 class MasterSettings:
     data_dir: Path = Path("./kajitori-data")
-    """Where the SQLite store, tokens and kubeconfigs live."""
+    """Where the SQLite store, tokens, kubeconfigs and the CA and serving certificate (pki/) live."""
     host: str = "0.0.0.0"
     """Address the API server listens on."""
     port: int = 6443
@@ -53,6 +57,10 @@ class MasterSettings:
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
 
     @property
+    def advertised_host(self) -> str:
+        return self.advertise_address or (self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1")
+
+    @property
     def server_url(self) -> str:
-        host = self.advertise_address or (self.host if self.host not in ("0.0.0.0", "::", "") else "127.0.0.1")
-        return f"http://{host}:{self.port}"
+        host = self.advertised_host
+        return f"https://[{host}]:{self.port}" if ":" in host else f"https://{host}:{self.port}"

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 def start_all(settings: MasterSettings) -> Callable[[], None]:
     from master.controllers.deployment import DeploymentController
     from master.controllers.endpoints import EndpointsController
+    from master.controllers.event_ttl import EventTTLController
     from master.controllers.garbage_collector import GarbageCollector
     from master.controllers.namespace import NamespaceController
     from master.controllers.node_lifecycle import NodeLifecycleController
@@ -51,6 +52,8 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
         controllers.append(GarbageCollector(ctx).controller)
     if loops.namespace:
         controllers.append(NamespaceController(ctx).controller)
+    if loops.event_ttl:
+        controllers.append(EventTTLController(ctx).controller)
     scheduler = None
     if loops.scheduler:
         scheduler_ctx = LoopContext(
