@@ -119,7 +119,7 @@ class Agent:
             on_delete=lambda pod: self._housekeeping_now.set(),
         )
         self.informer.start()
-        tokens = TokenChecker(self.client.config.token, self.client.config.server)
+        tokens = TokenChecker(self.client.config.token, self.client.config.server, verify=self.client.config.ssl_context())
         self.server = AgentServer(
             self.runtime,
             self._pod_uid,

@@ -11,7 +11,9 @@ master's proxy uses), or any token the master itself accepts, checked once by as
 master to read that pod with it and remembered for a minute (a small TokenReview), so
 `kajitori logs` can come here with the admin kubeconfig. One thread per request
 (stdlib ThreadingHTTPServer): a followed log holds its thread until the container exits
-or the client goes away.
+or the client goes away. This port is still plain HTTP (token-protected; the kubelet's
+port speaks TLS — future work); the check against the master goes over HTTPS with the
+kubeconfig's CA.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,9 +43,10 @@ PodLookup = Callable[[str, str], str | None]
 
 
 class TokenChecker:
-    def __init__(self, node_token: str | None, master_url: str) -> None:
+    def __init__(self, node_token: str | None, master_url: str, *, verify: ssl.SSLContext | bool = True) -> None:
         self._node_token = node_token
         self._master_url = master_url
+        self._verify = verify
         self._accepted: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -61,6 +65,7 @@ class TokenChecker:
                 f"{self._master_url}/api/v1/namespaces/{namespace}/pods/{pod}",
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=5.0,
+                verify=self._verify,
             )
         except httpx.HTTPError:
             return False

@@ -122,6 +122,7 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {cfg.token}"
         self._http = httpx.Client(
             base_url=cfg.server,
+            verify=cfg.ssl_context(),  # the master's own CA from the kubeconfig
             headers=headers,
             timeout=timeout,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),

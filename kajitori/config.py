@@ -1,13 +1,17 @@
-"""Where a client finds the master: kubeconfig files (server URL + bearer token).
+"""Where a client finds the master: kubeconfig files (server URL, the CA to trust, bearer token).
 
 Lookup order, as kubectl: ``--kubeconfig``, then ``$KAJITORI_CONFIG``, then
 ``~/.kajitori/config``. The file is standard kubeconfig YAML, so kubectl and the
-official Python client read the same file.
+official Python client read the same file: the master's CA travels as
+``certificate-authority-data`` (base64 of the PEM); ``certificate-authority`` (a file,
+relative to the kubeconfig) and ``insecure-skip-tls-verify`` are read too.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,24 @@ class ClientConfig:
     token: str | None = None
     namespace: str = "default"
     source: str = ""
+    ca_pem: bytes | None = None
+    """The PEM of the CA the server's certificate must chain to; None: the system's CAs."""
+    insecure: bool = False
+    """Skip certificate checks (``insecure-skip-tls-verify``), as kubectl allows."""
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What httpx's ``verify=`` (and ``http.client.HTTPSConnection(context=)``) take."""
+        if self.insecure:
+            return False
+        if self.ca_pem is None:
+            return True
+        return ssl_context_for(self.ca_pem)
+
+
+def ssl_context_for(ca_pem: bytes) -> ssl.SSLContext:
+    """A client context that trusts exactly this CA and checks the host name."""
+    context = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
+    return context
 
 
 def resolve_path(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -64,14 +86,36 @@ def _from_doc(doc: dict[str, Any], source: str) -> ClientConfig:
         token=user.get("token"),
         namespace=context.get("namespace") or "default",
         source=source,
+        ca_pem=_ca_pem(cluster, source),
+        insecure=bool(cluster.get("insecure-skip-tls-verify")),
     )
 
 
-def render(server: str, token: str, *, user: str = "admin", cluster: str = "kajitori") -> str:
+def _ca_pem(cluster: dict[str, Any], source: str) -> bytes | None:
+    if cluster.get("certificate-authority-data"):
+        try:
+            return base64.b64decode(cluster["certificate-authority-data"], validate=True)
+        except ValueError as exc:
+            raise ConfigError(f"kubeconfig {source}: certificate-authority-data is not base64: {exc}") from None
+    if cluster.get("certificate-authority"):
+        path = Path(cluster["certificate-authority"]).expanduser()
+        if not path.is_absolute() and source:
+            path = Path(source).parent / path
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"kubeconfig {source}: cannot read certificate-authority {path}: {exc.strerror}") from None
+    return None
+
+
+def render(server: str, token: str, *, user: str = "admin", cluster: str = "kajitori", ca_pem: bytes | None = None) -> str:
+    entry: dict[str, Any] = {"server": server}
+    if ca_pem is not None:
+        entry["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "clusters": [{"name": cluster, "cluster": entry}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user, "namespace": "default"}}],
         "current-context": cluster,
@@ -79,11 +123,11 @@ def render(server: str, token: str, *, user: str = "admin", cluster: str = "kaji
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def write(path: str | os.PathLike[str], server: str, token: str, *, user: str = "admin") -> Path:
+def write(path: str | os.PathLike[str], server: str, token: str, *, user: str = "admin", ca_pem: bytes | None = None) -> Path:
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(render(server, token, user=user))
+    tmp.write_text(render(server, token, user=user, ca_pem=ca_pem))
     tmp.chmod(0o600)
     tmp.replace(target)
     return target

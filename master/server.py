@@ -1,6 +1,7 @@
 """`kajitori master`: the API server and, in threads beside it, the scheduler and controllers.
 
-The API server owns the event loop of the main thread. Controllers are ordinary
+The API server owns the event loop of the main thread and speaks HTTPS with a
+certificate of the master's own CA (``master.apiserver.tls``). Controllers are ordinary
 clients of the API (they list, watch and write over HTTP with the admin token), the
 way kube-controller-manager is; so they could run in another process unchanged.
 """
@@ -18,6 +19,7 @@ from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
+from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.bootstrap import ensure_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
@@ -29,11 +31,11 @@ log = logging.getLogger(__name__)
 ControllerStarter = Callable[[MasterSettings], Callable[[], None]]
 
 
-def build_state(settings: MasterSettings) -> ServerState:
+def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     store = SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history)
     api = ResourceAPI(store)
-    tokens = ensure_credentials(settings.data_dir, settings.server_url) if settings.auth else None
-    advertise = settings.server_url.split("//", 1)[1].rsplit(":", 1)[0]
+    tokens = ensure_credentials(settings.data_dir, settings.server_url, ca_pem=serving.ca_pem) if settings.auth else None
+    advertise = settings.advertised_host
     ensure_defaults(api, advertise_ip=advertise, port=settings.port, dns=settings.dns_listen is not None)
     state = ServerState(store=store, api=api, tokens=tokens)
     state.proxy = NodeProxy(api, tokens.node if tokens else None)
@@ -41,7 +43,9 @@ def build_state(settings: MasterSettings) -> ServerState:
 
 
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
-    state = build_state(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    serving = ensure_serving_cert(settings.data_dir, settings.advertised_host)
+    state = build_state(settings, serving)
     app = create_app(state)
     config = uvicorn.Config(
         app,
@@ -52,6 +56,8 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         loop="uvloop",
         http="httptools",
         timeout_graceful_shutdown=2,
+        ssl_certfile=str(serving.cert),
+        ssl_keyfile=str(serving.key),
     )
     server = uvicorn.Server(config)
     stops: list[Callable[[], None]] = []

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Make this machine able to run Kajitori's integration tests and lab:
 # Debian's docker.io (engine), a running dockerd, iptables (legacy backend
-# available), iproute2. Idempotent: a second run only checks.
+# available), iproute2, kubectl (kubernetes-client). Idempotent: a second run only checks.
 set -euo pipefail
 log() { echo "==> $*"; }
 need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v iptables-legacy >/dev/null || need_pkgs+=(iptables)
 command -v ip >/dev/null || need_pkgs+=(iproute2)
+# kubectl: the integration tests drive the API server with it too.
+command -v kubectl >/dev/null || need_pkgs+=(kubernetes-client)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive

@@ -63,7 +63,7 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     figures: dict[str, Any] = {}
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=30, limits=limits) as c:
+    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=30, limits=limits, verify=master.tls()) as c:
         for ns in ("bench", "big"):
             await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": ns}}))
         base = "/api/v1/namespaces/bench/pods"
@@ -107,7 +107,7 @@ async def bench_watch(master: MasterProcess, headers: dict[str, str]) -> dict[st
     sent: dict[str, float] = {}
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=WATCHERS + 10, max_keepalive_connections=WATCHERS + 10)
-    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=None, limits=limits) as c:
+    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=None, limits=limits, verify=master.tls()) as c:
         await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": "wbench"}}))
         rv = (await c.get("/api/v1/namespaces/wbench/pods")).json()["metadata"]["resourceVersion"]
         ready = asyncio.Event()

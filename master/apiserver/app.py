@@ -43,6 +43,7 @@ VERSION = {
     "compiler": "cpython",
     "platform": "linux/amd64",
 }
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"  # what kube-apiserver answers with
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -98,6 +99,16 @@ def create_app(state: ServerState) -> FastAPI:
     @app.get("/version")
     async def version() -> Response:
         return json_response(VERSION)
+
+    @app.get("/openapi/v2")
+    async def openapi_v2(request: Request) -> Response:
+        # kubectl apply fetches the schema (protobuf first) for validation and patch
+        # metadata. An empty document is a valid answer: kubectl then skips client-side
+        # validation of kinds it finds no schema for and takes strategic-merge metadata
+        # from its own built-in types, which cover every kind served here.
+        if "protobuf" in request.headers.get("accept", ""):
+            return Response(b"", media_type=OPENAPI_V2_PROTOBUF)
+        return json_response({"swagger": "2.0", "info": {"title": "Kajitori", "version": VERSION["gitVersion"]}, "paths": {}, "definitions": {}})
 
     @app.get("/api")
     async def api_versions(request: Request) -> Response:

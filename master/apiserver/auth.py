@@ -2,7 +2,7 @@
 
 On first start the data dir gets ``tokens.json`` (an admin token and a node token,
 random, mode 0600) and, at every start, ``admin.kubeconfig`` and ``node.kubeconfig``
-pointing at the advertised address. Every request but the health and version
+pointing at the advertised address and carrying the cluster CA (``master.apiserver.tls``). Every request but the health and version
 endpoints must carry ``Authorization: Bearer <token>``; all tokens may do everything
 for now (authorization by role is future work, noted in the README).
 """
@@ -37,7 +37,7 @@ class Tokens:
         return None
 
 
-def ensure_credentials(data_dir: Path, server_url: str) -> Tokens:
+def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None = None) -> Tokens:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "tokens.json"
     if path.exists():
@@ -50,8 +50,8 @@ def ensure_credentials(data_dir: Path, server_url: str) -> Tokens:
         tmp.chmod(0o600)
         tmp.replace(path)
         log.info("created tokens in %s", path)
-    config.write(data_dir / "admin.kubeconfig", server_url, tokens.admin, user="admin")
-    config.write(data_dir / "node.kubeconfig", server_url, tokens.node, user="node")
+    config.write(data_dir / "admin.kubeconfig", server_url, tokens.admin, user="admin", ca_pem=ca_pem)
+    config.write(data_dir / "node.kubeconfig", server_url, tokens.node, user="node", ca_pem=ca_pem)
     return tokens
 
 

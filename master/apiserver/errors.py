@@ -26,8 +26,10 @@ class ApiError(Exception):
         name: str | None = None,
         resource: Resource | None = None,
         causes: list[StatusCause] | None = None,
+        kind: str | None = None,
     ) -> None:
         super().__init__(message)
+        self.kind = kind
         self.code = code
         self.reason = reason
         self.message = message
@@ -41,7 +43,7 @@ class ApiError(Exception):
             details = StatusDetails(
                 name=self.name,
                 group=self.resource.group if self.resource else None,
-                kind=self.resource.plural if self.resource else None,
+                kind=self.kind or (self.resource.plural if self.resource else None),
                 causes=self.causes,
             )
         return Status(status="Failure", message=self.message, reason=self.reason, details=details, code=self.code)
@@ -86,6 +88,8 @@ def invalid(resource: Resource, name: str | None, causes: list[StatusCause]) -> 
         name=name,
         resource=resource,
         causes=causes,
+        # Kubernetes names the qualified Kind here (kubectl prints `The Deployment.apps "x" is invalid`).
+        kind=f"{resource.kind}.{resource.group}" if resource.group else resource.kind,
     )
 
 

@@ -12,6 +12,7 @@ raises the client's own errors (``NotFoundError``, ``ConflictError``, ``ApiError
 from __future__ import annotations
 
 import http.client
+import ssl
 import threading
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +25,7 @@ class HttpBinder:
     def __init__(self, client: ApiClient, timeout: float = 15.0) -> None:
         url = urlsplit(client.config.server)
         self._https = url.scheme == "https"
+        self._ssl = _ssl_context(client.config.ssl_context()) if self._https else None
         self._host = url.hostname or "127.0.0.1"
         self._port = url.port or (443 if self._https else 80)
         self._prefix = url.path.rstrip("/")
@@ -36,8 +38,10 @@ class HttpBinder:
     def _connection(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            conn = cls(self._host, self._port, timeout=self._timeout)
+            if self._ssl is not None:
+                conn = http.client.HTTPSConnection(self._host, self._port, timeout=self._timeout, context=self._ssl)
+            else:
+                conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
             self._local.conn = conn
         return conn
 
@@ -81,3 +85,15 @@ class HttpBinder:
         if response.status == 409:
             raise ConflictError(response.status, status)
         raise ApiError(response.status, status)
+
+
+def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
+    """The kubeconfig's trust (its CA, the system's, or none) as an ``ssl.SSLContext``."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify:
+        return ssl.create_default_context()
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context

@@ -62,10 +62,11 @@ pid_alive() {  # pid_alive PIDFILE PROGRAM
   [[ -r /proc/$pid/cmdline ]] && grep -q -- "$2" <<<"$(tr '\0' ' ' <"/proc/$pid/cmdline")"
 }
 
-# Reads one field of the admin kubeconfig (server or token) with the project's venv.
-kubeconfig_field() {  # kubeconfig_field FILE server|token
+# Reads one field of the admin kubeconfig with the project's venv: server, token, or
+# ca (the master's CA certificate, PEM, decoded from certificate-authority-data).
+kubeconfig_field() {  # kubeconfig_field FILE server|token|ca
   "$PROJECT_VENV/bin/python" - "$1" "$2" <<'PY'
-import sys, yaml
+import base64, sys, yaml
 cfg = yaml.safe_load(open(sys.argv[1]))
 ctx_name = cfg.get("current-context")
 ctxs = {c["name"]: c["context"] for c in cfg.get("contexts", [])}
@@ -74,16 +75,21 @@ clusters = {c["name"]: c["cluster"] for c in cfg.get("clusters", [])}
 users = {u["name"]: u["user"] for u in cfg.get("users", [])}
 cluster = clusters.get(ctx.get("cluster")) or next(iter(clusters.values()), {})
 user = users.get(ctx.get("user")) or next(iter(users.values()), {})
-print(cluster.get("server", "") if sys.argv[2] == "server" else user.get("token", ""))
+if sys.argv[2] == "ca":
+    print(base64.b64decode(cluster.get("certificate-authority-data", "")).decode(), end="")
+else:
+    print(cluster.get("server", "") if sys.argv[2] == "server" else user.get("token", ""))
 PY
 }
 
-# GET an API path with the admin token; prints the body, fails on no answer or != 2xx.
+# GET an API path with the admin token over HTTPS, trusting only the master's CA from
+# the kubeconfig; prints the body, fails on no answer or != 2xx.
 api_get() {  # api_get PATH
   local server token
   server=$(kubeconfig_field "$ADMIN_KUBECONFIG" server)
   token=$(kubeconfig_field "$ADMIN_KUBECONFIG" token)
-  curl -fsS --max-time 3 -H "Authorization: Bearer $token" "$server$1"
+  kubeconfig_field "$ADMIN_KUBECONFIG" ca >"$LAB_DIR/ca.crt"
+  curl -fsS --max-time 3 --cacert "$LAB_DIR/ca.crt" -H "Authorization: Bearer $token" "$server$1"
 }
 
 vagrant_cmd() { (cd "$LAB_ROOT" && vagrant "$@"); }

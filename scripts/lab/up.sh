@@ -108,9 +108,10 @@ fi
 step "API server and nodes Ready (up to ${WAIT_SECONDS}s)"
 deadline=$((SECONDS + WAIT_SECONDS))
 if [[ ! -s "$ADMIN_KUBECONFIG" ]]; then
-  # No kubeconfig came back: the master never wrote one. Say whether it answers at all.
-  until curl -fsS --max-time 2 -o /dev/null "http://$LAB_MASTER:6443/readyz"; do
-    ((SECONDS < deadline)) || die "the master at http://$LAB_MASTER:6443 did not answer /readyz in ${WAIT_SECONDS}s; see: vagrant ssh master -c 'sudo journalctl -u kajitori-master -n 50'"
+  # No kubeconfig came back: the master never wrote one. Say whether it answers at all
+  # (--insecure: without a kubeconfig there is no CA to check against; no token is sent).
+  until curl -fsS --insecure --max-time 2 -o /dev/null "https://$LAB_MASTER:6443/readyz"; do
+    ((SECONDS < deadline)) || die "the master at https://$LAB_MASTER:6443 did not answer /readyz in ${WAIT_SECONDS}s; see: vagrant ssh master -c 'sudo journalctl -u kajitori-master -n 50'"
     sleep 2
   done
   die "the master answers but wrote no admin.kubeconfig to $LAB_DIR; run: make lab-provision"
@@ -164,6 +165,7 @@ cat <<MSG
 The lab is up in $(_elapsed "$LAB_T0")s. Try:
     curl http://192.168.56.11:30080/
     kajitori get pods -o wide -w          (kubeconfig: $USER_KUBECONFIG)
+    kubectl --kubeconfig $USER_KUBECONFIG get deploy,svc,pods -o wide
     vagrant halt node1; sleep 15; vagrant up node1   (and watch the pods move)
     make lab-status / make lab-down
 MSG

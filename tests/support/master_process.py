@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -33,11 +34,20 @@ class MasterProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
 
     @property
     def kubeconfig(self) -> Path:
         return self.data_dir / "admin.kubeconfig"
+
+    @property
+    def ca_file(self) -> Path:
+        """The master's CA certificate (PEM), for clients built without the kubeconfig."""
+        return self.data_dir / "pki" / "ca.crt"
+
+    def tls(self) -> ssl.SSLContext:
+        """What ``httpx``'s ``verify=`` takes to trust this master."""
+        return config.ssl_context_for(self.ca_file.read_bytes())
 
     def start(self, timeout: float = 20.0) -> MasterProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -53,9 +63,10 @@ class MasterProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"master exited with {self.proc.returncode}:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=0.5).status_code == 200:
+                # The CA is written before the server listens; until then there is nothing to ask.
+                if self.ca_file.exists() and httpx.get(f"{self.url}/readyz", timeout=0.5, verify=self.tls()).status_code == 200:
                     return self
-            except httpx.TransportError:
+            except (httpx.TransportError, OSError):
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"master did not become ready in {timeout}s:\n{self.log_path.read_text()[-3000:]}")

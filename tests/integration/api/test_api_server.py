@@ -51,7 +51,7 @@ def deployment_doc(name: str, replicas: int = 2) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def http(master: MasterProcess, api: ApiClient) -> httpx.Client:
-    return httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {api.config.token}"}, timeout=10)
+    return httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {api.config.token}"}, timeout=10, verify=master.tls())
 
 
 # -- create / get / list / update / patch / delete --------------------------------------
@@ -398,10 +398,10 @@ def test_bad_selector_is_400(http: httpx.Client) -> None:
 
 
 def test_requests_without_a_valid_token_get_401(master: MasterProcess) -> None:
-    assert httpx.get(f"{master.url}/api/v1/pods").status_code == 401
-    r = httpx.get(f"{master.url}/api/v1/pods", headers={"Authorization": "Bearer wrong"})
+    assert httpx.get(f"{master.url}/api/v1/pods", verify=master.tls()).status_code == 401
+    r = httpx.get(f"{master.url}/api/v1/pods", headers={"Authorization": "Bearer wrong"}, verify=master.tls())
     assert r.status_code == 401 and r.json()["reason"] == "Unauthorized"
-    assert httpx.get(f"{master.url}/healthz").text == "ok"
+    assert httpx.get(f"{master.url}/healthz", verify=master.tls()).text == "ok"
     assert (master.data_dir / "admin.kubeconfig").stat().st_mode & 0o077 == 0
 
 

@@ -362,17 +362,17 @@ def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = N
     )  # fmt: skip
 
 
-def write_kubeconfig(path: Path, server: str, token: str) -> Path:
+def write_kubeconfig(path: Path, server: str, token: str, ca_pem: bytes | None = None) -> Path:
     from kajitori import config
 
-    return config.write(path, server, token)
+    return config.write(path, server, token, ca_pem=ca_pem)
 
 
 def test_errors_are_one_line_without_traceback(master: MasterProcess, ns: str, tmp_path: Path) -> None:
     kubeconfig = str(master.kubeconfig)
-    closed_url = f"http://127.0.0.1:{free_port()}"  # bound then released: nothing listens there
+    closed_url = f"https://127.0.0.1:{free_port()}"  # bound then released: nothing listens there
     closed = write_kubeconfig(tmp_path / "closed", closed_url, "t")
-    bad_token = write_kubeconfig(tmp_path / "bad-token", master.url, "not-the-token")
+    bad_token = write_kubeconfig(tmp_path / "bad-token", master.url, "not-the-token", master.ca_file.read_bytes())
     bad_yaml = tmp_path / "broken.yaml"
     bad_yaml.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n spec: {}\n")
     invalid = yaml.safe_dump({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": ns},

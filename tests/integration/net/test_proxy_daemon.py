@@ -76,9 +76,13 @@ def _api(lab: NetnsLab, data: Path, code: str) -> str:
     return lab.exec("n1", PYTHON, "-c", prelude + code).stdout
 
 
+# The master serves HTTPS with its own CA (written to pki/ before it listens).
+_READYZ = "import httpx, ssl; httpx.get('https://127.0.0.1:{port}/readyz', verify=ssl.create_default_context(cafile='{ca}')).raise_for_status()"
+
+
 def _wait_api(lab: NetnsLab, data: Path) -> None:
     for _ in range(100):
-        if (data / "admin.kubeconfig").exists() and lab.exec("n1", PYTHON, "-c", f"import httpx; httpx.get('http://127.0.0.1:{PORT}/readyz').raise_for_status()", check=False).returncode == 0:
+        if (data / "admin.kubeconfig").exists() and lab.exec("n1", PYTHON, "-c", _READYZ.format(port=PORT, ca=data / "pki" / "ca.crt"), check=False).returncode == 0:
             return
         time.sleep(0.1)
     raise RuntimeError("master in node1 did not start")
