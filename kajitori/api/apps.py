@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from kajitori.api.core import PodTemplateSpec
 from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
 
 IntOrString = int | str
+NonNegative = Annotated[int, Field(ge=0)]
 
 
 def _check_int_or_percent(value: IntOrString, what: str) -> IntOrString:
@@ -56,21 +57,15 @@ def _check_selector_matches_template(selector: LabelSelector, template: PodTempl
 
 
 class DeploymentSpec(KubeModel):
-    replicas: int = 1
+    replicas: NonNegative = 1
     selector: LabelSelector
     template: PodTemplateSpec
     strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
-    minReadySeconds: int = 0
-    revisionHistoryLimit: int = 10
+    minReadySeconds: NonNegative = 0
+    revisionHistoryLimit: NonNegative = 10
     progressDeadlineSeconds: int = 600
     paused: bool | None = None
 
-    @field_validator("replicas", "minReadySeconds", "revisionHistoryLimit")
-    @classmethod
-    def _non_negative(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("must be greater than or equal to 0")
-        return v
 
     @model_validator(mode="after")
     def _selector(self) -> DeploymentSpec:
@@ -106,17 +101,11 @@ class Deployment(TypedObject):
 
 
 class ReplicaSetSpec(KubeModel):
-    replicas: int = 1
+    replicas: NonNegative = 1
     selector: LabelSelector
     template: PodTemplateSpec | None = None
-    minReadySeconds: int = 0
+    minReadySeconds: NonNegative = 0
 
-    @field_validator("replicas", "minReadySeconds")
-    @classmethod
-    def _non_negative(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("must be greater than or equal to 0")
-        return v
 
     @model_validator(mode="after")
     def _selector(self) -> ReplicaSetSpec:
@@ -150,14 +139,8 @@ class ReplicaSet(TypedObject):
 
 
 class ScaleSpec(KubeModel):
-    replicas: int = 0
+    replicas: NonNegative = 0
 
-    @field_validator("replicas")
-    @classmethod
-    def _non_negative(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("must be greater than or equal to 0")
-        return v
 
 
 class ScaleStatus(KubeModel):
