@@ -10,9 +10,10 @@ one fsync per write), so no request waits on a thread pool.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import yaml
@@ -22,12 +23,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
+from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from master.apiserver import errors
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, ResourceAPI
 from master.apiserver.watch import WatchStream
-from master.store import Store, StoreError
+from master.store import Store, StoredObject, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,56 @@ class ServerState:
 def json_response(body: Any, status: int = 200) -> Response:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
     return Response(content=content, status_code=status, media_type="application/json")
+
+
+def table_version(accept: str) -> str | None:
+    """The ``meta.k8s.io`` Table version the Accept header asks for first, or None for plain JSON.
+
+    kubectl asks ``application/json;as=Table;v=v1;g=meta.k8s.io, ...;v=v1beta1..., application/json``;
+    the first media type we serve wins, as in kube-apiserver. Other ``as=`` forms
+    (PartialObjectMetadata) are not served, so they fall through to plain JSON.
+    """
+    for media in accept.split(","):
+        kind, *params = (part.strip() for part in media.split(";"))
+        values = dict(param.split("=", 1) for param in params if "=" in param)
+        if "as" not in values:
+            if kind in ("application/json", "*/*", "application/*"):
+                return None
+            continue
+        if values["as"] == "Table" and values.get("g") == "meta.k8s.io" and values.get("v") in ("v1", "v1beta1"):
+            return values["v"]
+    return None
+
+
+def _include_object(request: Request) -> IncludeObject:
+    include = request.query_params.get("includeObject") or "Metadata"
+    if include not in INCLUDE_OBJECT:
+        raise errors.bad_request(f"includeObject={include!r} must be one of None, Metadata, Object")
+    return cast(IncludeObject, include)
+
+
+def table_response(request: Request, version: str, resource: Resource, objects: list[Any], resource_version: str) -> Response:
+    table = as_table(
+        resource.kind,
+        objects,
+        time.time(),
+        resource_version=resource_version,
+        include_object=_include_object(request),
+        version=version,
+    )
+    return Response(orjson.dumps(table), media_type=f"application/json;as=Table;v={version};g=meta.k8s.io")
+
+
+def table_encoder(request: Request, version: str, resource: Resource) -> Callable[[StoredObject], bytes]:
+    """Each watch event's object as a one-row Table, as kube-apiserver sends `kubectl get -w`."""
+    include = _include_object(request)
+
+    def encode(stored: StoredObject) -> bytes:
+        rv = str((stored.obj.get("metadata") or {}).get("resourceVersion", stored.rv))
+        table = as_table(resource.kind, [stored.obj], time.time(), resource_version=rv, include_object=include, version=version)
+        return orjson.dumps(table)
+
+    return encode
 
 
 def error_response(exc: errors.ApiError) -> Response:
@@ -294,7 +346,11 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
                 return json_response(api.get_scale(r, ns or "", name))
             if target.watch_path:
                 return await _watch(state, request, target)
-            return json_response(api.get(r, ns, name).raw)
+            stored = api.get(r, ns, name)
+            if sub is None and (version_asked := table_version(request.headers.get("accept", ""))):
+                rv = str((stored.obj.get("metadata") or {}).get("resourceVersion", stored.rv))
+                return table_response(request, version_asked, r, [stored.obj], rv)
+            return json_response(stored.raw)
         if method == "PUT":
             body = await read_body(request)
             if sub == "scale":
@@ -336,6 +392,8 @@ async def _collection(state: ServerState, request: Request, target: Target) -> R
             return await _watch(state, request, target)
         labels, fields = _selectors(request)
         items, revision = api.list(r, ns, labels, fields)
+        if version_asked := table_version(request.headers.get("accept", "")):
+            return table_response(request, version_asked, r, [o.obj for o in items], str(revision))
         return json_response(_list_body(r, items, revision))
     if request.method == "POST":
         body = await read_body(request)
@@ -361,6 +419,7 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
             ",".join(filter(None, [request.query_params.get("fieldSelector"), f"metadata.name={target.name}"]))
         )
     timeout = _query_int(request, "timeoutSeconds") or 1800
+    table = table_version(request.headers.get("accept", ""))
     stream = WatchStream(
         state.store,
         target.resource,
@@ -369,6 +428,7 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         fields,
         bookmarks=request.query_params.get("allowWatchBookmarks") in ("true", "1"),
         timeout_s=float(timeout),
+        encode=table_encoder(request, table, target.resource) if table else None,
     )
     stream.start(request.query_params.get("resourceVersion"))
     return StreamingResponse(stream.stream(), media_type="application/json")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import orjson
 
@@ -43,6 +43,7 @@ class WatchStream:
         *,
         bookmarks: bool,
         timeout_s: float,
+        encode: Callable[[StoredObject], bytes] | None = None,
     ) -> None:
         self.store = store
         self.resource = resource
@@ -51,6 +52,9 @@ class WatchStream:
         self.fields = fields
         self.bookmarks = bookmarks
         self.timeout_s = timeout_s
+        # How an event's object goes on the wire: its stored JSON, or e.g. a one-row
+        # meta.k8s.io Table for `kubectl get -w`.
+        self.encode: Callable[[StoredObject], bytes] = encode or (lambda stored: stored.raw)
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
         self._overflowed = False
         self._subscription: Subscription | None = None
@@ -81,7 +85,7 @@ class WatchStream:
             kind = event.type
         else:
             return
-        self._put(_event_bytes(kind, event.current.raw))
+        self._put(_event_bytes(kind, self.encode(event.current)))
 
     def _put(self, item: bytes | None) -> None:
         try:
@@ -109,7 +113,7 @@ class WatchStream:
             items, revision = self.store.list(self.resource.collection, self.namespace)
             for stored in sorted(items, key=lambda o: o.key):
                 if self._matches(stored):
-                    self._put(_event_bytes("ADDED", stored.raw))
+                    self._put(_event_bytes("ADDED", self.encode(stored)))
             from_rv = revision
         else:
             try:

@@ -138,8 +138,8 @@ def test_pod_row_wide_adds_ip_and_node() -> None:
     obj = pod(phase="Running", statuses=[RUNNING])
     obj["spec"]["nodeName"] = "node1"
     obj["status"]["podIP"] = "10.244.1.5"
-    assert printers.pod_row(obj, NOW, True) == ["p", "1/1", "Running", "0", "60s", "10.244.1.5", "node1", "<none>", "<none>"]
-    assert printers.pod_row(pod(), NOW, True)[5:7] == ["<none>", "<none>"]
+    assert printers.row_for("Pod", obj, NOW, wide=True) == ["p", "1/1", "Running", "0", "60s", "10.244.1.5", "node1", "<none>", "<none>"]
+    assert printers.row_for("Pod", pod(), NOW, wide=True)[5:7] == ["<none>", "<none>"]
 
 
 def node(ready: str | None, *, unschedulable: bool = False, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -218,8 +218,8 @@ def test_deployment_row() -> None:
                  "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.22"}]}}},
         "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2},
     }  # fmt: skip
-    assert printers.deployment_row(obj, NOW, False) == ["web", "2/3", "3", "2", "120m"]
-    assert printers.deployment_row(obj, NOW, True)[5:] == ["nginx", "nginx:1.22", "app=web"]
+    assert printers.row_for("Deployment", obj, NOW, wide=False) == ["web", "2/3", "3", "2", "120m"]
+    assert printers.row_for("Deployment", obj, NOW, wide=True)[5:] == ["nginx", "nginx:1.22", "app=web"]
 
 
 def test_event_row_names_the_object() -> None:
@@ -227,7 +227,7 @@ def test_event_row_names_the_object() -> None:
         "metadata": {"name": "e"}, "type": "Warning", "reason": "BackOff", "message": "Back-off\nrestarting",
         "involvedObject": {"kind": "Pod", "name": "web-1"}, "lastTimestamp": format_time(NOW - 30),
     }  # fmt: skip
-    assert printers.event_row(event, NOW, False) == ["30s", "Warning", "BackOff", "pod/web-1", "Back-off restarting"]
+    assert printers.row_for("Event", event, NOW, wide=False) == ["30s", "Warning", "BackOff", "pod/web-1", "Back-off restarting"]
 
 
 def test_rows_with_namespace_and_prefix() -> None:
