@@ -9,7 +9,7 @@ PYTEST_OK = || [ $$? -eq 5 ]
 
 .PHONY: help venv host lint test test-unit test-integration test-e2e bench clean
 help:
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | sort | expand -t 22
 
 venv: $(VENV)/.installed ## create/update the virtualenv with kajitori and its dev tools
 $(VENV)/.installed: pyproject.toml
