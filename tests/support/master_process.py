@@ -69,6 +69,8 @@ class MasterProcess:
             except (httpx.TransportError, OSError):
                 pass
             time.sleep(0.05)
+        # A master that never became ready must not outlive the test that started it.
+        self.stop()
         raise RuntimeError(f"master did not become ready in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
 
     def client(self, **kwargs: object) -> ApiClient:

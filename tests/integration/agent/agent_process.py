@@ -97,6 +97,7 @@ class AgentProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        self.stop()  # an agent that never served must not outlive its test
         raise RuntimeError(f"agent did not serve in {timeout}s:\n{self.tail()}")
 
     def tail(self) -> str:
