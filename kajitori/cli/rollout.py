@@ -67,6 +67,22 @@ def _history(session: Session, deployment: Obj) -> list[Obj]:
     return sorted(owned, key=_revision)
 
 
+def _load(target: str, name: str | None, namespace: str | None, kubeconfig: str | None) -> tuple[Session, str, Obj, list[Obj]]:
+    """The session, the Deployment's name, the Deployment, and its ReplicaSets oldest revision first."""
+    deploy_name = _deployment_name(target, name)
+    session = open_session(kubeconfig, namespace)
+    deployments, _ = _resources()
+    deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
+    return session, deploy_name, deployment, _history(session, deployment)
+
+
+def _find_revision(revisions: list[Obj], number: int, missing: str) -> Obj:
+    match = next((rs for rs in revisions if _revision(rs) == number), None)
+    if match is None:
+        raise CliError(missing)
+    return match
+
+
 @rollout_app.command("history")
 def history(
     target: Annotated[str, typer.Argument(help="deployment/NAME")],
@@ -79,15 +95,9 @@ def history(
     import yaml
 
     with failures_reported():
-        deploy_name = _deployment_name(target, name)
-        session = open_session(kubeconfig, namespace)
-        deployments, _ = _resources()
-        deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
-        revisions = _history(session, deployment)
+        _, deploy_name, _, revisions = _load(target, name, namespace, kubeconfig)
         if revision:
-            match = next((rs for rs in revisions if _revision(rs) == revision), None)
-            if match is None:
-                raise CliError(f"unable to find the specified revision {revision}")
+            match = _find_revision(revisions, revision, f"unable to find the specified revision {revision}")
             typer.echo(f'deployment.apps/{deploy_name} with revision #{revision}')
             typer.echo(yaml.safe_dump({"Pod Template": match["spec"]["template"]}, sort_keys=False), nl=False)
             return
@@ -108,16 +118,11 @@ def undo(
 ) -> None:
     """Roll a Deployment back to its previous revision (or --to-revision N)."""
     with failures_reported():
-        deploy_name = _deployment_name(target, name)
-        session = open_session(kubeconfig, namespace)
+        session, deploy_name, deployment, revisions = _load(target, name, namespace, kubeconfig)
         deployments, _ = _resources()
-        deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
-        revisions = _history(session, deployment)
         current = _revision(revisions[-1]) if revisions else 0
         if to_revision:
-            match = next((rs for rs in revisions if _revision(rs) == to_revision), None)
-            if match is None:
-                raise CliError(f"unable to find specified revision {to_revision} in history")
+            match = _find_revision(revisions, to_revision, f"unable to find specified revision {to_revision} in history")
         else:
             older = [rs for rs in revisions if _revision(rs) < current]
             if not older:

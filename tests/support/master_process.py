@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import ssl
 import subprocess
@@ -16,6 +15,7 @@ import httpx
 
 from kajitori import config
 from kajitori.client import ApiClient
+from tests.support.processes import kill_process, stop_process
 
 
 def free_port() -> int:
@@ -78,15 +78,7 @@ class MasterProcess:
 
     def kill(self) -> None:
         """kill -9: what the durability tests do to it."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)

@@ -8,7 +8,6 @@ of the tests' own (`kajitori-test-pods`), not on the node's podCIDR network.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from kajitori import config
 from kajitori.api.core import Node, Pod
 from kajitori.client import ApiClient, NotFoundError
 from tests.support.master_process import MasterProcess, free_port
+from tests.support.processes import kill_process, stop_process
 
 TEST_POD_NETWORK = "kajitori-test-pods"
 BUSYBOX = "kajitori/busybox:1"
@@ -105,18 +105,10 @@ class AgentProcess:
 
     def kill(self) -> None:
         """kill -9, what a crash does."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
     def exec(self, namespace: str, pod: str, container: str, command: list[str], token: str | None = None) -> tuple[int, str]:
         answer = httpx.post(
