@@ -22,6 +22,21 @@ VAGRANT_KEY = Path("~/.vagrant.d/insecure_private_key").expanduser()
 NODES = {"node1": "192.168.56.11", "node2": "192.168.56.12"}
 
 
+# The user's day in order: what `make lab` gave first, losing a node last (it moves pods).
+MODULE_ORDER = ["test_lab", "test_services", "test_restarts", "test_node_join", "test_failover"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Called with every collected test, not only this folder's: others keep their place, first.
+    def rank(item: pytest.Item) -> int:
+        if Path(item.path).parent != Path(__file__).parent:
+            return -1
+        return MODULE_ORDER.index(item.path.stem) if item.path.stem in MODULE_ORDER else len(MODULE_ORDER)
+
+    # sort is stable: the order inside each module stays as written.
+    items.sort(key=rank)
+
+
 def _list_nodes() -> list[dict[str, Any]] | None:
     """The lab's nodes, or None while its master does not answer."""
     if not ADMIN_KUBECONFIG.exists():

@@ -30,12 +30,14 @@ def machine_sh(machine: str, command: str, *, timeout_s: float = 30.0) -> tuple[
 
 def node_containers(machine: str) -> list[dict[str, Any]]:
     """Every container of Kajitori's pods in the machine's own dockerd (running or not), as `docker inspect`."""
-    code, out = machine_sh(
-        machine,
-        f"ids=$(docker ps -aq --filter label={MANAGED_LABEL}); [ -z \"$ids\" ] && echo '[]' || docker inspect $ids",
-    )
-    assert code == 0, out
-    return json.loads(out)  # type: ignore[no-any-return]
+    command = f"ids=$(docker ps -aq --filter label={MANAGED_LABEL}); [ -z \"$ids\" ] && echo '[]' || docker inspect $ids"
+    for _ in range(5):
+        code, out = machine_sh(machine, command)
+        if code == 0:
+            return json.loads(out)  # type: ignore[no-any-return]
+        # The agent may remove a container between `ps` and `inspect` ("No such object"): look again.
+        time.sleep(0.5)
+    raise AssertionError(f"docker inspect on {machine} kept failing: {out}")
 
 
 def stale_containers(api: ApiClient, machine: str) -> list[str]:

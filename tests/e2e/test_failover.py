@@ -78,19 +78,22 @@ def node_loss(quick_reboot: RebootFigures, lab_api: ApiClient, request: pytest.F
     """node1 down until its pods have moved (halted, then up again); the pods spread over both nodes afterwards."""
     spread_over_nodes(lab_api, list(NODES))
     lines: list[str] = []
-    figures = measure_node_loss(
-        lab_api,
-        node=LOST,
-        # What `vagrant halt` does on the docker provider, without Vagrant's start-up in the timing.
-        take_down=lambda: docker.from_env().containers.get(f"kajitori-{LOST}").stop(timeout=10),
-        bring_up=lambda: vagrant("up", LOST, "--no-provision"),
-        count_stale=lambda: len(stale_containers(lab_api, LOST)),
-        client=BoundedClient(NODES[SURVIVOR], 30080, duration_s=45.0, interval_s=0.1, timeout_s=5.0),
-        progress=lines.append,
-    )
-    _print(request, f"{LOST} lost (machine stopped, then vagrant up)", lines, figures.as_dict())
-    yield figures
-    spread_over_nodes(lab_api, list(NODES))
+    try:
+        figures = measure_node_loss(
+            lab_api,
+            node=LOST,
+            # What `vagrant halt` does on the docker provider, without Vagrant's start-up in the timing.
+            take_down=lambda: docker.from_env().containers.get(f"kajitori-{LOST}").stop(timeout=10),
+            bring_up=lambda: vagrant("up", LOST, "--no-provision"),
+            count_stale=lambda: len(stale_containers(lab_api, LOST)),
+            client=BoundedClient(NODES[SURVIVOR], 30080, duration_s=45.0, interval_s=0.1, timeout_s=5.0),
+            progress=lines.append,
+        )
+        _print(request, f"{LOST} lost (machine stopped, then vagrant up)", lines, figures.as_dict())
+        yield figures
+    finally:
+        # Also when the measurement failed: later tests expect nginx on both nodes again.
+        spread_over_nodes(lab_api, list(NODES))
 
 
 def test_a_quick_reboot_restarts_the_pods_and_the_service_keeps_answering(quick_reboot: RebootFigures, lab_api: ApiClient) -> None:
