@@ -1,6 +1,7 @@
 """The work queue controllers pull keys from (client-go's rate-limited work queue).
 
-Guarantees: a key waiting is held once however often it is added (de-duplication);
+Guarantees: a key waiting is held once however often it is added (de-duplication), and a key
+delayed several times waits only for the earliest of its times;
 a key is never given to two workers at once (a key added while being processed is
 handed out again after ``done``); ``add_rate_limited`` delays a key by its own
 exponential backoff (reset by ``forget``), and all rate-limited adds together are held
@@ -30,6 +31,7 @@ class WorkQueue:
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
         self._waiting: list[tuple[float, int, str]] = []  # (ready_at, seq, key)
+        self._ready_at: dict[str, float] = {}  # each delayed key's earliest time; heap entries that differ are stale
         self._seq = 0
         self._failures: dict[str, int] = {}
         self._cond = threading.Condition()
@@ -58,8 +60,12 @@ class WorkQueue:
         with self._cond:
             if self._shutdown:
                 return
+            ready_at = self._clock() + delay_s
+            if self._ready_at.get(key, float("inf")) <= ready_at:
+                return  # already due sooner (a controller asking "look again in 600 s" on every pass)
+            self._ready_at[key] = ready_at
             self._seq += 1
-            heapq.heappush(self._waiting, (self._clock() + delay_s, self._seq, key))
+            heapq.heappush(self._waiting, (ready_at, self._seq, key))
             self._cond.notify()
 
     def add_rate_limited(self, key: str) -> None:
@@ -111,7 +117,10 @@ class WorkQueue:
     def _promote_waiting(self) -> None:
         now = self._clock()
         while self._waiting and self._waiting[0][0] <= now:
-            _, _, key = heapq.heappop(self._waiting)
+            ready_at, _, key = heapq.heappop(self._waiting)
+            if self._ready_at.get(key) != ready_at:
+                continue  # superseded by an earlier time for the same key
+            del self._ready_at[key]
             if key not in self._dirty:
                 self._dirty.add(key)
                 if key not in self._processing:

@@ -153,6 +153,9 @@ def rollout_progress(deployment: Obj) -> tuple[bool, str]:
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     if (status.get("observedGeneration") or 0) < (deployment["metadata"].get("generation") or 0):
         return False, "Waiting for deployment spec update to be observed..."
+    progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        raise CliError(f'deployment "{name}" exceeded its progress deadline')
     want = spec.get("replicas", 1)
     updated = status.get("updatedReplicas") or 0
     replicas = status.get("replicas") or 0
@@ -175,7 +178,8 @@ def status(
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Follow a Deployment's rollout until it is complete (exit 1 on --timeout)."""
+    """Follow a Deployment's rollout until it is complete (exit 1 on --timeout or once it
+    exceeds its progressDeadlineSeconds)."""
     with failures_reported():
         deploy_name = _deployment_name(target, name)
         session = open_session(kubeconfig, namespace)

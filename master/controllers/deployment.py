@@ -32,6 +32,7 @@ from kajitori.api.apps import Deployment, DeploymentCondition, DeploymentStatus,
 from kajitori.api.core import Pod, PodTemplateSpec
 from kajitori.api.meta import ObjectMeta
 from kajitori.client import AlreadyExistsError, NotFoundError
+from kajitori.clock import parse_time
 from kajitori.controller import Controller, Requeue
 from kajitori.informer import object_key
 from master.controllers.context import LoopContext
@@ -51,6 +52,7 @@ REVISION = "deployment.kubernetes.io/revision"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
 MAX_REPLICAS = "deployment.kubernetes.io/max-replicas"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
+DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -162,8 +164,10 @@ class DeploymentController:
             else:
                 self._rollout_rolling(d, new_rs, old_rss)
             self._cleanup_history(d, old_rss)
-        self._write_status(d, new_rs, old_rss)
-        self._requeue_for_min_ready(d, [new_rs, *old_rss] if new_rs else old_rss)
+        deadline_in = self._write_status(d, new_rs, old_rss)
+        waits = [w for w in (deadline_in, self._min_ready_wait(d, [new_rs, *old_rss] if new_rs else old_rss)) if w is not None]
+        if waits:
+            raise Requeue(max(0.1, min(waits)))
 
     # -- pods per ReplicaSet (from the pod cache) --------------------------------------
 
@@ -361,7 +365,10 @@ class DeploymentController:
 
     # -- status ----------------------------------------------------------------------------
 
-    def _write_status(self, d: Deployment, new_rs: ReplicaSet | None, old_rss: list[ReplicaSet], *, created: bool = False) -> None:
+    def _write_status(
+        self, d: Deployment, new_rs: ReplicaSet | None, old_rss: list[ReplicaSet], *, created: bool = False
+    ) -> float | None:
+        """Writes the status if it changed; seconds until the progress deadline falls, if it is running."""
         all_rss = [rs for rs in [new_rs, *old_rss] if rs is not None]
         now = self.ctx.clock.time()
         active = [p for rs in all_rss for p in self._active(rs)]
@@ -369,20 +376,6 @@ class DeploymentController:
         available = sum(1 for p in active if is_available(p, d.spec.minReadySeconds, now))
         _, max_unavailable = surge_and_unavailable(d)
         old_pods = sum(len(self._active(rs)) for rs in old_rss)
-        conditions = list(d.status.conditions or [])
-        if available >= d.spec.replicas - max_unavailable:
-            self._set_condition(conditions, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
-        else:
-            self._set_condition(conditions, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
-        name = new_rs.metadata.name if new_rs is not None else ""
-        if created:
-            self._set_condition(conditions, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"')
-        elif new_rs is not None:
-            complete = len(updated) == d.spec.replicas and old_pods == 0 and available >= d.spec.replicas
-            if complete:
-                self._set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}" has successfully progressed.')
-            else:
-                self._set_condition(conditions, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.')
         status = DeploymentStatus(
             observedGeneration=d.metadata.generation,
             replicas=len(active),
@@ -390,21 +383,63 @@ class DeploymentController:
             readyReplicas=sum(1 for p in active if is_ready(p)),
             availableReplicas=available,
             unavailableReplicas=max(0, d.spec.replicas - available),
-            conditions=conditions,
             collisionCount=d.status.collisionCount,
         )
-        if status.to_dict() == d.status.to_dict():
-            return
-        changed = d.model_copy(deep=True)
-        changed.status = status
-        self.client.update_status(changed)
+        conditions = list(d.status.conditions or [])
+        if available >= d.spec.replicas - max_unavailable:
+            self._set_condition(conditions, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        else:
+            self._set_condition(conditions, "Available", "False", "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        deadline_in: float | None = None
+        name = (new_rs.metadata.name or "") if new_rs is not None else ""
+        if created:
+            self._set_condition(conditions, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"')
+        elif new_rs is not None:
+            complete = len(updated) == d.spec.replicas and old_pods == 0 and available >= d.spec.replicas
+            if complete:
+                self._set_condition(conditions, "Progressing", "True", "NewReplicaSetAvailable", f'ReplicaSet "{name}" has successfully progressed.')
+            elif progressed(d.status, status) or _progressing(conditions) is None:
+                # Progress restarts the deadline (Kubernetes' DeploymentProgressing): the time
+                # counts from the last step forward, not from the start of the rollout.
+                self._set_condition(
+                    conditions, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.', refresh=True
+                )
+            if not complete and not d.spec.paused:
+                deadline_in = self._progress_deadline(d, conditions, name, now)
+        status.conditions = conditions
+        if status.to_dict() != d.status.to_dict():
+            changed = d.model_copy(deep=True)
+            changed.status = status
+            self.client.update_status(changed)
+        return deadline_in
 
-    def _set_condition(self, conditions: list[DeploymentCondition], type_: str, status: str, reason: str, message: str) -> None:
+    def _progress_deadline(self, d: Deployment, conditions: list[DeploymentCondition], name: str, now: float) -> float | None:
+        """Marks the rollout ProgressDeadlineExceeded once no step forward came for
+        progressDeadlineSeconds; otherwise the seconds left (None: already exceeded)."""
+        cond = _progressing(conditions)
+        if cond is None or cond.reason == DEADLINE_EXCEEDED:
+            return None
+        since = parse_time(cond.lastUpdateTime)
+        if since is None:
+            return None
+        left = since + d.spec.progressDeadlineSeconds - now
+        if left > 0:
+            return left
+        self._set_condition(conditions, "Progressing", "False", DEADLINE_EXCEEDED, f'ReplicaSet "{name}" has timed out progressing.')
+        self.ctx.recorder.warning(
+            d, DEADLINE_EXCEEDED, f"Deployment made no progress for {d.spec.progressDeadlineSeconds} s (progressDeadlineSeconds)"
+        )
+        return None
+
+    def _set_condition(
+        self, conditions: list[DeploymentCondition], type_: str, status: str, reason: str, message: str, *, refresh: bool = False
+    ) -> None:
+        """Sets one condition in place; `refresh` moves lastUpdateTime even when nothing else changes."""
         now = self.ctx.clock.rfc3339()
         for i, cond in enumerate(conditions):
             if cond.type != type_:
                 continue
-            if cond.status == status and cond.reason == reason and cond.message == message:
+            if cond.status == status and cond.reason == reason and cond.message == message and (not refresh or cond.lastUpdateTime == now):
                 return
             transition = cond.lastTransitionTime if cond.status == status else now
             conditions[i] = DeploymentCondition(
@@ -415,9 +450,10 @@ class DeploymentController:
             DeploymentCondition(type=type_, status=status, reason=reason, message=message, lastUpdateTime=now, lastTransitionTime=now)  # type: ignore[arg-type]
         )
 
-    def _requeue_for_min_ready(self, d: Deployment, rss: list[ReplicaSet]) -> None:
+    def _min_ready_wait(self, d: Deployment, rss: list[ReplicaSet]) -> float | None:
+        """Seconds until the next Ready pod counts as available (minReadySeconds), if any waits."""
         if d.spec.minReadySeconds <= 0:
-            return
+            return None
         now = self.ctx.clock.time()
         waits = [
             since + d.spec.minReadySeconds - now
@@ -425,6 +461,21 @@ class DeploymentController:
             for p in self._active(rs)
             if (since := ready_since(p)) is not None and not is_available(p, d.spec.minReadySeconds, now)
         ]
-        if waits:
-            raise Requeue(max(0.1, min(waits)))
+        return min(waits) if waits else None
 
+
+def _progressing(conditions: list[DeploymentCondition]) -> DeploymentCondition | None:
+    return next((c for c in conditions if c.type == "Progressing"), None)
+
+
+def progressed(old: DeploymentStatus, new: DeploymentStatus) -> bool:
+    """A step forward between two statuses (Kubernetes' DeploymentProgressing): more updated,
+    ready or available pods, or fewer old ones."""
+    old_olds = (old.replicas or 0) - (old.updatedReplicas or 0)
+    new_olds = (new.replicas or 0) - (new.updatedReplicas or 0)
+    return (
+        (new.updatedReplicas or 0) > (old.updatedReplicas or 0)
+        or new_olds < old_olds
+        or (new.readyReplicas or 0) > (old.readyReplicas or 0)
+        or (new.availableReplicas or 0) > (old.availableReplicas or 0)
+    )

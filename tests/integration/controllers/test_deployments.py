@@ -123,3 +123,28 @@ def test_rollout_undo_restores_the_previous_template(client: ApiClient, hollow: 
     again = runner.invoke(app, ["rollout", "undo", "deployment/undo", "--to-revision", "2", *kube])
     assert again.exit_code == 0, again.output
     wait_for(lambda: rolled_out(client, "undo") and client.get(Deployment, "undo", "default").spec.template.spec.containers[0].image == "kajitori/busybox:2", what="back to revision 2")
+
+
+def test_a_stuck_rollout_exceeds_its_progress_deadline(client: ApiClient, hollow: Callable[..., HollowCluster],
+                                                       cluster_master: MasterProcess) -> None:  # fmt: skip
+    hollow(["node-a"])
+    stuck = deployment("stuck", replicas=2)
+    stuck.spec.progressDeadlineSeconds = 2
+    assert stuck.spec.template.spec is not None
+    stuck.spec.template.spec.nodeSelector = {"disk": "ssd"}  # no node has it: the pods stay Pending
+    client.create(stuck)
+
+    status = CliRunner().invoke(app, ["rollout", "status", "deployment/stuck", "--timeout", "30",
+                                      "--kubeconfig", str(cluster_master.kubeconfig)])  # fmt: skip
+    assert status.exit_code == 1, status.output
+    assert 'error: deployment "stuck" exceeded its progress deadline' in status.output
+
+    conditions = {c.type: c for c in client.get(Deployment, "stuck", "default").status.conditions or []}
+    assert (conditions["Progressing"].status, conditions["Progressing"].reason) == ("False", "ProgressDeadlineExceeded")
+    assert conditions["Available"].status == "False"
+
+    # Once a node fits, the pods run: progress again, and the rollout completes.
+    hollow(["node-ssd"], labels={"disk": "ssd"})
+    wait_for(lambda: rolled_out(client, "stuck"), what="the rollout completes on the new node")
+    conditions = {c.type: c for c in client.get(Deployment, "stuck", "default").status.conditions or []}
+    assert (conditions["Progressing"].status, conditions["Progressing"].reason) == ("True", "NewReplicaSetAvailable")

@@ -57,3 +57,16 @@ def test_shutdown_wakes_getters() -> None:
     q = WorkQueue()
     q.shutdown()
     assert q.get() is None
+
+
+def test_a_key_delayed_twice_waits_for_the_earlier_time_only() -> None:
+    clock = Clock()
+    q = WorkQueue(clock=clock)
+    q.add_after("a", 600.0)
+    q.add_after("a", 600.0)
+    q.add_after("a", 5.0)
+    clock.now = 5.0
+    assert q.get(0) == "a"
+    q.done("a")
+    clock.now = 601.0
+    assert q.get(0) is None  # the 600 s entries were superseded, not kept as extra wake-ups
