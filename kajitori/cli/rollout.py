@@ -153,7 +153,7 @@ def rollout_progress(deployment: Obj) -> tuple[bool, str]:
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     if (status.get("observedGeneration") or 0) < (deployment["metadata"].get("generation") or 0):
         return False, "Waiting for deployment spec update to be observed..."
-    progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+    progressing: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
     if progressing.get("reason") == "ProgressDeadlineExceeded":
         raise CliError(f'deployment "{name}" exceeded its progress deadline')
     want = spec.get("replicas", 1)
