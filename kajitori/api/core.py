@@ -1,5 +1,9 @@
 """The core/v1 kinds: Namespace, Node, Pod, Service, Endpoints, ConfigMap, Secret, Event, Binding.
 
+Models whose Kubernetes type has more fields than Kajitori uses name the rest in
+``UNMODELLED`` (Kubernetes v1.28 API reference, core/v1): they are kept as written and
+never reported as unknown fields.
+
 Defaults are Kubernetes' own (restartPolicy Always, imagePullPolicy from the tag,
 Service type ClusterIP with targetPort = port, probe timings, ...), applied when a
 body is validated, so what is stored is what Kubernetes would store. Validation
@@ -111,6 +115,8 @@ class ContainerPort(KubeModel):
 
 
 class ResourceRequirements(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"claims"})
+
     limits: dict[str, str] | None = None
     requests: dict[str, str] | None = None
 
@@ -127,6 +133,8 @@ class ResourceRequirements(KubeModel):
 
 
 class VolumeMount(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"mountPropagation", "subPathExpr"})
+
     name: str
     mountPath: str
     readOnly: bool | None = None
@@ -156,6 +164,8 @@ class ExecAction(KubeModel):
 
 
 class Probe(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"grpc", "terminationGracePeriodSeconds"})
+
     httpGet: HTTPGetAction | None = None
     tcpSocket: TCPSocketAction | None = None
     exec: ExecAction | None = None
@@ -177,6 +187,10 @@ class Probe(KubeModel):
 
 
 class Container(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"lifecycle", "resizePolicy", "restartPolicy", "securityContext", "stdinOnce", "volumeDevices"}
+    )
+
     name: str
     image: str
     command: list[str] | None = None
@@ -249,6 +263,15 @@ class SecretVolumeSource(KubeModel):
 
 
 class Volume(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "downwardAPI", "ephemeral",
+            "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs", "iscsi", "nfs",
+            "persistentVolumeClaim", "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd",
+            "scaleIO", "storageos", "vsphereVolume"
+        }
+    )
+
     name: str
     emptyDir: EmptyDirVolumeSource | None = None
     hostPath: HostPathVolumeSource | None = None
@@ -295,6 +318,8 @@ class NodeAffinity(KubeModel):
 
 
 class Affinity(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"podAffinity", "podAntiAffinity"})
+
     nodeAffinity: NodeAffinity | None = None
 
 
@@ -310,6 +335,15 @@ class PodDNSConfig(KubeModel):
 
 
 class PodSpec(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "automountServiceAccountToken", "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC",
+            "hostPID", "hostUsers", "imagePullSecrets", "os", "overhead", "preemptionPolicy", "priorityClassName",
+            "readinessGates", "resourceClaims", "runtimeClassName", "schedulingGates", "securityContext",
+            "serviceAccount", "setHostnameAsFQDN", "topologySpreadConstraints"
+        }
+    )
+
     containers: list[Container]
     initContainers: list[Container] | None = None
     volumes: list[Volume] | None = None
@@ -391,6 +425,8 @@ class ContainerState(KubeModel):
 
 
 class ContainerStatus(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"allocatedResources", "resources"})
+
     name: str
     state: ContainerState = Field(default_factory=ContainerState)
     lastState: ContainerState = Field(default_factory=ContainerState)
@@ -416,6 +452,10 @@ class PodIP(KubeModel):
 
 
 class PodStatus(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"ephemeralContainerStatuses", "hostIPs", "resize", "resourceClaimStatuses"}
+    )
+
     phase: Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"] = "Pending"
     conditions: list[PodCondition] | None = None
     message: str | None = None
@@ -474,6 +514,13 @@ class SessionAffinityConfig(KubeModel):
 
 
 class ServiceSpec(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {
+            "allocateLoadBalancerNodePorts", "healthCheckNodePort", "loadBalancerClass", "loadBalancerIP",
+            "loadBalancerSourceRanges"
+        }
+    )
+
     type: Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] = "ClusterIP"
     selector: dict[str, str] | None = None
     ports: list[ServicePort] | None = None
@@ -511,6 +558,8 @@ class ServiceSpec(KubeModel):
 
 
 class ServiceStatus(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"conditions"})
+
     loadBalancer: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -569,6 +618,8 @@ class Taint(KubeModel):
 
 
 class NodeSpec(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"configSource", "externalID"})
+
     podCIDR: str | None = None
     podCIDRs: list[str] | None = None
     providerID: str | None = None
@@ -612,6 +663,8 @@ class NodeDaemonEndpoints(KubeModel):
 
 
 class NodeStatus(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"config", "images", "volumesAttached", "volumesInUse"})
+
     capacity: dict[str, str] | None = None
     allocatable: dict[str, str] | None = None
     phase: str | None = None
@@ -683,6 +736,8 @@ class NamespaceSpec(KubeModel):
 
 
 class NamespaceStatus(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"conditions"})
+
     phase: Literal["Active", "Terminating"] = "Active"
 
 
@@ -700,6 +755,8 @@ class EventSource(KubeModel):
 
 
 class Event(TypedObject):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"action", "related", "series"})
+
     apiVersion: str | None = "v1"
     kind: str | None = "Event"
     involvedObject: ObjectReference

@@ -4,6 +4,14 @@ Field names are Kubernetes' own camelCase wire names on purpose: a reader can pu
 this file next to the Kubernetes API reference and see the same words, and no alias
 table can drift. Models keep unknown fields (``extra="allow"``) so that YAML written
 for a newer Kubernetes round-trips through Kajitori without losing anything.
+
+Each model also names, in ``UNMODELLED``, the Kubernetes fields of its type (from the
+Kubernetes v1.28 API reference) that it keeps without modelling them: those are never
+reported by ``unknown_fields``, which lists every other kept field by its path
+(``spec.template.spec.containers[0].imagePullPolcy``) so the API server can refuse or
+warn about typos the way kube-apiserver's ``fieldValidation`` does. The values of
+unmodelled fields (``securityContext``, ``lifecycle``, ...) are opaque: their insides
+are not checked.
 """
 
 from __future__ import annotations
@@ -24,9 +32,39 @@ class KubeModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
+    # Kubernetes fields of this type kept without a model (values opaque); see the module docstring.
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset()
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape sent on the wire (no nulls)."""
         return self.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+    def unknown_fields(self, path: str = "") -> list[str]:
+        """Paths of the kept fields Kubernetes does not have (typos), in the order of the model tree.
+
+        A field is unknown when it is neither modelled nor named in ``UNMODELLED``; the
+        insides of an unknown or unmodelled field are not looked at (Kubernetes reports
+        ``spec.replica`` once, not each key under it).
+        """
+        found = [_join(path, name) for name in self.model_extra or {} if name not in self.UNMODELLED]
+        for name, info in type(self).model_fields.items():
+            found.extend(_unknown_in(getattr(self, name), _join(path, info.alias or name)))
+        return found
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _unknown_in(value: Any, path: str) -> list[str]:
+    if isinstance(value, KubeModel):
+        return value.unknown_fields(path)
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _unknown_in(item, f"{path}[{i}]")]
+    if isinstance(value, dict):
+        # Maps of models (none today) are walked by key; maps of strings (labels) have no fields.
+        return [p for key, item in value.items() if isinstance(item, KubeModel) for p in item.unknown_fields(f"{path}[{key}]")]
+    return []
 
 
 def check_dns1123_label(value: str, *, what: str = "name") -> str:
@@ -79,6 +117,8 @@ class OwnerReference(KubeModel):
 
 
 class ObjectMeta(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"managedFields", "selfLink"})
+
     name: str | None = None
     generateName: str | None = None
     namespace: str | None = None
