@@ -16,6 +16,7 @@ Chains (all ours, prefix `KT-`; Docker's chains are never named):
          KT-MARK-MASQ:  MARK --or-mark <mark>
          POSTROUTING -> KT-POSTROUTING: marked traffic is un-marked and MASQUERADEd
     filter INPUT, OUTPUT, FORWARD (ctstate NEW) -> KT-SERVICES:
+                        DROP to 127.0.0.0/8 from elsewhere unless DNATed (see LOCALHOST_GUARD)
                         REJECT for ClusterIPs and NodePorts of service ports without endpoints
                         (icmp-port-unreachable, tcp-reset for TCP: a fast refusal, not a hang)
            FORWARD -> KT-FORWARD: accept marked traffic and the cluster CIDR's flows, because
@@ -205,9 +206,19 @@ def postrouting_rules(config: ProxyRuleConfig) -> list[str]:
     ]
 
 
+# NodePorts answer on 127.0.0.1 of a node (as in kube-proxy), which needs the node's
+# net.ipv4.conf.all.route_localnet=1 (set by Ansible's common role on nodes). That setting
+# also lets packets from other machines to 127.0.0.0/8 in: drop those unless the proxy
+# DNATed them, as kube-proxy's KUBE-FIREWALL does (CVE-2020-8558).
+LOCALHOST_GUARD = (
+    f'-A {SERVICES_CHAIN} -m comment --comment "kajitori: only local sources may reach 127.0.0.0/8" '
+    "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP"
+)
+
+
 def reject_rules(ports: Iterable[ServicePort]) -> list[str]:
-    """filter KT-SERVICES: refuse ClusterIPs and NodePorts of service ports without endpoints."""
-    rules = []
+    """filter KT-SERVICES: the localhost guard, then refuse ClusterIPs and NodePorts of service ports without endpoints."""
+    rules = [LOCALHOST_GUARD]
     for sp in ports:
         proto = _proto(sp)
         reject = "tcp-reset" if proto == "tcp" else "icmp-port-unreachable"

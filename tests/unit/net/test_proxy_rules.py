@@ -70,6 +70,7 @@ COMMIT
 *filter
 :KT-SERVICES - [0:0]
 :KT-FORWARD - [0:0]
+-A KT-SERVICES -m comment --comment "kajitori: only local sources may reach 127.0.0.0/8" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP
 -A KT-SERVICES -m comment --comment "kube-system/dns:dns has no endpoints" -d 10.96.0.10/32 -p udp --dport 53 -j REJECT --reject-with icmp-port-unreachable
 -A KT-FORWARD -m conntrack --ctstate INVALID -j DROP
 -A KT-FORWARD -m comment --comment "kajitori forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
