@@ -13,11 +13,18 @@ from the server's ``Status`` (or from httpx) at this one boundary::
     ├── UnauthorizedError    401
     ├── GoneError            410 (a watch resumed too late: relist)
     └── ServerUnavailable    the master cannot be reached (connection refused, timeout)
+
+Writes may name a ``field_validation`` (Ignore, Warn, Strict: the server's answer to
+fields Kubernetes does not have; the server's default is Warn). Warnings the server
+sends (``Warning: 299 - "..."`` headers) go to the client's ``on_warning`` callback,
+one call per warning, as client-go's WarningHandler; by default they are logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -28,8 +35,14 @@ from kajitori import config as kubeconfig
 from kajitori.api.meta import TypedObject
 from kajitori.api.registry import Resource, by_kind, by_model
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T", bound=TypedObject)
 PatchType = Literal["merge", "json", "strategic"]
+FieldDirective = Literal["Ignore", "Warn", "Strict"]
+WarningHandler = Callable[[str], None]
+# One RFC 7234 warning: code, agent, quoted text (several may share a header, comma-separated).
+_WARNING = re.compile(r'(\d{3}) +\S+ +"((?:[^"\\]|\\.)*)"')
 _PATCH_TYPES = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -79,6 +92,20 @@ class ServerUnavailable(ApiError):
         super().__init__(0, {"reason": "ServiceUnavailable", "message": message})
 
 
+def parse_warnings(values: list[str]) -> list[str]:
+    """The texts of the 299 warnings in ``Warning`` header values, unquoted, in order."""
+    texts = []
+    for value in values:
+        for code, quoted in _WARNING.findall(value):
+            if code == "299":
+                texts.append(re.sub(r"\\(.)", r"\1", quoted))
+    return texts
+
+
+def _log_warning(text: str) -> None:
+    log.warning("the server warns: %s", text)
+
+
 def _error(code: int, body: bytes) -> ApiError:
     try:
         status = orjson.loads(body)
@@ -115,8 +142,16 @@ class ObjectList(Generic[T]):
 
 
 class ApiClient:
-    def __init__(self, cfg: kubeconfig.ClientConfig, *, timeout: float = 15.0, user_agent: str = "kajitori") -> None:
+    def __init__(
+        self,
+        cfg: kubeconfig.ClientConfig,
+        *,
+        timeout: float = 15.0,
+        user_agent: str = "kajitori",
+        on_warning: WarningHandler | None = None,
+    ) -> None:
         self.config = cfg
+        self.on_warning = on_warning or _log_warning
         headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if cfg.token:
             headers["Authorization"] = f"Bearer {cfg.token}"
@@ -158,6 +193,8 @@ class ApiClient:
             response = self._http.request(method, path, content=content, params=_clean(params), headers=headers)
         except httpx.TransportError as exc:
             raise ServerUnavailable(f"cannot reach the master at {self.config.server}: {_describe(exc)}") from exc
+        for text in parse_warnings(response.headers.get_list("warning")):
+            self.on_warning(text)
         if response.status_code >= 400:
             raise _error(response.status_code, response.content)
         if not response.content:
@@ -182,16 +219,31 @@ class ApiClient:
         params = {"labelSelector": label_selector, "fieldSelector": field_selector}
         return self.request("GET", resource.path(namespace if resource.namespaced else None), params=params)  # type: ignore[no-any-return]
 
-    def create_raw(self, resource: Resource, obj: dict[str, Any], namespace: str | None = None) -> dict[str, Any]:
+    def create_raw(
+        self,
+        resource: Resource,
+        obj: dict[str, Any],
+        namespace: str | None = None,
+        *,
+        field_validation: FieldDirective | None = None,
+    ) -> dict[str, Any]:
         ns = namespace or obj.get("metadata", {}).get("namespace")
-        return self.request("POST", resource.path(self._ns(resource, ns)), body=obj)  # type: ignore[no-any-return]
+        params = {"fieldValidation": field_validation}
+        return self.request("POST", resource.path(self._ns(resource, ns)), body=obj, params=params)  # type: ignore[no-any-return]
 
     def update_raw(
-        self, resource: Resource, obj: dict[str, Any], namespace: str | None = None, *, subresource: str | None = None
+        self,
+        resource: Resource,
+        obj: dict[str, Any],
+        namespace: str | None = None,
+        *,
+        subresource: str | None = None,
+        field_validation: FieldDirective | None = None,
     ) -> dict[str, Any]:
         meta = obj.get("metadata", {})
         ns = namespace or meta.get("namespace")
-        return self.request("PUT", resource.path(self._ns(resource, ns), meta["name"], subresource), body=obj)  # type: ignore[no-any-return]
+        path = resource.path(self._ns(resource, ns), meta["name"], subresource)
+        return self.request("PUT", path, body=obj, params={"fieldValidation": field_validation})  # type: ignore[no-any-return]
 
     def patch_raw(
         self,
@@ -202,9 +254,11 @@ class ApiClient:
         *,
         patch_type: PatchType = "merge",
         subresource: str | None = None,
+        field_validation: FieldDirective | None = None,
     ) -> dict[str, Any]:
         path = resource.path(self._ns(resource, namespace), name, subresource)
-        return self.request("PATCH", path, body=patch, content_type=_PATCH_TYPES[patch_type])  # type: ignore[no-any-return]
+        params = {"fieldValidation": field_validation}
+        return self.request("PATCH", path, body=patch, params=params, content_type=_PATCH_TYPES[patch_type])  # type: ignore[no-any-return]
 
     def delete_raw(
         self,
@@ -282,11 +336,12 @@ class ApiClient:
         doc = self.list_raw(by_model(model), namespace, label_selector=label_selector, field_selector=field_selector)
         return ObjectList([model.model_validate(i) for i in doc.get("items") or []], doc["metadata"].get("resourceVersion", ""))
 
-    def create(self, obj: T, namespace: str | None = None) -> T:
-        return type(obj).model_validate(self.create_raw(by_model(type(obj)), obj.to_dict(), namespace))
+    def create(self, obj: T, namespace: str | None = None, *, field_validation: FieldDirective | None = None) -> T:
+        raw = self.create_raw(by_model(type(obj)), obj.to_dict(), namespace, field_validation=field_validation)
+        return type(obj).model_validate(raw)
 
-    def update(self, obj: T) -> T:
-        return type(obj).model_validate(self.update_raw(by_model(type(obj)), obj.to_dict()))
+    def update(self, obj: T, *, field_validation: FieldDirective | None = None) -> T:
+        return type(obj).model_validate(self.update_raw(by_model(type(obj)), obj.to_dict(), field_validation=field_validation))
 
     def update_status(self, obj: T) -> T:
         return type(obj).model_validate(self.update_raw(by_model(type(obj)), obj.to_dict(), subresource="status"))
@@ -300,8 +355,12 @@ class ApiClient:
         *,
         patch_type: PatchType = "merge",
         subresource: str | None = None,
+        field_validation: FieldDirective | None = None,
     ) -> T:
-        raw = self.patch_raw(by_model(model), name, patch, namespace, patch_type=patch_type, subresource=subresource)
+        raw = self.patch_raw(
+            by_model(model), name, patch, namespace,
+            patch_type=patch_type, subresource=subresource, field_validation=field_validation,
+        )  # fmt: skip
         return model.model_validate(raw)
 
     def delete(

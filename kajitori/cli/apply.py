@@ -2,6 +2,8 @@
 
 The merge itself is in apply_patch.py; this module reads the files, applies each
 document in order, prints one line per object, and keeps going past a failed one.
+``--validate`` (strict by default, as kubectl) tells the server what to do with fields
+Kubernetes does not have: refuse the object, warn, or ignore them.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from typing import Annotated
 
 import typer
 
-from kajitori.cli.apply_patch import apply_one, display_name
+from kajitori.cli.apply_patch import apply_one, display_name, field_directive
 from kajitori.cli.main import app
 from kajitori.cli.manifests import read_manifests
 from kajitori.cli.session import (
     CliError,
     Kubeconfig,
     Namespace,
+    Validate,
     error_message,
     failures_reported,
     open_session,
@@ -29,18 +32,20 @@ Files = Annotated[list[str], typer.Option("--filename", "-f", help="File, direct
 @app.command()
 def apply(
     filename: Files,
+    validate: Validate = "strict",
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Create or update objects from manifests (multi-document YAML files, directories, or -)."""
     with failures_reported():
+        directive = field_directive(validate)
         manifests = read_manifests(filename)
         session = open_session(kubeconfig, namespace)
     failed = False
     for manifest in manifests:
         resource = None
         try:
-            resource, name, outcome = apply_one(session, manifest)
+            resource, name, outcome = apply_one(session, manifest, field_validation=directive)
             typer.echo(f"{display_name(resource)}/{name} {outcome}")
         except ApiError as exc:
             typer.echo(error_message(exc, resource=resource), err=True)

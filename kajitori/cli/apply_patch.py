@@ -23,12 +23,28 @@ from typing import Any
 from kajitori.api.registry import Resource
 from kajitori.cli.manifests import Manifest
 from kajitori.cli.session import CliError, Session
-from kajitori.client import NotFoundError, resource_of
+from kajitori.client import FieldDirective, NotFoundError, resource_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
+# kubectl's --validate values and the fieldValidation each sends (kubectl's default is strict).
+VALIDATE_DIRECTIVES: dict[str, FieldDirective] = {
+    "strict": "Strict", "true": "Strict", "warn": "Warn", "ignore": "Ignore", "false": "Ignore",
+}  # fmt: skip
+
 # Keys that identify an item of a list of objects, tried in order (strategic merge's keys).
 LIST_ITEM_KEYS = ("name", "containerPort", "port", "mountPath", "devicePath", "ip", "type", "key", "uid")
+
+
+def field_directive(validate: str) -> FieldDirective:
+    """The fieldValidation a --validate value asks the server for (CliError for a bad value)."""
+    try:
+        return VALIDATE_DIRECTIVES[validate.lower()]
+    except KeyError:
+        raise CliError(
+            f'invalid - validate option "{validate}"; must be one of: strict (or true), warn, ignore (or false)'
+        ) from None
+
 
 def last_applied_of(doc: dict[str, Any]) -> str:
     """The annotation's value for a manifest: the manifest itself without that annotation."""
@@ -166,8 +182,13 @@ def resolve(manifest: Manifest) -> Resource:
         ) from None
 
 
-def apply_one(session: Session, manifest: Manifest) -> tuple[Resource, str, str]:
-    """Create or patch one object; returns (resource, name, "created"|"configured"|"unchanged")."""
+def apply_one(
+    session: Session, manifest: Manifest, *, field_validation: FieldDirective | None = None
+) -> tuple[Resource, str, str]:
+    """Create or patch one object; returns (resource, name, "created"|"configured"|"unchanged").
+
+    ``field_validation`` goes with the write (None: the server's default, Warn).
+    """
     resource = resolve(manifest)
     doc = copy.deepcopy(manifest.doc)
     name = manifest.name
@@ -180,12 +201,12 @@ def apply_one(session: Session, manifest: Manifest) -> tuple[Resource, str, str]
     try:
         current = client.get_raw(resource, name, namespace)
     except NotFoundError:
-        client.create_raw(resource, with_last_applied(doc), namespace)
+        client.create_raw(resource, with_last_applied(doc), namespace, field_validation=field_validation)
         return resource, name, "created"
     patch = apply_patch(current, doc)
     if not patch:
         return resource, name, "unchanged"
-    client.patch_raw(resource, name, patch, namespace, patch_type="merge")
+    client.patch_raw(resource, name, patch, namespace, patch_type="merge", field_validation=field_validation)
     return resource, name, "configured"
 
 

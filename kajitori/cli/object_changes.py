@@ -13,7 +13,13 @@ import typer
 
 from kajitori.api.registry import Resource, by_kind
 from kajitori.cli import printers
-from kajitori.cli.apply_patch import display_name, resolve, target_namespace, with_last_applied
+from kajitori.cli.apply_patch import (
+    display_name,
+    field_directive,
+    resolve,
+    target_namespace,
+    with_last_applied,
+)
 from kajitori.cli.main import app
 from kajitori.cli.manifests import read_manifests
 from kajitori.cli.objects import AllNamespaces, FieldSelector, Selector
@@ -22,6 +28,7 @@ from kajitori.cli.session import (
     Kubeconfig,
     Namespace,
     Session,
+    Validate,
     error_message,
     failures_reported,
     open_session,
@@ -164,6 +171,7 @@ app.add_typer(create_app, name="create")
 def create(
     ctx: typer.Context,
     filename: Annotated[list[str] | None, typer.Option("--filename", "-f", help="File, directory or -.")] = None,
+    validate: Validate = "strict",
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
@@ -175,13 +183,14 @@ def create(
         raise typer.Exit(1)
     failed = False
     with failures_reported():
+        directive = field_directive(validate)
         manifests = read_manifests(filename)
         session = open_session(kubeconfig, namespace)
         for manifest in manifests:
             resource = resolve(manifest)
             ns = target_namespace(session, resource, manifest.doc)
             try:
-                session.client.create_raw(resource, with_last_applied(manifest.doc), ns)
+                session.client.create_raw(resource, with_last_applied(manifest.doc), ns, field_validation=directive)
             except ApiError as exc:
                 if exc.code in (0, 401):
                     raise

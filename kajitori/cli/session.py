@@ -3,7 +3,8 @@ use, the shared flags, and turning any failure into kubectl's one-line message.
 
 Commands wrap their body in ``with failures_reported():``; inside it they may raise
 ``ApiError``, ``ConfigError``, ``UnknownResource`` or ``CliError`` and the user sees
-one line on stderr and exit code 1 — never a traceback.
+one line on stderr and exit code 1 — never a traceback. Warnings the server sends
+(``Warning`` headers) are printed on stderr as ``Warning: <text>``, as kubectl does.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ Kubeconfig = Annotated[
     typer.Option("--kubeconfig", help="Kubeconfig file (default: $KAJITORI_CONFIG, then ~/.kajitori/config)."),
 ]
 Namespace = Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace (default: the context's).")]
+Validate = Annotated[
+    str,
+    typer.Option(
+        "--validate",
+        help="strict (or true): the server refuses fields Kubernetes does not have; warn: it warns; ignore (or false).",
+    ),
+]
 
 
 class CliError(Exception):
@@ -49,7 +57,12 @@ class Session:
 
 
 def open_session(kubeconfig: str | None, namespace: str | None, *, timeout: float = 15.0) -> Session:
-    return Session(ApiClient(config.load(kubeconfig), timeout=timeout), namespace)
+    return Session(ApiClient(config.load(kubeconfig), timeout=timeout, on_warning=print_warning), namespace)
+
+
+def print_warning(text: str) -> None:
+    """A warning the server sent (an unknown field, ...), on stderr as kubectl prints it."""
+    typer.echo(f"Warning: {text}", err=True)
 
 
 def error_message(exc: BaseException, *, resource: Resource | None = None) -> str:

@@ -4,7 +4,9 @@ One dispatcher parses ``/api/v1/...`` and ``/apis/{group}/{version}/...`` itself
 (namespace, resource, name, subresource), because Kubernetes' paths are ambiguous to
 a route table (``/api/v1/namespaces/x/status`` vs ``/api/v1/namespaces/x/pods``).
 All handlers run on the event loop; the store is synchronous and fast (memory plus
-one fsync per write), so no request waits on a thread pool.
+one fsync per write), so no request waits on a thread pool. Create, update and patch
+read ``fieldValidation`` (Ignore, Warn — the default — or Strict) and answer each
+unknown field a Warn write kept with a ``Warning: 299 - "unknown field ..."`` header.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from master.apiserver import errors
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
-from master.apiserver.resources import DeleteOptions, ResourceAPI
+from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
 from master.store import Store, StoredObject, StoreError
 
@@ -115,6 +117,23 @@ def table_encoder(request: Request, version: str, resource: Resource) -> Callabl
         return orjson.dumps(table)
 
     return encode
+
+
+def field_validation(request: Request) -> FieldValidation:
+    return FieldValidation.from_query(request.query_params.get("fieldValidation"))
+
+
+def warning_header(text: str) -> str:
+    """RFC 7234 ``Warning`` value as kube-apiserver sends it: code 299, agent "-", quoted text."""
+    ascii_text = text.encode("ascii", "backslashreplace").decode("ascii")  # header values are latin-1
+    return '299 - "' + ascii_text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def warned(response: Response, fields: FieldValidation) -> Response:
+    """One Warning header per warning the write earned."""
+    for text in fields.warnings:
+        response.headers.append("Warning", warning_header(text))
+    return response
 
 
 def error_response(exc: errors.ApiError) -> Response:
@@ -355,7 +374,8 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
             body = await read_body(request)
             if sub == "scale":
                 return json_response(api.update_scale(r, ns or "", name, body))
-            return json_response(api.update(r, ns, name, body, sub))
+            fields = field_validation(request)
+            return warned(json_response(api.update(r, ns, name, body, sub, fields=fields)), fields)
         if method == "PATCH":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH):
@@ -367,7 +387,8 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
             patch = await read_body(request)
             if sub == "scale":
                 return json_response(api.patch_scale(r, ns or "", name, content_type, patch))
-            return json_response(api.patch(r, ns, name, content_type, patch, sub))
+            fields = field_validation(request)
+            return warned(json_response(api.patch(r, ns, name, content_type, patch, sub, fields=fields)), fields)
         if method == "POST" and sub == "binding":
             status = api.bind(ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
@@ -399,7 +420,8 @@ async def _collection(state: ServerState, request: Request, target: Target) -> R
         body = await read_body(request)
         if r.namespaced and ns is None:
             raise errors.bad_request(f"{r.plural} are namespaced: POST to /{r.prefix.strip('/')}/namespaces/NAMESPACE/{r.plural}")
-        return json_response(api.create(r, ns, body), 201)
+        fields = field_validation(request)
+        return warned(json_response(api.create(r, ns, body, fields=fields), 201), fields)
     if request.method == "DELETE":
         labels, fields = _selectors(request)
         body = await read_body(request)

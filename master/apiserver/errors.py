@@ -3,7 +3,10 @@
 Every failure a client can cause leaves the server as one of these, with a reason
 (NotFound, AlreadyExists, Conflict, Invalid, BadRequest, ...) and, for invalid
 objects, ``details.causes[]`` whose ``field`` is the JSON path of the bad field
-(``spec.containers[0].name``) — never a 500 or a traceback.
+(``spec.containers[0].name``) — never a 500 or a traceback. Fields Kubernetes does not
+have, refused under ``fieldValidation=Strict``, come back as kube-apiserver words it:
+400 BadRequest, ``Deployment in version "v1" cannot be handled as a Deployment: strict
+decoding error: unknown field "spec.replica"``, with a cause per field.
 """
 
 from __future__ import annotations
@@ -95,6 +98,27 @@ def invalid(resource: Resource, name: str | None, causes: list[StatusCause]) -> 
 
 def field_invalid(resource: Resource, name: str | None, field: str, message: str) -> ApiError:
     return invalid(resource, name, [StatusCause(reason="FieldValueInvalid", field=field, message=message)])
+
+
+def unknown_field(path: str) -> str:
+    """kube-apiserver's text for one unknown field, in errors and in Warning headers alike."""
+    return f'unknown field "{path}"'
+
+
+def strict_decoding(resource: Resource, name: str | None, unknown: list[str]) -> ApiError:
+    """fieldValidation=Strict met fields Kubernetes does not have: 400, as kube-apiserver's strict decoder."""
+    listed = ", ".join(unknown_field(path) for path in unknown)
+    return ApiError(
+        400,
+        "BadRequest",
+        f'{resource.kind} in version "{resource.version}" cannot be handled as a {resource.kind}: '
+        f"strict decoding error: {listed}",
+        name=name,
+        resource=resource,
+        # kube-apiserver sends no causes here; ours name each field as server-side apply's
+        # strict check does (FieldValueInvalid, "unknown field"), for clients that read causes.
+        causes=[StatusCause(reason="FieldValueInvalid", field=path, message="unknown field") for path in unknown],
+    )
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -4,23 +4,29 @@ This is what Kubernetes calls the registry: one generic implementation for every
 resource, plus the few per-kind rules of ``strategies``. Each verb either writes one
 whole, validated object or raises an ``ApiError`` and writes nothing. It knows
 nothing of HTTP: the routes in ``app`` turn requests into these calls.
+
+Writes take a ``FieldValidation`` (the request's ``fieldValidation`` parameter): fields
+the kind's model neither models nor names as an unmodelled Kubernetes field refuse a
+Strict write and earn a Warn write one warning each; the object is kept as sent in
+both Warn and Ignore. Internal callers pass none and are not checked.
 """
 
 from __future__ import annotations
 
 import builtins
 import copy
+import dataclasses
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from kajitori.api.apps import Scale
 from kajitori.api.core import Binding
-from kajitori.api.meta import LabelSelector, Status, StatusDetails
+from kajitori.api.meta import KubeModel, LabelSelector, Status, StatusCause, StatusDetails
 from kajitori.api.registry import Resource, by_kind, by_path
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from kajitori.clock import Clock
@@ -56,6 +62,58 @@ class DeleteOptions:
         if grace is not None and (not isinstance(grace, int) or grace < 0):
             raise errors.bad_request("gracePeriodSeconds must be a non-negative integer")
         return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"))
+
+
+FieldDirective = Literal["Ignore", "Warn", "Strict"]
+FIELD_DIRECTIVES: tuple[FieldDirective, ...] = ("Ignore", "Strict", "Warn")
+
+
+@dataclass
+class FieldValidation:
+    """What a write does with unknown fields (``?fieldValidation=``), and the warnings it earned.
+
+    Without the parameter a write is Warn, as in kube-apiserver since 1.23, so clients
+    that never send it (kubectl 1.20, the official Python client) still hear of typos.
+    """
+
+    directive: FieldDirective = "Warn"
+    warnings: builtins.list[str] = dataclasses.field(default_factory=builtins.list)
+
+    @classmethod
+    def from_query(cls, value: str | None) -> FieldValidation:
+        if value in (None, ""):
+            return cls()
+        for directive in FIELD_DIRECTIVES:
+            if value == directive:
+                return cls(directive)
+        supported = ", ".join(f'"{d}"' for d in FIELD_DIRECTIVES)
+        raise errors.ApiError(
+            422,
+            "Invalid",
+            f'fieldValidation: Unsupported value: "{value}": supported values: {supported}',
+            causes=[StatusCause(reason="FieldValueNotSupported", field="fieldValidation", message=f"Unsupported value: {value!r}")],
+        )
+
+    def check(self, resource: Resource, name: str | None, model: KubeModel, old: dict[str, Any] | None) -> None:
+        """Refuse (Strict) or note (Warn) the fields of ``model`` Kubernetes does not have."""
+        if self.directive == "Ignore":
+            return
+        unknown = model.unknown_fields()
+        if unknown and old is not None:
+            # Fields an earlier write kept (with a warning) are not this request's doing.
+            try:
+                before = set(resource.model.model_validate(old).unknown_fields())
+            except ValidationError:
+                before = set()
+            unknown = [path for path in unknown if path not in before]
+        if not unknown:
+            return
+        if self.directive == "Strict":
+            raise errors.strict_decoding(resource, name, unknown)
+        for path in unknown:
+            text = errors.unknown_field(path)
+            if text not in self.warnings:
+                self.warnings.append(text)
 
 
 def _parse_rv(value: Any) -> int | None:
@@ -104,13 +162,25 @@ class ResourceAPI:
                 "because it is being terminated",
             )
 
-    def validate(self, resource: Resource, obj: dict[str, Any]) -> dict[str, Any]:
-        """Validate and default through the kind's model; the stored shape is the model's dump."""
+    def validate(
+        self,
+        resource: Resource,
+        obj: dict[str, Any],
+        *,
+        fields: FieldValidation | None = None,
+        old: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Validate and default through the kind's model; the stored shape is the model's dump.
+
+        With ``fields``, unknown fields are refused or warned about (those ``old`` already had are not).
+        """
         name = obj.get("metadata", {}).get("name")
         try:
             model = resource.model.model_validate(obj)
         except ValidationError as exc:
             raise errors.from_validation_error(resource, name, exc) from None
+        if fields is not None:
+            fields.check(resource, name, model, old)
         return model.to_dict()
 
     def _check_kind(self, resource: Resource, body: dict[str, Any], expected_kind: str | None = None) -> None:
@@ -140,7 +210,9 @@ class ResourceAPI:
 
     # -- create ----------------------------------------------------------------
 
-    def create(self, resource: Resource, namespace: str | None, body: Any) -> dict[str, Any]:
+    def create(
+        self, resource: Resource, namespace: str | None, body: Any, *, fields: FieldValidation | None = None
+    ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
@@ -166,7 +238,7 @@ class ResourceAPI:
         for field in (*_SERVER_FIELDS, "resourceVersion"):
             meta.pop(field, None)
         strategies.prepare_for_create(resource, obj)
-        obj = self.validate(resource, obj)
+        obj = self.validate(resource, obj, fields=fields)
         meta = obj["metadata"]
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = self.clock.rfc3339()
@@ -202,14 +274,21 @@ class ResourceAPI:
     # -- update ----------------------------------------------------------------
 
     def update(
-        self, resource: Resource, namespace: str | None, name: str, body: Any, subresource: str | None = None
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        subresource: str | None = None,
+        *,
+        fields: FieldValidation | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
         old = self.load(resource, namespace, name)
         expected = _parse_rv(body.get("metadata", {}).get("resourceVersion"))
-        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected)
+        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields)
 
     def patch(
         self,
@@ -219,6 +298,8 @@ class ResourceAPI:
         content_type: str,
         patch: Any,
         subresource: str | None = None,
+        *,
+        fields: FieldValidation | None = None,
     ) -> dict[str, Any]:
         old = self.load(resource, namespace, name)
         try:
@@ -228,7 +309,7 @@ class ResourceAPI:
         # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
         wanted = patched.get("metadata", {}).get("resourceVersion")
         expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv
-        return self._write_update(resource, namespace, name, patched, old, subresource, expected)
+        return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields)
 
     def _write_update(
         self,
@@ -239,6 +320,7 @@ class ResourceAPI:
         old: StoredObject,
         subresource: str | None,
         expected_rv: int | None,
+        fields: FieldValidation | None = None,
     ) -> dict[str, Any]:
         if expected_rv is not None and expected_rv != old.rv:
             raise errors.conflict(resource, name)
@@ -281,7 +363,7 @@ class ResourceAPI:
             strategies.prepare_for_update(resource, merged, old_obj, subresource)
         except strategies.FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
-        validated = self.validate(resource, merged)
+        validated = self.validate(resource, merged, fields=fields, old=old_obj)
         try:
             strategies.after_validate_update(self, resource, validated, old_obj)
         except strategies.FieldError as exc:
