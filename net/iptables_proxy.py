@@ -26,6 +26,7 @@ whole process to one thread for no gain.
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 import time
 from collections.abc import Callable
@@ -91,6 +92,18 @@ class SyncResult:
     restore_bytes: int
 
 
+@dataclass(frozen=True)
+class _WrittenService:
+    """What the last syncs put in the kernel for one Service."""
+
+    served: tuple[ServicePort, ...]
+    """Ports with endpoints: each has a KT-SVC chain and a KT-SERVICES rule."""
+    unserved: tuple[ServicePort, ...]
+    """Ports without endpoints: each has REJECT rules in filter KT-SERVICES."""
+    chains: frozenset[str]
+    """The Service's KT-SVC and KT-SEP chains."""
+
+
 def _key_of(obj: ObjectOrKey) -> ServiceKey:
     return ServiceKey(obj) if isinstance(obj, str) else service_key(obj)
 
@@ -116,7 +129,7 @@ class Proxier:
         self._dirty: set[ServiceKey] = set()
         self._needs_full = True
         # What is in the kernel, owned by the iptables thread.
-        self._written_chains: dict[ServicePortName, set[str]] = {}
+        self._written: dict[ServiceKey, _WrittenService] = {}
         self._written_base: dict[tuple[str, str], list[str]] = {}
 
     # ---- event handlers (any thread) -------------------------------------------------------
@@ -211,8 +224,11 @@ class Proxier:
             full, dirty = self._needs_full, self._dirty
             self._needs_full, self._dirty = False, set()
             self._changed.clear()
-            services = dict(self._services)
-            endpoints = dict(self._endpoints)
+            # A partial sync reads only the dirty Services: copying all 1,000 would cost more
+            # than writing one. Handlers replace these lists, never mutate them, so no deep copy.
+            keys = self._services.keys() | self._endpoints.keys() if full else dirty
+            services = {k: self._services[k] for k in keys if k in self._services}
+            endpoints = {k: self._endpoints[k] for k in keys if k in self._endpoints}
         if not full and not dirty:
             return None
         try:
@@ -228,7 +244,7 @@ class Proxier:
                 self._ipt.restore(text)
         except Exception:
             # Whatever is in the kernel now is unknown: rebuild everything next time.
-            self._written_chains.clear()
+            self._written.clear()
             self._written_base.clear()
             self.request_full_sync()
             raise
@@ -244,47 +260,70 @@ class Proxier:
         endpoints: dict[ServiceKey, dict[ServicePortName, list[Endpoint]]],
         existing_nat_chains: list[str],
     ) -> str:
-        cfg = self._config
-        ports = sorted((sp for sps in services.values() for sp in sps), key=lambda sp: sp.name)
-        served: list[ServicePort] = []
-        unserved: list[ServicePort] = []
-        nat_chains: dict[str, list[str]] = {}
-        new_written: dict[ServicePortName, set[str]] = {}
-        for sp in ports:
-            eps = endpoints.get(sp.name.service, {}).get(sp.name, [])
-            if not eps:
-                unserved.append(sp)
-                continue
-            served.append(sp)
-            if full or sp.name.service in dirty:
-                chains = service_port_chains(sp, eps, cfg)
-                nat_chains.update(chains)
-                new_written[sp.name] = set(chains)
-            else:
-                new_written[sp.name] = self._written_chains.get(sp.name, set())
-        wanted = set().union(*new_written.values()) if new_written else set()
-        stale = {c for chains in self._written_chains.values() for c in chains} - wanted
-        if full:
-            stale |= {c for c in existing_nat_chains if c.startswith((SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX))} - wanted
+        """The restore text of one sync; records what it will have written in `_written`.
 
-        base = {
-            ("nat", SERVICES_CHAIN): services_chain_rules(served),
-            ("nat", NODEPORTS_CHAIN): nodeports_chain_rules(served),
-            ("nat", MARK_MASQ_CHAIN): mark_masq_rules(cfg),
-            ("nat", POSTROUTING_CHAIN): postrouting_rules(cfg),
-            ("filter", SERVICES_CHAIN): reject_rules(unserved),
-            ("filter", FORWARD_CHAIN): forward_rules(cfg),
-        }
+        `services`/`endpoints` hold every Service on a full sync and at least the dirty ones on
+        a partial one. The shared chains (KT-SERVICES, KT-NODEPORTS, filter KT-SERVICES) are
+        re-rendered only when some port gained or lost its endpoints or changed, so an endpoint
+        change costs work in proportion to its own Service, not to the cluster.
+        """
+        cfg = self._config
+        touched = services.keys() | endpoints.keys() if full else dirty
+        before = {} if full else self._written
+        written = {} if full else dict(self._written)
+        shared_changed = full
+        port_chains: dict[ServicePortName, dict[str, list[str]]] = {}
+        for key in touched:
+            ports = services.get(key, [])
+            eps_by_port = endpoints.get(key, {})
+            served = tuple(sp for sp in ports if eps_by_port.get(sp.name))
+            unserved = tuple(sp for sp in ports if not eps_by_port.get(sp.name))
+            chains: set[str] = set()
+            for sp in served:
+                port_chains[sp.name] = service_port_chains(sp, eps_by_port[sp.name], cfg)
+                chains.update(port_chains[sp.name])
+            old = before.get(key)
+            if old is None or (old.served, old.unserved) != (served, unserved):
+                shared_changed = shared_changed or bool(served or unserved or old)
+            if served or unserved:
+                written[key] = _WrittenService(served, unserved, frozenset(chains))
+            else:
+                written.pop(key, None)
+
+        nat_chains: dict[str, list[str]] = {}
+        for name in sorted(port_chains):
+            nat_chains.update(port_chains[name])
+        if full:
+            wanted = set(nat_chains)
+            stale = {c for w in self._written.values() for c in w.chains} - wanted
+            ours = (SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX)
+            stale |= {c for c in existing_nat_chains if c.startswith(ours)} - wanted
+        else:
+            stale = {c for key in dirty if key in self._written for c in self._written[key].chains}
+            stale -= nat_chains.keys()
+
         filter_chains: dict[str, list[str]] = {}
         nat_base: dict[str, list[str]] = {}
-        for (table, chain), rules in base.items():
-            if full or self._written_base.get((table, chain)) != rules:
-                (nat_base if table == "nat" else filter_chains)[chain] = rules
+        if shared_changed:
+            by_name = operator.attrgetter("name")
+            served_all = sorted((sp for w in written.values() for sp in w.served), key=by_name)
+            unserved_all = sorted((sp for w in written.values() for sp in w.unserved), key=by_name)
+            base = {
+                ("nat", SERVICES_CHAIN): services_chain_rules(served_all),
+                ("nat", NODEPORTS_CHAIN): nodeports_chain_rules(served_all),
+                ("nat", MARK_MASQ_CHAIN): mark_masq_rules(cfg),
+                ("nat", POSTROUTING_CHAIN): postrouting_rules(cfg),
+                ("filter", SERVICES_CHAIN): reject_rules(unserved_all),
+                ("filter", FORWARD_CHAIN): forward_rules(cfg),
+            }
+            for (table, chain), rules in base.items():
+                if full or self._written_base.get((table, chain)) != rules:
+                    (nat_base if table == "nat" else filter_chains)[chain] = rules
+            self._written_base = base
         # Service chains are declared before KT-SERVICES/KT-NODEPORTS rules jump to them.
         nat = TableBatch("nat", {**nat_chains, **nat_base}, sorted(stale))
         text = render_batch([nat, TableBatch("filter", filter_chains, [])])
-        self._written_chains = new_written
-        self._written_base = base
+        self._written = written
         return text
 
     def cleanup(self) -> None:
@@ -295,7 +334,7 @@ class Proxier:
         restore_deleting_chains(
             self._ipt, {"nat": [*nat, *NAT_BASE_CHAINS], "filter": list(FILTER_BASE_CHAINS)}
         )
-        self._written_chains.clear()
+        self._written.clear()
         self._written_base.clear()
         self.request_full_sync()
 
