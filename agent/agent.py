@@ -31,6 +31,7 @@ from agent.probes import ProbeManager, Prober
 from agent.runtime import PAUSE_IMAGE, ContainerRuntime, ImageNotPresent, PullPolicy
 from agent.runtime_cache import CachedRuntime
 from agent.server import AgentServer, TokenChecker
+from agent.serving_cert import ensure_serving_cert
 from agent.settings import AgentSettings
 from agent.volumes import VolumeManager
 from kajitori.api.core import Pod
@@ -107,7 +108,8 @@ class Agent:
         # machine) must not look like a dead node and have its running pods evicted.
         self._renew_lease_once("starting")
         self._check_runtime()
-        node = self.node.register()
+        serving = ensure_serving_cert(self.settings.cert_dir, self.settings.node_name, self.settings.node_ip)
+        node = self.node.register(serving_cert=serving.pem)
         log.info(
             "node %s registered (InternalIP %s, podCIDR %s, runtime %s)",
             self.settings.node_name, self.settings.node_ip, node.spec.podCIDR, self.settings.runtime,
@@ -128,6 +130,7 @@ class Agent:
             port=self.settings.port,
             node_name=self.settings.node_name,
             node_label=LABEL_NODE,
+            tls=serving,
         )
         self.server.start()
         self.node.start()

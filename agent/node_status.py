@@ -30,6 +30,7 @@ from agent.settings import AgentSettings
 from kajitori.api.coordination import Lease
 from kajitori.api.core import Node
 from kajitori.api.quantity import format_bytes
+from kajitori.api.well_known import SERVING_CERTIFICATE
 from kajitori.client import AlreadyExistsError, ApiClient, ApiError, NotFoundError
 from kajitori.clock import Clock
 
@@ -70,6 +71,7 @@ class NodeStatusReporter:
         self.settings = settings
         self.clock = clock or Clock()
         self.pod_cidr: str | None = None
+        self.serving_cert: str | None = None  # PEM published in the Node annotations at registration
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._conditions: list[dict[str, Any]] | None = None
@@ -134,8 +136,10 @@ class NodeStatusReporter:
             )
         return out
 
-    def register(self) -> Node:
-        """Create or take over the Node and write its status; retried until the master answers."""
+    def register(self, *, serving_cert: str | None = None) -> Node:
+        """Create or take over the Node (publishing the serving certificate of port 10250 in
+        its annotations) and write its status; retried until the master answers."""
+        self.serving_cert = serving_cert
         delay = 0.5
         while not self._stop.is_set():
             try:
@@ -147,6 +151,7 @@ class NodeStatusReporter:
         raise RuntimeError("agent stopped before the node was registered")
 
     def _register_once(self) -> Node:
+        serving_cert = self.serving_cert
         name = self.settings.node_name
         arch = self.runtime.info().architecture or "amd64"
         labels = {
@@ -165,6 +170,9 @@ class NodeStatusReporter:
             except AlreadyExistsError:
                 pass
             existing = self.client.get(Node, name)
+        if serving_cert is not None and (existing.metadata.annotations or {}).get(SERVING_CERTIFICATE) != serving_cert:
+            self.client.patch(Node, name, {"metadata": {"annotations": {SERVING_CERTIFICATE: serving_cert}}})
+            log.info("node %s: serving certificate of port %d published", name, self.settings.port)
         node = self.client.patch(Node, name, {"status": self.node_status(existing)}, subresource="status")
         self.pod_cidr = node.spec.podCIDR
         return node

@@ -1,4 +1,4 @@
-"""The agent's own HTTP port (10250): container logs and one-shot exec, behind a bearer token.
+"""The agent's own HTTPS port (10250): container logs and one-shot exec, behind a bearer token.
 
     GET  /healthz                                   200 "ok", no token needed
     GET  /containerLogs/{ns}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
@@ -11,9 +11,9 @@ master's proxy uses), or any token the master itself accepts, checked once by as
 master to read that pod with it and remembered for a minute (a small TokenReview), so
 `kajitori logs` can come here with the admin kubeconfig. One thread per request
 (stdlib ThreadingHTTPServer): a followed log holds its thread until the container exits
-or the client goes away. This port is still plain HTTP (token-protected; the kubelet's
-port speaks TLS — future work); the check against the master goes over HTTPS with the
-kubeconfig's CA.
+or the client goes away. The port speaks TLS with the agent's self-signed certificate
+(agent.serving_cert), which the master trusts through the Node's annotation; the check
+against the master goes over HTTPS with the kubeconfig's CA.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import httpx
 
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
+from agent.serving_cert import ServingCert
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class AgentServer:
         port: int,
         node_name: str,
         node_label: str,
+        tls: ServingCert | None = None,
     ) -> None:
         self.runtime = runtime
         self.lookup = lookup
@@ -100,6 +102,15 @@ class AgentServer:
 
         self._http = ThreadingHTTPServer((host, port), Handler)
         self._http.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            context.load_cert_chain(tls.cert_path, tls.key_path)
+            # The handshake happens on the first read, in the request's own thread: a client
+            # that connects and says nothing cannot hold up accept() for everyone else.
+            self._http.socket = context.wrap_socket(self._http.socket, server_side=True, do_handshake_on_connect=False)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     @property

@@ -58,6 +58,8 @@ class AgentSettings:
     network: str = "kajitori-pods"
     """The runtime network pods join; `kajitori-pods` is the node's podCIDR bridge made by net.pod_network."""
     port: int = 10250
+    cert_dir: Path = Path("/var/lib/kajitori/pki")
+    """Where the self-signed serving certificate of port 10250 is kept (kubelet's --cert-dir)."""
     """Port of the logs/exec server (reported as daemonEndpoints.kubeletEndpoint.Port)."""
     pod_workers: int = 32
     """Threads syncing pods; a pod is never synced by two at once."""

@@ -93,7 +93,7 @@ def main() -> None:
         master = MasterProcess(Path(tmp) / "master", extra_args=["--no-controllers"]).start()
         settings = AgentSettings(
             kubeconfig=str(master.data_dir / "node.kubeconfig"), node_name=NODE, node_ip="127.0.0.1",
-            pods_root=Path(tmp) / "pods", network=TEST_POD_NETWORK, port=free_port(),
+            pods_root=Path(tmp) / "pods", network=TEST_POD_NETWORK, port=free_port(), cert_dir=Path(tmp) / "pki",
         )  # fmt: skip
         agent = Agent(settings, runtime=DockerRuntime(api=counting))
         api = master.client()

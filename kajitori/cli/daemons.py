@@ -117,7 +117,8 @@ def agent(
     capacity_memory: str = typer.Option(None, "--capacity-memory", help="Memory to report, e.g. 8Gi (default: the runtime's)."),
     pods_root: Path = typer.Option(Path("/var/lib/kajitori/pods"), "--pods-root", help="Where pod volumes live."),
     network: str = typer.Option("kajitori-pods", "--network", help="Docker network of the pods (kajitori-pods: the node's podCIDR bridge)."),
-    port: int = typer.Option(10250, "--port", help="Port of the logs/exec server."),
+    port: int = typer.Option(10250, "--port", help="Port of the logs/exec server (HTTPS)."),
+    cert_dir: Path = typer.Option(Path("/var/lib/kajitori/pki"), "--cert-dir", help="Where the serving certificate of --port is kept."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the node agent: register the node, heartbeat, run the pods bound to it."""
@@ -147,6 +148,7 @@ def agent(
         pods_root=pods_root,
         network=network,
         port=port,
+        cert_dir=cert_dir,
         probe_network=runtime != "fake",
         pod_workers=32 if runtime == "docker" else 4,
     )

@@ -1,8 +1,8 @@
-"""Commands `kajitori logs` and `kajitori exec`: a pod's container, through the node agent's port.
+"""Commands `kajitori logs` and `kajitori exec`: a pod's container, through the master.
 
-The pod is read from the master (which node runs it, which container is meant); the
-request then goes to that node's agent at its InternalIP and kubeletEndpoint port with the
-same bearer token, which the agent checks with the master.
+As kubectl does, both go to the API server's pods/{name}/log and pods/{name}/exec, which
+picks the container (or says which to choose) and forwards to the node's agent over TLS;
+so they work from wherever the master is reachable.
 """
 
 from __future__ import annotations
@@ -26,45 +26,13 @@ def _client(kubeconfig: str | None) -> Any:
         raise typer.Exit(1) from None
 
 
-def _agent_url(client: Any, namespace: str, pod_name: str, container: str | None) -> tuple[str, str]:
-    """(base URL of the pod's node agent, container name)."""
-    from kajitori.api.core import Node, Pod
-    from kajitori.client import ApiError
-
-    try:
-        pod = client.get(Pod, pod_name, namespace)
-    except ApiError as exc:
-        typer.echo(f"error: {exc.message if hasattr(exc, 'message') else exc}", err=True)
-        raise typer.Exit(1) from None
-    names = [c.name for c in pod.spec.containers] + [c.name for c in pod.spec.initContainers or []]
-    if container is None:
-        if len(pod.spec.containers) > 1:
-            typer.echo(
-                f"error: a container name must be specified for pod {pod_name}, choose one of: [{' '.join(names)}]",
-                err=True,
-            )
-            raise typer.Exit(1)
-        container = pod.spec.containers[0].name
-    elif container not in names:
-        typer.echo(f"error: container {container} is not valid for pod {pod_name}", err=True)
-        raise typer.Exit(1)
-    if not pod.spec.nodeName:
-        typer.echo(f"error: pod {pod_name} is not scheduled to a node yet", err=True)
-        raise typer.Exit(1)
-    node = client.get(Node, pod.spec.nodeName)
-    address = next((a.address for a in node.status.addresses or [] if a.type == "InternalIP"), None)
-    endpoints = node.status.daemonEndpoints
-    port = endpoints.kubeletEndpoint.Port if endpoints and endpoints.kubeletEndpoint else 10250
-    if not address:
-        typer.echo(f"error: node {pod.spec.nodeName} reports no InternalIP", err=True)
-        raise typer.Exit(1)
-    host = f"[{address}]" if ":" in address else address
-    return f"http://{host}:{port}", container
+def _pod_path(client: Any, namespace: str, pod: str, sub: str) -> str:
+    return f"{client.config.server.rstrip('/')}/api/v1/namespaces/{namespace}/pods/{pod}/{sub}"
 
 
-def _headers(client: Any) -> dict[str, str]:
+def _http_options(client: Any) -> dict[str, Any]:
     token = client.config.token
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    return {"verify": client.config.ssl_context(), "headers": {"Authorization": f"Bearer {token}"} if token else {}}
 
 
 @app.command()
@@ -83,17 +51,17 @@ def logs(
 
     client = _client(kubeconfig)
     ns = namespace or client.config.namespace
-    base, name = _agent_url(client, ns, pod, container)
     params = {
         "follow": str(follow).lower(),
         "previous": str(previous).lower(),
         "timestamps": str(timestamps).lower(),
+        **({"container": container} if container else {}),
         **({"tailLines": str(tail)} if tail >= 0 else {}),
     }
     try:
         with httpx.stream(
-            "GET", f"{base}/containerLogs/{ns}/{pod}/{name}", params=params, headers=_headers(client),
-            timeout=httpx.Timeout(10.0, read=None),
+            "GET", _pod_path(client, ns, pod, "log"), params=params, timeout=httpx.Timeout(10.0, read=None),
+            **_http_options(client),
         ) as response:  # fmt: skip
             if response.status_code >= 400:
                 response.read()
@@ -103,7 +71,7 @@ def logs(
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.buffer.flush()
     except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach the agent at {base}: {exc}", err=True)
+        typer.echo(f"error: cannot reach the master at {client.config.server}: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
@@ -123,16 +91,16 @@ def exec(
 
     client = _client(kubeconfig)
     ns = namespace or client.config.namespace
-    base, name = _agent_url(client, ns, pod, container)
     try:
         response = httpx.post(
-            f"{base}/exec/{ns}/{pod}/{name}",
+            _pod_path(client, ns, pod, "exec"),
+            params={"container": container} if container else None,
             json={"command": command, "timeoutSeconds": timeout},
-            headers=_headers(client),
             timeout=timeout + 10.0,
+            **_http_options(client),
         )
     except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach the agent at {base}: {exc}", err=True)
+        typer.echo(f"error: cannot reach the master at {client.config.server}: {exc}", err=True)
         raise typer.Exit(1) from None
     if response.status_code >= 400:
         typer.echo(f"error: {_message(response)}", err=True)

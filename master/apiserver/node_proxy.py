@@ -4,10 +4,15 @@ The agent serves ``GET /containerLogs/{ns}/{pod}/{container}`` (streamed, so ``-
 follows) and ``POST /exec/{ns}/{pod}/{container}`` (one-shot: ``{"command": [...]}`` in,
 ``{"exitCode", "output"}`` out) on the port the Node advertises
 (``status.daemonEndpoints.kubeletEndpoint.Port``, 10250), behind the node token.
+
+The agent speaks TLS with a self-signed certificate that it publishes in its Node's
+``kajitori.io/serving-certificate`` annotation; the master trusts that one certificate
+for that node (and checks the address in it), one HTTP client per node and certificate.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 
 from kajitori.api.registry import Resource, by_path
+from kajitori.api.well_known import SERVING_CERTIFICATE
 from master.apiserver import errors
 from master.apiserver.resources import ResourceAPI
 
@@ -25,9 +31,24 @@ class NodeProxy:
     def __init__(self, api: ResourceAPI, node_token: str | None) -> None:
         self.api = api
         self.headers = {"Authorization": f"Bearer {node_token}"} if node_token else {}
-        self.http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
+        self._clients: dict[str, tuple[str, httpx.AsyncClient]] = {}  # node -> (its certificate, a client trusting it)
+        self._retired: list[httpx.AsyncClient] = []
 
-    def _agent_url(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, str]:
+    def _client_for(self, node_name: str, certificate: str) -> httpx.AsyncClient:
+        known = self._clients.get(node_name)
+        if known is not None and known[0] == certificate:
+            return known[1]
+        try:
+            context = ssl.create_default_context(cadata=certificate)
+        except (ssl.SSLError, ValueError) as exc:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} publishes an unreadable serving certificate: {exc}") from None
+        client = httpx.AsyncClient(verify=context, timeout=httpx.Timeout(10.0, read=None))
+        if known is not None:
+            self._retired.append(known[1])  # a stream may still run on it; closed with the proxy
+        self._clients[node_name] = (certificate, client)
+        return client
+
+    def _agent_url(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, str, httpx.AsyncClient]:
         pod = self.api.get(resource, namespace, name).obj
         spec = pod.get("spec") or {}
         node_name = spec.get("nodeName")
@@ -48,17 +69,20 @@ class NodeProxy:
         port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
         if not address:
             raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has no InternalIP")
-        return f"http://{address}:{port}", str(container)
+        certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
+        if not certificate:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
+        return f"https://{address}:{port}", str(container), self._client_for(node_name, certificate)
 
     async def __call__(self, request: Request, resource: Resource, namespace: str, name: str, sub: str) -> Response:
         if resource.plural != "pods" or sub not in ("log", "exec"):
             raise errors.ApiError(404, "NotFound", f"{resource.plural}/{sub} is not served")
-        base, container = self._agent_url(resource, namespace, name, request.query_params.get("container"))
+        base, container, http = self._agent_url(resource, namespace, name, request.query_params.get("container"))
         try:
             if sub == "log":
                 params = {k: v for k, v in request.query_params.items() if k in ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")}
-                upstream = await self.http.send(
-                    self.http.build_request("GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params, headers=self.headers),
+                upstream = await http.send(
+                    http.build_request("GET", f"{base}/containerLogs/{namespace}/{name}/{container}", params=params, headers=self.headers),
                     stream=True,
                 )
                 if upstream.status_code >= 400:
@@ -69,7 +93,7 @@ class NodeProxy:
             if request.method != "POST":
                 raise errors.ApiError(405, "MethodNotAllowed", "exec is a POST with {\"command\": [...]} (one-shot)")
             body = await request.body()
-            upstream = await self.http.post(
+            upstream = await http.post(
                 f"{base}/exec/{namespace}/{name}/{container}", content=body, headers={**self.headers, "content-type": "application/json"}, timeout=httpx.Timeout(10.0, read=120.0)
             )
             return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
@@ -77,7 +101,8 @@ class NodeProxy:
             raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of pod {name} at {base}: {exc}") from None
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for client in [*(c for _, c in self._clients.values()), *self._retired]:
+            await client.aclose()
 
 
 async def _relay(upstream: httpx.Response) -> AsyncIterator[bytes]:

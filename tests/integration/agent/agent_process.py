@@ -8,6 +8,7 @@ of the tests' own (`kajitori-test-pods`), not on the node's podCIDR network.
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import time
@@ -73,7 +74,15 @@ class AgentProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def cert_dir(self) -> Path:
+        return self.work_dir / "pki"
+
+    def tls(self) -> ssl.SSLContext:
+        """Trusts exactly the agent's own serving certificate, as the master does."""
+        return ssl.create_default_context(cafile=str(self.cert_dir / f"{self.node_name}.crt"))
 
     def start(self, timeout: float = 30.0) -> AgentProcess:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +90,7 @@ class AgentProcess:
             sys.executable, "-m", "kajitori", "agent",
             "--kubeconfig", str(self.node_kubeconfig), "--node-name", self.node_name,
             "--node-ip", "127.0.0.1", "--runtime", self.runtime, "--network", TEST_POD_NETWORK,
-            "--port", str(self.port), "--pods-root", str(self.work_dir / "pods"),
+            "--port", str(self.port), "--pods-root", str(self.work_dir / "pods"), "--cert-dir", str(self.cert_dir),
         ]  # fmt: skip
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -92,10 +101,10 @@ class AgentProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"agent exited with {self.proc.returncode}:\n{self.tail()}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5, verify=self.tls()).status_code == 200:
                     return self
-            except httpx.TransportError:
-                pass
+            except (httpx.TransportError, FileNotFoundError):
+                pass  # not serving yet, or its certificate not written yet
             time.sleep(0.1)
         self.stop()  # an agent that never served must not outlive its test
         raise RuntimeError(f"agent did not serve in {timeout}s:\n{self.tail()}")
@@ -116,6 +125,7 @@ class AgentProcess:
             json={"command": command},
             headers={"Authorization": f"Bearer {token or self.token}"},
             timeout=30.0,
+            verify=self.tls(),
         )
         answer.raise_for_status()
         body = answer.json()
@@ -127,6 +137,7 @@ class AgentProcess:
             params=params,
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=30.0,
+            verify=self.tls(),
         )
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 import docker
 import pytest
 
+from agent.serving_cert import ensure_serving_cert
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Node, Pod, Secret
+from kajitori.api.well_known import SERVING_CERTIFICATE
 from kajitori.client import ApiClient, InvalidError, NotFoundError
 from tests.integration.agent.agent_process import (
     BUSYBOX,
@@ -65,6 +67,8 @@ def test_node_registers_with_lease_and_ready_condition(api: ApiClient, agent: Ag
     assert node.status.daemonEndpoints.kubeletEndpoint.Port == agent.port
     assert ((node.status.nodeInfo and node.status.nodeInfo.containerRuntimeVersion) or "").startswith("docker://")
     assert int((node.status.capacity or {})["cpu"]) >= 1
+    # The certificate port 10250 serves with, published for the master to trust.
+    assert (node.metadata.annotations or {})[SERVING_CERTIFICATE] == (agent.cert_dir / f"{NODE}.crt").read_text()
     first = api.get(Lease, NODE, "kube-node-lease").spec
     assert first.holderIdentity == NODE and first.leaseDurationSeconds == 40
     wait_for("a renewed lease", lambda: api.get(Lease, NODE, "kube-node-lease").spec.renewTime != first.renewTime)
@@ -127,7 +131,26 @@ def test_exec_and_logs_through_the_cli_with_the_admin_kubeconfig(api: ApiClient,
     assert refused.status_code == 200
     import httpx
 
-    assert httpx.get(f"{agent.url}/containerLogs/default/talker/main", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert httpx.get(f"{agent.url}/containerLogs/default/talker/main", headers={"Authorization": "Bearer wrong"}, verify=agent.tls()).status_code == 401
+
+
+def test_the_master_talks_only_to_the_certificate_the_node_published(
+    api: ApiClient, agent: AgentProcess, master: MasterProcess, tmp_path: Path
+) -> None:
+    api.create(make_pod("pinned", NODE, [shell("main", f"echo pinned-line; {SLEEP_FOREVER}")]))
+    wait_for("pod pinned Running", lambda: running(api, "pinned"))
+    published = api.get(Node, NODE).metadata.annotations[SERVING_CERTIFICATE]  # type: ignore[index]
+    impostor = ensure_serving_cert(tmp_path, NODE, "127.0.0.1").pem  # same name and address, another key
+    cli = [sys.executable, "-m", "kajitori", "logs", "pinned", "--kubeconfig", str(master.kubeconfig)]
+    try:
+        api.patch(Node, NODE, {"metadata": {"annotations": {SERVING_CERTIFICATE: impostor}}})
+        refused = subprocess.run(cli, capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 1
+        assert "cannot reach the agent of pod pinned" in refused.stderr and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
+    finally:
+        api.patch(Node, NODE, {"metadata": {"annotations": {SERVING_CERTIFICATE: published}}})
+    trusted = wait_for("the log through the master", lambda: (out := subprocess.run(cli, capture_output=True, text=True, timeout=30)).returncode == 0 and out)
+    assert trusted.stdout == "pinned-line\n"
 
 
 def test_init_containers_run_in_order_before_the_app(api: ApiClient, agent: AgentProcess) -> None:
