@@ -21,6 +21,8 @@ usermod -p '*' vagrant
 # Host keys are made per node at first boot (ssh-host-keys.service), not shared by every node.
 rm -f /etc/ssh/ssh_host_*
 systemctl enable ssh-host-keys.service ssh.service docker.service containerd.service
+# Writable net.* settings of the node's own network namespace (see the unit).
+systemctl enable proc-sys-net-rw.service
 
 # Units that need hardware, a console or kernel mounts a container cannot have.
 systemctl mask \
