@@ -118,7 +118,7 @@ class Proxier:
         config: ProxyRuleConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ipt: Iptables = iptables or LegacyIptables()
+        self._ipt: Iptables = iptables or LegacyIptables(persistent_restore=True)
         self._config = config or ProxyRuleConfig()
         self._clock = clock
         self._lock = threading.Lock()
@@ -337,6 +337,7 @@ class Proxier:
         self._written.clear()
         self._written_base.clear()
         self.request_full_sync()
+        self._ipt.close()
 
     def run(self, stop: threading.Event, *, check_period: float = 10.0, min_sync_interval: float = 0.0) -> None:
         """The proxy loop: full sync at start, then sync on changes and check every `check_period` s.
@@ -345,23 +346,26 @@ class Proxier:
         Returns when `stop` is set.
         """
         next_check = self._clock()
-        while not stop.is_set():
-            now = self._clock()
-            if now >= next_check:
+        try:
+            while not stop.is_set():
+                now = self._clock()
+                if now >= next_check:
+                    try:
+                        self.ensure_base_rules()
+                    except IptablesError:
+                        log.exception("checking proxy rules")
+                    next_check = now + check_period
                 try:
-                    self.ensure_base_rules()
+                    result = self.sync()
+                    if result is not None:
+                        log.info("proxy sync: full=%s services=%d in %.3fs", result.full, result.services, result.seconds)
                 except IptablesError:
-                    log.exception("checking proxy rules")
-                next_check = now + check_period
-            try:
-                result = self.sync()
-                if result is not None:
-                    log.info("proxy sync: full=%s services=%d in %.3fs", result.full, result.services, result.seconds)
-            except IptablesError:
-                log.exception("proxy sync failed; retrying with a full sync")
-                stop.wait(1.0)
-                continue
-            if min_sync_interval:
-                stop.wait(min_sync_interval)
-            # At most 1 s asleep, so a set `stop` is noticed without anyone poking `_changed`.
-            self._changed.wait(timeout=min(1.0, max(0.0, next_check - self._clock())))
+                    log.exception("proxy sync failed; retrying with a full sync")
+                    stop.wait(1.0)
+                    continue
+                if min_sync_interval:
+                    stop.wait(min_sync_interval)
+                # At most 1 s asleep, so a set `stop` is noticed without anyone poking `_changed`.
+                self._changed.wait(timeout=min(1.0, max(0.0, next_check - self._clock())))
+        finally:
+            self._ipt.close()

@@ -51,14 +51,14 @@ GOLDEN_FIRST_SYNC = """\
 :KT-NODEPORTS - [0:0]
 :KT-MARK-MASQ - [0:0]
 :KT-POSTROUTING - [0:0]
--A KT-SVC-CDGGSHYLG3RE2FKL ! -s 10.244.0.0/16 -d 10.96.0.20/32 -p tcp --dport 80 -j KT-MARK-MASQ
+-A KT-SVC-CDGGSHYLG3RE2FKL ! -s 10.244.0.0/16 -j KT-MARK-MASQ
 -A KT-SVC-CDGGSHYLG3RE2FKL -m statistic --mode random --probability 0.5000000000 -j KT-SEP-UIQK3OSOSTRHRPBX
 -A KT-SVC-CDGGSHYLG3RE2FKL -j KT-SEP-4EX2N4PG4ASNZOBF
 -A KT-SEP-UIQK3OSOSTRHRPBX -s 10.244.1.2/32 -j KT-MARK-MASQ
 -A KT-SEP-UIQK3OSOSTRHRPBX -p tcp -j DNAT --to-destination 10.244.1.2:8080
 -A KT-SEP-4EX2N4PG4ASNZOBF -s 10.244.2.2/32 -j KT-MARK-MASQ
 -A KT-SEP-4EX2N4PG4ASNZOBF -p tcp -j DNAT --to-destination 10.244.2.2:8080
--A KT-SERVICES -m comment --comment "default/web:http cluster IP" -d 10.96.0.20/32 -p tcp --dport 80 -j KT-SVC-CDGGSHYLG3RE2FKL
+-A KT-SERVICES -d 10.96.0.20/32 -p tcp --dport 80 -j KT-SVC-CDGGSHYLG3RE2FKL
 -A KT-SERVICES -m comment --comment "kajitori service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KT-NODEPORTS
 -A KT-NODEPORTS -p tcp --dport 30080 -j KT-MARK-MASQ
 -A KT-NODEPORTS -p tcp --dport 30080 -j KT-SVC-CDGGSHYLG3RE2FKL
