@@ -16,11 +16,18 @@ a chain in a --noflush restore flushes it).
 Why iptables-legacy-restore and not python-iptables: on this machine one restore of 1,000
 services x 3 endpoints took 0.05 s, the same rules built and committed through python-iptables
 in one batch took 1.6 s; a restore replaces each table in one atomic step, so no packet sees
-a half-written service; and the restore text is plain data that unit tests can read.
-python-iptables is not used by the proxy: the periodic check reads one `iptables-legacy-save`
+a half-written service; and the restore text is plain data that unit tests can read. The
+batches go to one long-lived restore process (`RestoreSession`), which `run` and `cleanup`
+end. python-iptables is not used by the proxy: the periodic check reads one `iptables-legacy-save`
 per table and looks for our jump rules and KT-SERVICES' last rule in it (falling back to
 `iptables-legacy -C` before inserting anything), and libxtables' global state would tie the
 whole process to one thread for no gain.
+
+Where one change's time goes (1,000 services x 3 endpoints, bench/proxy): the Python side is
+~0.3 ms (only the dirty Service is read and rendered); nearly all the rest is the kernel
+copying the whole nat table out (~10 ms) and translating and replacing it whole (~15 ms),
+in proportion to its entries, however small the batch. See iptables_rules for how the
+layout keeps entries few.
 """
 
 from __future__ import annotations
