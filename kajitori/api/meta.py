@@ -46,10 +46,34 @@ class KubeModel(BaseModel):
         insides of an unknown or unmodelled field are not looked at (Kubernetes reports
         ``spec.replica`` once, not each key under it).
         """
-        found = [_join(path, name) for name in self.model_extra or {} if name not in self.UNMODELLED]
-        for name, info in type(self).model_fields.items():
-            found.extend(_unknown_in(getattr(self, name), _join(path, info.alias or name)))
+        extra = self.__pydantic_extra__
+        found = [_join(path, name) for name in extra if name not in self.UNMODELLED] if extra else []
+        for name, wire_name in _fields_holding_models(type(self)):
+            value = self.__dict__.get(name)
+            if value is not None:
+                found.extend(_unknown_in(value, _join(path, wire_name)))
         return found
+
+
+# Per model class: (attribute, wire name) of the fields that can hold models. The walk
+# descends only into these, so a write pays for its nested objects, not for every scalar.
+_MODEL_FIELDS: dict[type[KubeModel], tuple[tuple[str, str], ...]] = {}
+
+
+def _fields_holding_models(model: type[KubeModel]) -> tuple[tuple[str, str], ...]:
+    fields = _MODEL_FIELDS.get(model)
+    if fields is None:
+        fields = tuple(
+            (name, info.alias or name) for name, info in model.model_fields.items() if _holds_model(info.annotation)
+        )
+        _MODEL_FIELDS[model] = fields
+    return fields
+
+
+def _holds_model(annotation: Any) -> bool:
+    if isinstance(annotation, type) and issubclass(annotation, KubeModel):
+        return True
+    return any(_holds_model(arg) for arg in getattr(annotation, "__args__", ()))
 
 
 def _join(path: str, name: str) -> str:
