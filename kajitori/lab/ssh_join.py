@@ -248,17 +248,37 @@ def check_prerequisites(remote: Remote) -> None:
         raise JoinError(f"{remote.target.host}: missing {', '.join(missing)} (apt-get install -y {' '.join(missing)})")
 
 
+# What Ansible's common role (and its node group) sets: see ansible/roles/common/defaults.
+NODE_SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+    "net.ipv4.conf.all.route_localnet": "1",  # NodePorts on 127.0.0.1, as kube-proxy allows
+}
+
+
+def configure_kernel(remote: Remote) -> None:
+    """The node's kernel settings, now and at every boot (a key the kernel lacks is skipped)."""
+    lines = "".join(f"{key} = {value}\n" for key, value in NODE_SYSCTLS.items())
+    remote.write_file("/etc/sysctl.d/90-kajitori.conf", "# Written by kajitori node join.\n" + lines)
+    for key, value in NODE_SYSCTLS.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        remote.run(f"[ ! -e {path} ] || echo {value} > {path}", check=False)
+
+
 def configure_docker(remote: Remote, registry_mirror: str | None) -> bool:
-    """Legacy iptables backend and the registry mirror; restarts dockerd only if either changed."""
+    """Legacy iptables backend, hairpin mode on bridge ports (userland-proxy off, see
+    ansible's daemon.json.j2) and the registry mirror; restarts dockerd only if any changed."""
     changed = False
     for tool in ("iptables", "ip6tables"):
         _, query = remote.run(f"update-alternatives --query {tool}", check=False)
         if f"Value: /usr/sbin/{tool}-legacy" not in query:
             remote.run(f"update-alternatives --set {tool} /usr/sbin/{tool}-legacy")
             changed = True
+    daemon: dict[str, object] = {"userland-proxy": False}
     if registry_mirror:
-        daemon = {"registry-mirrors": [f"http://{registry_mirror}"], "insecure-registries": [registry_mirror]}
-        changed |= remote.write_file("/etc/docker/daemon.json", json.dumps(daemon, indent=2) + "\n")
+        daemon.update({"registry-mirrors": [f"http://{registry_mirror}"], "insecure-registries": [registry_mirror]})
+    changed |= remote.write_file("/etc/docker/daemon.json", json.dumps(daemon, indent=2) + "\n")
     if changed:
         remote.run("systemctl restart docker")
     else:
@@ -333,8 +353,9 @@ def join(plan: JoinPlan, *, api: Any, timeout: float = 120.0, progress: Progress
         check_prerequisites(remote)
         node_name = plan.node_name or remote.run("hostname -s", sudo=False)[1].strip()
         node_ip = plan.node_ip or remote.peer_address
+        configure_kernel(remote)
         if configure_docker(remote, plan.registry_mirror):
-            progress("dockerd reconfigured (legacy iptables, registry mirror) and restarted")
+            progress("dockerd reconfigured (legacy iptables, hairpin mode, registry mirror) and restarted")
         # The agent expects the pause image on the node; it comes through the mirror.
         remote.run(f"docker image inspect {PAUSE_IMAGE} >/dev/null 2>&1 || docker pull -q {PAUSE_IMAGE}")
         install_kajitori(remote, plan.wheelhouse)

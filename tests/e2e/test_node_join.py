@@ -127,6 +127,11 @@ def test_join_makes_a_ready_node(lab: Path, spare_machine: str, lab_api: ApiClie
         node = lab_api.request("GET", f"/api/v1/nodes/{SPARE_NAME}")
         addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
         assert addresses["InternalIP"] == SPARE_IP
+        # Set up as Ansible sets up node1 and node2: hairpin mode through dockerd, NodePorts on 127.0.0.1.
+        spare = docker.from_env().containers.get("kajitori-test-node3")
+        code, out = spare.exec_run(["bash", "-c", "cat /proc/sys/net/ipv4/conf/all/route_localnet; "
+                                    "python3 -c 'import json; print(json.load(open(\"/etc/docker/daemon.json\"))[\"userland-proxy\"])'"])
+        assert (code, out.decode().split()) == (0, ["1", "False"]), out
         # A second join changes nothing a user could see: the node stays Ready.
         again = _join(spare_machine, "--user", "vagrant", "--key", str(VAGRANT_KEY),
                       "--master-kubeconfig", str(lab_admin_kubeconfig))
