@@ -302,3 +302,29 @@ def test_run_loop_syncs_on_events_and_stops() -> None:
         stop.set()
         loop.join(timeout=10)
     assert not loop.is_alive()
+
+
+def test_service_gaining_endpoints_moves_from_reject_to_dnat() -> None:
+    proxier, rec = synced_proxier(WEB, DNS, WEB_EPS)
+    proxier.update_endpoints(endpoints("dns", ["10.244.1.5"], [{"name": "dns", "port": 53}], ns="kube-system"))
+    proxier.sync()
+    batch = rec.restores[-1]
+    dns_chain = service_chain(ServicePortName("kube-system", "dns", "dns"), "UDP")
+    assert f"-A KT-SERVICES -d 10.96.0.10/32 -p udp --dport 53 -j {dns_chain}" in batch
+    assert "-A KT-SERVICES -d 10.96.0.20/32 -p tcp --dport 80" in batch  # the whole chain, web included
+    filter_part = batch[batch.index("*filter"):]
+    assert ":KT-SERVICES - [0:0]" in filter_part and "REJECT" not in filter_part
+    assert ":KT-FORWARD" not in filter_part  # unchanged chains are not rewritten
+
+
+def test_changed_cluster_ip_rewrites_the_services_chain() -> None:
+    proxier, rec = synced_proxier(WEB, WEB_EPS)
+    moved = service(
+        "web", "10.96.0.99", [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080}], type="NodePort"
+    )
+    proxier.update_service(moved)
+    proxier.sync()
+    batch = rec.restores[-1]
+    assert "-A KT-SERVICES -d 10.96.0.99/32 -p tcp --dport 80" in batch
+    assert "10.96.0.20" not in batch
+    assert "*filter" not in batch
