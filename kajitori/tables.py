@@ -226,6 +226,23 @@ def replicaset_cells(obj: Obj, now: float) -> list[str]:
     ]
 
 
+def daemonset_cells(obj: Obj, now: float) -> list[str]:
+    spec, status = _spec(obj), _status(obj)
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [
+        _meta(obj).get("name", ""),
+        str(status.get("desiredNumberScheduled") or 0),
+        str(status.get("currentNumberScheduled") or 0),
+        str(status.get("numberReady") or 0),
+        str(status.get("updatedNumberScheduled") or 0),
+        str(status.get("numberAvailable") or 0),
+        ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or NONE,
+        age(_meta(obj).get("creationTimestamp"), now),
+        *_containers_and_images(spec.get("template") or {}),
+        selector_text(spec.get("selector")),
+    ]
+
+
 # --------------------------------------------------------------------------- services, endpoints
 
 
@@ -467,6 +484,22 @@ TABLES: dict[str, TableSpec] = {
             SELECTOR,
         ),
         replicaset_cells,
+    ),
+    "DaemonSet": TableSpec(
+        (
+            NAME,
+            Column("Desired", "The number of nodes that should be running the daemon pod."),
+            Column("Current", "The number of nodes running at least one daemon pod that should."),
+            Column("Ready", "The number of nodes whose daemon pod is ready."),
+            Column("Up-to-date", "The number of nodes running the current template's pod."),
+            Column("Available", "The number of nodes whose daemon pod is ready for at least minReadySeconds."),
+            Column("Node Selector", "The pod template's nodeSelector."),
+            AGE,
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
+        ),
+        daemonset_cells,
     ),
     "Service": TableSpec(
         (

@@ -18,6 +18,8 @@ class ControllerSettings:
     """Run the ReplicaSet controller."""
     deployment: bool = True
     """Run the Deployment controller."""
+    daemonset: bool = True
+    """Run the DaemonSet controller (one pod per eligible node)."""
     endpoints: bool = True
     """Run the Endpoints controller."""
     node_lifecycle: bool = True

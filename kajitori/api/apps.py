@@ -1,4 +1,4 @@
-"""The apps/v1 kinds: Deployment and ReplicaSet, and autoscaling/v1 Scale."""
+"""The apps/v1 kinds: Deployment, ReplicaSet and DaemonSet, and autoscaling/v1 Scale."""
 
 from __future__ import annotations
 
@@ -153,3 +153,79 @@ class Scale(TypedObject):
     kind: str | None = "Scale"
     spec: ScaleSpec = Field(default_factory=ScaleSpec)
     status: ScaleStatus = Field(default_factory=ScaleStatus)
+
+
+# -- DaemonSet ----------------------------------------------------------------------------
+
+
+class RollingUpdateDaemonSet(KubeModel):
+    """Kubernetes' defaults: one node's pod replaced at a time, no surge."""
+
+    maxUnavailable: IntOrString = 1
+    maxSurge: IntOrString = 0
+
+    @model_validator(mode="after")
+    def _values(self) -> RollingUpdateDaemonSet:
+        _check_int_or_percent(self.maxUnavailable, "maxUnavailable")
+        _check_int_or_percent(self.maxSurge, "maxSurge")
+        if self.maxUnavailable in (0, "0%") and self.maxSurge in (0, "0%"):
+            raise ValueError("maxUnavailable may not be 0 when maxSurge is 0")
+        return self
+
+
+class DaemonSetUpdateStrategy(KubeModel):
+    type: Literal["RollingUpdate", "OnDelete"] = "RollingUpdate"
+    rollingUpdate: RollingUpdateDaemonSet | None = None
+
+    @model_validator(mode="after")
+    def _default(self) -> DaemonSetUpdateStrategy:
+        # As Kubernetes' SetDefaults_DaemonSet; an OnDelete strategy may keep a rollingUpdate it ignores.
+        if self.type == "RollingUpdate" and self.rollingUpdate is None:
+            self.rollingUpdate = RollingUpdateDaemonSet()
+        return self
+
+
+class DaemonSetSpec(KubeModel):
+    selector: LabelSelector
+    template: PodTemplateSpec
+    updateStrategy: DaemonSetUpdateStrategy = Field(default_factory=DaemonSetUpdateStrategy)
+    minReadySeconds: NonNegative = 0
+    revisionHistoryLimit: NonNegative = 10
+
+    @model_validator(mode="after")
+    def _selector(self) -> DaemonSetSpec:
+        _check_selector_matches_template(self.selector, self.template)
+        if self.template.spec.restartPolicy != "Always":
+            raise ValueError(
+                f"template.spec.restartPolicy: Unsupported value: {self.template.spec.restartPolicy!r}: "
+                "supported values: \"Always\""
+            )
+        return self
+
+
+class DaemonSetCondition(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    lastTransitionTime: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class DaemonSetStatus(KubeModel):
+    currentNumberScheduled: int = 0
+    numberMisscheduled: int = 0
+    desiredNumberScheduled: int = 0
+    numberReady: int = 0
+    observedGeneration: int | None = None
+    updatedNumberScheduled: int | None = None
+    numberAvailable: int | None = None
+    numberUnavailable: int | None = None
+    collisionCount: int | None = None
+    conditions: list[DaemonSetCondition] | None = None
+
+
+class DaemonSet(TypedObject):
+    apiVersion: str | None = "apps/v1"
+    kind: str | None = "DaemonSet"
+    spec: DaemonSetSpec
+    status: DaemonSetStatus = Field(default_factory=DaemonSetStatus)

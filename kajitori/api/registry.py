@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kajitori.api.apps import Deployment, ReplicaSet
+from kajitori.api.apps import DaemonSet, Deployment, ReplicaSet
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from kajitori.api.meta import TypedObject
@@ -78,6 +78,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True, Lease, (), has_status=False),
     Resource("apps", "v1", "Deployment", "deployments", True, Deployment, ("deploy",), frozenset({"status", "scale"})),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ReplicaSet, ("rs",), frozenset({"status", "scale"})),
+    Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"})),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -37,7 +37,7 @@ def master(
     advertise_address: str = typer.Option(None, "--advertise-address", help="Address written into the kubeconfigs."),
     no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
     dns_listen: str = typer.Option(None, "--dns-listen", help="HOST:PORT to serve cluster DNS on (the kube-dns Service points there)."),
-    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, endpoints, node-lifecycle, garbage-collector)."),
+    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, node-lifecycle, garbage-collector)."),
     node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
     pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),

@@ -40,6 +40,8 @@ def prepare_for_create(resource: Resource, obj: dict[str, Any]) -> None:
         spec.setdefault("finalizers", ["kubernetes"])
     elif kind in ("Service", "Deployment", "ReplicaSet"):
         obj.pop("status", None)
+    elif kind == "DaemonSet":
+        obj.pop("status", None)
     # Node keeps the status it registers with (the agent creates it with its facts).
 
 
@@ -52,6 +54,9 @@ def prepare_for_update(resource: Resource, new: dict[str, Any], old: dict[str, A
     elif kind == "Service":
         _service_keep_allocations(new, old)
     elif kind in ("Deployment", "ReplicaSet"):
+        if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
+            raise FieldError("spec.selector", "field is immutable")
+    elif kind == "DaemonSet":
         if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
             raise FieldError("spec.selector", "field is immutable")
     elif kind == "Node":

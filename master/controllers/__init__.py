@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def start_all(settings: MasterSettings) -> Callable[[], None]:
+    from master.controllers.daemonset import DaemonSetController
     from master.controllers.deployment import DeploymentController
     from master.controllers.endpoints import EndpointsController
     from master.controllers.event_ttl import EventTTLController
@@ -44,6 +45,8 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
         controllers.append(ReplicaSetController(ctx).controller)
     if loops.deployment:
         controllers.append(DeploymentController(ctx).controller)
+    if loops.daemonset:
+        controllers.append(DaemonSetController(ctx).controller)
     if loops.endpoints:
         controllers.append(EndpointsController(ctx).controller)
     if loops.node_lifecycle:

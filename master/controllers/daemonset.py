@@ -1,0 +1,383 @@
+"""The DaemonSet controller: exactly one pod per eligible node, rolled node by node.
+
+reconcile(namespace/name) reads the nodes and the pods the DaemonSet controls
+(adopting matching orphans, releasing pods whose labels no longer match), groups the
+pods by the node they are for (bound node, or the node their affinity names while
+the scheduler has not bound them yet) and, per node (``daemon_placement.placement``):
+
+- should run and has no pod: create one (``daemon_pod``: the node's name in a
+  required node affinity; the default scheduler binds it, as in Kubernetes >= 1.12);
+- may keep running: delete failed or finished pods (the next pass makes a new one);
+  of several live pods keep the oldest;
+- may not keep running (a label changed, a NoExecute taint it does not tolerate):
+  delete its pods. Pods for a node that no longer exists are deleted with grace 0:
+  no agent is left to confirm.
+
+A node whose only pod is terminating waits for it to go before getting a new one, so
+two pods of one DaemonSet never share a node (host ports). Only when that pass wrote
+nothing (and the cache has seen the earlier writes: expectations) does the update
+strategy move: RollingUpdate deletes old-template pods that are unavailable at once
+and available ones while fewer than ``maxUnavailable`` nodes lack an available
+up-to-date pod; the first pass then creates their replacements. OnDelete replaces only
+pods someone else deleted.
+
+A template's revision is ``controller-revision-hash``, a hash of the template kept in
+the pods' label. Kubernetes also stores each revision as a ControllerRevision object
+(for ``rollout undo``); Kajitori computes the hash from the current template on each
+pass and keeps no history objects. Status goes through /status, only when it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from kajitori.api.apps import DaemonSet, DaemonSetStatus
+from kajitori.api.core import Node, Pod
+from kajitori.client import AlreadyExistsError, ApiError, NotFoundError
+from kajitori.clock import parse_time
+from kajitori.controller import Controller, Requeue
+from kajitori.informer import object_key, split_key
+from master.controllers.context import LoopContext
+from master.controllers.daemon_placement import REVISION_HASH_LABEL, daemon_pod, placement, target_node
+from master.controllers.deployment import resolve_fraction, template_hash
+from master.controllers.expectations import Expectations
+from master.controllers.pod_state import controller_ref, is_available, is_ready, owner_reference, ready_since
+
+log = logging.getLogger(__name__)
+
+SLOW_START_INITIAL = 1
+BURST_PODS = 250  # at most this many creates per pass; the rest follow on the next one
+
+
+def revision_hash(ds: DaemonSet) -> str:
+    return template_hash(ds.spec.template, ds.status.collisionCount or 0)
+
+
+def max_unavailable(ds: DaemonSet, desired: int) -> int:
+    """How many nodes may lack an available up-to-date pod during a rolling update (at least 1)."""
+    rolling = ds.spec.updateStrategy.rollingUpdate
+    if rolling is None:
+        return 1
+    # Kubernetes rounds a percentage of a DaemonSet's nodes up.
+    return max(1, resolve_fraction(rolling.maxUnavailable, desired, round_up=True))
+
+
+def oldest_first(pods: list[Pod]) -> list[Pod]:
+    return sorted(pods, key=lambda p: (parse_time(p.metadata.creationTimestamp) or 0.0, p.metadata.name or ""))
+
+
+def is_live(pod: Pod) -> bool:
+    return pod.metadata.deletionTimestamp is None and pod.status.phase not in ("Succeeded", "Failed")
+
+
+class DaemonSetController:
+    def __init__(self, ctx: LoopContext, *, workers: int = 2) -> None:
+        self.ctx = ctx
+        self.client = ctx.client
+        self.daemonsets = ctx.informers.informer(DaemonSet)
+        self.nodes = ctx.informers.informer(Node)
+        self.pods = ctx.informers.informer(Pod)
+        self.expectations = Expectations(ctx.clock)
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ds-write")
+        self._placement_reported: set[str] = set()  # pod uids a FailedPlacement event was recorded for
+        self.controller = Controller(
+            "daemonset", self.reconcile, informers=[self.daemonsets, self.nodes, self.pods], workers=workers
+        )
+        self.daemonsets.add_handlers(self._on_ds, lambda _o, n: self._on_ds(n), self._on_ds_delete)
+        self.nodes.add_handlers(self._on_node, self._on_node_update, self._on_node)
+        self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+
+    # -- handlers: objects to keys -------------------------------------------------
+
+    def _on_ds(self, ds: DaemonSet) -> None:
+        self.controller.enqueue(object_key(ds))
+
+    def _on_ds_delete(self, ds: DaemonSet) -> None:
+        self.expectations.forget(object_key(ds))
+
+    def _on_node(self, _node: Node) -> None:
+        for ds in self.daemonsets.list():
+            self.controller.enqueue(object_key(ds))
+
+    def _on_node_update(self, old: Node, new: Node) -> None:
+        # Heartbeats change a node every few seconds; only what placement reads matters.
+        if (old.metadata.labels, old.spec.taints, old.spec.unschedulable) != (
+            new.metadata.labels,
+            new.spec.taints,
+            new.spec.unschedulable,
+        ):
+            self._on_node(new)
+
+    def _owner_key(self, pod: Pod) -> str | None:
+        ref = controller_ref(pod)
+        if ref is None or ref.kind != "DaemonSet":
+            return None
+        return f"{pod.metadata.namespace}/{ref.name}"
+
+    def _on_pod_add(self, pod: Pod) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.creation_observed(key)
+            self.controller.enqueue(key)
+        else:
+            self._enqueue_matching(pod)
+
+    def _on_pod_update(self, old: Pod, new: Pod) -> None:
+        key = self._owner_key(new)
+        if key:
+            if new.metadata.deletionTimestamp and not old.metadata.deletionTimestamp:
+                self.expectations.deletion_observed(key, new.metadata.uid or "")
+            self.controller.enqueue(key)
+        old_key = self._owner_key(old)
+        if old_key and old_key != key:
+            self.controller.enqueue(old_key)
+        if key is None and old.metadata.labels != new.metadata.labels:
+            self._enqueue_matching(new)
+
+    def _on_pod_delete(self, pod: Pod) -> None:
+        key = self._owner_key(pod)
+        if key:
+            self.expectations.deletion_observed(key, pod.metadata.uid or "")
+            self._placement_reported.discard(pod.metadata.uid or "")
+            self.controller.enqueue(key)
+
+    def _enqueue_matching(self, pod: Pod) -> None:
+        for ds in self.daemonsets.by_index("namespace", pod.metadata.namespace or ""):
+            if ds.spec.selector.matches(pod.metadata.labels):
+                self.controller.enqueue(object_key(ds))
+
+    # -- reconcile -------------------------------------------------------------------
+
+    def reconcile(self, key: str) -> None:
+        ds = self.daemonsets.get(key)
+        if ds is None:
+            self.expectations.forget(key)
+            return
+        namespace, _ = split_key(key)
+        pods = self._claim_pods(ds, namespace or "")
+        by_node: dict[str, list[Pod]] = {}
+        for pod in pods:
+            by_node.setdefault(target_node(pod) or "", []).append(pod)
+        nodes = {n.metadata.name or "": n for n in self.nodes.list()}
+        current = revision_hash(ds)
+        if ds.metadata.deletionTimestamp is None and self.expectations.satisfied(key):
+            wrote = self._manage(ds, key, nodes, by_node, current)
+            if not wrote and ds.spec.updateStrategy.type == "RollingUpdate":
+                self._rolling_update(ds, key, nodes, by_node, current)
+        self._report_failed_placement(ds, pods)
+        now = self.ctx.clock.time()
+        self._write_status(ds, nodes, by_node, current, now)
+        if ds.spec.minReadySeconds > 0:
+            waits = [
+                since + ds.spec.minReadySeconds - now
+                for p in pods
+                if (since := ready_since(p)) is not None and not is_available(p, ds.spec.minReadySeconds, now)
+            ]
+            if waits:
+                raise Requeue(max(0.1, min(waits)))
+
+    def _claim_pods(self, ds: DaemonSet, namespace: str) -> list[Pod]:
+        """The pods this DaemonSet controls, after adopting matching orphans and releasing strays."""
+        uid = ds.metadata.uid or ""
+        owned: list[Pod] = []
+        for pod in self.pods.by_index("controller-uid", uid):
+            if ds.spec.selector.matches(pod.metadata.labels):
+                owned.append(pod)
+            elif pod.metadata.deletionTimestamp is None:
+                self._release(ds, pod)
+        if ds.metadata.deletionTimestamp is not None:
+            return owned
+        for pod in self.pods.by_index("namespace", namespace):
+            if (
+                controller_ref(pod) is None
+                and is_live(pod)
+                and target_node(pod) is not None
+                and ds.spec.selector.matches(pod.metadata.labels)
+            ):
+                adopted = self._adopt(ds, pod)
+                if adopted is not None:
+                    owned.append(adopted)
+        return owned
+
+    def _adopt(self, ds: DaemonSet, pod: Pod) -> Pod | None:
+        refs = [r.to_dict() for r in pod.metadata.ownerReferences or []]
+        refs.append(owner_reference(ds).to_dict())
+        patch = {"metadata": {"ownerReferences": refs, "resourceVersion": pod.metadata.resourceVersion}}
+        try:
+            adopted: Pod = self.client.patch(Pod, pod.metadata.name or "", patch, pod.metadata.namespace)
+        except ApiError as exc:
+            log.debug("could not adopt %s: %s", object_key(pod), exc)
+            return None
+        return adopted
+
+    def _release(self, ds: DaemonSet, pod: Pod) -> None:
+        refs = [r.to_dict() for r in pod.metadata.ownerReferences or [] if r.uid != ds.metadata.uid]
+        try:
+            self.client.patch(Pod, pod.metadata.name or "", {"metadata": {"ownerReferences": refs or None}}, pod.metadata.namespace)
+        except NotFoundError:
+            pass
+
+    def _manage(self, ds: DaemonSet, key: str, nodes: dict[str, Node], by_node: dict[str, list[Pod]], current: str) -> bool:
+        """Create missing pods and delete misplaced, failed and extra ones; True when it wrote."""
+        create_on: list[str] = []
+        delete: list[Pod] = []
+        gone: list[Pod] = []  # pods for nodes that no longer exist
+        for name, node in sorted(nodes.items()):
+            pods = by_node.get(name, [])
+            where = placement(ds.spec.template, node)
+            if where.should_run and not pods:
+                create_on.append(name)
+            elif where.should_continue:
+                live = [p for p in pods if is_live(p)]
+                delete.extend(p for p in pods if p.metadata.deletionTimestamp is None and not is_live(p))
+                delete.extend(oldest_first(live)[1:])
+            else:
+                delete.extend(p for p in pods if p.metadata.deletionTimestamp is None)
+        for name, pods in by_node.items():
+            if name not in nodes:
+                gone.extend(p for p in pods if p.metadata.deletionTimestamp is None)
+        if delete or gone:
+            self._delete_pods(ds, key, delete, gone)
+        if create_on:
+            self._create_pods(ds, key, create_on[:BURST_PODS], current)
+        return bool(create_on or delete or gone)
+
+    def _rolling_update(
+        self, ds: DaemonSet, key: str, nodes: dict[str, Node], by_node: dict[str, list[Pod]], current: str
+    ) -> None:
+        """Kubernetes' rollingUpdate without surge: delete old pods while few enough nodes are unavailable."""
+        now = self.ctx.clock.time()
+        eligible = [name for name, node in sorted(nodes.items()) if placement(ds.spec.template, node).should_continue]
+        limit = max_unavailable(ds, len(eligible))
+        unavailable = 0
+        replace_now: list[Pod] = []
+        candidates: list[Pod] = []
+        for name in eligible:
+            live = [p for p in by_node.get(name, []) if is_live(p)]
+            new = [p for p in live if (p.metadata.labels or {}).get(REVISION_HASH_LABEL) == current]
+            old = [p for p in live if p not in new]
+            if len(live) != 1:
+                unavailable += 1  # none, or several: the next pass creates or deletes
+            elif new:
+                if not is_available(new[0], ds.spec.minReadySeconds, now):
+                    unavailable += 1
+            elif not is_available(old[0], ds.spec.minReadySeconds, now):
+                replace_now.append(old[0])  # already unavailable: replacing it costs nothing
+            else:
+                candidates.append(old[0])
+        room = max(0, min(limit - unavailable - len(replace_now), len(candidates)))
+        victims = replace_now + candidates[:room]
+        if victims:
+            self._delete_pods(ds, key, victims, [])
+
+    def _create_pods(self, ds: DaemonSet, key: str, node_names: list[str], current: str) -> None:
+        self.expectations.expect_creations(key, len(node_names))
+        created: list[str] = []
+        error: Exception | None = None
+        batch = SLOW_START_INITIAL
+        remaining = list(node_names)
+        while remaining:
+            chunk, remaining = remaining[:batch], remaining[batch:]
+            results = list(self._pool.map(lambda n: self._create_one(ds, n, current), chunk))
+            failures = [r for r in results if isinstance(r, Exception)]
+            created.extend(r for r in results if isinstance(r, str))
+            for failure in failures:
+                self.expectations.creation_failed(key)
+                error = failure
+            if failures:
+                # The rest would most likely fail the same way.
+                for _ in remaining:
+                    self.expectations.creation_failed(key)
+                break
+            batch *= 2
+        for name in created:
+            self.ctx.recorder.normal(ds, "SuccessfulCreate", f"Created pod: {name}")
+        if error is not None:
+            self.ctx.recorder.warning(ds, "FailedCreate", f"Error creating: {error}")
+            raise error
+
+    def _create_one(self, ds: DaemonSet, node_name: str, current: str) -> str | Exception:
+        body = daemon_pod(ds, node_name, current)
+        try:
+            made: Pod = self.client.create(body, body.metadata.namespace)
+        except AlreadyExistsError as exc:
+            return exc
+        except Exception as exc:  # reported once by the caller
+            return exc
+        return made.metadata.name or ""
+
+    def _delete_pods(self, ds: DaemonSet, key: str, victims: list[Pod], gone: list[Pod]) -> None:
+        pods = [*victims, *gone]
+        self.expectations.expect_deletions(key, [p.metadata.uid or "" for p in pods])
+        orphaned = {p.metadata.uid for p in gone}
+
+        def delete(pod: Pod) -> Exception | None:
+            # A pod whose node is gone has no agent to confirm a graceful deletion.
+            grace = 0 if pod.metadata.uid in orphaned else None
+            try:
+                self.client.delete(Pod, pod.metadata.name or "", pod.metadata.namespace, grace_period_seconds=grace)
+            except NotFoundError:
+                self.expectations.deletion_observed(key, pod.metadata.uid or "")
+                return None
+            except Exception as exc:
+                self.expectations.deletion_observed(key, pod.metadata.uid or "")
+                return exc
+            self.ctx.recorder.normal(ds, "SuccessfulDelete", f"Deleted pod: {pod.metadata.name}")
+            return None
+
+        errors = [e for e in self._pool.map(delete, pods) if e is not None]
+        if errors:
+            raise errors[0]
+
+    def _report_failed_placement(self, ds: DaemonSet, pods: list[Pod]) -> None:
+        """A Warning once per pod the scheduler cannot place on its node (too little CPU, a host port taken)."""
+        for pod in pods:
+            if pod.spec.nodeName or not is_live(pod) or pod.metadata.uid in self._placement_reported:
+                continue
+            cond = next((c for c in pod.status.conditions or [] if c.type == "PodScheduled"), None)
+            if cond is not None and cond.status == "False" and cond.reason == "Unschedulable":
+                self._placement_reported.add(pod.metadata.uid or "")
+                self.ctx.recorder.warning(
+                    ds, "FailedPlacement", f"failed to place pod {pod.metadata.name} on {target_node(pod)}: {cond.message}"
+                )
+
+    def _write_status(
+        self, ds: DaemonSet, nodes: dict[str, Node], by_node: dict[str, list[Pod]], current: str, now: float
+    ) -> None:
+        desired = scheduled = misscheduled = ready = available = updated = 0
+        for name, node in nodes.items():
+            live = oldest_first([p for p in by_node.get(name, []) if is_live(p)])
+            if placement(ds.spec.template, node).should_run:
+                desired += 1
+                if live:
+                    scheduled += 1
+                    # As Kubernetes: the oldest pod of the node speaks for it.
+                    if is_ready(live[0]):
+                        ready += 1
+                        if is_available(live[0], ds.spec.minReadySeconds, now):
+                            available += 1
+                    if (live[0].metadata.labels or {}).get(REVISION_HASH_LABEL) == current:
+                        updated += 1
+            elif live:
+                misscheduled += 1
+        status = DaemonSetStatus(
+            currentNumberScheduled=scheduled,
+            numberMisscheduled=misscheduled,
+            desiredNumberScheduled=desired,
+            numberReady=ready,
+            observedGeneration=ds.metadata.generation,
+            updatedNumberScheduled=updated,
+            numberAvailable=available,
+            numberUnavailable=desired - available,
+            collisionCount=ds.status.collisionCount,
+            conditions=ds.status.conditions,
+        )
+        if status.to_dict() == ds.status.to_dict():
+            return
+        fresh = ds.model_copy(deep=True)
+        fresh.status = status
+        try:
+            self.client.update_status(fresh)
+        except NotFoundError:
+            pass
