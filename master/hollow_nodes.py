@@ -7,6 +7,12 @@ a pod bound to a live hollow node is reported Running and Ready with an IP from
 the node's pod CIDR; a pod being deleted on it is deleted with grace 0 (the
 containers "stopped"). No Docker, no network: this is kubemark's hollow kubelet.
 
+A pod annotated ``kajitori.io/hollow-exit-code: "N"`` runs for
+``kajitori.io/hollow-run-seconds`` (default 0.5) and then its containers exit with N:
+the pod ends Succeeded (N = 0) or Failed with restartPolicy Never (also OnFailure with
+0); otherwise its containers restart in place (restartCount + 1) and run again, as the
+kubelet does. That is how Job tests make pods finish without Docker.
+
 Tests control the heartbeats: ``silence(node)`` stops a node's Lease renewals,
 status posts and pod handling (the machine is gone); ``revive(node)`` resumes them
 and posts Ready=True at once, as a restarted agent does. One informer watches all
@@ -26,6 +32,7 @@ from kajitori.api.coordination import Lease, LeaseSpec
 from kajitori.api.core import (
     ContainerState,
     ContainerStateRunning,
+    ContainerStateTerminated,
     ContainerStatus,
     Node,
     NodeAddress,
@@ -43,6 +50,8 @@ from kajitori.informer import Informer, object_key
 log = logging.getLogger(__name__)
 
 LEASE_NAMESPACE = "kube-node-lease"
+EXIT_CODE_ANNOTATION = "kajitori.io/hollow-exit-code"
+RUN_SECONDS_ANNOTATION = "kajitori.io/hollow-run-seconds"
 
 
 def micro_time() -> str:
@@ -294,6 +303,61 @@ class HollowCluster:
             log.debug("hollow: reporting %s: %s", object_key(pod), exc.message)
             with self._lock:
                 self._handled.pop(object_key(pod), None)
+            return
+        self._schedule_exit(pod)
+
+    def _schedule_exit(self, pod: Pod) -> None:
+        """A pod annotated with an exit code ends (or restarts) after its run time (module docstring)."""
+        annotations = pod.metadata.annotations or {}
+        if EXIT_CODE_ANNOTATION not in annotations:
+            return
+        run_s = float(annotations.get(RUN_SECONDS_ANNOTATION, "0.5"))
+        timer = threading.Timer(run_s, self._submit, args=(self._exit_containers, pod))
+        timer.daemon = True
+        timer.start()
+
+    def _exit_containers(self, pod: Pod) -> None:
+        current = self.pods.get(object_key(pod)) if self.pods is not None else None
+        if (
+            current is None
+            or current.metadata.uid != pod.metadata.uid
+            or current.metadata.deletionTimestamp is not None
+            or current.status.phase != "Running"
+            or not self.alive(current.spec.nodeName or "")
+        ):
+            return
+        code = int((current.metadata.annotations or {})[EXIT_CODE_ANNOTATION])
+        now = format_time(datetime.now(UTC).timestamp())
+        policy = current.spec.restartPolicy
+        ended = ContainerState(
+            terminated=ContainerStateTerminated(
+                exitCode=code, reason="Completed" if code == 0 else "Error", startedAt=current.status.startTime, finishedAt=now
+            )
+        )
+        status = current.status.model_copy(deep=True)
+        statuses = status.containerStatuses or []
+        if policy == "Always" or (policy == "OnFailure" and code != 0):
+            for cs in statuses:
+                cs.restartCount += 1
+                cs.lastState = ended
+                cs.state = ContainerState(running=ContainerStateRunning(startedAt=now))
+        else:
+            status.phase = "Succeeded" if code == 0 else "Failed"
+            for cs in statuses:
+                cs.state, cs.ready, cs.started = ended, False, False
+            reason = "PodCompleted" if code == 0 else "PodFailed"
+            status.conditions = [
+                c if c.type not in ("Ready", "ContainersReady")
+                else PodCondition(type=c.type, status="False", reason=reason, lastTransitionTime=now)
+                for c in status.conditions or []
+            ]
+        try:
+            self.client.patch(Pod, current.metadata.name or "", {"status": status.to_dict()}, current.metadata.namespace, subresource="status")
+        except ApiError as exc:
+            log.debug("hollow: ending %s: %s", object_key(current), exc.message)
+            return
+        if status.phase == "Running":
+            self._schedule_exit(current)
 
     def _finish_deletion(self, pod: Pod) -> None:
         try:

@@ -20,6 +20,12 @@ class ControllerSettings:
     """Run the Deployment controller."""
     daemonset: bool = True
     """Run the DaemonSet controller (one pod per eligible node)."""
+    job: bool = True
+    """Run the Job controller (run-to-completion pods)."""
+    job_backoff_base_s: float = 10.0
+    """Delay before a Job's pod is recreated after its first failure, doubling per failure (Kubernetes: 10 s)."""
+    job_backoff_max_s: float = 360.0
+    """The longest delay between a Job's recreations after failures (Kubernetes: 6 min)."""
     endpoints: bool = True
     """Run the Endpoints controller."""
     node_lifecycle: bool = True

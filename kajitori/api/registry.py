@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kajitori.api.apps import DaemonSet, Deployment, ReplicaSet
+from kajitori.api.batch import Job
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from kajitori.api.meta import TypedObject
@@ -79,6 +80,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "Deployment", "deployments", True, Deployment, ("deploy",), frozenset({"status", "scale"})),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ReplicaSet, ("rs",), frozenset({"status", "scale"})),
     Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"})),
+    Resource("batch", "v1", "Job", "jobs", True, Job, (), frozenset({"status"})),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -40,6 +40,7 @@ def master(
     disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, node-lifecycle, garbage-collector)."),
     node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
     pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
+    job_backoff: float = typer.Option(10.0, "--job-backoff", help="Seconds before a failed Job pod is recreated, doubling per failure up to 6 min (Kubernetes: 10)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the master: API server, state store, scheduler and controllers."""
@@ -49,6 +50,7 @@ def master(
 
     host, port = _split_listen(listen)
     loops = ControllerSettings(node_monitor_grace_s=node_monitor_grace, pod_eviction_timeout_s=pod_eviction_timeout)
+    loops.job_backoff_base_s = job_backoff
     for name in disable:
         attr = name.replace("-", "_")
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):

@@ -38,7 +38,7 @@ def prepare_for_create(resource: Resource, obj: dict[str, Any]) -> None:
         spec = obj.setdefault("spec", {}) or {}
         obj["spec"] = spec
         spec.setdefault("finalizers", ["kubernetes"])
-    elif kind in ("Service", "Deployment", "ReplicaSet"):
+    elif kind in ("Service", "Deployment", "ReplicaSet", "Job"):
         obj.pop("status", None)
     elif kind == "DaemonSet":
         obj.pop("status", None)
@@ -56,6 +56,10 @@ def prepare_for_update(resource: Resource, new: dict[str, Any], old: dict[str, A
     elif kind in ("Deployment", "ReplicaSet"):
         if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
             raise FieldError("spec.selector", "field is immutable")
+    elif kind == "Job":
+        from master.apiserver import job_strategy  # it raises this module's FieldError
+
+        job_strategy.keep_generated_selector(new, old)
     elif kind == "DaemonSet":
         if (new.get("spec") or {}).get("selector") != (old.get("spec") or {}).get("selector"):
             raise FieldError("spec.selector", "field is immutable")
@@ -124,6 +128,10 @@ def _service_keep_allocations(new: dict[str, Any], old: dict[str, Any]) -> None:
 def after_validate_create(api: ResourceAPI, resource: Resource, obj: dict[str, Any]) -> None:
     if resource.kind == "Service":
         _allocate_service(api, obj, None)
+    elif resource.kind == "Job":
+        from master.apiserver import job_strategy  # it raises this module's FieldError
+
+        job_strategy.generate_selector(obj)
     elif resource.kind == "Node":
         spec = obj.setdefault("spec", {})
         if not spec.get("podCIDR"):
@@ -141,6 +149,10 @@ def after_validate_create(api: ResourceAPI, resource: Resource, obj: dict[str, A
 def after_validate_update(api: ResourceAPI, resource: Resource, obj: dict[str, Any], old: dict[str, Any]) -> None:
     if resource.kind == "Service":
         _allocate_service(api, obj, old)
+    elif resource.kind == "Job":
+        from master.apiserver import job_strategy  # it raises this module's FieldError
+
+        job_strategy.check_immutable(obj, old)
 
 
 def _allocate_service(api: ResourceAPI, obj: dict[str, Any], old: dict[str, Any] | None) -> None:

@@ -28,6 +28,7 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
     from master.controllers.endpoints import EndpointsController
     from master.controllers.event_ttl import EventTTLController
     from master.controllers.garbage_collector import GarbageCollector
+    from master.controllers.job import JobController
     from master.controllers.namespace import NamespaceController
     from master.controllers.node_lifecycle import NodeLifecycleController
     from master.controllers.replicaset import ReplicaSetController
@@ -47,6 +48,8 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
         controllers.append(DeploymentController(ctx).controller)
     if loops.daemonset:
         controllers.append(DaemonSetController(ctx).controller)
+    if loops.job:
+        controllers.append(JobController(ctx).controller)
     if loops.endpoints:
         controllers.append(EndpointsController(ctx).controller)
     if loops.node_lifecycle:

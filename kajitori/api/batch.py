@@ -1,0 +1,115 @@
+"""The batch/v1 kind: Job (run-to-completion pods), with Kubernetes' defaults and rules.
+
+Defaults are Kubernetes' own: parallelism 1, backoffLimit 6, completionMode NonIndexed,
+suspend false; completions is 1 when neither completions nor parallelism is given, and
+stays null (a work queue: done when any pod succeeded and the rest ended) when only
+parallelism is. The pod template's restartPolicy must be Never or OnFailure. The
+selector and the ``controller-uid``/``job-name`` labels are the API server's to add at
+create (master/apiserver/strategies.py), as kube-apiserver does unless manualSelector.
+Indexed completion mode is refused (422 naming spec.completionMode): not implemented.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from kajitori.api.core import PodTemplateSpec
+from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
+
+NonNegative = Annotated[int, Field(ge=0)]
+Positive = Annotated[int, Field(gt=0)]
+
+# Labels the server puts on a Job's template (and so on its pods), old and new spellings.
+CONTROLLER_UID_LABEL = "controller-uid"
+JOB_NAME_LABEL = "job-name"
+BATCH_CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+BATCH_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+
+
+class JobSpec(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"backoffLimitPerIndex", "maxFailedIndexes", "podFailurePolicy", "podReplacementPolicy"}
+    )
+
+    parallelism: NonNegative = 1
+    completions: NonNegative | None = None
+    activeDeadlineSeconds: Positive | None = None
+    backoffLimit: NonNegative = 6
+    selector: LabelSelector | None = None
+    manualSelector: bool | None = None
+    template: PodTemplateSpec
+    ttlSecondsAfterFinished: NonNegative | None = None
+    completionMode: str = "NonIndexed"
+    suspend: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_completions(cls, data: Any) -> Any:
+        # Kubernetes' SetDefaults_Job: both unset means one pod to run once; parallelism
+        # alone leaves completions null (work-queue Jobs).
+        if isinstance(data, dict) and data.get("completions") is None and data.get("parallelism") is None:
+            data = {**data, "completions": 1}
+        return data
+
+
+class JobCondition(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    lastProbeTime: str | None = None
+    lastTransitionTime: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class JobStatus(KubeModel):
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset(
+        {"completedIndexes", "failedIndexes", "terminating", "uncountedTerminatedPods"}
+    )
+
+    conditions: list[JobCondition] | None = None
+    startTime: str | None = None
+    completionTime: str | None = None
+    active: int | None = None
+    succeeded: int | None = None
+    failed: int | None = None
+    ready: int | None = None
+
+    def condition(self, kind: str) -> JobCondition | None:
+        return next((c for c in self.conditions or [] if c.type == kind), None)
+
+    def finished(self) -> str | None:
+        """"Complete" or "Failed" once the Job has ended, else None."""
+        for kind in ("Complete", "Failed"):
+            cond = self.condition(kind)
+            if cond is not None and cond.status == "True":
+                return kind
+        return None
+
+
+class Job(TypedObject):
+    apiVersion: str | None = "batch/v1"
+    kind: str | None = "Job"
+    spec: JobSpec
+    status: JobStatus = Field(default_factory=JobStatus)
+
+    @model_validator(mode="after")
+    def _rules(self) -> Job:
+        # Raised here (not in JobSpec) so that the message names its own full field path.
+        spec = self.spec
+        policy = spec.template.spec.restartPolicy
+        if policy not in ("OnFailure", "Never"):
+            raise ValueError(
+                f'spec.template.spec.restartPolicy: Unsupported value: "{policy}": supported values: "OnFailure", "Never"'
+            )
+        if spec.completionMode == "Indexed":
+            raise ValueError('spec.completionMode: Unsupported value: "Indexed": Kajitori runs NonIndexed Jobs only')
+        if spec.completionMode != "NonIndexed":
+            raise ValueError(
+                f'spec.completionMode: Unsupported value: "{spec.completionMode}": supported values: "NonIndexed", "Indexed"'
+            )
+        selector = spec.selector
+        if selector is not None and not selector.is_empty() and not selector.matches(spec.template.metadata.labels):
+            raise ValueError("spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`")
+        return self
