@@ -243,6 +243,36 @@ def daemonset_cells(obj: Obj, now: float) -> list[str]:
     ]
 
 
+def job_completions(spec: Obj, status: Obj) -> str:
+    """kubectl's COMPLETIONS: succeeded/completions, or succeeded/1 (of parallelism) for a work queue."""
+    succeeded = status.get("succeeded") or 0
+    if spec.get("completions") is not None:
+        return f"{succeeded}/{spec['completions']}"
+    parallelism = spec.get("parallelism") or 0
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def job_duration(status: Obj, now: float) -> str:
+    """kubectl's DURATION: start to completion, or start to now while it runs; empty before it starts."""
+    started = parse_time(status.get("startTime"))
+    if started is None:
+        return ""
+    ended = parse_time(status.get("completionTime"))
+    return human_duration((ended if ended is not None else now) - started)
+
+
+def job_cells(obj: Obj, now: float) -> list[str]:
+    spec, status = _spec(obj), _status(obj)
+    return [
+        _meta(obj).get("name", ""),
+        job_completions(spec, status),
+        job_duration(status, now),
+        age(_meta(obj).get("creationTimestamp"), now),
+        *_containers_and_images(spec.get("template") or {}),
+        selector_text(spec.get("selector")),
+    ]
+
+
 # --------------------------------------------------------------------------- services, endpoints
 
 
@@ -500,6 +530,18 @@ TABLES: dict[str, TableSpec] = {
             SELECTOR,
         ),
         daemonset_cells,
+    ),
+    "Job": TableSpec(
+        (
+            NAME,
+            Column("Completions", "The desired number of successfully finished pods the job should be run with."),
+            Column("Duration", "Time required to complete the job."),
+            AGE,
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
+        ),
+        job_cells,
     ),
     "Service": TableSpec(
         (

@@ -354,6 +354,46 @@ def describe_deployment(client: ApiClient, obj: Obj, now: float) -> DescribeWrit
     return w
 
 
+def describe_job(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
+    """kubectl's Job layout: selector, counts, times, pod statuses, the pod template."""
+    w = DescribeWriter()
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    w.field(0, "Name", meta.get("name"))
+    w.field(0, "Namespace", meta.get("namespace"))
+    w.field(0, "Selector", selector_text(spec.get("selector")))
+    w.mapping(0, "Labels", meta.get("labels"))
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
+    w.field(0, "Controlled By", _controlled_by(obj))
+    w.field(0, "Parallelism", spec.get("parallelism", 1))
+    w.field(0, "Completions", spec.get("completions") if spec.get("completions") is not None else "<unset>")
+    w.field(0, "Completion Mode", spec.get("completionMode") or "NonIndexed")
+    w.field(0, "Suspend", str(bool(spec.get("suspend"))).lower())
+    w.field(0, "Backoff Limit", spec.get("backoffLimit", 6))
+    if spec.get("ttlSecondsAfterFinished") is not None:
+        w.field(0, "TTL Seconds After Finished", spec["ttlSecondsAfterFinished"])
+    started, completed = parse_time(status.get("startTime")), parse_time(status.get("completionTime"))
+    if started is not None:
+        w.field(0, "Start Time", _time(status.get("startTime")))
+    if completed is not None:
+        w.field(0, "Completed At", _time(status.get("completionTime")))
+    if started is not None:
+        w.field(0, "Duration", human_duration((completed if completed is not None else now) - started))
+    if spec.get("activeDeadlineSeconds") is not None:
+        w.field(0, "Active Deadline Seconds", f"{spec['activeDeadlineSeconds']}s")
+    w.field(
+        0,
+        "Pods Statuses",
+        f"{status.get('active') or 0} Active ({status.get('ready') or 0} Ready) / "
+        f"{status.get('succeeded') or 0} Succeeded / {status.get('failed') or 0} Failed",
+    )
+    _template_rows(w, spec.get("template") or {})
+    conditions = status.get("conditions") or []
+    if conditions:
+        w.section(0, "Conditions")
+        w.table(1, ["Type", "Status", "Reason"], [[c.get("type", ""), c.get("status", ""), c.get("reason") or ""] for c in conditions], rule=True)
+    return w
+
+
 def _replicasets_of(client: ApiClient, deployment: Obj) -> tuple[list[str], str | None]:
     meta = _meta(deployment)
     try:
@@ -563,6 +603,7 @@ Describer = Callable[[ApiClient, Obj, float], DescribeWriter]
 DESCRIBERS: dict[str, Describer] = {
     "Pod": describe_pod,
     "Deployment": describe_deployment,
+    "Job": describe_job,
     "Service": describe_service,
     "Node": describe_node,
 }

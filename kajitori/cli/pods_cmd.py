@@ -35,9 +35,52 @@ def _http_options(client: Any) -> dict[str, Any]:
     return {"verify": client.config.ssl_context(), "headers": {"Authorization": f"Bearer {token}"} if token else {}}
 
 
+def _resolve_pod(client: Any, namespace: str, target: str) -> str:
+    """A pod name from ``NAME``, ``pod/NAME`` or ``KIND/NAME`` of a workload (``job/pi``): one of its pods.
+
+    As kubectl, a workload's pods are those its selector matches; a running pod is
+    preferred, then the newest, and the choice is said on stderr when there are several.
+    """
+    from kajitori.api.meta import LabelSelector
+    from kajitori.api.registry import UnknownResource, by_kind, by_name
+    from kajitori.client import ApiError
+
+    kind, sep, name = target.partition("/")
+    if not sep:
+        return target
+    try:
+        resource = by_name(kind)
+    except UnknownResource as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if resource.kind == "Pod":
+        return name
+    try:
+        obj = client.get_raw(resource, name, namespace)
+        selector = LabelSelector.model_validate(((obj.get("spec") or {}).get("selector")) or {})
+        if selector.is_empty():
+            typer.echo(f"error: cannot get the logs of a {resource.kind}: it selects no pods", err=True)
+            raise typer.Exit(1)
+        pods = client.list_raw(by_kind("v1", "Pod"), namespace, label_selector=selector.to_query()).get("items") or []
+    except ApiError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    if not pods:
+        typer.echo(f"error: no pods of {resource.singular}/{name}", err=True)
+        raise typer.Exit(1)
+    pods.sort(
+        key=lambda p: ((p.get("status") or {}).get("phase") == "Running", (p.get("metadata") or {}).get("creationTimestamp") or ""),
+        reverse=True,
+    )
+    chosen = str(pods[0]["metadata"]["name"])
+    if len(pods) > 1:
+        typer.echo(f"Found {len(pods)} pods, using pod/{chosen}", err=True)
+    return chosen
+
+
 @app.command()
 def logs(
-    pod: str = typer.Argument(..., help="Pod name."),
+    pod: str = typer.Argument(..., help="Pod name, or TYPE/NAME (pod/x, job/pi, deploy/web): one of its pods."),
     container: str = typer.Option(None, "-c", "--container", help="Container (needed when the pod has several)."),
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep streaming new output."),
     previous: bool = typer.Option(False, "-p", "--previous", help="The previous instance of the container."),
@@ -51,6 +94,7 @@ def logs(
 
     client = _client(kubeconfig)
     ns = namespace or client.config.namespace
+    pod = _resolve_pod(client, ns, pod)
     params = {
         "follow": str(follow).lower(),
         "previous": str(previous).lower(),

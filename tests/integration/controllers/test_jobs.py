@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from kajitori.api.batch import Job
 from kajitori.api.core import Event, Pod
 from kajitori.api.registry import by_model
+from kajitori.cli.main import app
 from kajitori.client import ApiClient, ApiError, NotFoundError
 from kajitori.informer import Informer
 from master.controllers.pod_state import is_active
@@ -185,3 +187,23 @@ def test_deleting_a_job_deletes_its_pods_and_ttl_deletes_a_finished_job(client: 
 
     wait_for(deleted, what="the Job deleted after its TTL")
     wait_for(lambda: not job_pods(client, "shortlived"), what="its pods collected")
+
+
+def test_get_and_describe_jobs_as_kubectl_prints_them(client: ApiClient, hollow: Callable[..., HollowCluster],
+                                                      cluster_master: MasterProcess) -> None:  # fmt: skip
+    hollow(["node-a"])
+    client.create(job("pi", completions=2, parallelism=2, run_s=0.2))
+    wait_for(lambda: condition(client, "pi", "Complete"), what="Complete")
+    kube = ["--kubeconfig", str(cluster_master.kubeconfig)]
+    runner = CliRunner()
+    got = runner.invoke(app, ["get", "jobs", *kube])
+    assert got.exit_code == 0, got.output
+    header, row = got.output.splitlines()
+    assert header.split() == ["NAME", "COMPLETIONS", "DURATION", "AGE"]
+    assert row.split()[:2] == ["pi", "2/2"]
+    described = runner.invoke(app, ["describe", "job", "pi", *kube])
+    assert described.exit_code == 0, described.output
+    text = described.output
+    assert "Pods Statuses:" in text and "0 Active (0 Ready) / 2 Succeeded / 0 Failed" in text
+    assert "Completions:" in text and "Completed At:" in text
+    assert "Completed" in text.split("Events:")[1]
