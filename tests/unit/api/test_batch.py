@@ -66,7 +66,7 @@ def test_a_work_queue_job_round_trips_without_gaining_completions() -> None:
         pytest.param(job_body("Always"), "spec.template.spec.restartPolicy", id="restartPolicy Always"),
         pytest.param(job_body(completionMode="Indexed"), "spec.completionMode", id="Indexed not implemented"),
         pytest.param(job_body(selector={"matchLabels": {"a": "b"}}, manualSelector=True),
-                     "spec.template.metadata.labels", id="manual selector must match"),  # fmt: skip
+                     "spec.template.metadata.labels", id="manual selector must match"),
     ],
 )
 def test_refused_jobs_name_the_field(body: dict[str, Any], field: str) -> None:

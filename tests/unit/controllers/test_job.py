@@ -150,7 +150,7 @@ def test_recreation_after_a_failure_waits_for_the_backoff() -> None:
 @pytest.mark.parametrize(
     ("failures", "delay"),
     [pytest.param(0, 0.0, id="none"), pytest.param(1, 10.0, id="first"), pytest.param(3, 40.0, id="third"),
-     pytest.param(7, 360.0, id="capped at 6 min"), pytest.param(100, 360.0, id="many")],  # fmt: skip
+     pytest.param(7, 360.0, id="capped at 6 min"), pytest.param(100, 360.0, id="many")],
 )
 def test_backoff_doubles_from_the_base_up_to_the_cap(failures: int, delay: float) -> None:
     assert backoff_delay(failures, 10.0, 360.0) == delay
@@ -181,7 +181,7 @@ def test_resume_restarts_the_start_time() -> None:
 @pytest.mark.parametrize(
     ("succeeded", "active", "wanted"),
     [pytest.param(0, 0, 3, id="none done: parallelism"), pytest.param(1, 2, 2, id="one done: no new pod"),
-     pytest.param(1, 0, 0, id="one done, none running")],  # fmt: skip
+     pytest.param(1, 0, 0, id="one done, none running")],
 )
 def test_work_queue_jobs_start_no_pod_once_one_succeeded(succeeded: int, active: int, wanted: int) -> None:
     assert want_active(make_job(parallelism=3), succeeded, active) == wanted
