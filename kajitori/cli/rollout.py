@@ -169,6 +169,45 @@ def rollout_progress(deployment: Obj) -> tuple[bool, str]:
     return True, f'deployment "{name}" successfully rolled out'
 
 
+DAEMONSET_KINDS = ("daemonset", "daemonsets", "ds", "daemonset.apps")
+
+
+def daemonset_progress(ds: Obj) -> tuple[bool, str]:
+    """(done?, kubectl's message) for a DaemonSet's status, as kubectl's DaemonSetStatusViewer words it."""
+    name = ds["metadata"]["name"]
+    spec, status = ds.get("spec") or {}, ds.get("status") or {}
+    if ((spec.get("updateStrategy") or {}).get("type") or "RollingUpdate") != "RollingUpdate":
+        raise CliError("rollout status is only available for RollingUpdate strategy type")
+    if (status.get("observedGeneration") or 0) < (ds["metadata"].get("generation") or 0):
+        return False, "Waiting for daemon set spec update to be observed..."
+    desired = status.get("desiredNumberScheduled") or 0
+    updated = status.get("updatedNumberScheduled") or 0
+    available = status.get("numberAvailable") or 0
+    if updated < desired:
+        return False, f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} new pods have been updated...'
+    if available < desired:
+        return False, f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} updated pods are available...'
+    return True, f'daemon set "{name}" successfully rolled out'
+
+
+def _follow_daemonset(ds_name: str, watch: bool, timeout: float, namespace: str | None, kubeconfig: str | None) -> None:
+    from kajitori.api.registry import by_name
+
+    session = open_session(kubeconfig, namespace)
+    deadline = time.monotonic() + timeout if timeout > 0 else None
+    last = ""
+    while True:
+        done, message = daemonset_progress(session.client.get_raw(by_name("daemonsets"), ds_name, session.namespace))
+        if message != last:
+            typer.echo(message)
+            last = message
+        if done or not watch:
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise CliError("timed out waiting for the condition")
+        time.sleep(0.5)
+
+
 @rollout_app.command("status")
 def status(
     target: Annotated[str, typer.Argument(help="deployment/NAME")],
@@ -181,6 +220,13 @@ def status(
     """Follow a Deployment's rollout until it is complete (exit 1 on --timeout or once it
     exceeds its progressDeadlineSeconds)."""
     with failures_reported():
+        kind, sep, rest = target.partition("/")
+        if kind.lower() in DAEMONSET_KINDS:
+            ds_name = rest if sep else name
+            if not ds_name:
+                raise CliError("a daemon set name is required: daemonset/NAME")
+            _follow_daemonset(ds_name, watch, timeout, namespace, kubeconfig)
+            return
         deploy_name = _deployment_name(target, name)
         session = open_session(kubeconfig, namespace)
         deployments, _ = _resources()

@@ -161,8 +161,8 @@ def controller_with(ds: DaemonSet, nodes: list[Node], pods: list[Pod]) -> tuple[
     return ctrl, client, recorder
 
 
-def created_for(client: RecordingClient) -> list[str | None]:
-    return sorted(target_node(obj) for verb, kind, _, obj in client.writes if verb == "create" and kind == "Pod")
+def created_for(client: RecordingClient) -> list[str]:
+    return sorted(target_node(obj) or "" for verb, kind, _, obj in client.writes if verb == "create" and kind == "Pod")
 
 
 def deleted(client: RecordingClient) -> list[tuple[str, Any]]:
