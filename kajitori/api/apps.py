@@ -159,7 +159,12 @@ class Scale(TypedObject):
 
 
 class RollingUpdateDaemonSet(KubeModel):
-    """Kubernetes' defaults: one node's pod replaced at a time, no surge."""
+    """Kubernetes' defaults: one node's pod replaced at a time, no surge.
+
+    Exactly one of the two is non-zero, as Kubernetes validates: a node either goes
+    without its pod for a moment (maxUnavailable) or runs the old and the new pod side
+    by side until the new one is available (maxSurge).
+    """
 
     maxUnavailable: IntOrString = 1
     maxSurge: IntOrString = 0
@@ -168,8 +173,12 @@ class RollingUpdateDaemonSet(KubeModel):
     def _values(self) -> RollingUpdateDaemonSet:
         _check_int_or_percent(self.maxUnavailable, "maxUnavailable")
         _check_int_or_percent(self.maxSurge, "maxSurge")
-        if self.maxUnavailable in (0, "0%") and self.maxSurge in (0, "0%"):
+        unavailable = self.maxUnavailable not in (0, "0%")
+        surge = self.maxSurge not in (0, "0%")
+        if not unavailable and not surge:
             raise ValueError("maxUnavailable may not be 0 when maxSurge is 0")
+        if unavailable and surge:
+            raise ValueError("maxSurge may not be set when maxUnavailable is non-zero")
         return self
 
 

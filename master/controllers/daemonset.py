@@ -14,12 +14,14 @@ the scheduler has not bound them yet) and, per node (``daemon_placement.placemen
   no agent is left to confirm.
 
 A node whose only pod is terminating waits for it to go before getting a new one, so
-two pods of one DaemonSet never share a node (host ports). Only when that pass wrote
+two pods of one DaemonSet share a node only during a surge. Only when that pass wrote
 nothing (and the cache has seen the earlier writes: expectations) does the update
-strategy move: RollingUpdate deletes old-template pods that are unavailable at once
-and available ones while fewer than ``maxUnavailable`` nodes lack an available
-up-to-date pod; the first pass then creates their replacements. OnDelete replaces only
-pods someone else deleted.
+strategy move. RollingUpdate with ``maxUnavailable``: delete old-template pods that are
+unavailable at once and available ones while fewer than ``maxUnavailable`` nodes lack
+an available up-to-date pod; the first pass then creates their replacements. With
+``maxSurge`` (Kubernetes allows one of the two): start the new pod beside the old one on
+up to ``maxSurge`` nodes at once and delete the old one when the new one is available,
+so no node goes without a serving pod. OnDelete replaces only pods someone else deleted.
 
 A template's revision is ``controller-revision-hash``, a hash of the template kept in
 the pods' label. Kubernetes also stores each revision as a ControllerRevision object
@@ -54,12 +56,20 @@ def revision_hash(ds: DaemonSet) -> str:
     return template_hash(ds.spec.template, ds.status.collisionCount or 0)
 
 
+def max_surge(ds: DaemonSet, desired: int) -> int:
+    """How many nodes may run an old and a new pod side by side (0: no surge)."""
+    rolling = ds.spec.updateStrategy.rollingUpdate
+    if ds.spec.updateStrategy.type != "RollingUpdate" or rolling is None:
+        return 0
+    # Kubernetes rounds a percentage of a DaemonSet's nodes up.
+    return resolve_fraction(rolling.maxSurge, desired, round_up=True)
+
+
 def max_unavailable(ds: DaemonSet, desired: int) -> int:
     """How many nodes may lack an available up-to-date pod during a rolling update (at least 1)."""
     rolling = ds.spec.updateStrategy.rollingUpdate
     if rolling is None:
         return 1
-    # Kubernetes rounds a percentage of a DaemonSet's nodes up.
     return max(1, resolve_fraction(rolling.maxUnavailable, desired, round_up=True))
 
 
@@ -231,7 +241,7 @@ class DaemonSetController:
             elif where.should_continue:
                 live = [p for p in pods if is_live(p)]
                 delete.extend(p for p in pods if p.metadata.deletionTimestamp is None and not is_live(p))
-                delete.extend(oldest_first(live)[1:])
+                delete.extend(self._extra_pods(live, current, surging=max_surge(ds, 1) > 0))
             else:
                 delete.extend(p for p in pods if p.metadata.deletionTimestamp is None)
         for name, pods in by_node.items():
@@ -243,12 +253,27 @@ class DaemonSetController:
             self._create_pods(ds, key, create_on[:BURST_PODS], current)
         return bool(create_on or delete or gone)
 
+    @staticmethod
+    def _extra_pods(live: list[Pod], current: str, *, surging: bool) -> list[Pod]:
+        """Of a node's live pods, those to delete: all but the oldest, or during a surge all
+        but the oldest of the current template and the oldest of older ones (Kubernetes' rule)."""
+        ordered = oldest_first(live)
+        if not surging:
+            return ordered[1:]
+        kept_new = next((p for p in ordered if (p.metadata.labels or {}).get(REVISION_HASH_LABEL) == current), None)
+        kept_old = next((p for p in ordered if (p.metadata.labels or {}).get(REVISION_HASH_LABEL) != current), None)
+        return [p for p in ordered if p is not kept_new and p is not kept_old]
+
     def _rolling_update(
         self, ds: DaemonSet, key: str, nodes: dict[str, Node], by_node: dict[str, list[Pod]], current: str
     ) -> None:
         """Kubernetes' rollingUpdate without surge: delete old pods while few enough nodes are unavailable."""
         now = self.ctx.clock.time()
         eligible = [name for name, node in sorted(nodes.items()) if placement(ds.spec.template, node).should_continue]
+        surge = max_surge(ds, len(eligible))
+        if surge > 0:
+            self._surge_update(ds, key, eligible, by_node, current, surge)
+            return
         limit = max_unavailable(ds, len(eligible))
         unavailable = 0
         replace_now: list[Pod] = []
@@ -270,6 +295,37 @@ class DaemonSetController:
         victims = replace_now + candidates[:room]
         if victims:
             self._delete_pods(ds, key, victims, [])
+
+    def _surge_update(
+        self, ds: DaemonSet, key: str, eligible: list[str], by_node: dict[str, list[Pod]], current: str, surge: int
+    ) -> None:
+        """Kubernetes' rollingUpdate with surge: a new pod beside the old one, the old one deleted once the new is available."""
+        now = self.ctx.clock.time()
+        surging = 0
+        retire: list[Pod] = []
+        replace_now: list[str] = []
+        candidates: list[str] = []
+        for name in eligible:
+            live = [p for p in by_node.get(name, []) if is_live(p)]
+            new = [p for p in live if (p.metadata.labels or {}).get(REVISION_HASH_LABEL) == current]
+            old = [p for p in live if p not in new]
+            if not old:
+                continue  # up to date, or the first pass makes its pod
+            if not new:
+                if not is_available(old[0], ds.spec.minReadySeconds, now):
+                    replace_now.append(name)  # serves nothing now: no surge budget needed
+                else:
+                    candidates.append(name)
+            elif is_available(new[0], ds.spec.minReadySeconds, now):
+                retire.extend(old)
+            else:
+                surging += 1
+        room = max(0, min(surge - surging, len(candidates)))
+        if retire:
+            self._delete_pods(ds, key, retire, [])
+        create_on = replace_now + candidates[:room]
+        if create_on:
+            self._create_pods(ds, key, create_on, current)
 
     def _create_pods(self, ds: DaemonSet, key: str, node_names: list[str], current: str) -> None:
         self.expectations.expect_creations(key, len(node_names))

@@ -15,7 +15,7 @@ from kajitori.api.registry import by_model, by_name
 from kajitori.cli.main import app
 from kajitori.client import ApiClient, ApiError, NotFoundError
 from kajitori.informer import Informer
-from master.controllers.daemon_placement import REVISION_HASH_LABEL
+from master.controllers.daemon_placement import REVISION_HASH_LABEL, target_node
 from master.controllers.pod_state import is_active, is_ready
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
@@ -161,6 +161,38 @@ def test_rolling_update_never_exceeds_max_unavailable(client: ApiClient, hollow:
     assert worst <= 2, observed
     assert worst >= 1, "pods were replaced"
     assert len({(p.metadata.labels or {})[REVISION_HASH_LABEL] for p in active(app_pods(client, "roll"))}) == 1
+
+
+def test_surge_keeps_every_node_served_during_an_update(client: ApiClient, hollow: Callable[..., HollowCluster]) -> None:
+    nodes = {"node-a", "node-b", "node-c"}
+    hollow(sorted(nodes))
+    client.create(daemonset("surge", strategy={"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}))
+    wait_for(lambda: one_ready_pod_on(client, "surge", nodes) and settled(client, "surge", 3), what="first rollout")
+
+    informer = Informer(client, Pod, namespace="default", label_selector="app=surge")
+    unserved: list[int] = []
+    doubled: list[int] = []
+    lock = threading.Lock()
+
+    def check(*_args: object) -> None:
+        pods = [p for p in informer.list() if is_active(p)]
+        serving = {p.spec.nodeName for p in pods if is_ready(p)}
+        per_node = [sum(1 for p in pods if target_node(p) == n) for n in nodes]
+        with lock:
+            unserved.append(len(nodes - serving))
+            doubled.append(sum(1 for count in per_node if count > 1))
+
+    informer.add_handlers(check, check, check)
+    informer.start()
+    assert informer.wait_synced(10)
+    client.patch(DaemonSet, "surge", {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "kajitori/busybox:2"}]}}}}, "default")
+    wait_for(lambda: one_ready_pod_on(client, "surge", nodes) and settled(client, "surge", 3) and all(
+        p.spec.containers[0].image == "kajitori/busybox:2" for p in active(app_pods(client, "surge"))
+    ), what="every node on the new template")  # fmt: skip
+    informer.stop()
+    with lock:
+        assert max(unserved) == 0, unserved
+        assert max(doubled) == 1, doubled
 
 
 def test_on_delete_replaces_only_deleted_pods(client: ApiClient, hollow: Callable[..., HollowCluster]) -> None:

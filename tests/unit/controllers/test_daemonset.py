@@ -253,3 +253,50 @@ def test_status_counts_nodes_and_is_not_rewritten_when_unchanged() -> None:
     ctrl, client, _ = controller_with(ds, nodes, pods)
     ctrl.reconcile("default/agent")
     assert client.verbs() == []
+
+
+SURGE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
+def test_surge_starts_a_new_pod_beside_the_old_one() -> None:
+    ds = daemonset(image="img:2", strategy=SURGE)
+    pods = [daemon(ds, f"old-n{i}", f"n{i}", revision="old") for i in (1, 2, 3)]
+    ctrl, client, _ = controller_with(ds, [node("n1"), node("n2"), node("n3")], pods)
+    ctrl.reconcile("default/agent")
+    assert created_for(client) == ["n1"], "one node at a time"
+    assert deleted(client) == []
+
+
+def test_surge_retires_the_old_pod_once_the_new_one_is_available_and_waits_otherwise() -> None:
+    ds = daemonset(image="img:2", strategy=SURGE)
+    pods = [
+        daemon(ds, "old-n1", "n1", revision="old"), daemon(ds, "new-n1", "n1", created="2024-01-02T00:00:00Z"),
+        daemon(ds, "old-n2", "n2", revision="old"), daemon(ds, "new-n2", "n2", ready=False, created="2024-01-02T00:00:00Z"),
+        daemon(ds, "old-n3", "n3", revision="old"),
+    ]  # fmt: skip
+    ctrl, client, _ = controller_with(ds, [node("n1"), node("n2"), node("n3")], pods)
+    ctrl.reconcile("default/agent")
+    assert deleted(client) == [("old-n1", None)], "n2's new pod is not available yet: old-n2 stays"
+    assert created_for(client) == [], "n2 uses the surge budget of 1"
+
+
+@pytest.mark.parametrize(
+    ("rolling", "error"),
+    [pytest.param({"maxUnavailable": 1, "maxSurge": 1}, "maxSurge may not be set when maxUnavailable is non-zero", id="both"),
+     pytest.param({"maxUnavailable": 0}, "maxUnavailable may not be 0 when maxSurge is 0", id="neither"),
+     pytest.param({"maxUnavailable": "x"}, "must be an integer or a percentage", id="not-a-number")],
+)  # fmt: skip
+def test_rolling_update_values_are_validated(rolling: dict[str, Any], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        daemonset(strategy={"type": "RollingUpdate", "rollingUpdate": rolling})
+
+
+@pytest.mark.parametrize(
+    ("spec", "error"),
+    [pytest.param({"selector": {"matchLabels": {"app": "other"}}}, "selector does not match template labels", id="selector"),
+     pytest.param({"template": template(restartPolicy="Never")}, "restartPolicy: Unsupported value", id="restart-policy")],
+)  # fmt: skip
+def test_a_daemonset_spec_is_validated(spec: dict[str, Any], error: str) -> None:
+    body = {"selector": {"matchLabels": LABELS}, "template": template(), **spec}
+    with pytest.raises(ValueError, match=error):
+        DaemonSet.model_validate({"metadata": {"name": "agent"}, "spec": body})
