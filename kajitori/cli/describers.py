@@ -394,6 +394,37 @@ def describe_job(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
     return w
 
 
+def describe_daemonset(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
+    """kubectl's DaemonSet layout: selectors, the node counts, the pods' phases, the pod template."""
+    w = DescribeWriter()
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    w.field(0, "Name", meta.get("name"))
+    w.field(0, "Selector", selector_text(spec.get("selector")))
+    w.mapping(0, "Node-Selector", ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector"))
+    w.mapping(0, "Labels", meta.get("labels"))
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
+    w.field(0, "Desired Number of Nodes Scheduled", status.get("desiredNumberScheduled") or 0)
+    w.field(0, "Current Number of Nodes Scheduled", status.get("currentNumberScheduled") or 0)
+    w.field(0, "Number of Nodes Scheduled with Up-to-date Pods", status.get("updatedNumberScheduled") or 0)
+    w.field(0, "Number of Nodes Scheduled with Available Pods", status.get("numberAvailable") or 0)
+    w.field(0, "Number of Nodes Misscheduled", status.get("numberMisscheduled") or 0)
+    phases: dict[str, int] = {}
+    try:
+        pods = client.list_raw(by_kind("v1", "Pod"), meta.get("namespace"),
+                               label_selector=selector_text(spec.get("selector"))).get("items") or []  # fmt: skip
+    except ApiError:
+        pods = []
+    uid = meta.get("uid")
+    for pod in pods:
+        if any(r.get("uid") == uid and r.get("controller") for r in _meta(pod).get("ownerReferences") or []):
+            phase = (pod.get("status") or {}).get("phase") or "Pending"
+            phases[phase] = phases.get(phase, 0) + 1
+    w.field(0, "Pods Status", f"{phases.get('Running', 0)} Running / {phases.get('Pending', 0)} Waiting / "
+                              f"{phases.get('Succeeded', 0)} Succeeded / {phases.get('Failed', 0)} Failed")  # fmt: skip
+    _template_rows(w, spec.get("template") or {})
+    return w
+
+
 def _replicasets_of(client: ApiClient, deployment: Obj) -> tuple[list[str], str | None]:
     meta = _meta(deployment)
     try:
@@ -603,6 +634,7 @@ Describer = Callable[[ApiClient, Obj, float], DescribeWriter]
 DESCRIBERS: dict[str, Describer] = {
     "Pod": describe_pod,
     "Deployment": describe_deployment,
+    "DaemonSet": describe_daemonset,
     "Job": describe_job,
     "Service": describe_service,
     "Node": describe_node,

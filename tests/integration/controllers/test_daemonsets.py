@@ -88,6 +88,11 @@ def test_one_pod_per_node_a_new_node_gets_one_a_deleted_node_loses_it(
     header, row = out.output.splitlines()[:2]
     assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE"]
     assert row.split()[:7] == ["agent", "4", "4", "4", "4", "4", "<none>"]
+    described = CliRunner().invoke(app, ["describe", "ds", "agent", "--kubeconfig", str(cluster_master.kubeconfig)])
+    assert described.exit_code == 0, described.output
+    assert "Desired Number of Nodes Scheduled:" in described.output
+    assert "Pods Status:" in described.output and "4 Running / 0 Waiting / 0 Succeeded / 0 Failed" in described.output
+    assert "SuccessfulCreate" in described.output
 
     client.delete(Node, "node-c")
     wait_for(lambda: "node-c" not in pods_by_node(client, "agent"), what="node-c's pod deleted")
