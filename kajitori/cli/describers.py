@@ -363,7 +363,8 @@ def describe_job(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
     w.field(0, "Selector", selector_text(spec.get("selector")))
     w.mapping(0, "Labels", meta.get("labels"))
     w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
-    w.field(0, "Controlled By", _controlled_by(obj))
+    if _controlled_by(obj):
+        w.field(0, "Controlled By", _controlled_by(obj))
     w.field(0, "Parallelism", spec.get("parallelism", 1))
     w.field(0, "Completions", spec.get("completions") if spec.get("completions") is not None else "<unset>")
     w.field(0, "Completion Mode", spec.get("completionMode") or "NonIndexed")

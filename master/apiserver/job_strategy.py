@@ -47,10 +47,11 @@ def generate_selector(obj: dict[str, Any]) -> None:
             f"Invalid value: {spec['selector']!r}: `selector` will be auto-generated (set manualSelector to choose one)",
         )
     template_meta = spec["template"].setdefault("metadata", {})
-    if not obj["metadata"].get("labels") and template_meta.get("labels"):
-        # Kubernetes' SetDefaults_Job: a Job without labels takes its template's.
-        obj["metadata"]["labels"] = dict(template_meta["labels"])
     template_meta["labels"] = {**(template_meta.get("labels") or {}), **_generated_labels(obj)}
+    if not obj["metadata"].get("labels"):
+        # Kubernetes' SetDefaults_Job (applied again when the new Job is read back): a Job
+        # without labels takes its template's, the generated ones included.
+        obj["metadata"]["labels"] = dict(template_meta["labels"])
     spec["selector"] = {"matchLabels": {CONTROLLER_UID_LABEL: obj["metadata"]["uid"]}}
 
 

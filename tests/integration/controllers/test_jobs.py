@@ -42,7 +42,8 @@ def job(name: str, *, exit_code: int | None = 0, run_s: float = 0.5, restart: st
         "metadata": {"labels": {"app": name}, "annotations": annotations},
         "spec": {"restartPolicy": restart, "containers": [{"name": "work", "image": "kajitori/busybox:1"}]},
     }
-    return Job.model_validate({"metadata": {"name": name, "namespace": "default"}, "spec": {**spec, "template": template}})
+    meta = {"name": name, "namespace": "default", "labels": {"app": name}}
+    return Job.model_validate({"metadata": meta, "spec": {**spec, "template": template}})
 
 
 def job_pods(client: ApiClient, name: str) -> list[Pod]:
@@ -96,6 +97,10 @@ def test_server_generates_the_selector_and_labels_and_refuses_restart_always(cli
     assert {k: labels[k] for k in ("controller-uid", "job-name", "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name")} == {
         "controller-uid": uid, "job-name": "gen", "batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": "gen"
     }  # fmt: skip
+    assert created.metadata.labels == {"app": "gen"}, "a Job with labels keeps its own"
+    unlabelled = job("bare", exit_code=None, suspend=True)
+    unlabelled.metadata.labels = None
+    assert (client.create(unlabelled).metadata.labels or {}).get("job-name") == "bare", "one without takes its template's"
     assert created.spec.completions == 1 and created.spec.backoffLimit == 6
     body = job("always").to_dict()
     body["spec"]["template"]["spec"]["restartPolicy"] = "Always"
