@@ -38,9 +38,7 @@ def prepare_for_create(resource: Resource, obj: dict[str, Any]) -> None:
         spec = obj.setdefault("spec", {}) or {}
         obj["spec"] = spec
         spec.setdefault("finalizers", ["kubernetes"])
-    elif kind in ("Service", "Deployment", "ReplicaSet", "Job"):
-        obj.pop("status", None)
-    elif kind == "DaemonSet":
+    elif kind in ("Service", "Deployment", "ReplicaSet", "DaemonSet", "Job"):
         obj.pop("status", None)
     # Node keeps the status it registers with (the agent creates it with its facts).
 
