@@ -200,6 +200,24 @@ def test_surge_keeps_every_node_served_during_an_update(client: ApiClient, hollo
         assert max(doubled) == 1, doubled
 
 
+def test_a_pod_that_does_not_fit_its_node_is_reported_as_failed_placement(client: ApiClient, hollow: Callable[..., HollowCluster]) -> None:
+    hollow(["node-a"], cpu="1")
+    big = daemonset("big").to_dict()
+    big["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "2"}}
+    client.create_raw(by_model(DaemonSet), big, "default")
+
+    def failed_placement() -> list[str]:
+        events = client.list_raw(by_name("events"), "default")["items"]
+        return [e["message"] for e in events if e["reason"] == "FailedPlacement" and e["involvedObject"]["name"] == "big"]
+
+    messages = wait_for(failed_placement, what="a FailedPlacement event")
+    assert "on node-a" in messages[0] and "Insufficient cpu" in messages[0], messages
+    pods = active(app_pods(client, "big"))
+    assert len(pods) == 1 and not pods[0].spec.nodeName, "one pending pod, not one per retry"
+    status = client.get(DaemonSet, "big", "default").status
+    assert (status.desiredNumberScheduled, status.numberReady, status.numberUnavailable) == (1, 0, 1)
+
+
 def test_on_delete_replaces_only_deleted_pods(client: ApiClient, hollow: Callable[..., HollowCluster]) -> None:
     hollow(["node-a", "node-b"])
     client.create(daemonset("manual", strategy={"type": "OnDelete"}))

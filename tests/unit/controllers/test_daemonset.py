@@ -300,3 +300,66 @@ def test_a_daemonset_spec_is_validated(spec: dict[str, Any], error: str) -> None
     body = {"selector": {"matchLabels": LABELS}, "template": template(), **spec}
     with pytest.raises(ValueError, match=error):
         DaemonSet.model_validate({"metadata": {"name": "agent"}, "spec": body})
+
+
+# The Kubernetes documentation's DaemonSet example (image swapped for one built here).
+DOCS_EXAMPLE = """
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: fluentd-elasticsearch
+  namespace: kube-system
+  labels:
+    k8s-app: fluentd-logging
+spec:
+  selector:
+    matchLabels:
+      name: fluentd-elasticsearch
+  template:
+    metadata:
+      labels:
+        name: fluentd-elasticsearch
+    spec:
+      tolerations:
+      - key: node-role.kubernetes.io/control-plane
+        operator: Exists
+        effect: NoSchedule
+      containers:
+      - name: fluentd-elasticsearch
+        image: kajitori/busybox:1
+        resources:
+          limits:
+            memory: 200Mi
+          requests:
+            cpu: 100m
+            memory: 200Mi
+        volumeMounts:
+        - name: varlog
+          mountPath: /var/log
+      terminationGracePeriodSeconds: 30
+      volumes:
+      - name: varlog
+        hostPath:
+          path: /var/log
+"""
+
+
+def test_the_kubernetes_documentation_example_has_no_unknown_fields() -> None:
+    import yaml
+
+    ds = DaemonSet.model_validate(yaml.safe_load(DOCS_EXAMPLE))
+    assert ds.unknown_fields() == []
+    assert ds.to_dict()["spec"]["updateStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    assert ds.spec.revisionHistoryLimit == 10
+
+
+def test_get_ds_row_as_kubectl_prints_it() -> None:
+    from kajitori.tables import row_for
+
+    ds = daemonset(nodeSelector={"logs": "yes"}).to_dict()
+    ds["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z"
+    ds["status"] = {"desiredNumberScheduled": 3, "currentNumberScheduled": 3, "numberReady": 2,
+                    "updatedNumberScheduled": 1, "numberAvailable": 2}  # fmt: skip
+    assert row_for("DaemonSet", ds, 1_704_067_200.0 + 300, wide=True) == [
+        "agent", "3", "3", "2", "1", "2", "logs=yes", "5m", "agent", "img:1", "app=agent"
+    ]  # fmt: skip
