@@ -44,6 +44,7 @@ from master.controllers.context import LoopContext
 from master.controllers.daemon_placement import REVISION_HASH_LABEL, daemon_pod, placement, target_node
 from master.controllers.deployment import resolve_fraction, template_hash
 from master.controllers.expectations import Expectations
+from master.controllers.owned_pods import OwnedPodEvents
 from master.controllers.pod_state import controller_ref, is_available, is_ready, owner_reference, ready_since
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,11 @@ class DaemonSetController:
         )
         self.daemonsets.add_handlers(self._on_ds, lambda _o, n: self._on_ds(n), self._on_ds_delete)
         self.nodes.add_handlers(self._on_node, self._on_node_update, self._on_node)
-        self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        self.pod_events = OwnedPodEvents(
+            "DaemonSet", self.controller, self.expectations, on_orphan=self._enqueue_matching,
+            on_deleted=lambda pod: self._placement_reported.discard(pod.metadata.uid or ""),
+        )  # fmt: skip
+        self.pod_events.watch(self.pods)
 
     # -- handlers: objects to keys -------------------------------------------------
 
@@ -118,39 +123,6 @@ class DaemonSetController:
             new.spec.unschedulable,
         ):
             self._on_node(new)
-
-    def _owner_key(self, pod: Pod) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.kind != "DaemonSet":
-            return None
-        return f"{pod.metadata.namespace}/{ref.name}"
-
-    def _on_pod_add(self, pod: Pod) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.creation_observed(key)
-            self.controller.enqueue(key)
-        else:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Pod, new: Pod) -> None:
-        key = self._owner_key(new)
-        if key:
-            if new.metadata.deletionTimestamp and not old.metadata.deletionTimestamp:
-                self.expectations.deletion_observed(key, new.metadata.uid or "")
-            self.controller.enqueue(key)
-        old_key = self._owner_key(old)
-        if old_key and old_key != key:
-            self.controller.enqueue(old_key)
-        if key is None and old.metadata.labels != new.metadata.labels:
-            self._enqueue_matching(new)
-
-    def _on_pod_delete(self, pod: Pod) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.deletion_observed(key, pod.metadata.uid or "")
-            self._placement_reported.discard(pod.metadata.uid or "")
-            self.controller.enqueue(key)
 
     def _enqueue_matching(self, pod: Pod) -> None:
         for ds in self.daemonsets.by_index("namespace", pod.metadata.namespace or ""):

@@ -38,7 +38,8 @@ from kajitori.controller import Controller, Requeue
 from kajitori.informer import object_key
 from master.controllers.context import LoopContext
 from master.controllers.expectations import Expectations
-from master.controllers.pod_state import controller_ref, is_active, is_ready, owner_reference
+from master.controllers.owned_pods import OwnedPodEvents
+from master.controllers.pod_state import is_active, is_ready, owner_reference
 from master.controllers.replicaset import deletion_rank
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ class JobController:
         self.expectations = Expectations(ctx.clock)
         self.controller = Controller("job", self.reconcile, informers=[self.jobs, self.pods], workers=workers)
         self.jobs.add_handlers(self._on_job, lambda _old, new: self._on_job(new), self._on_job_delete)
-        self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        OwnedPodEvents("Job", self.controller, self.expectations).watch(self.pods)  # Jobs adopt no orphans
 
     # -- handlers: objects to keys -------------------------------------------------
 
@@ -141,31 +142,6 @@ class JobController:
 
     def _on_job_delete(self, job: Job) -> None:
         self.expectations.forget(object_key(job))
-
-    def _owner_key(self, pod: Pod) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.kind != "Job":
-            return None
-        return f"{pod.metadata.namespace}/{ref.name}"
-
-    def _on_pod_add(self, pod: Pod) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.creation_observed(key)
-            self.controller.enqueue(key)
-
-    def _on_pod_update(self, old: Pod, new: Pod) -> None:
-        key = self._owner_key(new)
-        if key:
-            if new.metadata.deletionTimestamp and not old.metadata.deletionTimestamp:
-                self.expectations.deletion_observed(key, new.metadata.uid or "")
-            self.controller.enqueue(key)
-
-    def _on_pod_delete(self, pod: Pod) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.deletion_observed(key, pod.metadata.uid or "")
-            self.controller.enqueue(key)
 
     # -- reconcile -------------------------------------------------------------------
 

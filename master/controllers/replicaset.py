@@ -23,6 +23,7 @@ from kajitori.controller import Controller, Requeue
 from kajitori.informer import object_key, split_key
 from master.controllers.context import LoopContext
 from master.controllers.expectations import Expectations
+from master.controllers.owned_pods import OwnedPodEvents
 from master.controllers.pod_state import (
     controller_ref,
     is_active,
@@ -61,7 +62,8 @@ class ReplicaSetController:
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="rs-write")
         self.controller = Controller("replicaset", self.reconcile, informers=[self.replicasets, self.pods], workers=workers)
         self.replicasets.add_handlers(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
-        self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
+        self.pod_events = OwnedPodEvents("ReplicaSet", self.controller, self.expectations, on_orphan=self._enqueue_matching)
+        self.pod_events.watch(self.pods)
 
     # -- handlers: objects to keys -------------------------------------------------
 
@@ -70,38 +72,6 @@ class ReplicaSetController:
 
     def _on_rs_delete(self, rs: ReplicaSet) -> None:
         self.expectations.forget(object_key(rs))
-
-    def _owner_key(self, pod: Pod) -> str | None:
-        ref = controller_ref(pod)
-        if ref is None or ref.kind != "ReplicaSet":
-            return None
-        return f"{pod.metadata.namespace}/{ref.name}"
-
-    def _on_pod_add(self, pod: Pod) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.creation_observed(key)
-            self.controller.enqueue(key)
-        else:
-            self._enqueue_matching(pod)
-
-    def _on_pod_update(self, old: Pod, new: Pod) -> None:
-        key = self._owner_key(new)
-        if key:
-            if new.metadata.deletionTimestamp and not old.metadata.deletionTimestamp:
-                self.expectations.deletion_observed(key, new.metadata.uid or "")
-            self.controller.enqueue(key)
-        old_key = self._owner_key(old)
-        if old_key and old_key != key:
-            self.controller.enqueue(old_key)
-        if key is None and old.metadata.labels != new.metadata.labels:
-            self._enqueue_matching(new)
-
-    def _on_pod_delete(self, pod: Pod) -> None:
-        key = self._owner_key(pod)
-        if key:
-            self.expectations.deletion_observed(key, pod.metadata.uid or "")
-            self.controller.enqueue(key)
 
     def _enqueue_matching(self, pod: Pod) -> None:
         # An orphan: the ReplicaSets whose selector matches may adopt it.
