@@ -10,6 +10,7 @@ controller then finds that ReplicaSet again and rolls to it as the newest revisi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -190,14 +191,13 @@ def daemonset_progress(ds: Obj) -> tuple[bool, str]:
     return True, f'daemon set "{name}" successfully rolled out'
 
 
-def _follow_daemonset(ds_name: str, watch: bool, timeout: float, namespace: str | None, kubeconfig: str | None) -> None:
-    from kajitori.api.registry import by_name
-
-    session = open_session(kubeconfig, namespace)
+def _follow(read: Callable[[], Obj], progress: Callable[[Obj], tuple[bool, str]], watch: bool, timeout: float) -> None:
+    """Prints each new progress message of the object `read` returns until it is done
+    (or once, without --watch); kubectl's timeout error after `timeout` seconds (0: none)."""
     deadline = time.monotonic() + timeout if timeout > 0 else None
     last = ""
     while True:
-        done, message = daemonset_progress(session.client.get_raw(by_name("daemonsets"), ds_name, session.namespace))
+        done, message = progress(read())
         if message != last:
             typer.echo(message)
             last = message
@@ -225,24 +225,16 @@ def status(
             ds_name = rest if sep else name
             if not ds_name:
                 raise CliError("a daemon set name is required: daemonset/NAME")
-            _follow_daemonset(ds_name, watch, timeout, namespace, kubeconfig)
+            from kajitori.api.registry import by_name
+
+            session = open_session(kubeconfig, namespace)
+            daemonsets = by_name("daemonsets")
+            _follow(lambda: session.client.get_raw(daemonsets, ds_name, session.namespace), daemonset_progress, watch, timeout)
             return
         deploy_name = _deployment_name(target, name)
         session = open_session(kubeconfig, namespace)
         deployments, _ = _resources()
-        deadline = time.monotonic() + timeout if timeout > 0 else None
-        last = ""
-        while True:
-            deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
-            done, message = rollout_progress(deployment)
-            if message != last:
-                typer.echo(message)
-                last = message
-            if done or not watch:
-                return
-            if deadline is not None and time.monotonic() > deadline:
-                raise CliError("timed out waiting for the condition")
-            time.sleep(0.5)
+        _follow(lambda: session.client.get_raw(deployments, deploy_name, session.namespace), rollout_progress, watch, timeout)
 
 
 @set_app.command("image")
