@@ -21,7 +21,16 @@ def _root() -> None:
 def _register() -> None:
     # Each module adds its commands to `app`; imported here so that `kajitori --help`
     # lists them all, while heavy imports (docker, iptables) stay inside the commands.
-    from kajitori.cli import apply, daemons, node_cmd, object_changes, objects, pods_cmd, rollout  # noqa: F401
+    from kajitori.cli import (  # noqa: F401
+        apply,
+        daemons,
+        node_cmd,
+        node_maintenance,
+        object_changes,
+        objects,
+        pods_cmd,
+        rollout,
+    )
 
 
 _register()

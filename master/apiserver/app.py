@@ -265,7 +265,11 @@ def _resource_list(group: str, version: str) -> dict[str, Any]:
         )
         for sub in sorted(r.subresources):
             kind = {"scale": "Scale", "binding": "Binding", "eviction": "Eviction"}.get(sub, r.kind)
-            resources.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": ["get", "patch", "update", "create"]})
+            entry = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": ["get", "patch", "update", "create"]}
+            if sub == "eviction":
+                # kubectl drain evicts (instead of deleting) only where discovery names the Eviction's group.
+                entry.update(group="policy", version="v1", verbs=["create"])
+            resources.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
 
 
@@ -391,6 +395,9 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
             return warned(json_response(api.patch(r, ns, name, content_type, patch, sub, fields=fields)), fields)
         if method == "POST" and sub == "binding":
             status = api.bind(ns or "", name, await read_body(request))
+            return json_response(status.to_dict(), 201)
+        if method == "POST" and sub == "eviction":
+            status = api.evict(ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
         if method == "DELETE" and sub is None:
             body = await read_body(request)

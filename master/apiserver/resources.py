@@ -1,4 +1,4 @@
-"""The verbs of the API (create, get, list, update, patch, delete, bind, scale) over the store.
+"""The verbs of the API (create, get, list, update, patch, delete, bind, evict, scale) over the store.
 
 This is what Kubernetes calls the registry: one generic implementation for every
 resource, plus the few per-kind rules of ``strategies``. Each verb either writes one
@@ -486,6 +486,40 @@ class ResourceAPI:
         except Conflict:
             raise errors.conflict(PODS, name) from None
         return Status(status="Success", code=201, details=StatusDetails(name=name, kind="pods"))
+
+    def evict(self, namespace: str, name: str, body: Any) -> Status:
+        """``POST pods/NAME/eviction`` with a policy/v1 Eviction: a graceful delete honouring its deleteOptions.
+
+        PodDisruptionBudgets are not modelled, so an eviction is never refused with
+        429 TooManyRequests; it only marks the pod ``DisruptionTarget`` (as Kubernetes
+        >= 1.26 does) and deletes it. A pod already being deleted is left as it is.
+        """
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be an Eviction object")
+        if body.get("kind") not in (None, "Eviction"):
+            raise errors.bad_request(f"the kind of the provided object ({body.get('kind')}) does not match the resource (Eviction)")
+        if body.get("apiVersion") not in (None, "policy/v1", "policy/v1beta1"):
+            raise errors.bad_request(f'no matches for kind "Eviction" in version "{body.get("apiVersion")}"')
+        if (body.get("metadata") or {}).get("name") not in (None, "", name):
+            raise errors.bad_request("name in URL does not match name in Eviction object")
+        raw_options = body.get("deleteOptions")
+        options = DeleteOptions.from_body(raw_options if isinstance(raw_options, dict) else None, DeleteOptions())
+        old = self.load(PODS, namespace, name)
+        if old.obj["metadata"].get("deletionTimestamp"):
+            return Status(status="Success", code=201)
+        obj = copy.deepcopy(old.obj)
+        status = obj.setdefault("status", {})
+        conditions = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]
+        conditions.append({"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+                           "message": "Eviction API: evicting", "lastTransitionTime": self.clock.rfc3339()})  # fmt: skip
+        status["conditions"] = conditions
+        try:
+            self.store.update(self.key(PODS, namespace, name), obj, expected_rv=old.rv)
+        except Conflict:
+            raise errors.conflict(PODS, name) from None
+        self.delete(PODS, namespace, name, options)
+        log.info("evicted pod %s/%s", namespace, name)
+        return Status(status="Success", code=201)
 
     def get_scale(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
         obj = self.load(resource, namespace, name).obj
