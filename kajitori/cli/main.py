@@ -24,6 +24,9 @@ def _register() -> None:
     from kajitori.cli import (  # noqa: F401
         apply,
         daemons,
+        discovery_cmd,
+        imperative_cmd,
+        labels_cmd,
         node_cmd,
         node_maintenance,
         object_changes,
