@@ -43,6 +43,9 @@ LOCAL_STORAGE_FATAL = "Pods with local storage (use --delete-emptydir-data to ov
 LOCAL_STORAGE_WARNING = "deleting Pods with local storage"
 UNMANAGED_FATAL = "Pods declare no controller (use --force to override)"
 UNMANAGED_WARNING = "deleting Pods that declare no controller"
+# Reported in the filters' order (kubectl's order is a Go map's: random).
+_FATAL_ORDER = (DAEMONSET_FATAL, LOCAL_STORAGE_FATAL, UNMANAGED_FATAL)
+_WARNING_ORDER = (DAEMONSET_WARNING, LOCAL_STORAGE_WARNING, UNMANAGED_WARNING)
 
 EVICTION_RETRY_S = 5.0  # kubectl's pause after a 429 (a disruption budget said no)
 POLL_S = 0.25
@@ -57,14 +60,14 @@ class DrainPlan:
     """What a drain of one node does with each of its pods, decided before anything is evicted."""
 
     evict: list[dict[str, Any]] = field(default_factory=list)
-    warnings: dict[str, list[str]] = field(default_factory=dict)  # text -> ns/name, in kubectl's order
+    warnings: dict[str, list[str]] = field(default_factory=dict)  # text -> [ns/name], sorted
     errors: dict[str, list[str]] = field(default_factory=dict)
 
     def error_lines(self) -> list[str]:
-        return [f"cannot delete {text}: {', '.join(pods)}" for text, pods in self.errors.items()]
+        return [f"cannot delete {text}: {', '.join(self.errors[text])}" for text in _FATAL_ORDER if text in self.errors]
 
     def warning_lines(self) -> list[str]:
-        return [f"{text}: {', '.join(pods)}" for text, pods in self.warnings.items()]
+        return [f"{text}: {', '.join(self.warnings[text])}" for text in _WARNING_ORDER if text in self.warnings]
 
 
 def _key(pod: dict[str, Any]) -> str:
