@@ -7,8 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kajitori.api.apps import DaemonSet, Deployment
 from kajitori.api.core import Node, Pod
