@@ -54,7 +54,7 @@ def parse_dry_run(value: str) -> bool:
     if choice == "server":
         raise CliError('--dry-run=server is not supported by this master; use --dry-run=client')
     if choice not in ("none", "client"):
-        raise CliError(f'Invalid dry-run value ({value}). Must be "none", "server", or "client".')
+        raise CliError(f'invalid argument "{value}" for "--dry-run" flag: must be "none", "server", or "client"')
     return choice == "client"
 
 
