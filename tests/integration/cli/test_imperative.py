@@ -250,6 +250,12 @@ def test_label_set_remove_and_overwrite(kj: Any, api: ApiClient, ns: str) -> Non
     assert many.stdout.splitlines() == ["pod/a labeled", "pod/b labeled"]
     assert kj("get", "pods", "-l", "team=x", "-o", "name", "-n", ns).stdout.split() == ["pod/a", "pod/b"]
 
+    # A cluster-wide kind, as tutorials label nodes for nodeSelector.
+    node = f"n-{ns}"
+    api.create_raw(by_kind("v1", "Node"), {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}})
+    assert kj("label", "node", node, "disktype=ssd").stdout == f"node/{node} labeled\n"
+    assert api.get_raw(by_kind("v1", "Node"), node)["metadata"]["labels"] == {"disktype": "ssd"}
+
     assert "invalid label spec" in one_line_error(kj("label", "pod", "a", "bad key=v", "-n", ns))
     assert "at least one label update" in one_line_error(kj("label", "pod", "a", "-n", ns))
     assert one_line_error(kj("label", "pod", "zzz", "a=b", "-n", ns)) == 'Error from server (NotFound): pods "zzz" not found'
@@ -393,7 +399,7 @@ def test_create_deployment_and_expose_nodeport_endpoints_follow_pods(
 
     # A pod deleted: its replacement's IP takes its place.
     victim = next(p for p in client.list(Pod, "default", label_selector="app=web").items if p.status.podIP in first)
-    client.delete(Pod, victim.metadata.name, "default", grace_period_seconds=0)
+    client.delete(Pod, str(victim.metadata.name), "default", grace_period_seconds=0)
     after = wait_for(lambda: (ips := follows(3)) and victim.status.podIP not in ips and ips, what="the replacement's endpoint")
     assert victim.status.podIP not in after
 
