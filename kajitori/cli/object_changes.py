@@ -163,7 +163,7 @@ def scale(
 
 # --------------------------------------------------------------------------- create, cluster-info
 
-create_app = typer.Typer(help="Create objects: from manifests (-f), or a namespace.", no_args_is_help=False)
+create_app = typer.Typer(help="Create objects: from manifests (-f), a namespace, or a deployment (--image).", no_args_is_help=False)
 app.add_typer(create_app, name="create")
 
 
