@@ -23,11 +23,12 @@ def main() -> None:
                 sys.exit(1)
             if line.startswith("# sleep"):
                 time.sleep(60)
+            # Logged before answering: once the caller sees the answer, the log holds the line.
+            log.write(line)
+            log.flush()
             if line.strip() == "-S INPUT":
                 sys.stdout.write("-P INPUT ACCEPT\n-A INPUT -j KT-SERVICES\n")
                 sys.stdout.flush()
-            log.write(line)
-            log.flush()
 
 
 if __name__ == "__main__":
