@@ -8,9 +8,8 @@ stored; the last one runs a master with its controllers and hollow nodes, and fo
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,11 @@ from kajitori.api.registry import by_kind
 from kajitori.cli.main import app
 from kajitori.client import ApiClient, NotFoundError
 from master.hollow_nodes import HollowCluster
+from tests.support.cluster import client, cluster_master, hollow, wait_for
 from tests.support.master_process import MasterProcess
+
+# The control plane's fixtures, imported by name so pytest finds them here.
+__all__ = ["client", "cluster_master", "hollow"]
 
 pytestmark = pytest.mark.integration
 
@@ -320,48 +323,6 @@ def test_version_and_api_resources(kj: Any, master: MasterProcess, tmp_path: Pat
 # --------------------------------------------------------------------------- with controllers
 
 
-@pytest.fixture
-def cluster_master(tmp_path: Path) -> Iterator[MasterProcess]:
-    """A master of this test's own, WITH its controllers and scheduler."""
-    proc = MasterProcess(tmp_path / "master").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def client(cluster_master: MasterProcess) -> Iterator[ApiClient]:
-    c = cluster_master.client()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def hollow(client: ApiClient) -> Iterator[Callable[[list[str]], HollowCluster]]:
-    """Hollow nodes that report their pods Running and Ready (the controllers' tests' pattern)."""
-    made: list[HollowCluster] = []
-
-    def make(names: list[str]) -> HollowCluster:
-        cluster = HollowCluster(client, names)
-        cluster.register(None)
-        made.append(cluster.start())
-        return cluster
-
-    yield make
-    for cluster in made:
-        cluster.stop()
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 30.0, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
 def test_create_deployment_and_expose_nodeport_endpoints_follow_pods(
     cluster_master: MasterProcess, client: ApiClient, hollow: Callable[[list[str]], HollowCluster]
 ) -> None:
@@ -390,7 +351,7 @@ def test_create_deployment_and_expose_nodeport_endpoints_follow_pods(
         ips, expected = endpoint_ips(), pod_ips()
         return ips if len(ips) == n and ips == expected else None
 
-    first = wait_for(lambda: follows(2), what="2 endpoints = the deployment's pod IPs")
+    first = wait_for(lambda: follows(2), what="2 endpoints = the deployment's pod IPs") or set()
     ports = client.get_raw(endpoints, "web", "default")["subsets"][0]["ports"]
     assert [(p["port"], p.get("protocol", "TCP")) for p in ports] == [(80, "TCP")]
 
@@ -400,7 +361,7 @@ def test_create_deployment_and_expose_nodeport_endpoints_follow_pods(
     # A pod deleted: its replacement's IP takes its place.
     victim = next(p for p in client.list(Pod, "default", label_selector="app=web").items if p.status.podIP in first)
     client.delete(Pod, str(victim.metadata.name), "default", grace_period_seconds=0)
-    after = wait_for(lambda: (ips := follows(3)) and victim.status.podIP not in ips and ips, what="the replacement's endpoint")
+    after = wait_for(lambda: (ips := follows(3)) and victim.status.podIP not in ips and ips, what="the replacement's endpoint") or set()
     assert victim.status.podIP not in after
 
     # Relabelling a pod out of the selector takes it out of the Service (the ReplicaSet replaces it).

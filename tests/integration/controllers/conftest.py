@@ -1,57 +1,8 @@
-"""A master WITH its controllers and scheduler per test, and hollow nodes whose heartbeats the test controls."""
+"""A master WITH its controllers and scheduler per test, and hollow nodes whose heartbeats the test controls
+(the fixtures live in tests/support/cluster.py, shared with the CLI's tests)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TypeVar
+from tests.support.cluster import client, cluster_master, hollow, wait_for
 
-import pytest
-
-from kajitori.client import ApiClient
-from master.hollow_nodes import HollowCluster
-from tests.support.master_process import MasterProcess
-
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
-    """Poll until ``check()`` is truthy; return its value (fails with what it was waiting for)."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-@pytest.fixture
-def cluster_master(tmp_path: Path) -> Iterator[MasterProcess]:
-    proc = MasterProcess(tmp_path / "master").start()
-    yield proc
-    proc.stop()
-
-
-@pytest.fixture
-def client(cluster_master: MasterProcess) -> Iterator[ApiClient]:
-    c = cluster_master.client()
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def hollow(client: ApiClient) -> Iterator[Callable[..., HollowCluster]]:
-    made: list[HollowCluster] = []
-
-    def make(names: list[str], sizes: dict[str, tuple[str, str]] | None = None, **kwargs: object) -> HollowCluster:
-        cluster = HollowCluster(client, names, **kwargs)  # type: ignore[arg-type]
-        cluster.register(sizes)
-        made.append(cluster.start())
-        return cluster
-
-    yield make
-    for cluster in made:
-        cluster.stop()
+__all__ = ["client", "cluster_master", "hollow", "wait_for"]
