@@ -372,14 +372,17 @@ class ApiClient:
         grace_period_seconds: int | None = None,
         propagation_policy: str | None = None,
         uid: str | None = None,
+        resource_version: str | None = None,
     ) -> None:
+        """Deletes; `uid` and `resource_version` are preconditions (409 if the object is another or changed)."""
+        preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
         self.delete_raw(
             by_model(model),
             name,
             namespace,
             grace_period_seconds=grace_period_seconds,
             propagation_policy=propagation_policy,
-            preconditions={"uid": uid} if uid else None,
+            preconditions=preconditions or None,
         )
 
     def bind(self, namespace: str, name: str, node_name: str, *, uid: str | None = None) -> None:

@@ -125,9 +125,16 @@ class GarbageCollector:
         if len(missing) == len(refs):
             log.info("garbage collecting %s %s: its owners are gone", kind, object_key(obj))
             try:
-                self.client.delete(model, obj.metadata.name or "", obj.metadata.namespace, uid=obj.metadata.uid)
-            except (NotFoundError, ConflictError):
+                # The version seen is a precondition: an owner being deleted with Orphan may have
+                # just taken its reference off this object, which our cache has not seen yet.
+                self.client.delete(
+                    model, obj.metadata.name or "", obj.metadata.namespace,
+                    uid=obj.metadata.uid, resource_version=obj.metadata.resourceVersion,
+                )  # fmt: skip
+            except NotFoundError:
                 pass
+            except ConflictError:
+                log.info("%s %s changed since it was read; looking again when the change arrives", kind, object_key(obj))
             return
         gone = {ref.uid for ref in missing}
         kept = [ref.to_dict() for ref in refs if ref.uid not in gone]

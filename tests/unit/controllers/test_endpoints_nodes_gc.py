@@ -155,7 +155,10 @@ def test_garbage_collector_deletes_a_pod_whose_owner_is_gone() -> None:
     gone_owner = replicaset("gone", uid="gone-uid")
     informers.informer(Pod).add(pod("orphaned", owner=gone_owner))
     gc.reconcile("Pod|default/orphaned")
-    assert client.writes == [("delete", "Pod", "orphaned", {"uid": "uid-orphaned"})]
+    # The version it saw is a precondition: an Orphan deletion of the owner may just have taken
+    # the reference off (then the API answers 409 and the collector waits for the change).
+    seen = informers.informer(Pod).get("default/orphaned").metadata.resourceVersion
+    assert client.writes == [("delete", "Pod", "orphaned", {"uid": "uid-orphaned", "resource_version": seen})]
 
 
 def test_garbage_collector_keeps_a_pod_whose_owner_lives_and_confirms_absence_live() -> None:
