@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from kajitori import config
 from kajitori.client import ApiClient
@@ -41,25 +42,19 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
     factory = InformerFactory(client)
     recorder = EventRecorder(client, "controller-manager")
     ctx = LoopContext(client=client, informers=factory, recorder=recorder, settings=loops)
-    controllers = []
-    if loops.replicaset:
-        controllers.append(ReplicaSetController(ctx).controller)
-    if loops.deployment:
-        controllers.append(DeploymentController(ctx).controller)
-    if loops.daemonset:
-        controllers.append(DaemonSetController(ctx).controller)
-    if loops.job:
-        controllers.append(JobController(ctx).controller)
-    if loops.endpoints:
-        controllers.append(EndpointsController(ctx).controller)
-    if loops.node_lifecycle:
-        controllers.append(NodeLifecycleController(ctx).controller)
-    if loops.garbage_collector:
-        controllers.append(GarbageCollector(ctx).controller)
-    if loops.namespace:
-        controllers.append(NamespaceController(ctx).controller)
-    if loops.event_ttl:
-        controllers.append(EventTTLController(ctx).controller)
+    # (enabled?, the loop's class) in start order; every class takes the shared context.
+    loop_table: list[tuple[bool, Callable[[LoopContext], Any]]] = [
+        (loops.replicaset, ReplicaSetController),
+        (loops.deployment, DeploymentController),
+        (loops.daemonset, DaemonSetController),
+        (loops.job, JobController),
+        (loops.endpoints, EndpointsController),
+        (loops.node_lifecycle, NodeLifecycleController),
+        (loops.garbage_collector, GarbageCollector),
+        (loops.namespace, NamespaceController),
+        (loops.event_ttl, EventTTLController),
+    ]
+    controllers = [make(ctx).controller for enabled, make in loop_table if enabled]
     scheduler = None
     if loops.scheduler:
         scheduler_ctx = LoopContext(
