@@ -15,43 +15,19 @@ import signal
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from kajitori.api import Deployment, Node, Pod, Service
-from kajitori.api.core import Namespace
 from kajitori.cli.apply_patch import LAST_APPLIED
-from kajitori.cli.main import app
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from tests.support.master_process import MasterProcess, free_port
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def kj(master: MasterProcess) -> Any:
-    """Run `kajitori ARGS...` in-process against the master; returns the click Result."""
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Any:
-        return runner.invoke(app, [*args, "--kubeconfig", str(master.kubeconfig)], input=input)
-
-    return run
-
-
-@pytest.fixture
-def ns(api: ApiClient) -> Iterator[str]:
-    """A namespace of the test's own, so tables list only what the test made."""
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    api.create(Namespace.model_validate({"metadata": {"name": name}}))
-    yield name
 
 
 def pod_manifest(name: str, ns: str, **labels: str) -> dict[str, Any]:

@@ -8,19 +8,13 @@ fields Kajitori does not model applies under strict unchanged.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from kajitori.api import Deployment
-from kajitori.api.core import Namespace
-from kajitori.cli.main import app
 from kajitori.client import ApiClient, NotFoundError
-from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
 
@@ -52,24 +46,6 @@ WARNINGS = [
     'Warning: unknown field "spec.replica"',
     'Warning: unknown field "spec.template.spec.containers[0].imagePullPolcy"',
 ]
-
-
-@pytest.fixture
-def kj(master: MasterProcess) -> Any:
-    """Run `kajitori ARGS...` in-process against the master; returns the click Result."""
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Any:
-        return runner.invoke(app, [*args, "--kubeconfig", str(master.kubeconfig)], input=input)
-
-    return run
-
-
-@pytest.fixture
-def ns(api: ApiClient) -> Iterator[str]:
-    name = f"v-{uuid.uuid4().hex[:8]}"
-    api.create(Namespace.model_validate({"metadata": {"name": name}}))
-    yield name
 
 
 def missing(api: ApiClient, name: str, ns: str) -> bool:

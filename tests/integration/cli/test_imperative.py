@@ -8,7 +8,6 @@ stored; the last one runs a master with its controllers and hollow nodes, and fo
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,11 @@ import yaml
 from typer.testing import CliRunner
 
 from kajitori.api import Deployment, Pod, Service
-from kajitori.api.core import Namespace
 from kajitori.api.registry import by_kind
 from kajitori.cli.main import app
 from kajitori.client import ApiClient, NotFoundError
 from master.hollow_nodes import HollowCluster
+from tests.support.cli import invoker
 from tests.support.cluster import client, cluster_master, hollow, wait_for
 from tests.support.master_process import MasterProcess
 
@@ -30,31 +29,6 @@ from tests.support.master_process import MasterProcess
 __all__ = ["client", "cluster_master", "hollow"]
 
 pytestmark = pytest.mark.integration
-
-
-def invoker(master: MasterProcess) -> Callable[..., Any]:
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None) -> Any:
-        words = list(args)
-        # Before a `--`: what follows it is the container's command.
-        at = words.index("--") if "--" in words else len(words)
-        return runner.invoke(app, [*words[:at], "--kubeconfig", str(master.kubeconfig), *words[at:]], input=input)
-
-    return run
-
-
-@pytest.fixture
-def kj(master: MasterProcess) -> Callable[..., Any]:
-    """`kajitori ARGS...` in-process against the shared master (no controllers)."""
-    return invoker(master)
-
-
-@pytest.fixture
-def ns(api: ApiClient) -> str:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    api.create(Namespace.model_validate({"metadata": {"name": name}}))
-    return name
 
 
 def one_line_error(result: Any) -> str:
