@@ -29,7 +29,9 @@ lint: venv ## ruff + mypy
 test-unit: venv ## unit tests (seconds, no root parts)
 	$(PYTEST) tests/unit -q $(PYTEST_OK)
 
-test-integration: venv host ## real dockerd, real iptables in netns, real master processes
+# The integration tests run the cluster's images (pause, busybox, nginx, tools): a fresh
+# machine has none, so they are built first (a no-op when their inputs did not change).
+test-integration: venv host images ## real dockerd, real iptables in netns, real master processes
 	$(PYTEST) tests/integration -q -m integration $(PYTEST_OK)
 
 test-e2e: venv ## the whole three-machine lab (brings it up if needed)
