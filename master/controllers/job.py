@@ -159,8 +159,9 @@ class JobController:
         status.succeeded = max(status.succeeded or 0, tally.succeeded) or None
         status.failed = max(status.failed or 0, tally.failed) or None
         waits: list[float] = []
+        ending: list[Pod] = []  # counted failed in this pass; deleted once that count is stored
         if status.finished() is None and self.expectations.satisfied(key):
-            self._sync_unfinished(job, key, status, tally, now, waits)
+            ending = self._sync_unfinished(job, key, status, tally, now, waits)
         elif status.finished() is not None and tally.active and self.expectations.satisfied(key):
             self._delete_pods(job, key, tally.active)  # a pod that appeared after the end
             tally.active, tally.ready = [], 0
@@ -173,6 +174,9 @@ class JobController:
             updated = job.model_copy(deep=True)
             updated.status = status
             self.client.update_status(updated)
+        # Only now: had the pods gone first and the status write then failed (a 409 from a
+        # cache a step behind, common under load), the retry would find no active pod to count.
+        self._delete_pods(job, key, ending)
         ttl_wait = self._expire_after_ttl(job, status, now)
         if ttl_wait is not None:
             waits.append(ttl_wait)
@@ -189,7 +193,8 @@ class JobController:
 
     def _sync_unfinished(
         self, job: Job, key: str, status: JobStatus, tally: PodTally, now: float, waits: list[float]
-    ) -> None:
+    ) -> list[Pod]:
+        """Moves an unfinished Job on; returns the active pods its end counted failed, to delete."""
         stamp = format_time(now)
         if job.spec.suspend:
             if _set_condition(status, "Suspended", "True", "JobSuspended", "Job suspended", stamp):
@@ -209,12 +214,12 @@ class JobController:
             else:
                 waits.append(deadline - now)
         if reason is not None and message is not None:
-            self._delete_pods(job, key, tally.active)
-            status.failed = failed + len(tally.active) or None
+            ending = tally.active
+            status.failed = failed + len(ending) or None
             tally.active, tally.ready = [], 0
             _set_condition(status, "Failed", "True", reason, message, stamp)
             self.ctx.recorder.warning(job, reason, message)
-            return
+            return ending
         succeeded = status.succeeded or 0
         wanted = want_active(job, succeeded, len(tally.active))
         if len(tally.active) > wanted:
@@ -240,6 +245,7 @@ class JobController:
             _set_condition(status, "Complete", "True", None, None, stamp)
             status.completionTime = stamp
             self.ctx.recorder.normal(job, "Completed", "Job completed")
+        return []
 
     @staticmethod
     def _deadline(job: Job, status: JobStatus) -> float | None:

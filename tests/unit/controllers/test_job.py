@@ -134,6 +134,17 @@ def test_active_deadline_fails_the_job_once_passed_and_requeues_before() -> None
     assert ("delete", "Pod", "a") in f.verbs()
 
 
+def test_a_deadline_counts_its_pods_failed_before_deleting_them() -> None:
+    """Status first: if that write fails (a 409 under load), the retry still finds the pods to count."""
+    now = FakeClock().time()
+    job = make_job(activeDeadlineSeconds=1, status={"startTime": format_time(now - 5), "active": 2})
+    f = Fixture(job, make_pod("a"), make_pod("b"))
+    f.reconcile()
+    verbs = [v[0] for v in f.verbs()]
+    assert verbs == ["update_status", "delete", "delete"], "the count is stored before any pod goes"
+    assert f.status().failed == 2
+
+
 def test_recreation_after_a_failure_waits_for_the_backoff() -> None:
     now = FakeClock().time()
     f = Fixture(make_job(status={"startTime": format_time(now - 60)}),
