@@ -7,6 +7,8 @@ All handlers run on the event loop; the store is synchronous and fast (memory pl
 one fsync per write), so no request waits on a thread pool. Create, update and patch
 read ``fieldValidation`` (Ignore, Warn — the default — or Strict) and answer each
 unknown field a Warn write kept with a ``Warning: 299 - "unknown field ..."`` header.
+Bodies are JSON, YAML or Kubernetes' protobuf (``kajitori.api.protobuf``, decoded to the
+same dict JSON gives); answers are always JSON, which every client accepts.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from kajitori.api import protobuf
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
@@ -317,6 +320,12 @@ async def read_body(request: Request) -> Any:
     if not raw.strip():
         return None
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if content_type == protobuf.MEDIA_TYPE:
+        # kubectl >= 1.32 sends typed objects so; the answer is JSON all the same, which it reads.
+        try:
+            return protobuf.decode_object(raw)
+        except protobuf.ProtobufError as exc:
+            raise errors.bad_request(f"the request body is not a valid Kubernetes protobuf object: {exc}") from None
     if "yaml" in content_type:
         try:
             return yaml.safe_load(raw)
