@@ -109,6 +109,22 @@ def decode_message(name: str, buf: bytes, path: str = "", depth: int = 0) -> dic
     if depth > _MAX_DEPTH:
         raise ProtobufError(f"{path or name}: messages nested deeper than {_MAX_DEPTH}")
     table = schema.message(name)
+    try:
+        present = _fields_present(table, buf, path, depth)
+    except WireError as exc:
+        raise ProtobufError(f"{path}: {exc}" if path else str(exc)) from None
+    obj: dict[str, Any] = {}
+    for number, value in present.items():
+        spec = table[number]
+        if spec.inline:
+            obj.update(value)
+        elif _kept(spec, value):
+            obj[spec.json] = value
+    return obj
+
+
+def _fields_present(table: dict[int, schema.Field], buf: bytes, path: str, depth: int) -> dict[int, Any]:
+    """The decoded value of each field the tables know, by number, as the wire had it."""
     present: dict[int, Any] = {}
     for number, wire_type, value in fields(buf):
         spec = table.get(number)
@@ -117,14 +133,16 @@ def decode_message(name: str, buf: bytes, path: str = "", depth: int = 0) -> dic
         where = _join(path, spec.json or spec.type.rpartition(".")[2])
         if spec.map_key is not None:
             entries = present.setdefault(number, {})
-            key, item = _map_entry(spec, _want(value, LENGTH, wire_type, where), where, depth)
+            try:
+                key, item = _map_entry(spec, _want(value, LENGTH, wire_type, where), where, depth)
+            except WireError as exc:
+                raise ProtobufError(f"{where}: {exc}") from None
             entries[key] = item
         elif spec.repeated:
             items = present.setdefault(number, [])
             if wire_type == LENGTH and spec.type in ("bool", "int32", "int64") and isinstance(value, bytes):
-                items.extend(
-                    _scalar(spec.type, v, VARINT, where) for v in packed_varints(value)
-                )  # a packed list
+                # A packed list (proto3 style; Go's proto2 encoder writes one field per item).
+                items.extend(_scalar(spec.type, v, VARINT, where) for v in packed_varints(value))
             else:
                 items.append(_value(spec, value, wire_type, f"{where}[{len(items)}]", depth))
         else:
@@ -136,14 +154,7 @@ def decode_message(name: str, buf: bytes, path: str = "", depth: int = 0) -> dic
                 if isinstance(previous, dict) and isinstance(decoded, dict)
                 else decoded
             )
-    obj: dict[str, Any] = {}
-    for number, value in present.items():
-        spec = table[number]
-        if spec.inline:
-            obj.update(value)
-        elif _kept(spec, value):
-            obj[spec.json] = value
-    return obj
+    return present
 
 
 def _kept(spec: schema.Field, value: Any) -> bool:
@@ -175,7 +186,10 @@ def _value(spec: schema.Field, value: int | bytes, wire_type: int, where: str, d
         return _scalar(spec.type, value, wire_type, where)
     buf = _want(value, LENGTH, wire_type, where)
     if spec.type in schema.SPECIAL:
-        return _special(spec.type, buf, where)
+        try:
+            return _special(spec.type, buf, where)
+        except WireError as exc:
+            raise ProtobufError(f"{where}: {exc}") from None
     return decode_message(spec.type, buf, where, depth + 1)
 
 
