@@ -8,7 +8,7 @@ that never ends, a length past the end, wire type 3/4/6/7, field number 0) raise
 ``WireError`` naming the offset, never an IndexError: the API server answers 400 for it.
 
 Written here rather than taken from the ``protobuf`` package: the part needed is about
-fifty lines, a decoder driven by our own tables needs no generated classes, and the
+a hundred lines, a decoder driven by our own tables needs no generated classes, and the
 package's pure-Python wire internals are private API.
 """
 

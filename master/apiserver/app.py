@@ -39,6 +39,9 @@ from master.store import Store, StoredObject, StoreError
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 3 * 1024 * 1024  # Kubernetes' limit for a request body
+# The Kubernetes version whose API the models follow (their unmodelled-field lists are
+# v1.28's); the kubectl dispatcher picks its minor. Protobuf tables of a later version
+# read newer clients' bodies without changing this.
 VERSION = {
     "major": "1",
     "minor": "28",
