@@ -29,6 +29,8 @@ class WireError(ValueError):
 
 def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
     """The unsigned varint at ``pos`` (at most 64 bits) and the offset after it."""
+    if pos < len(buf) and buf[pos] < 0x80:
+        return buf[pos], pos + 1  # one byte: most keys and lengths
     value = shift = 0
     for i in range(pos, min(pos + _MAX_VARINT_BYTES, len(buf))):
         byte = buf[i]
