@@ -14,13 +14,16 @@ import base64
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kajitori.api.registry import by_kind
 from kajitori.client import ApiClient, ApiError
 from tests.support.master_process import MasterProcess
+from tests.support.protobuf_encoder import encode_object, envelope, length_delimited
 
 pytestmark = pytest.mark.integration
 
@@ -122,3 +125,38 @@ def test_an_invalid_object_answers_the_same_422_as_json(
     assert message.startswith(f'{kind} "Bad_Name" is invalid: metadata.name: ')
     # kubectl puts its own words before the server's ("The ", "error: failed to create configmap: ").
     assert proc.stderr.strip().endswith(message), (proc.stderr, message)
+
+
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+@pytest.fixture
+def http(master: MasterProcess, api: ApiClient) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {api.config.token}"}, timeout=10, verify=master.tls()) as client:
+        yield client
+
+
+def test_a_protobuf_body_is_answered_in_json_even_when_only_protobuf_is_accepted(api: ApiClient, http: httpx.Client) -> None:
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "from-proto"}, "data": {"k": "v"}}
+    r = http.post("/api/v1/namespaces/default/configmaps", content=encode_object(cm), headers={"content-type": PROTOBUF, "accept": PROTOBUF})
+    assert r.status_code == 201 and r.headers["content-type"] == "application/json", r.text
+    assert r.json()["data"] == {"k": "v"} and api.get_raw(by_kind("v1", "ConfigMap"), "from-proto", "default")["data"] == {"k": "v"}
+    # client-go's typed Delete sends its DeleteOptions in protobuf too.
+    options = encode_object({"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": "not-the-uid"}})
+    r = http.request("DELETE", "/api/v1/namespaces/default/configmaps/from-proto", content=options, headers={"content-type": PROTOBUF})
+    assert r.status_code == 409 and "Precondition failed: UID in precondition: not-the-uid" in r.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        pytest.param(b'{"kind": "ConfigMap"}', "k8s\\x00", id="not protobuf"),
+        pytest.param(envelope("v1", "ConfigMap", length_delimited(1, b"\x0a\x09trunc")), "metadata: field 1 at offset 0 has length 9", id="truncated"),
+        pytest.param(envelope("v1", "Gadget", b""), 'no kind "Gadget" is registered for version "v1"', id="unknown kind"),
+    ],
+)
+def test_a_malformed_protobuf_body_answers_400_naming_the_problem(http: httpx.Client, body: bytes, words: str) -> None:
+    r = http.post("/api/v1/namespaces/default/configmaps", content=body, headers={"content-type": PROTOBUF})
+    assert r.status_code == 400, r.text
+    status = r.json()
+    assert (status["kind"], status["reason"]) == ("Status", "BadRequest") and words in status["message"], status

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from kajitori.api import protobuf_schema as schema
 from kajitori.api.protobuf import ProtobufError, decode_message, decode_object
 from kajitori.api.registry import RESOURCES
-from tests.unit.api.protobuf_encoder import (
+from tests.support.protobuf_encoder import (
     encode_message,
     encode_object,
     envelope,
