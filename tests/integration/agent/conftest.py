@@ -1,11 +1,15 @@
 """Fixtures for the agent's runtime tests on the real dockerd of this machine.
 
-Everything a test makes carries `io.kajitori.test=agent` and is removed by label after
-each test, whatever the test did; only objects with that label are ever removed.
+Everything a test makes carries `io.kajitori.test=agent-<pid of this pytest>` and is removed
+by label after each test, whatever the test did; only objects with that label are ever removed.
+The pid keeps two test sessions on one dockerd (a developer's run beside CI's, or repeated
+runs) from removing each other's containers mid-test; objects of a session that died are
+removed by the next one (its pid no longer runs).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,11 +26,13 @@ from agent.runtime import PAUSE_IMAGE, ContainerConfig, ContainerRuntime
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "agent"))
 
 TEST_LABEL = "io.kajitori.test"
-TEST_LABELS = {TEST_LABEL: "agent"}
+RUN_ID = f"agent-{os.getpid()}"
+TEST_LABELS = {TEST_LABEL: RUN_ID}
+TEST_FILTER = f"{TEST_LABEL}={RUN_ID}"
 BUSYBOX = "kajitori/busybox:1"
 UNPULLABLE = "127.0.0.1:5999/kajitori/missing:1"
 """A registry on loopback where nothing listens: the pull fails without leaving the machine."""
-NETWORK = "kajitori-test-agent"
+NETWORK = f"kajitori-test-{RUN_ID}"
 
 # A shell that obeys SIGTERM at once, so stops in tests take no grace period.
 SERVE_FOREVER = "trap 'exit 0' TERM; sleep 3600 & wait"
@@ -49,25 +55,46 @@ def docker_api() -> Iterator[docker.APIClient]:
 
 
 def remove_test_objects(api: docker.APIClient) -> None:
-    for summary in api.containers(all=True, filters={"label": [f"{TEST_LABEL}=agent"]}):
+    for summary in api.containers(all=True, filters={"label": [TEST_FILTER]}):
         try:
             api.remove_container(summary["Id"], force=True, v=True)
         except docker.errors.NotFound:
             pass
 
 
+def _session_gone(run_id: str) -> bool:
+    """True for `agent-<pid>` of a pytest that no longer runs (or the pre-pid label `agent`)."""
+    pid = run_id.removeprefix("agent-")
+    return not pid.isdigit() or not Path(f"/proc/{pid}").exists()
+
+
+def remove_objects_of_dead_sessions(api: docker.APIClient) -> None:
+    for summary in api.containers(all=True, filters={"label": [TEST_LABEL]}):
+        run_id = (summary.get("Labels") or {}).get(TEST_LABEL, "")
+        if run_id.startswith("agent") and _session_gone(run_id):
+            try:
+                api.remove_container(summary["Id"], force=True, v=True)
+            except docker.errors.APIError:
+                pass  # already going
+    for network in api.networks(filters={"label": [TEST_LABEL]}):
+        run_id = (network.get("Labels") or {}).get(TEST_LABEL, "")
+        if run_id.startswith("agent") and _session_gone(run_id):
+            try:
+                api.remove_network(network["Id"])
+            except docker.errors.APIError:
+                pass
+
+
 @pytest.fixture(scope="session")
 def test_network(docker_api: docker.APIClient) -> Iterator[str]:
-    remove_test_objects(docker_api)
-    for stale in docker_api.networks(names=[NETWORK], filters={"label": [f"{TEST_LABEL}=agent"]}):
-        docker_api.remove_network(stale["Id"])
+    remove_objects_of_dead_sessions(docker_api)
     docker_api.create_network(NETWORK, driver="bridge", labels=TEST_LABELS)
     yield NETWORK
     remove_test_objects(docker_api)
     try:
         docker_api.remove_network(NETWORK)
     except docker.errors.NotFound:
-        pass  # another test session on this dockerd removed it first
+        pass
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from agent.runtime import (
     SandboxConfig,
     TerminationReason,
 )
-from tests.integration.agent.conftest import BUSYBOX, SERVE_FOREVER, TEST_LABELS, UNPULLABLE
+from tests.integration.agent.conftest import BUSYBOX, SERVE_FOREVER, TEST_FILTER, TEST_LABELS, UNPULLABLE
 from tests.unit.agent.runtime_contract import new_pod, wait_for
 
 pytestmark = pytest.mark.integration
@@ -276,7 +276,7 @@ def test_a_sandbox_that_cannot_be_created_leaves_nothing(
     assert runtime.list_sandboxes(pod.uid) == []
     assert (
         docker_api.containers(
-            all=True, filters={"label": [f"{LABEL_MANAGED}=true", "io.kajitori.test=agent"]}
+            all=True, filters={"label": [f"{LABEL_MANAGED}=true", TEST_FILTER]}
         )
         == []
     )
