@@ -7,7 +7,7 @@ PYTEST := $(PY) -m pytest
 # pytest exits 5 when a selection holds no test yet; that is not a failure here.
 PYTEST_OK = || [ $$? -eq 5 ]
 
-.PHONY: help venv host lint test test-unit test-integration test-e2e bench clean
+.PHONY: help venv host etcd lint test test-unit test-integration test-e2e bench clean
 help:
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | sort | expand -t 22
 
@@ -22,16 +22,19 @@ $(VENV)/.installed: pyproject.toml
 host: ## install and start what the host needs (docker.io, dockerd, iptables, netns tools)
 	@bash scripts/ensure-host.sh
 
+etcd: ## install etcd-server and etcd-client (the etcd store's tests start their own etcd)
+	@bash scripts/ensure-etcd.sh
+
 lint: venv ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test-unit: venv ## unit tests (seconds, no root parts)
+test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract also runs on a real etcd)
 	$(PYTEST) tests/unit -q $(PYTEST_OK)
 
 # The integration tests run the cluster's images (pause, busybox, nginx, tools): a fresh
 # machine has none, so they are built first (a no-op when their inputs did not change).
-test-integration: venv host images ## real dockerd, real iptables in netns, real master processes
+test-integration: venv host etcd images ## real dockerd, real iptables in netns, real master processes
 	$(PYTEST) tests/integration -q -m integration $(PYTEST_OK)
 
 test-e2e: venv ## the whole three-machine lab (brings it up if needed)

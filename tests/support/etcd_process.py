@@ -1,0 +1,77 @@
+"""A real single-member etcd (Debian's etcd-server) on free loopback ports and a temp data dir.
+
+Installed on first use by ``scripts/ensure-etcd.sh`` (idempotent), so a fresh CI machine
+needs nothing by hand; ended by its PID like every process a test starts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.master_process import free_port
+from tests.support.processes import kill_process, stop_process
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ensure_etcd_installed() -> str:
+    if shutil.which("etcd") is None:
+        subprocess.run(["bash", str(REPO / "scripts" / "ensure-etcd.sh")], check=True)
+    path = shutil.which("etcd")
+    assert path is not None, "scripts/ensure-etcd.sh did not install etcd"
+    return path
+
+
+@dataclass
+class EtcdProcess:
+    data_dir: Path
+    client_port: int = field(default_factory=free_port)
+    peer_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 30.0) -> EtcdProcess:
+        binary = ensure_etcd_installed()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        cmd = [
+            binary, "--name", "test", "--data-dir", str(self.data_dir),
+            "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", f"test={peer}", "--logger", "zap", "--log-level", "warn",
+        ]  # fmt: skip
+        with log_path.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"etcd exited with {self.proc.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1.0).json().get("health") == "true":
+                    return self
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"etcd did not become healthy in {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        kill_process(self.proc)
+
+    def stop(self) -> None:
+        stop_process(self.proc)

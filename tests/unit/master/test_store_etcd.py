@@ -1,0 +1,157 @@
+"""What only the etcd store has: two masters on one etcd, compaction, its cache's relist,
+and delivery to subscribers on their own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from master.store import Conflict, StoreEvent, TooOld
+from master.store.etcd import EtcdStore
+from master.store.etcd_client import EtcdClient, EtcdCompacted
+from tests.support.etcd_process import EtcdProcess
+
+K = "/core/pods/default/"
+
+
+def obj(name: str, **extra: object) -> dict[str, object]:
+    return {"metadata": {"name": name, "namespace": "default"}, **extra}
+
+
+@pytest.fixture
+def masters(etcd: EtcdProcess) -> Iterator[Callable[..., EtcdStore]]:
+    """Opens stores ("masters") on one etcd and one key prefix."""
+    prefix = f"/test-{uuid.uuid4().hex[:8]}/registry"
+    opened: list[EtcdStore] = []
+
+    def make(**kwargs: Any) -> EtcdStore:
+        store = EtcdStore([etcd.url], prefix=prefix, compaction_interval_s=0, **kwargs)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def wait_until(check: Callable[[], object], what: str) -> None:
+    done = threading.Event()
+    for _ in range(200):
+        if check():
+            return
+        done.wait(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_write_through_one_master_is_seen_by_the_other(masters: Callable[..., EtcdStore]) -> None:
+    a, b = masters(), masters()
+    seen: list[StoreEvent] = []
+    b.watch("/core/pods", b.revision, seen.append)
+    created = a.create(K + "x", obj("x", spec={"v": 1}))
+    wait_until(lambda: b.get(K + "x") is not None, "b's cache to hold x")
+    assert b.get(K + "x") == created
+    assert b.list("/core/pods", "default")[0] == [created]
+    assert [(e.type, e.rv) for e in seen] == [("ADDED", created.rv)]
+    # b writes on top of what it saw; a sees that, and a's stale compare-and-swap fails.
+    updated = b.update(K + "x", obj("x", spec={"v": 2}), expected_rv=created.rv)
+    with pytest.raises(Conflict):
+        a.update(K + "x", obj("x", spec={"v": 3}), expected_rv=created.rv)
+    wait_until(lambda: a.get(K + "x") == updated, "a's cache to hold b's update")
+
+
+def test_concurrent_increments_from_two_masters_end_exactly_right(masters: Callable[..., EtcdStore]) -> None:
+    a, b = masters(), masters()
+    a.create(K + "counter", obj("counter", n=0))
+    per_master = 40
+    conflicts = [0, 0]
+
+    def increment(store: EtcdStore, index: int) -> None:
+        done = 0
+        while done < per_master:
+            current = store.get(K + "counter")
+            if current is None:  # not in this master's cache yet
+                continue
+            try:
+                store.update(K + "counter", obj("counter", n=current.obj["n"] + 1), expected_rv=current.rv)
+                done += 1
+            except Conflict:
+                conflicts[index] += 1
+
+    threads = [threading.Thread(target=increment, args=(s, i)) for i, s in enumerate((a, b))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    final = a.get(K + "counter")
+    assert final is not None and final.obj["n"] == 2 * per_master
+    wait_until(lambda: b.get(K + "counter") == final, "b to hold the final count")
+
+
+def test_compaction_makes_older_revisions_too_old(masters: Callable[..., EtcdStore], etcd: EtcdProcess) -> None:
+    store = masters()
+    first = store.create(K + "a", obj("a"))
+    version, seen = store.compact_once(0, 0)  # the first turn only notes the revision
+    store.watch("/core/pods", first.rv - 1, lambda e: None)  # nothing compacted yet
+    store.update(K + "a", obj("a", spec={}))
+    store.compact_once(version, seen)  # compacts at the revision of the previous turn
+    with pytest.raises(TooOld):
+        store.watch("/core/pods", first.rv - 1, lambda e: None)
+    store.watch("/core/pods", seen, lambda e: None)
+    # etcd itself forgot it too.
+    client = EtcdClient([etcd.url])
+    with pytest.raises(EtcdCompacted):
+        next(client.watch_prefix(b"/", first.rv - 1))
+    client.close()
+
+
+def test_the_cache_relists_when_its_watch_falls_behind_compaction(
+    masters: Callable[..., EtcdStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = masters(), masters()
+    keep = a.create(K + "keep", obj("keep"))
+    drop = a.create(K + "drop", obj("drop"))
+    wait_until(lambda: b.get(K + "drop") is not None, "b to see drop")
+    seen: list[StoreEvent] = []
+    b.watch("/core/pods", b.revision, seen.append)
+    # b's watch goes away (as when its etcd is unreachable) and comes back too late.
+    release = threading.Event()
+    real_watch = b._client.watch_prefix
+
+    def late_watch(prefix: bytes, start_revision: int) -> Iterator[list[Any]]:
+        monkeypatch.setattr(b._client, "watch_prefix", real_watch)
+        release.wait(30)
+        raise EtcdCompacted(start_revision + 10)
+        yield []
+
+    monkeypatch.setattr(b._client, "watch_prefix", late_watch)
+    b._client.stop_watch()
+    wait_until(lambda: b._client.watch_prefix is real_watch, "b's watch to restart")
+    changed = a.update(K + "keep", obj("keep", spec={"v": 2}), expected_rv=keep.rv)
+    a.delete(K + "drop", expected_rv=drop.rv)
+    added = a.create(K + "new", obj("new"))
+    release.set()
+    wait_until(lambda: b.get(K + "new") is not None and b.get(K + "drop") is None, "b to relist")
+    assert b.get(K + "keep") == changed and b.get(K + "new") == added
+    assert sorted((e.type, e.current.key) for e in seen) == [
+        ("ADDED", K + "new"), ("DELETED", K + "drop"), ("MODIFIED", K + "keep"),
+    ]  # fmt: skip
+    with pytest.raises(TooOld):  # the events in between are not kept
+        b.watch("/core/pods", keep.rv, lambda e: None)
+
+
+def test_subscribers_on_an_event_loop_are_called_on_it(masters: Callable[..., EtcdStore]) -> None:
+    a, b = masters(), masters()
+
+    async def scenario() -> list[tuple[str, bool]]:
+        loop_thread = threading.get_ident()
+        got: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
+        b.watch("/core/pods", b.revision, lambda e: got.put_nowait((e.type, threading.get_ident() == loop_thread)))
+        await asyncio.to_thread(a.create, K + "x", obj("x"))
+        return [await asyncio.wait_for(got.get(), 30)]
+
+    assert asyncio.run(scenario()) == [("ADDED", True)]
