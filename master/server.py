@@ -23,7 +23,8 @@ from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.bootstrap import ensure_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
-from master.store import SQLiteStore
+from master.store import SQLiteStore, Store
+from master.store.etcd import EtcdStore
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,21 @@ log = logging.getLogger(__name__)
 ControllerStarter = Callable[[MasterSettings], Callable[[], None]]
 
 
+def open_store(settings: MasterSettings) -> Store:
+    if settings.store.backend == "etcd":
+        return EtcdStore(
+            settings.store.etcd_servers,
+            cafile=settings.store.etcd_cafile,
+            certfile=settings.store.etcd_certfile,
+            keyfile=settings.store.etcd_keyfile,
+            history=settings.watch_history,
+            compaction_interval_s=settings.store.etcd_compaction_interval_s,
+        )
+    return SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history)
+
+
 def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
-    store = SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history)
+    store = open_store(settings)
     api = ResourceAPI(store)
     tokens = ensure_credentials(settings.data_dir, settings.server_url, ca_pem=serving.ca_pem) if settings.auth else None
     advertise = settings.advertised_host

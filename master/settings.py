@@ -47,9 +47,45 @@ class ControllerSettings:
 
 
 @dataclass
+class StoreSettings:
+    backend: str = "sqlite"
+    """Where the objects live: "sqlite" (one file in data_dir, one master) or "etcd" (shared by masters)."""
+    etcd_servers: list[str] = field(default_factory=list)
+    """etcd client URLs (kube-apiserver's --etcd-servers); a request that cannot connect tries the next."""
+    etcd_cafile: str | None = None
+    """CA that signed the etcd servers' certificates (https URLs)."""
+    etcd_certfile: str | None = None
+    """Client certificate presented to etcd."""
+    etcd_keyfile: str | None = None
+    """Key of the client certificate."""
+    etcd_compaction_interval_s: float = 300.0
+    """Compact etcd's history this often; watches older than one interval answer 410 (0: never; Kubernetes: 5 min)."""
+
+    @classmethod
+    def from_flags(
+        cls,
+        backend: str,
+        servers: str,
+        cafile: str | None,
+        certfile: str | None,
+        keyfile: str | None,
+        compaction_interval_s: float,
+    ) -> StoreSettings:
+        """The settings of ``--store`` and ``--etcd-*``; ValueError says which flag is wrong."""
+        if backend not in ("sqlite", "etcd"):
+            raise ValueError(f"--store must be sqlite or etcd, not {backend!r}")
+        urls = [u.strip() for u in servers.split(",") if u.strip()]
+        if backend == "etcd" and not urls:
+            raise ValueError("--store etcd needs --etcd-servers URL[,URL...]")
+        if bool(certfile) != bool(keyfile):
+            raise ValueError("--etcd-certfile and --etcd-keyfile go together")
+        return cls(backend, urls, cafile, certfile, keyfile, compaction_interval_s)
+
+
+@dataclass
 class MasterSettings:
     data_dir: Path = Path("./kajitori-data")
-    """Where the SQLite store, tokens, kubeconfigs and the CA and serving certificate (pki/) live."""
+    """Where the SQLite store (unless the store is etcd), tokens, kubeconfigs and the CA and serving certificate (pki/) live."""
     host: str = "0.0.0.0"
     """Address the API server listens on."""
     port: int = 6443
@@ -63,6 +99,7 @@ class MasterSettings:
     dns_listen: tuple[str, int] | None = None
     """Serve cluster DNS on this address (the kube-dns Service 10.96.0.10 points at it); None: off."""
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
     @property
     def advertised_host(self) -> str:

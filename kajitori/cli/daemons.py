@@ -41,12 +41,18 @@ def master(
     node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
     pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
     job_backoff: float = typer.Option(10.0, "--job-backoff", help="Seconds before a failed Job pod is recreated, doubling per failure up to 6 min (Kubernetes: 10)."),
+    store: str = typer.Option("sqlite", "--store", help="sqlite (embedded, one master) or etcd (shared by masters)."),
+    etcd_servers: str = typer.Option("", "--etcd-servers", help="etcd client URLs, comma-separated (with --store etcd)."),
+    etcd_cafile: str = typer.Option(None, "--etcd-cafile", help="CA of the etcd servers' certificates."),
+    etcd_certfile: str = typer.Option(None, "--etcd-certfile", help="Client certificate for etcd."),
+    etcd_keyfile: str = typer.Option(None, "--etcd-keyfile", help="Key of the etcd client certificate."),
+    etcd_compaction_interval: float = typer.Option(300.0, "--etcd-compaction-interval", help="Seconds between etcd compactions (0: never; Kubernetes: 300)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the master: API server, state store, scheduler and controllers."""
     configure_logging(verbose)
     from master import server
-    from master.settings import ControllerSettings, MasterSettings
+    from master.settings import ControllerSettings, MasterSettings, StoreSettings
 
     host, port = _split_listen(listen)
     loops = ControllerSettings(node_monitor_grace_s=node_monitor_grace, pod_eviction_timeout_s=pod_eviction_timeout)
@@ -56,6 +62,10 @@ def master(
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):
             raise typer.BadParameter(f"unknown loop {name!r}", param_hint="--disable")
         setattr(loops, attr, False)
+    try:
+        stores = StoreSettings.from_flags(store, etcd_servers, etcd_cafile, etcd_certfile, etcd_keyfile, etcd_compaction_interval)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--store") from None
     settings = MasterSettings(
         data_dir=data_dir,
         host=host,
@@ -63,6 +73,7 @@ def master(
         advertise_address=advertise_address,
         controllers=loops,
         dns_listen=_split_listen(dns_listen) if dns_listen else None,
+        store=stores,
     )
     starter = None
     if not no_controllers:
