@@ -83,6 +83,20 @@ class StoreSettings:
 
 
 @dataclass
+class LeaderElectionSettings:
+    enabled: bool = False
+    """Run the controllers and the scheduler only while this master holds their Lease (on with etcd)."""
+    lease_duration_s: float = 4.0
+    """How long others wait after the leader's last renewal before taking over (Kubernetes: 15 s)."""
+    renew_deadline_s: float = 3.0
+    """How long a leader keeps acting without renewing; below the lease duration (Kubernetes: 10 s)."""
+    retry_period_s: float = 1.0
+    """How often candidates try and the leader renews (Kubernetes: 2 s)."""
+    identity: str | None = None
+    """This master's name in the Leases (default: host name and a fresh UUID, as Kubernetes)."""
+
+
+@dataclass
 class MasterSettings:
     data_dir: Path = Path("./kajitori-data")
     """Where the SQLite store (unless the store is etcd), tokens, kubeconfigs and the CA and serving certificate (pki/) live."""
@@ -100,6 +114,7 @@ class MasterSettings:
     """Serve cluster DNS on this address (the kube-dns Service 10.96.0.10 points at it); None: off."""
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
 
     @property
     def advertised_host(self) -> str:

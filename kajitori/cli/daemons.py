@@ -47,12 +47,16 @@ def master(
     etcd_certfile: str = typer.Option(None, "--etcd-certfile", help="Client certificate for etcd."),
     etcd_keyfile: str = typer.Option(None, "--etcd-keyfile", help="Key of the etcd client certificate."),
     etcd_compaction_interval: float = typer.Option(300.0, "--etcd-compaction-interval", help="Seconds between etcd compactions (0: never; Kubernetes: 300)."),
+    leader_elect: bool = typer.Option(None, "--leader-elect/--no-leader-elect", help="Run the loops only while holding their Lease (default: on with --store etcd)."),
+    lease_duration: float = typer.Option(4.0, "--leader-elect-lease-duration", help="Seconds (Kubernetes: 15)."),
+    renew_deadline: float = typer.Option(3.0, "--leader-elect-renew-deadline", help="Seconds (Kubernetes: 10)."),
+    retry_period: float = typer.Option(1.0, "--leader-elect-retry-period", help="Seconds (Kubernetes: 2)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the master: API server, state store, scheduler and controllers."""
     configure_logging(verbose)
     from master import server
-    from master.settings import ControllerSettings, MasterSettings, StoreSettings
+    from master.settings import ControllerSettings, LeaderElectionSettings, MasterSettings, StoreSettings
 
     host, port = _split_listen(listen)
     loops = ControllerSettings(node_monitor_grace_s=node_monitor_grace, pod_eviction_timeout_s=pod_eviction_timeout)
@@ -74,6 +78,9 @@ def master(
         controllers=loops,
         dns_listen=_split_listen(dns_listen) if dns_listen else None,
         store=stores,
+        leader_election=LeaderElectionSettings(
+            store == "etcd" if leader_elect is None else leader_elect, lease_duration, renew_deadline, retry_period
+        ),
     )
     starter = None
     if not no_controllers:

@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 
 
 def start_all(settings: MasterSettings) -> Callable[[], None]:
+    """Start every enabled loop now, or, with leader election, whenever this master leads."""
+    if settings.leader_election.enabled:
+        from master.controllers.leading import start_when_leading
+
+        return start_when_leading(settings, start_loops)
+    return start_loops(settings)
+
+
+def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler: bool = True) -> Callable[[], None]:
+    """Start the controllers and/or the scheduler (one informer factory for both); return their stop."""
     from master.controllers.daemonset import DaemonSetController
     from master.controllers.deployment import DeploymentController
     from master.controllers.endpoints import EndpointsController
@@ -54,24 +64,24 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
         (loops.namespace, NamespaceController),
         (loops.event_ttl, EventTTLController),
     ]
-    controllers = [make(ctx).controller for enabled, make in loop_table if enabled]
-    scheduler = None
-    if loops.scheduler:
+    running = [make(ctx).controller for enabled, make in loop_table if enabled and controllers]
+    scheduling = None
+    if loops.scheduler and scheduler:
         scheduler_ctx = LoopContext(
             client=client, informers=factory, recorder=EventRecorder(client, "default-scheduler"), settings=loops
         )
-        scheduler = Scheduler(scheduler_ctx, percentage_of_nodes_to_score=loops.percentage_of_nodes_to_score)
+        scheduling = Scheduler(scheduler_ctx, percentage_of_nodes_to_score=loops.percentage_of_nodes_to_score)
     factory.start()
-    for controller in controllers:
+    for controller in running:
         controller.start()
-    if scheduler is not None:
-        scheduler.start()
-    log.info("started %d controller(s)%s", len(controllers), " and the scheduler" if scheduler else "")
+    if scheduling is not None:
+        scheduling.start()
+    log.info("started %d controller(s)%s", len(running), " and the scheduler" if scheduling else "")
 
     def stop() -> None:
-        if scheduler is not None:
-            scheduler.stop()
-        for controller in controllers:
+        if scheduling is not None:
+            scheduling.stop()
+        for controller in running:
             controller.stop()
         factory.stop()
         client.close()
