@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import logging
 import socket
+import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -110,9 +111,12 @@ class EtcdClient:
             raise ValueError("at least one etcd endpoint is needed")
         self.endpoints = [e.rstrip("/") for e in endpoints]
         self._current = 0
-        verify: str | bool = cafile if cafile else True
-        cert = (certfile, keyfile) if certfile and keyfile else None
-        self._tls: dict[str, Any] = {"verify": verify, "cert": cert}
+        # One SSL context for every connection: the CA that signed etcd's certificates (or
+        # the system's), and the client certificate etcd's --client-cert-auth asks for.
+        tls = ssl.create_default_context(cafile=cafile)
+        if certfile and keyfile:
+            tls.load_cert_chain(certfile, keyfile)
+        self._tls: dict[str, Any] = {"verify": tls}
         self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0))
         self._http = httpx.Client(timeout=self._timeout, **self._tls)
         self._watch_socket: socket.socket | None = None

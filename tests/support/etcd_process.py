@@ -7,6 +7,7 @@ needs nothing by hand; ended by its PID like every process a test starts.
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.master_process import free_port
+from tests.support.pki import Certificates
 from tests.support.processes import kill_process, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,11 +35,13 @@ class EtcdProcess:
     data_dir: Path
     client_port: int = field(default_factory=free_port)
     peer_port: int = field(default_factory=free_port)
+    pki: Certificates | None = None
+    """With certificates: clients must present one signed by the same CA (--client-cert-auth)."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"{'https' if self.pki else 'http'}://127.0.0.1:{self.client_port}"
 
     @property
     def pid(self) -> int:
@@ -55,6 +59,15 @@ class EtcdProcess:
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", f"test={peer}", "--logger", "zap", "--log-level", "warn",
         ]  # fmt: skip
+        tls: dict[str, object] = {}
+        if self.pki is not None:
+            cmd += [
+                "--cert-file", str(self.pki.server_cert), "--key-file", str(self.pki.server_key),
+                "--trusted-ca-file", str(self.pki.ca), "--client-cert-auth",
+            ]  # fmt: skip
+            context = ssl.create_default_context(cafile=str(self.pki.ca))
+            context.load_cert_chain(str(self.pki.client_cert), str(self.pki.client_key))
+            tls = {"verify": context}
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -62,7 +75,8 @@ class EtcdProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"etcd exited with {self.proc.returncode}:\n{log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(self.url + "/health", timeout=1.0).json().get("health") == "true":
+                health = httpx.get(self.url + "/health", timeout=1.0, **tls)  # type: ignore[arg-type]
+                if health.json().get("health") == "true":
                     return self
             except (httpx.HTTPError, ValueError):
                 pass

@@ -7,14 +7,16 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from master.store import Conflict, StoreEvent, TooOld
+from master.store import Conflict, StoreError, StoreEvent, TooOld
 from master.store.etcd import EtcdStore
 from master.store.etcd_client import EtcdClient, EtcdCompacted
 from tests.support.etcd_process import EtcdProcess
+from tests.support.pki import make_pki
 
 K = "/core/pods/default/"
 
@@ -155,3 +157,22 @@ def test_subscribers_on_an_event_loop_are_called_on_it(masters: Callable[..., Et
         return [await asyncio.wait_for(got.get(), 30)]
 
     assert asyncio.run(scenario()) == [("ADDED", True)]
+
+
+def test_over_tls_with_a_client_certificate(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    etcd = EtcdProcess(tmp_path / "etcd", pki=pki).start()
+    try:
+        with pytest.raises(StoreError):  # no client certificate: etcd refuses the connection
+            EtcdStore([etcd.url], cafile=str(pki.ca), compaction_interval_s=0)
+        store = EtcdStore(
+            [etcd.url], cafile=str(pki.ca), certfile=str(pki.client_cert), keyfile=str(pki.client_key),
+            compaction_interval_s=0,
+        )  # fmt: skip
+        try:
+            created = store.create(K + "a", obj("a"))
+            assert store.get(K + "a") == created  # the watch runs over TLS too
+        finally:
+            store.close()
+    finally:
+        etcd.stop()
