@@ -1,11 +1,13 @@
-"""bench/api: the API server's speed on this machine, against a real master process.
+"""bench/api: the API server's speed on this machine, against a real master process, on
+each store in turn: the embedded SQLite file and a real etcd (one local member).
 
-Prints and writes bench/results/api.json:
+Prints and writes bench/results/api.json (figures per store, then etcd/SQLite ratios):
 - creates/s and gets/s driven by wrk (C, 16 connections, 5 s each): the server's capacity;
 - the same through a Python client (httpx, 16 concurrent), which is what controllers see;
 - list latency of 1,000 and 10,000 pods;
 - watch latency (write acknowledged -> event seen) with 100 concurrent watchers.
-Bounded: a fixed number of requests, loopback only, the master is stopped at the end.
+Bounded: a fixed number of requests (`--scale F` multiplies them), loopback only, the master
+and etcd are stopped at the end.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import summary_ms, write_result
+from tests.support.etcd_process import EtcdProcess
 from tests.support.master_process import MasterProcess
 
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = 16
 WATCHERS = 100
 WATCH_WRITES = 200
+# --scale 0.2 runs a fifth of every count (a loaded machine; the keys stay the same, "items" tells).
+SCALE = 1.0
 
 
 def pod(name: str, ns: str = "bench") -> bytes:
@@ -68,7 +73,7 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
             await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": ns}}))
         base = "/api/v1/namespaces/bench/pods"
 
-        n = 2000
+        n = int(2000 * SCALE)
         secs = await run_many(c, n, lambda i: c.post(base, content=pod(f"p{i}")))
         figures["creates_per_s"] = round(n / secs, 1)
         print(f"creates: {n} in {secs:.2f}s = {n / secs:.0f}/s")
@@ -77,13 +82,14 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
         figures["gets_per_s"] = round(n / secs, 1)
         print(f"gets:    {n} in {secs:.2f}s = {n / secs:.0f}/s")
 
-        secs = await run_many(c, 1000, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"v":"2"}}}', headers={"content-type": "application/merge-patch+json"}))
-        figures["patches_per_s"] = round(1000 / secs, 1)
-        print(f"patches: 1000 in {secs:.2f}s = {1000 / secs:.0f}/s")
+        half = n // 2
+        secs = await run_many(c, half, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"v":"2"}}}', headers={"content-type": "application/merge-patch+json"}))
+        figures["patches_per_s"] = round(half / secs, 1)
+        print(f"patches: {half} in {secs:.2f}s = {half / secs:.0f}/s")
 
         # lists: 1,000 pods (half of namespace bench, by label) and 10,000 (namespace big)
-        await run_many(c, 1000, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"half":"a"}}}', headers={"content-type": "application/merge-patch+json"}))
-        await run_many(c, 10000, lambda i: c.post("/api/v1/namespaces/big/pods", content=pod(f"q{i}", "big")))
+        await run_many(c, half, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"half":"a"}}}', headers={"content-type": "application/merge-patch+json"}))
+        await run_many(c, int(10000 * SCALE), lambda i: c.post("/api/v1/namespaces/big/pods", content=pod(f"q{i}", "big")))
         for label, path, params in (
             ("list_1000", base, {"labelSelector": "half=a"}),
             ("list_10000", "/api/v1/namespaces/big/pods", {}),
@@ -106,6 +112,7 @@ async def bench_watch(master: MasterProcess, headers: dict[str, str]) -> dict[st
     """100 watchers on one namespace; each write's ack time vs each watcher's arrival time."""
     sent: dict[str, float] = {}
     latencies: list[float] = []
+    watch_writes = max(20, int(WATCH_WRITES * SCALE))
     limits = httpx.Limits(max_connections=WATCHERS + 10, max_keepalive_connections=WATCHERS + 10)
     async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=None, limits=limits, verify=master.tls()) as c:
         await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": "wbench"}}))
@@ -127,13 +134,13 @@ async def bench_watch(master: MasterProcess, headers: dict[str, str]) -> dict[st
                     name = orjson.loads(line)["object"]["metadata"]["name"]
                     latencies.append(now - sent.get(name, now))
                     seen += 1
-                    if seen >= WATCH_WRITES:
+                    if seen >= watch_writes:
                         return
 
         tasks = [asyncio.create_task(watcher()) for _ in range(WATCHERS)]
         await asyncio.wait_for(ready.wait(), 30)
         await asyncio.sleep(0.5)
-        for i in range(WATCH_WRITES):
+        for i in range(watch_writes):
             name = f"w{i}"
             # the clock starts when the request is sent; the event can arrive before the ack is read
             sent[name] = time.perf_counter()
@@ -141,8 +148,8 @@ async def bench_watch(master: MasterProcess, headers: dict[str, str]) -> dict[st
             assert r.status_code == 201, r.text
             await asyncio.sleep(0.02)  # 50 writes/s: latency, not saturation
         await asyncio.wait_for(asyncio.gather(*tasks), 60)
-    result = {**summary_ms(latencies), "watchers": WATCHERS, "writes": WATCH_WRITES}
-    print(f"watch latency, {WATCHERS} watchers x {WATCH_WRITES} writes: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
+    result = {**summary_ms(latencies), "watchers": WATCHERS, "writes": watch_writes}
+    print(f"watch latency, {WATCHERS} watchers x {watch_writes} writes: p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms")
     return result
 
 
@@ -174,8 +181,12 @@ def bench_wrk(master: MasterProcess, token: str) -> dict[str, Any]:
     return {"wrk_creates": creates, "wrk_gets": gets}
 
 
-def main() -> None:
-    master = MasterProcess(Path(tempfile.mkdtemp(prefix="kajitori-bench-")) / "master", extra_args=["--no-controllers"]).start()
+def bench_store(store: str) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"kajitori-bench-{store}-"))
+    etcd = EtcdProcess(work / "etcd").start() if store == "etcd" else None
+    args = ["--no-controllers", *(["--store", "etcd", "--etcd-servers", etcd.url] if etcd else [])]
+    print(f"== store: {store}")
+    master = MasterProcess(work / "master", extra_args=args).start()
     try:
         token = master.client().config.token or ""
         figures: dict[str, Any] = {}
@@ -186,6 +197,40 @@ def main() -> None:
         figures["python_client"] = asyncio.run(bench(master, token))
     finally:
         master.stop()
+        if etcd is not None:
+            etcd.stop()
+    return figures
+
+
+def ratios(sqlite: dict[str, Any], etcd: dict[str, Any]) -> dict[str, float]:
+    """etcd / SQLite for rates (1 = as fast), and for latencies (1 = as quick; > 1 slower)."""
+    pairs = {
+        "creates_per_s": ("python_client", "creates_per_s"),
+        "gets_per_s": ("python_client", "gets_per_s"),
+        "patches_per_s": ("python_client", "patches_per_s"),
+        "list_10000_p50": ("python_client", "list_10000", "p50_ms"),
+        "watch_p99": ("python_client", "watch", "p99_ms"),
+        "wrk_creates_per_s": ("wrk_creates", "per_s"),
+        "wrk_gets_per_s": ("wrk_gets", "per_s"),
+    }
+    out: dict[str, float] = {}
+    for name, path in pairs.items():
+        a: Any = sqlite
+        b: Any = etcd
+        for part in path:
+            a, b = (a or {}).get(part), (b or {}).get(part)
+        if a and b:
+            out[name] = round(b / a, 2)
+    return out
+
+
+def main() -> None:
+    global SCALE
+    if "--scale" in sys.argv:
+        SCALE = float(sys.argv[sys.argv.index("--scale") + 1])
+    figures = {store: bench_store(store) for store in ("sqlite", "etcd")}
+    figures["etcd_over_sqlite"] = ratios(figures["sqlite"], figures["etcd"])
+    print("etcd / SQLite:", ", ".join(f"{k} {v}" for k, v in figures["etcd_over_sqlite"].items()))
     write_result("api", figures)
 
 
