@@ -176,3 +176,26 @@ def test_over_tls_with_a_client_certificate(tmp_path: Path) -> None:
             store.close()
     finally:
         etcd.stop()
+
+
+def test_the_cache_resumes_its_watch_when_etcd_comes_back(tmp_path: Path) -> None:
+    etcd = EtcdProcess(tmp_path / "etcd").start()
+    try:
+        a = EtcdStore([etcd.url], compaction_interval_s=0)
+        seen: list[StoreEvent] = []
+        a.watch("/core/pods", a.revision, seen.append)
+        before = a.create(K + "before", obj("before"))
+        etcd.kill()  # kill -9: a's watch breaks
+        with pytest.raises(StoreError):
+            a.create(K + "while-down", obj("while-down"))
+        etcd.start()  # same data dir and ports
+        b = EtcdStore([etcd.url], compaction_interval_s=0)
+        after = b.create(K + "after", obj("after"))  # written by another master
+        wait_until(lambda: a.get(K + "after") is not None, "a's cache to resume")
+        assert a.get(K + "after") == after and a.get(K + "before") == before
+        assert [e.current.key for e in seen] == [K + "before", K + "after"]
+        assert a.create(K + "again", obj("again")).rv > after.rv
+        a.close()
+        b.close()
+    finally:
+        etcd.stop()
