@@ -20,6 +20,7 @@ from master.apiserver.auth import ensure_credentials
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
 from master.apiserver.tls import ServingFiles, ensure_serving_cert
+from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
@@ -51,7 +52,7 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     tokens = ensure_credentials(settings.data_dir, settings.server_url, ca_pem=serving.ca_pem) if settings.auth else None
     advertise = settings.advertised_host
     ensure_defaults(api, advertise_ip=advertise, port=settings.port, dns=settings.dns_listen is not None)
-    state = ServerState(store=store, api=api, tokens=tokens)
+    state = ServerState(store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"))
     state.proxy = NodeProxy(api, tokens.node if tokens else None)
     return state
 
@@ -95,5 +96,6 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
     finally:
         for stop in stops:
             stop()
+        state.writes.close()
         state.store.close()
         log.info("master stopped")

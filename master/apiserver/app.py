@@ -4,7 +4,8 @@ One dispatcher parses ``/api/v1/...`` and ``/apis/{group}/{version}/...`` itself
 (namespace, resource, name, subresource), because Kubernetes' paths are ambiguous to
 a route table (``/api/v1/namespaces/x/status`` vs ``/api/v1/namespaces/x/pods``).
 All handlers run on the event loop; the store is synchronous and fast (memory plus
-one fsync per write), so no request waits on a thread pool. Create, update and patch
+one fsync per write), so no request waits on a thread pool, except that writes to a
+store across the network (etcd) run on one writer thread (``writes.py``). Create, update and patch
 read ``fieldValidation`` (Ignore, Warn — the default — or Strict) and answer each
 unknown field a Warn write kept with a ``Warning: 299 - "unknown field ..."`` header.
 Bodies are JSON, YAML or Kubernetes' protobuf (``kajitori.api.protobuf``, decoded to the
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
@@ -34,6 +35,7 @@ from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
+from master.apiserver.writes import Writes
 from master.store import Store, StoredObject, StoreError
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class ServerState:
     tokens: Tokens | None
     proxy: SubresourceProxy | None = None
     ready: bool = True
+    writes: Writes = field(default_factory=lambda: Writes(own_thread=False))
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -366,7 +369,7 @@ def _list_body(resource: Resource, items: list[Any], revision: int) -> bytes:
 
 async def dispatch(state: ServerState, request: Request, group: str, version: str, rest: str) -> Response:
     target = parse_target(group, version, rest)
-    api = state.api
+    api, write = state.api, state.writes.run
     r, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
     method = request.method
     try:
@@ -389,9 +392,9 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
         if method == "PUT":
             body = await read_body(request)
             if sub == "scale":
-                return json_response(api.update_scale(r, ns or "", name, body))
+                return json_response(await write(api.update_scale, r, ns or "", name, body))
             fields = field_validation(request)
-            return warned(json_response(api.update(r, ns, name, body, sub, fields=fields)), fields)
+            return warned(json_response(await write(api.update, r, ns, name, body, sub, fields=fields)), fields)
         if method == "PATCH":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
             if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH):
@@ -402,14 +405,14 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
                 )
             patch = await read_body(request)
             if sub == "scale":
-                return json_response(api.patch_scale(r, ns or "", name, content_type, patch))
+                return json_response(await write(api.patch_scale, r, ns or "", name, content_type, patch))
             fields = field_validation(request)
-            return warned(json_response(api.patch(r, ns, name, content_type, patch, sub, fields=fields)), fields)
+            return warned(json_response(await write(api.patch, r, ns, name, content_type, patch, sub, fields=fields)), fields)
         if method == "POST" and sub == "binding":
-            status = api.bind(ns or "", name, await read_body(request))
+            status = await write(api.bind, ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
         if method == "POST" and sub == "eviction":
-            status = api.evict(ns or "", name, await read_body(request))
+            status = await write(api.evict, ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
         if method == "DELETE" and sub is None:
             body = await read_body(request)
@@ -417,7 +420,7 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
                 body if isinstance(body, dict) else None,
                 DeleteOptions(_query_int(request, "gracePeriodSeconds"), request.query_params.get("propagationPolicy")),
             )
-            obj, _gone = api.delete(r, ns, name, options)
+            obj, _gone = await write(api.delete, r, ns, name, options)
             return json_response(obj)
         raise errors.ApiError(405, "MethodNotAllowed", f"{method} is not supported on {r.plural}{'/' + sub if sub else ''}")
     except StoreError as exc:
@@ -426,7 +429,7 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
 
 
 async def _collection(state: ServerState, request: Request, target: Target) -> Response:
-    api, r, ns = state.api, target.resource, target.namespace
+    api, r, ns, write = state.api, target.resource, target.namespace, state.writes.run
     if request.method == "GET":
         if target.watch_path or request.query_params.get("watch") in ("true", "1"):
             return await _watch(state, request, target)
@@ -440,7 +443,7 @@ async def _collection(state: ServerState, request: Request, target: Target) -> R
         if r.namespaced and ns is None:
             raise errors.bad_request(f"{r.plural} are namespaced: POST to /{r.prefix.strip('/')}/namespaces/NAMESPACE/{r.plural}")
         fields = field_validation(request)
-        return warned(json_response(api.create(r, ns, body, fields=fields), 201), fields)
+        return warned(json_response(await write(api.create, r, ns, body, fields=fields), 201), fields)
     if request.method == "DELETE":
         labels, fields = _selectors(request)
         body = await read_body(request)
@@ -448,7 +451,7 @@ async def _collection(state: ServerState, request: Request, target: Target) -> R
             body if isinstance(body, dict) else None,
             DeleteOptions(_query_int(request, "gracePeriodSeconds"), request.query_params.get("propagationPolicy")),
         )
-        deleted = api.delete_collection(r, ns, labels, fields, options)
+        deleted = await write(api.delete_collection, r, ns, labels, fields, options)
         return json_response({"kind": r.list_kind, "apiVersion": r.api_version, "metadata": {}, "items": deleted})
     raise errors.ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on a collection")
 

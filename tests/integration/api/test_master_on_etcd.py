@@ -1,8 +1,11 @@
 """A real `kajitori master --store etcd` on a real etcd, driven by the project's client:
-create, list, watch, kill -9 while writing, restart; every acknowledged object is there."""
+create, list, watch, kill -9 while writing, restart; every acknowledged object is there.
+And a write that waits on etcd does not hold up the master's reads."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,3 +80,38 @@ def test_master_on_etcd_serves_and_keeps_every_acknowledged_write_across_kill_9(
     with etcd_master.client() as again:
         stored = {p.metadata.name for p in again.list(Pod, "default").items}
     assert {"first", "second", *acknowledged} <= stored
+
+
+def unread_request_bytes(port: int) -> int:
+    """Bytes clients sent to ``port`` that its (stopped) server has not read yet."""
+    total = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01":  # ESTABLISHED, server side
+                    total += int(fields[4].split(":")[1], 16)
+    return total
+
+
+def test_reads_are_answered_while_a_write_waits_on_etcd(etcd_master: MasterProcess, etcd: EtcdProcess) -> None:
+    etcd_master.start()
+    client = etcd_master.client()
+    client.create(Pod.model_validate(pod_doc("existing")))
+    result: list[object] = []
+    os.kill(etcd.pid, signal.SIGSTOP)  # etcd takes requests and answers none
+    try:
+        writer = threading.Thread(target=lambda: result.append(client.create(Pod.model_validate(pod_doc("slow")))))
+        writer.start()
+        wait_for(lambda: unread_request_bytes(etcd.client_port) > 0, what="the create to reach etcd")
+        with etcd_master.client(timeout=5.0) as reader:
+            assert reader.get(Pod, "existing", "default").metadata.name == "existing"
+            assert [p.metadata.name for p in reader.list(Pod, "default").items] == ["existing"]
+        assert writer.is_alive()  # the write was still waiting on etcd all along
+    finally:
+        os.kill(etcd.pid, signal.SIGCONT)
+    writer.join(30)
+    assert len(result) == 1 and client.get(Pod, "slow", "default").metadata.name == "slow"
+    client.close()
