@@ -24,7 +24,7 @@ from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
-from master.store import SQLiteStore, Store
+from master.store import SQLiteStore, Store, StoreError
 from master.store.etcd import EtcdStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ def open_store(settings: MasterSettings) -> Store:
             keyfile=settings.store.etcd_keyfile,
             history=settings.watch_history,
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
+            startup_timeout_s=settings.store.etcd_startup_timeout_s,
         )
     return SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history)
 
@@ -60,7 +61,11 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     serving = ensure_serving_cert(settings.data_dir, settings.advertised_host)
-    state = build_state(settings, serving)
+    try:
+        state = build_state(settings, serving)
+    except StoreError as exc:
+        log.error("cannot open the store: %s", exc)
+        raise SystemExit(1) from None
     app = create_app(state)
     config = uvicorn.Config(
         app,

@@ -60,6 +60,8 @@ class StoreSettings:
     """Key of the client certificate."""
     etcd_compaction_interval_s: float = 300.0
     """Compact etcd's history this often; watches older than one interval answer 410 (0: never; Kubernetes: 5 min)."""
+    etcd_startup_timeout_s: float = 60.0
+    """How long a starting master waits for etcd to answer before it gives up (masters may start first)."""
 
     @classmethod
     def from_flags(

@@ -48,9 +48,9 @@ def master(
     etcd_keyfile: str = typer.Option(None, "--etcd-keyfile", help="Key of the etcd client certificate."),
     etcd_compaction_interval: float = typer.Option(300.0, "--etcd-compaction-interval", help="Seconds between etcd compactions (0: never; Kubernetes: 300)."),
     leader_elect: bool = typer.Option(None, "--leader-elect/--no-leader-elect", help="Run the loops only while holding their Lease (default: on with --store etcd)."),
-    lease_duration: float = typer.Option(4.0, "--leader-elect-lease-duration", help="Seconds (Kubernetes: 15)."),
-    renew_deadline: float = typer.Option(3.0, "--leader-elect-renew-deadline", help="Seconds (Kubernetes: 10)."),
-    retry_period: float = typer.Option(1.0, "--leader-elect-retry-period", help="Seconds (Kubernetes: 2)."),
+    lease_duration: float = typer.Option(4.0, "--leader-elect-lease-duration", help="Seconds others wait after the last renewal before taking over (Kubernetes: 15)."),
+    renew_deadline: float = typer.Option(3.0, "--leader-elect-renew-deadline", help="Seconds a leader acts without renewing; below the lease duration (Kubernetes: 10)."),
+    retry_period: float = typer.Option(1.0, "--leader-elect-retry-period", help="Seconds between tries and renewals (Kubernetes: 2)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the master: API server, state store, scheduler and controllers."""

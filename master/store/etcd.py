@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -118,6 +119,7 @@ class EtcdStore:
         history: int = 20_000,
         compaction_interval_s: float = 300.0,
         ack_timeout_s: float = 10.0,
+        startup_timeout_s: float = 0.0,
     ) -> None:
         self._client = EtcdClient(endpoints, cafile=cafile, certfile=certfile, keyfile=keyfile)
         self._prefix = prefix.rstrip("/").encode()
@@ -128,10 +130,7 @@ class EtcdStore:
         self._objects: dict[str, dict[str, StoredObject]] = {}
         self._history: deque[StoreEvent] = deque(maxlen=history)
         self._subscribers: dict[str, set[_Subscription]] = {}
-        try:
-            kvs, self._revision = self._client.range_prefix(self._prefix + b"/")
-        except EtcdError as exc:
-            raise StoreError(f"reading etcd at {', '.join(endpoints)}: {exc}") from exc
+        kvs, self._revision = self._first_read(endpoints, startup_timeout_s)
         for kv in kvs:
             stored = _stamped(self._key(kv), kv.value, kv.mod_revision)
             self._objects.setdefault(_collection_of(stored.key), {})[stored.key] = stored
@@ -146,6 +145,18 @@ class EtcdStore:
             )
             self._compactor.start()
         log.info("etcd store on %s at revision %d with %d objects", ", ".join(endpoints), self._revision, self.count())
+
+    def _first_read(self, endpoints: Sequence[str], timeout_s: float) -> tuple[list[KeyValue], int]:
+        """Everything under the prefix; waits up to ``timeout_s`` for etcd (masters may start first)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self._client.range_prefix(self._prefix + b"/")
+            except EtcdError as exc:
+                if time.monotonic() >= deadline:
+                    raise StoreError(f"reading etcd at {', '.join(endpoints)}: {exc}") from exc
+                log.warning("waiting for etcd at %s: %s", ", ".join(endpoints), exc)
+                self._closed.wait(1.0)
 
     def _key(self, kv: KeyValue) -> str:
         return kv.key[len(self._prefix) :].decode()

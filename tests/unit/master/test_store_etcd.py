@@ -199,3 +199,17 @@ def test_the_cache_resumes_its_watch_when_etcd_comes_back(tmp_path: Path) -> Non
         b.close()
     finally:
         etcd.stop()
+
+
+def test_a_starting_master_waits_for_etcd(tmp_path: Path) -> None:
+    etcd = EtcdProcess(tmp_path / "etcd")  # its ports are chosen; it is not running yet
+    opened: list[EtcdStore] = []
+    opener = threading.Thread(target=lambda: opened.append(EtcdStore([etcd.url], compaction_interval_s=0, startup_timeout_s=60)))
+    opener.start()
+    try:
+        etcd.start()
+        opener.join(60)
+        assert len(opened) == 1 and opened[0].create(K + "a", obj("a")).rv > 0
+        opened[0].close()
+    finally:
+        etcd.stop()
