@@ -36,7 +36,7 @@ from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATC
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
 from master.apiserver.writes import Writes
-from master.store import Store, StoredObject, StoreError
+from master.store import Store, StoredObject, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +423,9 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
             obj, _gone = await write(api.delete, r, ns, name, options)
             return json_response(obj)
         raise errors.ApiError(405, "MethodNotAllowed", f"{method} is not supported on {r.plural}{'/' + sub if sub else ''}")
+    except StoreUnavailable as exc:
+        log.warning("store unavailable: %s", exc)
+        raise errors.ApiError(503, "ServiceUnavailable", f"storage unavailable: {exc}") from None
     except StoreError as exc:
         log.error("store error: %s", exc)
         raise errors.ApiError(500, "InternalError", f"storage error: {exc}") from None

@@ -8,6 +8,7 @@ from master.store.interface import (
     StoredObject,
     StoreError,
     StoreEvent,
+    StoreUnavailable,
     Subscription,
     TooOld,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreEvent",
+    "StoreUnavailable",
     "StoredObject",
     "Subscription",
     "TooOld",

@@ -41,7 +41,14 @@ from typing import Any
 
 import orjson
 
-from master.store.etcd_client import EtcdClient, EtcdCompacted, EtcdError, KeyValue, WatchEvent
+from master.store.etcd_client import (
+    EtcdClient,
+    EtcdCompacted,
+    EtcdError,
+    EtcdUnavailable,
+    KeyValue,
+    WatchEvent,
+)
 from master.store.interface import (
     AlreadyExists,
     Conflict,
@@ -50,6 +57,7 @@ from master.store.interface import (
     StoredObject,
     StoreError,
     StoreEvent,
+    StoreUnavailable,
     TooOld,
 )
 
@@ -212,6 +220,8 @@ class EtcdStore:
     def _txn(self, key: str, **kwargs: Any) -> Any:
         try:
             return self._client.txn(self._prefix + key.encode(), **kwargs)
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
         except EtcdError as exc:
             raise StoreError(f"writing {key}: {exc}") from exc
 
@@ -231,7 +241,7 @@ class EtcdStore:
         """Block until the cache has applied revision ``rv`` (read-your-writes)."""
         with self._seen:
             if not self._seen.wait_for(lambda: self._revision >= rv or self._closed.is_set(), self._ack_timeout_s):
-                raise StoreError(f"writing {key}: committed at revision {rv}, but the cache has not seen it yet")
+                raise StoreUnavailable(f"writing {key}: committed at revision {rv}, but this master's cache has not seen it yet")
 
     # -- the cache's feed ----------------------------------------------------
 

@@ -21,6 +21,10 @@ class StoreError(Exception):
     """Base of the store's errors."""
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or has no quorum now; the caller may retry later."""
+
+
 class NotFound(StoreError):
     pass
 

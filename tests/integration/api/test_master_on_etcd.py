@@ -1,6 +1,7 @@
 """A real `kajitori master --store etcd` on a real etcd, driven by the project's client:
 create, list, watch, kill -9 while writing, restart; every acknowledged object is there.
-And a write that waits on etcd does not hold up the master's reads."""
+A write that waits on etcd does not hold up the master's reads; with etcd gone, writes
+answer 503 naming the storage and reads are still answered from the master's cache."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from kajitori.api import Pod
 from kajitori.api.registry import by_name
+from kajitori.client import ApiClient, ApiError
 from tests.support.cluster import wait_for
 from tests.support.etcd_process import EtcdProcess
 from tests.support.master_process import MasterProcess
@@ -115,3 +117,29 @@ def test_reads_are_answered_while_a_write_waits_on_etcd(etcd_master: MasterProce
     writer.join(30)
     assert len(result) == 1 and client.get(Pod, "slow", "default").metadata.name == "slow"
     client.close()
+
+
+def test_with_etcd_gone_writes_answer_503_and_reads_come_from_the_cache(
+    etcd_master: MasterProcess, etcd: EtcdProcess
+) -> None:
+    etcd_master.start()
+    with etcd_master.client() as client:
+        client.create(Pod.model_validate(pod_doc("kept")))
+        etcd.kill()
+        with pytest.raises(ApiError) as refused:
+            client.create(Pod.model_validate(pod_doc("refused")))
+        assert refused.value.code == 503 and "storage unavailable" in str(refused.value)
+        assert [p.metadata.name for p in client.list(Pod, "default").items] == ["kept"]
+        etcd.start()  # back on the same data dir and ports: writes work again
+        wait_for(lambda: _created(client, "later"), what="a write to succeed once etcd is back")
+        assert {p.metadata.name for p in client.list(Pod, "default").items} == {"kept", "later"}
+
+
+def _created(client: ApiClient, name: str) -> bool:
+    try:
+        client.create(Pod.model_validate(pod_doc(name)))
+    except ApiError as exc:
+        if exc.code == 503:
+            return False
+        raise
+    return True

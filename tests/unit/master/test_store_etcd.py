@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from master.store import Conflict, StoreError, StoreEvent, TooOld
+from master.store import Conflict, StoreError, StoreEvent, StoreUnavailable, TooOld
 from master.store.etcd import EtcdStore
 from master.store.etcd_client import EtcdClient, EtcdCompacted
 from tests.support.etcd_process import EtcdProcess
@@ -186,7 +186,7 @@ def test_the_cache_resumes_its_watch_when_etcd_comes_back(tmp_path: Path) -> Non
         a.watch("/core/pods", a.revision, seen.append)
         before = a.create(K + "before", obj("before"))
         etcd.kill()  # kill -9: a's watch breaks
-        with pytest.raises(StoreError):
+        with pytest.raises(StoreUnavailable):
             a.create(K + "while-down", obj("while-down"))
         etcd.start()  # same data dir and ports
         b = EtcdStore([etcd.url], compaction_interval_s=0)
