@@ -29,8 +29,9 @@ from kajitori.api import protobuf
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
-from master.apiserver import errors
+from master.apiserver import errors, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
+from master.apiserver.dry_run import dry_run_api
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
@@ -312,6 +313,14 @@ def parse_target(group: str, version: str, rest: str) -> Target:
 
 
 async def read_body(request: Request) -> Any:
+    """The decoded body; read once per request (a second call answers the same)."""
+    if hasattr(request.state, "kajitori_body"):
+        return request.state.kajitori_body
+    request.state.kajitori_body = body = await _read_body(request)
+    return body
+
+
+async def _read_body(request: Request) -> Any:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise errors.ApiError(413, "RequestEntityTooLarge", f"the request body is larger than {MAX_BODY_BYTES} bytes")
@@ -366,16 +375,23 @@ def _list_body(resource: Resource, items: list[Any], revision: int) -> bytes:
 
 async def dispatch(state: ServerState, request: Request, group: str, version: str, rest: str) -> Response:
     target = parse_target(group, version, rest)
-    api = state.api
     r, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
     method = request.method
+    # A dry run is the same verbs over a store that keeps nothing (see dry_run). kubectl
+    # delete and evictions send it in their DeleteOptions body rather than the query.
+    dry = method != "GET" and query.dry_run(request.query_params)
+    if method == "DELETE" or sub == "eviction":
+        body = await read_body(request)
+        options = body.get("deleteOptions") if sub == "eviction" and isinstance(body, dict) else body
+        dry = query.dry_run_in_options(options) or dry
+    api = dry_run_api(state.api) if dry else state.api
     try:
         if sub in ("log", "exec", "proxy"):
             if state.proxy is None or name is None:
                 raise errors.ApiError(503, "ServiceUnavailable", f"{r.plural}/{sub} is not available on this server")
             return await state.proxy(request, r, ns or "", name, sub)
         if name is None:
-            return await _collection(state, request, target)
+            return await _collection(state, api, request, target)
         if method == "GET":
             if sub == "scale":
                 return json_response(api.get_scale(r, ns or "", name))
@@ -425,8 +441,8 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
         raise errors.ApiError(500, "InternalError", f"storage error: {exc}") from None
 
 
-async def _collection(state: ServerState, request: Request, target: Target) -> Response:
-    api, r, ns = state.api, target.resource, target.namespace
+async def _collection(state: ServerState, api: ResourceAPI, request: Request, target: Target) -> Response:
+    r, ns = target.resource, target.namespace
     if request.method == "GET":
         if target.watch_path or request.query_params.get("watch") in ("true", "1"):
             return await _watch(state, request, target)
