@@ -29,7 +29,7 @@ from kajitori.api import protobuf
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
-from master.apiserver import errors, query
+from master.apiserver import errors, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.dry_run import dry_run_api
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
@@ -102,7 +102,9 @@ def _include_object(request: Request) -> IncludeObject:
     return cast(IncludeObject, include)
 
 
-def table_response(request: Request, version: str, resource: Resource, objects: list[Any], resource_version: str) -> Response:
+def table_response(
+    request: Request, version: str, resource: Resource, objects: list[Any], resource_version: str, list_meta: dict[str, Any] | None = None
+) -> Response:
     table = as_table(
         resource.kind,
         objects,
@@ -111,6 +113,7 @@ def table_response(request: Request, version: str, resource: Resource, objects: 
         include_object=_include_object(request),
         version=version,
     )
+    table["metadata"].update(list_meta or {})
     return Response(orjson.dumps(table), media_type=f"application/json;as=Table;v={version};g=meta.k8s.io")
 
 
@@ -368,9 +371,20 @@ def _selectors(request: Request) -> tuple[Any, Any]:
     return labels, fields
 
 
-def _list_body(resource: Resource, items: list[Any], revision: int) -> bytes:
-    head = orjson.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": {"resourceVersion": str(revision)}})
-    return head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
+def _page_meta(page: paging.Page) -> dict[str, Any]:
+    """The ListMeta fields of a page beyond its resourceVersion."""
+    meta: dict[str, Any] = {}
+    if page.continue_token:
+        meta["continue"] = page.continue_token
+    if page.remaining is not None:
+        meta["remainingItemCount"] = page.remaining
+    return meta
+
+
+def _list_body(resource: Resource, page: paging.Page) -> bytes:
+    meta = {"resourceVersion": str(page.revision), **_page_meta(page)}
+    head = orjson.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": meta})
+    return head[:-1] + b',"items":[' + b",".join(o.raw for o in page.items) + b"]}"
 
 
 async def dispatch(state: ServerState, request: Request, group: str, version: str, rest: str) -> Response:
@@ -447,10 +461,10 @@ async def _collection(state: ServerState, api: ResourceAPI, request: Request, ta
         if target.watch_path or request.query_params.get("watch") in ("true", "1"):
             return await _watch(state, request, target)
         labels, fields = _selectors(request)
-        items, revision = api.list(r, ns, labels, fields)
+        page = paging.list_objects(api.store, r, ns, labels, fields, query.ListOptions.from_query(request.query_params))
         if version_asked := table_version(request.headers.get("accept", "")):
-            return table_response(request, version_asked, r, [o.obj for o in items], str(revision))
-        return json_response(_list_body(r, items, revision))
+            return table_response(request, version_asked, r, [o.obj for o in page.items], str(page.revision), _page_meta(page))
+        return json_response(_list_body(r, page))
     if request.method == "POST":
         body = await read_body(request)
         if r.namespaced and ns is None:
