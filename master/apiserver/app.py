@@ -409,8 +409,9 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
         if method == "GET":
             if sub == "scale":
                 return json_response(api.get_scale(r, ns or "", name))
-            if target.watch_path:
+            if target.watch_path or request.query_params.get("watch") in ("true", "1"):
                 return await _watch(state, request, target)
+            query.resource_version(request.query_params)  # served from memory: always the newest, but it must parse
             stored = api.get(r, ns, name)
             if sub is None and (version_asked := table_version(request.headers.get("accept", ""))):
                 rv = str((stored.obj.get("metadata") or {}).get("resourceVersion", stored.rv))
@@ -461,6 +462,7 @@ async def _collection(state: ServerState, api: ResourceAPI, request: Request, ta
         if target.watch_path or request.query_params.get("watch") in ("true", "1"):
             return await _watch(state, request, target)
         labels, fields = _selectors(request)
+        query.non_negative_int(request.query_params, "timeoutSeconds")  # a list answers at once, but the value must parse
         page = paging.list_objects(api.store, r, ns, labels, fields, query.ListOptions.from_query(request.query_params))
         if version_asked := table_version(request.headers.get("accept", "")):
             return table_response(request, version_asked, r, [o.obj for o in page.items], str(page.revision), _page_meta(page))
@@ -489,7 +491,9 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         fields = parse_field_selector(
             ",".join(filter(None, [request.query_params.get("fieldSelector"), f"metadata.name={target.name}"]))
         )
-    timeout = _query_int(request, "timeoutSeconds") or 1800
+    options = query.ListOptions.from_query(request.query_params, watch=True)
+    # 0 or none: the server's default (kube-apiserver picks 30-60 min at random).
+    timeout = query.non_negative_int(request.query_params, "timeoutSeconds") or 1800
     table = table_version(request.headers.get("accept", ""))
     stream = WatchStream(
         state.store,
@@ -501,6 +505,6 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         timeout_s=float(timeout),
         encode=table_encoder(request, table, target.resource) if table else None,
     )
-    stream.start(request.query_params.get("resourceVersion"))
+    stream.start(options.resource_version)
     return StreamingResponse(stream.stream(), media_type="application/json")
 
