@@ -271,6 +271,7 @@ def _resource_list(group: str, version: str) -> dict[str, Any]:
                 "kind": r.kind,
                 "verbs": _VERBS,
                 "shortNames": list(r.short_names),
+                **({"categories": list(r.categories)} if r.categories else {}),
             }
         )
         for sub in sorted(r.subresources):
