@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import builtins
+import operator
 from dataclasses import dataclass
 
 import orjson
@@ -38,6 +40,7 @@ EXPIRED_CONTINUE = (
     "modified, or deleted between the time the first chunk was returned and now may show up in the list."
 )
 _TOKEN_VERSION = "meta.k8s.io/v1"
+_KEY = operator.attrgetter("key")  # pages follow the store's key order: namespace, then name, as etcd's
 
 
 @dataclass(frozen=True)
@@ -131,9 +134,9 @@ def list_objects(
             raise errors.gone(f"The resourceVersion for the provided list is too old: {revision}") from None
     if labels or fields:
         items = [o for o in items if labels.matches(o.obj.get("metadata", {}).get("labels")) and fields.matches(o.obj)]
-    items.sort(key=lambda o: o.key)
+    items.sort(key=_KEY)
     if start_after:
-        items = [o for o in items if o.key > start_after]
+        items = items[bisect.bisect_right(items, start_after, key=_KEY) :]
     if not options.limit or len(items) <= options.limit:
         return Page(items, revision)
     page = items[: options.limit]
