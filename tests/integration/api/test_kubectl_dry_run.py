@@ -1,8 +1,7 @@
 """The stock kubectl's diff and --dry-run=server leave the store untouched (issue 11).
 
-Each case runs with kubectl 1.28 (the server's minor) and 1.33 (a current one). 1.33
-sends protobuf from its typed commands, so only its YAML-file commands (apply, diff,
-delete -f), which send JSON, are driven here. "Untouched" is observed as a client
+Each case runs with kubectl 1.28 (the server's minor) and 1.33 (a current one, whose
+typed commands such as `create configmap` send protobuf bodies). "Untouched" is observed as a client
 sees it: a list's resourceVersion is the same before and after, the objects read
 back unchanged, and a watch opened before hears nothing until a real write.
 """
@@ -102,9 +101,10 @@ def test_diff_and_server_dry_runs_leave_the_store_untouched(master: MasterProces
         deleted = kubectl(master, version, "delete", "--dry-run=server", "-n", ns, "configmap", "cfg").stdout
         assert deleted.strip() == 'configmap "cfg" deleted (server dry run)'
 
-        if version == "1.28":  # 1.33's typed commands send protobuf (another change)
-            made = kubectl(master, version, "create", "configmap", "x", "-n", ns, "--from-literal=a=1", "--dry-run=server", "-o", "yaml")
-            assert "name: x" in made.stdout and "uid:" in made.stdout and "resourceVersion" not in made.stdout
+        # A typed command: 1.33 sends its body as protobuf.
+        made = kubectl(master, version, "create", "configmap", "x", "-n", ns, "--from-literal=a=1", "--dry-run=server", "-o", "yaml")
+        assert "name: x" in made.stdout and "uid:" in made.stdout and "resourceVersion" not in made.stdout
+        kubectl(master, version, "scale", "--dry-run=server", "-n", ns, "deployment", "nope", "--replicas=2", ok=(1,))  # checks run: not found
 
         assert list_version(http, CONFIGMAPS.format(ns=ns)) == revision
         assert http.get(CONFIGMAPS.format(ns=ns) + "/x").status_code == 404
