@@ -4,7 +4,7 @@ each store in turn: the embedded SQLite file and a real etcd (one local member).
 Prints and writes bench/results/api.json (figures per store, then etcd/SQLite ratios):
 - creates/s and gets/s driven by wrk (C, 16 connections, 5 s each): the server's capacity;
 - the same through a Python client (httpx, 16 concurrent), which is what controllers see;
-- list latency of 1,000 and 10,000 pods;
+- list latency of 1,000 and 10,000 pods, and of one page of 500 of the 10,000 (``--pages``: only that);
 - watch latency (write acknowledged -> event seen) with 100 concurrent watchers.
 Bounded: a fixed number of requests (`--scale F` multiplies them), loopback only, the master
 and etcd are stopped at the end.
@@ -103,9 +103,56 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
             count = len(orjson.loads(body)["items"])
             figures[label] = {**summary_ms(times), "items": count, "bytes": len(body)}
             print(f"{label}: {count} items, {len(body) / 1e6:.1f} MB, p50 {figures[label]['p50_ms']} ms, p99 {figures[label]['p99_ms']} ms")
+        figures.update(await bench_pages(c, "/api/v1/namespaces/big/pods"))
 
     figures["watch"] = await bench_watch(master, headers)
     return figures
+
+
+async def bench_pages(c: httpx.AsyncClient, path: str, *, rounds: int = 20) -> dict[str, Any]:
+    """One page of 500 (what kubectl asks by default) out of the 10,000 pods at ``path``.
+
+    ``page_500_first``: the first page, cut from the current objects. ``page_500_continued``:
+    the page after it, asked once more writes have landed than there are pods on a page,
+    so the server rebuilds the snapshot from watch history (master/apiserver/paging.py).
+    """
+    figures: dict[str, Any] = {}
+    first_times, later_times = [], []
+    for i in range(rounds):
+        t = time.perf_counter()
+        r = await c.get(path, params={"limit": "500"})
+        first = orjson.loads(r.content)
+        first_times.append(time.perf_counter() - t)
+        for j in range(25):  # writes after the first page: later pages must undo them
+            await c.patch(f"{path}/q{(i * 25 + j) % 10000}", content=b'{"metadata":{"labels":{"paged":"%d"}}}' % i,
+                          headers={"content-type": "application/merge-patch+json"})  # fmt: skip
+        t = time.perf_counter()
+        r = await c.get(path, params={"limit": "500", "continue": first["metadata"]["continue"]})
+        later = orjson.loads(r.content)
+        later_times.append(time.perf_counter() - t)
+        assert len(first["items"]) == len(later["items"]) == 500, r.text[:200]
+    remaining = first["metadata"].get("remainingItemCount")
+    for label, times in (("page_500_first", first_times), ("page_500_continued", later_times)):
+        figures[label] = {**summary_ms(times), "items": 500, "of": 500 + (remaining or 0)}
+        print(f"{label} of {500 + (remaining or 0)}: p50 {figures[label]['p50_ms']} ms, p99 {figures[label]['p99_ms']} ms")
+    return figures
+
+
+async def bench_pages_only(master: MasterProcess, token: str, pods: int) -> dict[str, Any]:
+    """``run.py --pages [N]``: only the paging figures, over N pods (10,000 unless given)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=30, limits=limits, verify=master.tls()) as c:
+        await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": "big"}}))
+        await run_many(c, pods, lambda i: c.post("/api/v1/namespaces/big/pods", content=pod(f"q{i}", "big")))
+        times = []
+        for _ in range(10):  # the full list beside the pages, on the same machine at the same load
+            t = time.perf_counter()
+            body = (await c.get("/api/v1/namespaces/big/pods")).content
+            times.append(time.perf_counter() - t)
+        figures: dict[str, Any] = {f"list_{pods}": {**summary_ms(times), "bytes": len(body)}}
+        print(f"list_{pods}: p50 {figures[f'list_{pods}']['p50_ms']} ms, p99 {figures[f'list_{pods}']['p99_ms']} ms")
+        return {**figures, **await bench_pages(c, "/api/v1/namespaces/big/pods")}
 
 
 async def bench_watch(master: MasterProcess, headers: dict[str, str]) -> dict[str, Any]:
@@ -190,6 +237,11 @@ def bench_store(store: str) -> dict[str, Any]:
     try:
         token = master.client().config.token or ""
         figures: dict[str, Any] = {}
+        if "--pages" in sys.argv:
+            rest = sys.argv[sys.argv.index("--pages") + 1 :]
+            figures["python_client"] = asyncio.run(bench_pages_only(master, token, int(rest[0]) if rest else 10_000))
+            write_result("api_pages", figures)
+            return
         if shutil.which("wrk"):
             figures.update(bench_wrk(master, token))
         else:

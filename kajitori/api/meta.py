@@ -207,7 +207,7 @@ class TypedObject(KubeModel):
 
 class ListMeta(KubeModel):
     resourceVersion: str | None = None
-    # Continue tokens are not used: lists are served whole from memory.
+    # `continue` (a Python keyword) rides as a kept unknown field; master/apiserver/paging.py makes it.
     remainingItemCount: int | None = None
 
 

@@ -27,6 +27,8 @@ class Resource:
     subresources: frozenset[str] = field(default_factory=frozenset)
     # Kinds whose objects carry status written separately through /status.
     has_status: bool = True
+    # Discovery categories: `kubectl get all` lists every resource in "all".
+    categories: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -65,22 +67,23 @@ class Resource:
         return f"/{self.group or 'core'}/{self.plural}"
 
 
+ALL = ("all",)  # Kubernetes' "all": the workloads and Services, not config, secrets or cluster objects
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Namespace", "namespaces", False, Namespace, ("ns",), frozenset({"status", "finalize"})),
     Resource("", "v1", "Node", "nodes", False, Node, ("no",), frozenset({"status", "proxy"})),
     Resource(
-        "", "v1", "Pod", "pods", True, Pod, ("po",), frozenset({"status", "binding", "log", "exec", "eviction"})
+        "", "v1", "Pod", "pods", True, Pod, ("po",), frozenset({"status", "binding", "log", "exec", "eviction"}), categories=ALL
     ),
-    Resource("", "v1", "Service", "services", True, Service, ("svc",), frozenset({"status"})),
+    Resource("", "v1", "Service", "services", True, Service, ("svc",), frozenset({"status"}), categories=ALL),
     Resource("", "v1", "Endpoints", "endpoints", True, Endpoints, ("ep",), has_status=False),
     Resource("", "v1", "ConfigMap", "configmaps", True, ConfigMap, ("cm",), has_status=False),
     Resource("", "v1", "Secret", "secrets", True, Secret, (), has_status=False),
     Resource("", "v1", "Event", "events", True, Event, ("ev",), has_status=False),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True, Lease, (), has_status=False),
-    Resource("apps", "v1", "Deployment", "deployments", True, Deployment, ("deploy",), frozenset({"status", "scale"})),
-    Resource("apps", "v1", "ReplicaSet", "replicasets", True, ReplicaSet, ("rs",), frozenset({"status", "scale"})),
-    Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"})),
-    Resource("batch", "v1", "Job", "jobs", True, Job, (), frozenset({"status"})),
+    Resource("apps", "v1", "Deployment", "deployments", True, Deployment, ("deploy",), frozenset({"status", "scale"}), categories=ALL),
+    Resource("apps", "v1", "ReplicaSet", "replicasets", True, ReplicaSet, ("rs",), frozenset({"status", "scale"}), categories=ALL),
+    Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"}), categories=ALL),
+    Resource("batch", "v1", "Job", "jobs", True, Job, (), frozenset({"status"}), categories=ALL),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -30,8 +30,9 @@ from kajitori.api import protobuf
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
-from master.apiserver import errors
+from master.apiserver import errors, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
+from master.apiserver.dry_run import dry_run_api
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
@@ -104,7 +105,9 @@ def _include_object(request: Request) -> IncludeObject:
     return cast(IncludeObject, include)
 
 
-def table_response(request: Request, version: str, resource: Resource, objects: list[Any], resource_version: str) -> Response:
+def table_response(
+    request: Request, version: str, resource: Resource, objects: list[Any], resource_version: str, list_meta: dict[str, Any] | None = None
+) -> Response:
     table = as_table(
         resource.kind,
         objects,
@@ -113,6 +116,7 @@ def table_response(request: Request, version: str, resource: Resource, objects: 
         include_object=_include_object(request),
         version=version,
     )
+    table["metadata"].update(list_meta or {})
     return Response(orjson.dumps(table), media_type=f"application/json;as=Table;v={version};g=meta.k8s.io")
 
 
@@ -270,6 +274,7 @@ def _resource_list(group: str, version: str) -> dict[str, Any]:
                 "kind": r.kind,
                 "verbs": _VERBS,
                 "shortNames": list(r.short_names),
+                **({"categories": list(r.categories)} if r.categories else {}),
             }
         )
         for sub in sorted(r.subresources):
@@ -315,6 +320,14 @@ def parse_target(group: str, version: str, rest: str) -> Target:
 
 
 async def read_body(request: Request) -> Any:
+    """The decoded body; read once per request (a second call answers the same)."""
+    if hasattr(request.state, "kajitori_body"):
+        return request.state.kajitori_body
+    request.state.kajitori_body = body = await _read_body(request)
+    return body
+
+
+async def _read_body(request: Request) -> Any:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise errors.ApiError(413, "RequestEntityTooLarge", f"the request body is larger than {MAX_BODY_BYTES} bytes")
@@ -362,28 +375,48 @@ def _selectors(request: Request) -> tuple[Any, Any]:
     return labels, fields
 
 
-def _list_body(resource: Resource, items: list[Any], revision: int) -> bytes:
-    head = orjson.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": {"resourceVersion": str(revision)}})
-    return head[:-1] + b',"items":[' + b",".join(o.raw for o in items) + b"]}"
+def _page_meta(page: paging.Page) -> dict[str, Any]:
+    """The ListMeta fields of a page beyond its resourceVersion."""
+    meta: dict[str, Any] = {}
+    if page.continue_token:
+        meta["continue"] = page.continue_token
+    if page.remaining is not None:
+        meta["remainingItemCount"] = page.remaining
+    return meta
+
+
+def _list_body(resource: Resource, page: paging.Page) -> bytes:
+    meta = {"resourceVersion": str(page.revision), **_page_meta(page)}
+    head = orjson.dumps({"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": meta})
+    return head[:-1] + b',"items":[' + b",".join(o.raw for o in page.items) + b"]}"
 
 
 async def dispatch(state: ServerState, request: Request, group: str, version: str, rest: str) -> Response:
     target = parse_target(group, version, rest)
-    api, write = state.api, state.writes.run
+    write = state.writes.run
     r, ns, name, sub = target.resource, target.namespace, target.name, target.subresource
     method = request.method
+    # A dry run is the same verbs over a store that keeps nothing (see dry_run). kubectl
+    # delete and evictions send it in their DeleteOptions body rather than the query.
+    dry = method != "GET" and query.dry_run(request.query_params)
+    if method == "DELETE" or sub == "eviction":
+        body = await read_body(request)
+        options = body.get("deleteOptions") if sub == "eviction" and isinstance(body, dict) else body
+        dry = query.dry_run_in_options(options) or dry
+    api = dry_run_api(state.api) if dry else state.api
     try:
         if sub in ("log", "exec", "proxy"):
             if state.proxy is None or name is None:
                 raise errors.ApiError(503, "ServiceUnavailable", f"{r.plural}/{sub} is not available on this server")
             return await state.proxy(request, r, ns or "", name, sub)
         if name is None:
-            return await _collection(state, request, target)
+            return await _collection(state, api, request, target)
         if method == "GET":
             if sub == "scale":
                 return json_response(api.get_scale(r, ns or "", name))
-            if target.watch_path:
+            if target.watch_path or request.query_params.get("watch") in ("true", "1"):
                 return await _watch(state, request, target)
+            query.resource_version(request.query_params)  # served from memory: always the newest, but it must parse
             stored = api.get(r, ns, name)
             if sub is None and (version_asked := table_version(request.headers.get("accept", ""))):
                 rv = str((stored.obj.get("metadata") or {}).get("resourceVersion", stored.rv))
@@ -431,16 +464,17 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
         raise errors.ApiError(500, "InternalError", f"storage error: {exc}") from None
 
 
-async def _collection(state: ServerState, request: Request, target: Target) -> Response:
-    api, r, ns, write = state.api, target.resource, target.namespace, state.writes.run
+async def _collection(state: ServerState, api: ResourceAPI, request: Request, target: Target) -> Response:
+    r, ns, write = target.resource, target.namespace, state.writes.run
     if request.method == "GET":
         if target.watch_path or request.query_params.get("watch") in ("true", "1"):
             return await _watch(state, request, target)
         labels, fields = _selectors(request)
-        items, revision = api.list(r, ns, labels, fields)
+        query.non_negative_int(request.query_params, "timeoutSeconds")  # a list answers at once, but the value must parse
+        page = paging.list_objects(api.store, r, ns, labels, fields, query.ListOptions.from_query(request.query_params))
         if version_asked := table_version(request.headers.get("accept", "")):
-            return table_response(request, version_asked, r, [o.obj for o in items], str(revision))
-        return json_response(_list_body(r, items, revision))
+            return table_response(request, version_asked, r, [o.obj for o in page.items], str(page.revision), _page_meta(page))
+        return json_response(_list_body(r, page))
     if request.method == "POST":
         body = await read_body(request)
         if r.namespaced and ns is None:
@@ -465,7 +499,9 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         fields = parse_field_selector(
             ",".join(filter(None, [request.query_params.get("fieldSelector"), f"metadata.name={target.name}"]))
         )
-    timeout = _query_int(request, "timeoutSeconds") or 1800
+    options = query.ListOptions.from_query(request.query_params, watch=True)
+    # 0 or none: the server's default (kube-apiserver picks 30-60 min at random).
+    timeout = query.non_negative_int(request.query_params, "timeoutSeconds") or 1800
     table = table_version(request.headers.get("accept", ""))
     stream = WatchStream(
         state.store,
@@ -477,6 +513,6 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         timeout_s=float(timeout),
         encode=table_encoder(request, table, target.resource) if table else None,
     )
-    stream.start(request.query_params.get("resourceVersion"))
+    stream.start(options.resource_version)
     return StreamingResponse(stream.stream(), media_type="application/json")
 
