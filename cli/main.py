@@ -21,7 +21,7 @@ def _root() -> None:
 def _register() -> None:
     # Each module adds its commands to `app`; imported here so that `kajitori --help`
     # lists them all, while heavy imports (docker, iptables) stay inside the commands.
-    from kajitori.cli import (  # noqa: F401
+    from cli import (  # noqa: F401
         apply,
         daemons,
         discovery_cmd,

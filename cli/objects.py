@@ -13,11 +13,10 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from kajitori.api.registry import Resource
-from kajitori.cli import describers, printers
-from kajitori.cli.apply_patch import display_name
-from kajitori.cli.main import app
-from kajitori.cli.session import (
+from cli import describers, printers
+from cli.apply_patch import display_name
+from cli.main import app
+from cli.session import (
     CliError,
     Kubeconfig,
     Namespace,
@@ -26,7 +25,8 @@ from kajitori.cli.session import (
     failures_reported,
     open_session,
 )
-from kajitori.cli.targets import namespace_for, parse_targets
+from cli.targets import namespace_for, parse_targets
+from kajitori.api.registry import Resource
 from kajitori.client import GoneError, NotFoundError
 
 Obj = dict[str, Any]

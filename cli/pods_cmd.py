@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from kajitori.cli.main import app
+from cli.main import app
 
 
 def _client(kubeconfig: str | None) -> Any:

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from kajitori.cli.main import app
-from kajitori.cli.session import CliError, Kubeconfig, Namespace, Session, failures_reported, open_session
+from cli.main import app
+from cli.session import CliError, Kubeconfig, Namespace, Session, failures_reported, open_session
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"

@@ -15,12 +15,11 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from kajitori.api.registry import Resource, by_kind, by_name
-from kajitori.cli import generators
-from kajitori.cli.apply_patch import display_name, field_directive
-from kajitori.cli.main import app
-from kajitori.cli.object_changes import create_app
-from kajitori.cli.session import (
+from cli import generators
+from cli.apply_patch import display_name, field_directive
+from cli.main import app
+from cli.object_changes import create_app
+from cli.session import (
     CliError,
     Kubeconfig,
     Namespace,
@@ -29,7 +28,8 @@ from kajitori.cli.session import (
     failures_reported,
     open_session,
 )
-from kajitori.cli.targets import parse_targets
+from cli.targets import parse_targets
+from kajitori.api.registry import Resource, by_kind, by_name
 
 Obj = dict[str, Any]
 

@@ -11,19 +11,18 @@ from typing import Annotated
 
 import typer
 
-from kajitori.api.registry import Resource, by_kind
-from kajitori.cli import printers
-from kajitori.cli.apply_patch import (
+from cli import printers
+from cli.apply_patch import (
     display_name,
     field_directive,
     resolve,
     target_namespace,
     with_last_applied,
 )
-from kajitori.cli.main import app
-from kajitori.cli.manifests import read_manifests
-from kajitori.cli.objects import AllNamespaces, FieldSelector, Selector
-from kajitori.cli.session import (
+from cli.main import app
+from cli.manifests import read_manifests
+from cli.objects import AllNamespaces, FieldSelector, Selector
+from cli.session import (
     CliError,
     Kubeconfig,
     Namespace,
@@ -33,7 +32,8 @@ from kajitori.cli.session import (
     failures_reported,
     open_session,
 )
-from kajitori.cli.targets import namespace_for, parse_targets
+from cli.targets import namespace_for, parse_targets
+from kajitori.api.registry import Resource, by_kind
 from kajitori.client import ApiError, NotFoundError
 
 # --------------------------------------------------------------------------- delete

@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 
-from kajitori.cli.apply_patch import apply_one, display_name, field_directive
-from kajitori.cli.main import app
-from kajitori.cli.manifests import read_manifests
-from kajitori.cli.session import (
+from cli.apply_patch import apply_one, display_name, field_directive
+from cli.main import app
+from cli.manifests import read_manifests
+from cli.session import (
     CliError,
     Kubeconfig,
     Namespace,
