@@ -22,9 +22,10 @@ $(VENV)/.installed: pyproject.toml
 host: ## install and start what the host needs (docker.io, dockerd, iptables, netns tools)
 	@bash scripts/ensure-host.sh
 
-lint: venv ## ruff + mypy
+lint: venv ## ruff + mypy + the import contracts (.importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test-unit: venv ## unit tests (seconds, no root parts)
 	$(PYTEST) tests/unit -q $(PYTEST_OK)
