@@ -15,8 +15,9 @@ import typer
 import yaml
 
 from cli import printers
-from cli.main import app
-from cli.session import CliError, Kubeconfig, error_message, failures_reported, open_session
+from cli.app import app
+from cli.options import Kubeconfig
+from cli.session import CliError, error_message, failures_reported, open_session
 from kajitori.client import ApiClient, ApiError
 from kajitori.config import ConfigError
 from kajitori.version import version_info

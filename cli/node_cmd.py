@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from cli.main import app
+from cli.app import app
 
 node_app = typer.Typer(help="Add a machine to the cluster, or reboot one, over SSH.", no_args_is_help=True)
 app.add_typer(node_app, name="node")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cli.node_maintenance import parse_duration, plan_drain
+from cli.node_maintenance_cmd import parse_duration, plan_drain
 from cli.session import CliError
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from cli.main import app
+from cli.app import app
 
 
 def configure_logging(verbose: bool) -> None:

@@ -27,9 +27,9 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.main import app
-from cli.objects import Selector
-from cli.session import CliError, Kubeconfig, Session, failures_reported, open_session
+from cli.app import app
+from cli.options import Kubeconfig, Selector
+from cli.session import CliError, Session, failures_reported, open_session
 from kajitori.api.registry import by_kind
 from kajitori.client import ApiError, NotFoundError
 
