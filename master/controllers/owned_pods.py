@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from kajitori.api.core import Pod
 from kajitori.controller import Controller
-from kajitori.informer import Informer
+from kajitori.seams import Cache, ObjectKey
 from master.controllers.expectations import Expectations
 from master.controllers.pod_state import controller_ref
 
@@ -34,14 +34,14 @@ class OwnedPodEvents:
         self.on_orphan = on_orphan
         self.on_deleted = on_deleted
 
-    def watch(self, pods: Informer[Pod]) -> None:
+    def watch(self, pods: Cache[Pod]) -> None:
         pods.add_handlers(self.on_add, self.on_update, self.on_delete)
 
-    def owner_key(self, pod: Pod) -> str | None:
+    def owner_key(self, pod: Pod) -> ObjectKey | None:
         ref = controller_ref(pod)
         if ref is None or ref.kind != self.kind:
             return None
-        return f"{pod.metadata.namespace}/{ref.name}"
+        return ObjectKey(f"{pod.metadata.namespace}/{ref.name}")
 
     def on_add(self, pod: Pod) -> None:
         key = self.owner_key(pod)
