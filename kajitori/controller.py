@@ -7,7 +7,9 @@ decides what happens to the key:
 - returns normally: done, the key's backoff is forgotten;
 - raises ``Requeue(after_s)``: look again later without counting a failure (waiting
   for something expected, such as a grace period);
-- raises anything else: logged and retried with the key's exponential backoff.
+- raises one of the loop's ``transient`` errors (its external system is unreachable) or
+  an ``ApiError``: one warning line, retried with the key's exponential backoff;
+- raises anything else: logged with its traceback and retried the same way.
 
 Workers start only after every informer has synced, so a reconcile never acts on
 a half-filled cache. A bad spec is not an exception: the reconciler records a Warning
@@ -42,12 +44,14 @@ class Controller:
         informers: Iterable[Synced] = (),
         workers: int = 1,
         queue: WorkQueue | None = None,
+        transient: tuple[type[Exception], ...] = (),
     ) -> None:
         self.name = name
+        self.transient = transient
         self.reconcile = reconcile
         self.informers = list(informers)
         self.workers = workers
-        self.queue = queue or WorkQueue()
+        self.queue = queue if queue is not None else WorkQueue()  # an empty WorkQueue is falsy (len 0)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -97,6 +101,9 @@ class Controller:
             self.queue.add_rate_limited(key)
         except ApiError as exc:
             log.warning("%s: %s: API error %s: %s (retry %d)", self.name, key, exc.code, exc.message, self.queue.failures(key) + 1)
+            self.queue.add_rate_limited(key)
+        except self.transient as exc:
+            log.warning("%s: %s: %s (retry %d)", self.name, key, exc, self.queue.failures(key) + 1)
             self.queue.add_rate_limited(key)
         except Exception:
             log.exception("%s: reconciling %s failed (retry %d)", self.name, key, self.queue.failures(key) + 1)
