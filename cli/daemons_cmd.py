@@ -66,10 +66,8 @@ def master(
     )
     starter = None
     if not no_controllers:
-        try:
-            from master.controllers import start_all
-        except ImportError:  # the controllers arrive with their issue
-            start_all = None  # type: ignore[assignment]
+        from master.loops import start_all
+
         starter = start_all
     server.run(settings, controllers=starter)
 
