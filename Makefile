@@ -25,9 +25,10 @@ host: ## install and start what the host needs (docker.io, dockerd, iptables, ne
 etcd: ## install etcd-server and etcd-client (the etcd store's tests start their own etcd)
 	@bash scripts/ensure-etcd.sh
 
-lint: venv ## ruff + mypy
+lint: venv ## ruff + mypy + the import contracts (.importlinter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract also runs on a real etcd)
 	$(PYTEST) tests/unit -q $(PYTEST_OK)

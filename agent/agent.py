@@ -28,7 +28,7 @@ from agent.node_status import NodeStatusReporter
 from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.pod_workers import PodWorkers
 from agent.probes import ProbeManager, Prober
-from agent.runtime import PAUSE_IMAGE, ContainerRuntime, ImageNotPresent, PullPolicy
+from agent.runtime import ContainerRuntime, ImageNotPresent, PullPolicy
 from agent.runtime_cache import CachedRuntime
 from agent.server import AgentServer, TokenChecker
 from agent.serving_cert import ensure_serving_cert
@@ -38,6 +38,7 @@ from kajitori.api.core import Pod
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from kajitori.informer import Informer, object_key
+from kajitori.version import PAUSE_IMAGE
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,12 @@ from kajitori.api.quantity import format_bytes
 from kajitori.api.well_known import SERVING_CERTIFICATE
 from kajitori.client import AlreadyExistsError, ApiClient, ApiError, NotFoundError
 from kajitori.clock import Clock
+from kajitori.version import GIT_VERSION
 
 log = logging.getLogger(__name__)
 
 LEASE_NAMESPACE = "kube-node-lease"
-AGENT_VERSION = "v1.28.0-kajitori.0.1.0"
+AGENT_VERSION = GIT_VERSION
 """Reported as nodeInfo.kubeletVersion (Kubernetes-shaped, so tools that parse it keep working)."""
 
 

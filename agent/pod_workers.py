@@ -9,21 +9,19 @@ guarantee), while other pods proceed. A sync that fails (master or runtime unrea
 retried with the queue's per-key back-off; a sync that asks for a later look (a back-off
 ends) is re-added after that delay. A key whose pod left the cache needs no worker: the
 housekeeping loop removes what is left of it.
+
+The loop is the one every controller runs (``kajitori.controller.Controller``): `_reconcile`
+is its reconcile, a later look is a ``Requeue``, and runtime errors are its transient errors.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-
 from agent.pod_sync import PodSyncer
 from agent.runtime import ContainerRuntimeError
 from kajitori.api.core import Pod
-from kajitori.client import ApiError
+from kajitori.controller import Controller, Requeue
 from kajitori.informer import Informer
 from kajitori.workqueue import WorkQueue
-
-log = logging.getLogger(__name__)
 
 UID_INDEX = "uid"
 
@@ -33,18 +31,16 @@ class PodWorkers:
         self.syncer = syncer
         self.informer = informer
         self.queue = WorkQueue(base_delay_s=0.5, max_delay_s=30.0, qps=100.0, burst=200)
-        self._workers = workers
-        self._threads: list[threading.Thread] = []
+        self.controller = Controller(
+            "pod-worker", self._reconcile, workers=workers, queue=self.queue, transient=(ContainerRuntimeError,)
+        )
         informer.add_index(UID_INDEX, lambda pod: [pod.metadata.uid or ""])
 
     def start(self) -> None:
-        for number in range(self._workers):
-            thread = threading.Thread(target=self._run, name=f"pod-worker-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self.controller.start()
 
     def stop(self) -> None:
-        self.queue.shutdown()
+        self.controller.stop()
 
     def wake(self, key: str) -> None:
         self.queue.add(key)
@@ -57,31 +53,12 @@ class PodWorkers:
         for key in list(self.informer.keys()):
             self.queue.add(key)
 
-    def _run(self) -> None:
-        while True:
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                self._sync(key)
-            finally:
-                self.queue.done(key)
-
-    def _sync(self, key: str) -> None:
+    def _reconcile(self, key: str) -> None:
         pod = self.informer.get(key)
         if pod is None:
-            self.queue.forget(key)
             return
-        try:
-            again = self.syncer.sync(pod)
-        except (ApiError, ContainerRuntimeError) as exc:
-            log.warning("sync of pod %s failed: %s; retrying", key, exc)
-            self.queue.add_rate_limited(key)
-            return
-        except Exception:
-            log.exception("sync of pod %s failed; retrying", key)
-            self.queue.add_rate_limited(key)
-            return
-        self.queue.forget(key)
+        again = self.syncer.sync(pod)
         if again is not None:
-            self.queue.add_after(key, again)
+            # The sync succeeded: its past failures are forgotten even though it looks again later.
+            self.queue.forget(key)
+            raise Requeue(again)

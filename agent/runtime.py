@@ -31,13 +31,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NewType, Protocol, runtime_checkable
 
+from kajitori.version import PAUSE_IMAGE
+
 ContainerId = NewType("ContainerId", str)
 """A runtime's id of a container; a sandbox is a container too, so it shares the type."""
 
 PodUID = NewType("PodUID", str)
-
-PAUSE_IMAGE = "kajitori/pause:3.9"
-"""The image of every pod's sandbox, built by `make images` from images/pause."""
 
 SANDBOX_CONTAINER_NAME = "POD"
 """The value of `LABEL_CONTAINER_NAME` on a sandbox (the kubelet's name for it too)."""

@@ -7,11 +7,13 @@ decides what happens to the key:
 - returns normally: done, the key's backoff is forgotten;
 - raises ``Requeue(after_s)``: look again later without counting a failure (waiting
   for something expected, such as a grace period);
-- raises ``PermanentError``: logged, not retried until the object changes;
-- raises anything else: logged and retried with the key's exponential backoff.
+- raises one of the loop's ``transient`` errors (its external system is unreachable) or
+  an ``ApiError``: one warning line, retried with the key's exponential backoff;
+- raises anything else: logged with its traceback and retried the same way.
 
 Workers start only after every informer has synced, so a reconcile never acts on
-a half-filled cache.
+a half-filled cache. A bad spec is not an exception: the reconciler records a Warning
+Event on the object and returns, and the object's next change wakes it again.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from kajitori.client import ApiError, ConflictError
+from kajitori.seams import Synced
 from kajitori.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -33,25 +35,23 @@ class Requeue(Exception):
         self.after_s = after_s
 
 
-class PermanentError(Exception):
-    """Retrying cannot help (a bad spec): record it and wait for the object to change."""
-
-
 class Controller:
     def __init__(
         self,
         name: str,
         reconcile: Callable[[str], None],
         *,
-        informers: Iterable[Any] = (),
+        informers: Iterable[Synced] = (),
         workers: int = 1,
         queue: WorkQueue | None = None,
+        transient: tuple[type[Exception], ...] = (),
     ) -> None:
         self.name = name
+        self.transient = transient
         self.reconcile = reconcile
         self.informers = list(informers)
         self.workers = workers
-        self.queue = queue or WorkQueue()
+        self.queue = queue if queue is not None else WorkQueue()  # an empty WorkQueue is falsy (len 0)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -95,15 +95,15 @@ class Controller:
             self.queue.forget(key)
         except Requeue as req:
             self.queue.add_after(key, req.after_s)
-        except PermanentError as exc:
-            log.warning("%s: %s: %s (not retried)", self.name, key, exc)
-            self.queue.forget(key)
         except ConflictError:
             # Our cache was stale; the watch will bring the new version, so retry soon.
             log.debug("%s: %s: conflict, retrying", self.name, key)
             self.queue.add_rate_limited(key)
         except ApiError as exc:
             log.warning("%s: %s: API error %s: %s (retry %d)", self.name, key, exc.code, exc.message, self.queue.failures(key) + 1)
+            self.queue.add_rate_limited(key)
+        except self.transient as exc:
+            log.warning("%s: %s: %s (retry %d)", self.name, key, exc, self.queue.failures(key) + 1)
             self.queue.add_rate_limited(key)
         except Exception:
             log.exception("%s: reconciling %s failed (retry %d)", self.name, key, self.queue.failures(key) + 1)

@@ -23,6 +23,7 @@ from typing import Generic, TypeVar
 from kajitori.api.meta import TypedObject
 from kajitori.api.registry import by_model
 from kajitori.client import ApiClient, ApiError, GoneError, ServerUnavailable
+from kajitori.seams import ObjectKey
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ DeleteHandler = Callable[[T], None]
 IndexFunc = Callable[[T], list[str]]
 
 
-def object_key(obj: TypedObject) -> str:
+def object_key(obj: TypedObject) -> ObjectKey:
     """``namespace/name``, or ``name`` for cluster-scoped objects (client-go's MetaNamespaceKey)."""
     meta = obj.metadata
-    return f"{meta.namespace}/{meta.name}" if meta.namespace else str(meta.name)
+    return ObjectKey(f"{meta.namespace}/{meta.name}" if meta.namespace else str(meta.name))
 
 
 def split_key(key: str) -> tuple[str | None, str]:
@@ -178,7 +179,7 @@ class Informer(Generic[T]):
         result = self.client.list(
             self.model, self.namespace, label_selector=self.label_selector, field_selector=self.field_selector
         )
-        fresh = {object_key(o): o for o in result.items}
+        fresh: dict[str, T] = {object_key(o): o for o in result.items}
         with self._lock:
             old = self._cache
             self._cache = fresh

@@ -29,7 +29,7 @@ from master.store.etcd import EtcdStore
 
 log = logging.getLogger(__name__)
 
-# Started after the API answers; each returns a stop function. Filled by master.controllers.
+# Started after the API answers; each returns a stop function. Filled by master.loops.
 ControllerStarter = Callable[[MasterSettings], Callable[[], None]]
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 from bench.common import write_result  # noqa: E402
 from kajitori import config  # noqa: E402
 from kajitori.client import ApiClient, ApiError  # noqa: E402
-from kajitori.lab.failover import (  # noqa: E402
+from lab.failover import (  # noqa: E402
     BoundedClient,
     measure_node_loss,
     measure_reboot,

@@ -30,6 +30,7 @@ from kajitori.api import protobuf
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
+from kajitori.version import __version__, version_info
 from master.apiserver import errors, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.dry_run import dry_run_api
@@ -44,18 +45,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 3 * 1024 * 1024  # Kubernetes' limit for a request body
 # The Kubernetes version whose API the models follow (their unmodelled-field lists are
 # v1.28's); the kubectl dispatcher picks its minor. Protobuf tables of a later version
-# read newer clients' bodies without changing this.
-VERSION = {
-    "major": "1",
-    "minor": "28",
-    "gitVersion": "v1.28.0-kajitori.0.1.0",
-    "gitCommit": "",
-    "gitTreeState": "clean",
-    "buildDate": "2026-11-21T00:00:00Z",
-    "goVersion": "python",
-    "compiler": "cpython",
-    "platform": "linux/amd64",
-}
+# read newer clients' bodies without changing this. One record for server and CLI: kajitori/version.py.
+VERSION = version_info()
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"  # what kube-apiserver answers with
 _NAMESPACE_SUBRESOURCES = {"status", "finalize"}
 _VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -154,7 +145,7 @@ def error_response(exc: errors.ApiError) -> Response:
 
 
 def create_app(state: ServerState) -> FastAPI:
-    app = FastAPI(title="Kajitori API", version="0.1.0", docs_url=None, redoc_url=None)
+    app = FastAPI(title="Kajitori API", version=__version__, docs_url=None, redoc_url=None)
     app.state.kajitori = state
 
     async def on_api_error(request: Request, exc: Exception) -> Response:

@@ -1,7 +1,7 @@
 """The verbs of the API (create, get, list, update, patch, delete, bind, evict, scale) over the store.
 
 This is what Kubernetes calls the registry: one generic implementation for every
-resource, plus the few per-kind rules of ``strategies``. Each verb either writes one
+resource, plus the few per-kind rules of ``strategies`` (one Strategy per kind). Each verb either writes one
 whole, validated object or raises an ``ApiError`` and writes nothing. It knows
 nothing of HTTP: the routes in ``app`` turn requests into these calls.
 
@@ -30,8 +30,9 @@ from kajitori.api.meta import KubeModel, LabelSelector, Status, StatusCause, Sta
 from kajitori.api.registry import Resource, by_kind, by_path
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from kajitori.clock import Clock
-from master.apiserver import errors, strategies
+from master.apiserver import errors
 from master.apiserver.patch import PatchError, apply_patch
+from master.apiserver.strategies import FieldError, strategy_for
 from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,8 @@ class ResourceAPI:
             meta["name"] = prefix + "".join(secrets.choice(alphabet) for _ in range(5))
         for field in (*_SERVER_FIELDS, "resourceVersion"):
             meta.pop(field, None)
-        strategies.prepare_for_create(resource, obj)
+        strategy = strategy_for(resource)
+        strategy.prepare_for_create(obj)
         obj = self.validate(resource, obj, fields=fields)
         meta = obj["metadata"]
         meta["uid"] = str(uuid.uuid4())
@@ -245,8 +247,9 @@ class ResourceAPI:
         if resource.has_status:
             meta["generation"] = 1
         try:
-            strategies.after_validate_create(self, resource, obj)
-        except strategies.FieldError as exc:
+            strategy.validate(obj)
+            strategy.after_validate_create(self.store, resource, obj)
+        except FieldError as exc:
             raise errors.field_invalid(resource, meta["name"], exc.field, exc.message) from None
         try:
             stored = self.store.create(self.key(resource, namespace, meta["name"]), obj)
@@ -359,14 +362,18 @@ class ResourceAPI:
                     resource, name, "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
                 )
         meta.pop("resourceVersion", None)
+        strategy = strategy_for(resource)
         try:
-            strategies.prepare_for_update(resource, merged, old_obj, subresource)
-        except strategies.FieldError as exc:
+            if subresource != "status":
+                strategy.prepare_for_update(merged, old_obj)
+                strategy.check_immutable(merged, old_obj)
+        except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         validated = self.validate(resource, merged, fields=fields, old=old_obj)
         try:
-            strategies.after_validate_update(self, resource, validated, old_obj)
-        except strategies.FieldError as exc:
+            strategy.validate(validated)
+            strategy.after_validate_update(self.store, resource, validated, old_obj)
+        except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         if resource.has_status and validated.get("spec") != old_obj.get("spec"):
             validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
@@ -374,7 +381,7 @@ class ResourceAPI:
             return old_obj  # a no-op write keeps the resourceVersion, as in Kubernetes
         key = self.key(resource, namespace, name)
         try:
-            if strategies.ready_to_delete(resource, validated):
+            if strategy.ready_to_delete(validated):
                 # The last finalizer is gone: the object goes now.
                 return self.store.delete(key, expected_rv=old.rv).obj
             return self.store.update(key, validated, expected_rv=old.rv).obj
@@ -402,7 +409,7 @@ class ResourceAPI:
             finalizers.append("foregroundDeletion")
         if options.propagation_policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        grace = strategies.deletion_grace(resource, obj, options.grace_period_seconds)
+        grace = strategy_for(resource).deletion_grace(obj, options.grace_period_seconds)
         if resource is NAMESPACES:
             spec_finalizers = (obj.get("spec") or {}).get("finalizers") or []
             if spec_finalizers:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from kajitori.clock import Clock
+from kajitori.seams import ApiWriter, InformerSource, Recorder
 from master.settings import ControllerSettings
 
 
 @dataclass
 class LoopContext:
-    client: Any
+    client: ApiWriter
     """The API client (``kajitori.client.ApiClient``, or a recording fake in unit tests)."""
-    informers: Any
+    informers: InformerSource
     """The shared informer source: ``informers.informer(Pod)`` (``InformerFactory`` or a fake)."""
-    recorder: Any
+    recorder: Recorder
     """The event recorder (``kajitori.events.EventRecorder`` or a fake)."""
     clock: Clock = field(default_factory=Clock)
     """Wall and monotonic time; tests pass a ``FakeClock``."""

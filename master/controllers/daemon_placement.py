@@ -36,7 +36,7 @@ from kajitori.api.core import (
 )
 from kajitori.api.meta import ObjectMeta
 from master.controllers.pod_state import owner_reference
-from master.scheduler.filters import requirement_matches, untolerated_taint
+from master.placement_rules import requirement_matches, untolerated_taint
 
 REVISION_HASH_LABEL = "controller-revision-hash"
 NODE_NAME_FIELD = "metadata.name"

@@ -36,16 +36,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 from kajitori.api.apps import DaemonSet, DaemonSetStatus
 from kajitori.api.core import Node, Pod
-from kajitori.client import AlreadyExistsError, ApiError, NotFoundError
+from kajitori.client import AlreadyExistsError, NotFoundError
 from kajitori.clock import parse_time
-from kajitori.controller import Controller, Requeue
-from kajitori.informer import object_key, split_key
+from kajitori.controller import Controller
+from kajitori.informer import object_key
 from master.controllers.context import LoopContext
 from master.controllers.daemon_placement import REVISION_HASH_LABEL, daemon_pod, placement, target_node
 from master.controllers.deployment import resolve_fraction, template_hash
 from master.controllers.expectations import Expectations
-from master.controllers.owned_pods import OwnedPodEvents
-from master.controllers.pod_state import controller_ref, is_available, is_ready, owner_reference, ready_since
+from master.controllers.owned_pods import OwnedPodEvents, claim_pods, requeue_at_min_ready
+from master.controllers.pod_state import is_available, is_ready
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,11 @@ def max_unavailable(ds: DaemonSet, desired: int) -> int:
 
 def oldest_first(pods: list[Pod]) -> list[Pod]:
     return sorted(pods, key=lambda p: (parse_time(p.metadata.creationTimestamp) or 0.0, p.metadata.name or ""))
+
+
+def _adoptable(pod: Pod) -> bool:
+    # A DaemonSet takes a live orphan only if it targets a node (one pod per node is its whole job).
+    return is_live(pod) and target_node(pod) is not None
 
 
 def is_live(pod: Pod) -> bool:
@@ -136,8 +141,7 @@ class DaemonSetController:
         if ds is None:
             self.expectations.forget(key)
             return
-        namespace, _ = split_key(key)
-        pods = self._claim_pods(ds, namespace or "")
+        pods = claim_pods(self.client, self.pods, ds, ds.spec.selector, adoptable=_adoptable)
         by_node: dict[str, list[Pod]] = {}
         for pod in pods:
             by_node.setdefault(target_node(pod) or "", []).append(pod)
@@ -150,55 +154,7 @@ class DaemonSetController:
         self._report_failed_placement(ds, pods)
         now = self.ctx.clock.time()
         self._write_status(ds, nodes, by_node, current, now)
-        if ds.spec.minReadySeconds > 0:
-            waits = [
-                since + ds.spec.minReadySeconds - now
-                for p in pods
-                if (since := ready_since(p)) is not None and not is_available(p, ds.spec.minReadySeconds, now)
-            ]
-            if waits:
-                raise Requeue(max(0.1, min(waits)))
-
-    def _claim_pods(self, ds: DaemonSet, namespace: str) -> list[Pod]:
-        """The pods this DaemonSet controls, after adopting matching orphans and releasing strays."""
-        uid = ds.metadata.uid or ""
-        owned: list[Pod] = []
-        for pod in self.pods.by_index("controller-uid", uid):
-            if ds.spec.selector.matches(pod.metadata.labels):
-                owned.append(pod)
-            elif pod.metadata.deletionTimestamp is None:
-                self._release(ds, pod)
-        if ds.metadata.deletionTimestamp is not None:
-            return owned
-        for pod in self.pods.by_index("namespace", namespace):
-            if (
-                controller_ref(pod) is None
-                and is_live(pod)
-                and target_node(pod) is not None
-                and ds.spec.selector.matches(pod.metadata.labels)
-            ):
-                adopted = self._adopt(ds, pod)
-                if adopted is not None:
-                    owned.append(adopted)
-        return owned
-
-    def _adopt(self, ds: DaemonSet, pod: Pod) -> Pod | None:
-        refs = [r.to_dict() for r in pod.metadata.ownerReferences or []]
-        refs.append(owner_reference(ds).to_dict())
-        patch = {"metadata": {"ownerReferences": refs, "resourceVersion": pod.metadata.resourceVersion}}
-        try:
-            adopted: Pod = self.client.patch(Pod, pod.metadata.name or "", patch, pod.metadata.namespace)
-        except ApiError as exc:
-            log.debug("could not adopt %s: %s", object_key(pod), exc)
-            return None
-        return adopted
-
-    def _release(self, ds: DaemonSet, pod: Pod) -> None:
-        refs = [r.to_dict() for r in pod.metadata.ownerReferences or [] if r.uid != ds.metadata.uid]
-        try:
-            self.client.patch(Pod, pod.metadata.name or "", {"metadata": {"ownerReferences": refs or None}}, pod.metadata.namespace)
-        except NotFoundError:
-            pass
+        requeue_at_min_ready(pods, ds.spec.minReadySeconds, now)
 
     def _manage(self, ds: DaemonSet, key: str, nodes: dict[str, Node], by_node: dict[str, list[Pod]], current: str) -> bool:
         """Create missing pods and delete misplaced, failed and extra ones; True when it wrote."""

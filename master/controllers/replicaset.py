@@ -17,15 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from kajitori.api.apps import ReplicaSet, ReplicaSetStatus
 from kajitori.api.core import Pod
 from kajitori.api.meta import ObjectMeta
-from kajitori.client import AlreadyExistsError, ApiError, NotFoundError
+from kajitori.client import AlreadyExistsError, NotFoundError
 from kajitori.clock import parse_time
-from kajitori.controller import Controller, Requeue
-from kajitori.informer import object_key, split_key
+from kajitori.controller import Controller
+from kajitori.informer import object_key
 from master.controllers.context import LoopContext
 from master.controllers.expectations import Expectations
-from master.controllers.owned_pods import OwnedPodEvents
+from master.controllers.owned_pods import OwnedPodEvents, claim_pods, requeue_at_min_ready
 from master.controllers.pod_state import (
-    controller_ref,
     is_active,
     is_available,
     is_ready,
@@ -86,63 +85,13 @@ class ReplicaSetController:
         if rs is None:
             self.expectations.forget(key)
             return
-        namespace, _ = split_key(key)
-        pods = self._claim_pods(rs, namespace or "")
+        pods = claim_pods(self.client, self.pods, rs, rs.spec.selector, adoptable=_adoptable)
         active = [p for p in pods if is_active(p)]
         if rs.metadata.deletionTimestamp is None and self.expectations.satisfied(key):
             self._manage_replicas(rs, key, active)
         now = self.ctx.clock.time()
         self._write_status(rs, active, now)
-        # Pods ready but not yet for minReadySeconds become available later: look again then.
-        if rs.spec.minReadySeconds > 0:
-            waits = [
-                since + rs.spec.minReadySeconds - now
-                for p in active
-                if (since := ready_since(p)) is not None and not is_available(p, rs.spec.minReadySeconds, now)
-            ]
-            if waits:
-                raise Requeue(max(0.1, min(waits)))
-
-    def _claim_pods(self, rs: ReplicaSet, namespace: str) -> list[Pod]:
-        """The pods this ReplicaSet controls, after adopting matching orphans and releasing strays."""
-        uid = rs.metadata.uid or ""
-        owned: list[Pod] = []
-        for pod in self.pods.by_index("controller-uid", uid):
-            if rs.spec.selector.matches(pod.metadata.labels):
-                owned.append(pod)
-            elif pod.metadata.deletionTimestamp is None:
-                self._release(rs, pod)
-        if rs.metadata.deletionTimestamp is not None:
-            return owned
-        for pod in self.pods.by_index("namespace", namespace):
-            if (
-                controller_ref(pod) is None
-                and pod.metadata.deletionTimestamp is None
-                and is_active(pod)
-                and rs.spec.selector.matches(pod.metadata.labels)
-            ):
-                adopted = self._adopt(rs, pod)
-                if adopted is not None:
-                    owned.append(adopted)
-        return owned
-
-    def _adopt(self, rs: ReplicaSet, pod: Pod) -> Pod | None:
-        refs = [r.to_dict() for r in pod.metadata.ownerReferences or []]
-        refs.append(owner_reference(rs).to_dict())
-        patch = {"metadata": {"ownerReferences": refs, "resourceVersion": pod.metadata.resourceVersion}}
-        try:
-            adopted: Pod = self.client.patch(Pod, pod.metadata.name or "", patch, pod.metadata.namespace)
-        except (NotFoundError, ApiError) as exc:
-            log.debug("could not adopt %s: %s", object_key(pod), exc)
-            return None
-        return adopted
-
-    def _release(self, rs: ReplicaSet, pod: Pod) -> None:
-        refs = [r.to_dict() for r in pod.metadata.ownerReferences or [] if r.uid != rs.metadata.uid]
-        try:
-            self.client.patch(Pod, pod.metadata.name or "", {"metadata": {"ownerReferences": refs or None}}, pod.metadata.namespace)
-        except NotFoundError:
-            pass
+        requeue_at_min_ready(active, rs.spec.minReadySeconds, now)
 
     def _manage_replicas(self, rs: ReplicaSet, key: str, active: list[Pod]) -> None:
         diff = len(active) - rs.spec.replicas
@@ -239,3 +188,8 @@ class ReplicaSetController:
         updated = rs.model_copy(deep=True)
         updated.status = status
         self.client.update_status(updated)
+
+
+def _adoptable(pod: Pod) -> bool:
+    # A ReplicaSet takes an orphan that still runs (or may run), as Kubernetes' does.
+    return pod.metadata.deletionTimestamp is None and is_active(pod)

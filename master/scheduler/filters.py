@@ -14,9 +14,10 @@ that the resource filter names every resource that is short.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
-from kajitori.api.core import NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration
+from kajitori.api.core import NodeSelectorTerm, Taint
+from master.placement_rules import requirement_matches, tolerates, untolerated_taint
 from master.scheduler.cache import NodeInfo, PodFacts
 
 Filter = Callable[[PodFacts, NodeInfo], tuple[str, ...]]
@@ -26,48 +27,6 @@ NOT_READY = "node(s) were not ready"
 AFFINITY_MISMATCH = "node(s) didn't match Pod's node affinity/selector"
 PORTS_TAKEN = "node(s) didn't have free ports for the requested pod ports"
 TOO_MANY_PODS = "Too many pods"
-
-
-def tolerates(toleration: Toleration, taint: Taint) -> bool:
-    """Kubernetes' ToleratesTaint: effect (empty matches all), key (empty + Exists matches all), value."""
-    if toleration.effect and toleration.effect != taint.effect:
-        return False
-    if toleration.key and toleration.key != taint.key:
-        return False
-    if toleration.operator == "Exists":
-        return True
-    if not toleration.key:
-        return False
-    return (toleration.value or "") == (taint.value or "")
-
-
-def untolerated_taint(tolerations: Iterable[Toleration], taints: Iterable[Taint], effects: tuple[str, ...]) -> Taint | None:
-    tolerations = tuple(tolerations)
-    for taint in taints:
-        if taint.effect in effects and not any(tolerates(t, taint) for t in tolerations):
-            return taint
-    return None
-
-
-def requirement_matches(req: NodeSelectorRequirement, labels: dict[str, str]) -> bool:
-    present = req.key in labels
-    value = labels.get(req.key)
-    values = req.values or []
-    if req.operator == "In":
-        return present and value in values
-    if req.operator == "NotIn":
-        return not present or value not in values
-    if req.operator == "Exists":
-        return present
-    if req.operator == "DoesNotExist":
-        return not present
-    if req.operator in ("Gt", "Lt") and present and values:
-        try:
-            have, want = int(value or ""), int(values[0])
-        except ValueError:
-            return False
-        return have > want if req.operator == "Gt" else have < want
-    return False
 
 
 def term_matches(term: NodeSelectorTerm, node: NodeInfo) -> bool:

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from master.placement_rules import untolerated_taint
 from master.scheduler.cache import NodeInfo, PodFacts
-from master.scheduler.filters import term_matches, untolerated_taint
+from master.scheduler.filters import term_matches
 
 MAX_SCORE = 100.0
 

@@ -13,7 +13,7 @@ import pytest
 
 from kajitori import config
 from kajitori.client import ApiClient, ApiError
-from kajitori.lab.failover import spread_over_nodes
+from lab.failover import spread_over_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB_DIR = ROOT / ".lab"

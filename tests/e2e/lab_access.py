@@ -13,7 +13,7 @@ from typing import Any
 import docker
 
 from kajitori.client import ApiClient, NotFoundError
-from kajitori.lab.failover import app_pods, pod_ready, wait_until
+from lab.failover import app_pods, pod_ready, wait_until
 
 TOOLS_IMAGE = "kajitori/tools:1"
 MANAGED_LABEL = "io.kajitori.managed"

@@ -15,7 +15,7 @@ import pytest
 from kajitori.api.apps import DaemonSet
 from kajitori.api.core import Pod
 from kajitori.client import ApiClient, NotFoundError
-from kajitori.lab.failover import wait_until
+from lab.failover import wait_until
 from master.controllers.pod_state import is_ready
 from tests.e2e.conftest import ADMIN_KUBECONFIG, NODES, ROOT
 

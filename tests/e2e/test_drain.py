@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from kajitori.client import ApiClient
-from kajitori.lab.failover import (
+from lab.failover import (
     BoundedClient,
     ClientSummary,
     app_pods,

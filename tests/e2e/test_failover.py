@@ -26,7 +26,7 @@ import docker
 import pytest
 
 from kajitori.client import ApiClient
-from kajitori.lab.failover import (
+from lab.failover import (
     BoundedClient,
     FailoverFigures,
     RebootFigures,

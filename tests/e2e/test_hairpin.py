@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from kajitori.client import ApiClient, NotFoundError
-from kajitori.lab.failover import pod_ready, wait_until
+from lab.failover import pod_ready, wait_until
 from tests.e2e.conftest import NODES
 from tests.e2e.lab_access import TOOLS_IMAGE, delete_pod, machine_sh, wait_nginx_ready
 

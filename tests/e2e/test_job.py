@@ -15,7 +15,7 @@ import pytest
 from kajitori.api.batch import Job
 from kajitori.api.core import Pod
 from kajitori.client import ApiClient, NotFoundError
-from kajitori.lab.failover import wait_until
+from lab.failover import wait_until
 from tests.e2e.conftest import ADMIN_KUBECONFIG, ROOT
 
 pytestmark = pytest.mark.e2e

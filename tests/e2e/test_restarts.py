@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kajitori.client import ApiClient
-from kajitori.lab.failover import http_get, node_ready, wait_until
+from lab.failover import http_get, node_ready, wait_until
 from tests.e2e.conftest import NODES
 from tests.e2e.lab_access import machine_sh, node_containers, settle, wait_nginx_ready
 

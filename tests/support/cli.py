@@ -7,7 +7,7 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from kajitori.cli.main import app
+from cli.main import app
 from tests.support.master_process import MasterProcess
 
 

@@ -54,7 +54,7 @@ class MasterProcess:
         self.log_path = self.data_dir / "master.log"
         log = self.log_path.open("ab")
         cmd = [
-            sys.executable, "-m", "kajitori", "master",
+            sys.executable, "-m", "cli", "master",
             "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}", *self.extra_args,
         ]  # fmt: skip
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

@@ -87,7 +87,7 @@ class AgentProcess:
     def start(self, timeout: float = 30.0) -> AgentProcess:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
-            sys.executable, "-m", "kajitori", "agent",
+            sys.executable, "-m", "cli", "agent",
             "--kubeconfig", str(self.node_kubeconfig), "--node-name", self.node_name,
             "--node-ip", "127.0.0.1", "--runtime", self.runtime, "--network", TEST_POD_NETWORK,
             "--port", str(self.port), "--pods-root", str(self.work_dir / "pods"), "--cert-dir", str(self.cert_dir),

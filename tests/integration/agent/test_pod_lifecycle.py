@@ -116,7 +116,7 @@ def test_two_containers_share_loopback_emptydir_configmap_and_secret(
 def test_exec_and_logs_through_the_cli_with_the_admin_kubeconfig(api: ApiClient, agent: AgentProcess, master: MasterProcess) -> None:
     api.create(make_pod("talker", NODE, [shell("main", f"echo line-one; echo line-two; {SLEEP_FOREVER}")]))
     wait_for("pod talker Running", lambda: running(api, "talker"))
-    cli = [sys.executable, "-m", "kajitori"]
+    cli = [sys.executable, "-m", "cli"]
     kubeconfig = ["--kubeconfig", str(master.kubeconfig)]
     logs = wait_for(
         "two log lines",
@@ -141,7 +141,7 @@ def test_the_master_talks_only_to_the_certificate_the_node_published(
     wait_for("pod pinned Running", lambda: running(api, "pinned"))
     published = api.get(Node, NODE).metadata.annotations[SERVING_CERTIFICATE]  # type: ignore[index]
     impostor = ensure_serving_cert(tmp_path, NODE, "127.0.0.1").pem  # same name and address, another key
-    cli = [sys.executable, "-m", "kajitori", "logs", "pinned", "--kubeconfig", str(master.kubeconfig)]
+    cli = [sys.executable, "-m", "cli", "logs", "pinned", "--kubeconfig", str(master.kubeconfig)]
     try:
         api.patch(Node, NODE, {"metadata": {"annotations": {SERVING_CERTIFICATE: impostor}}})
         refused = subprocess.run(cli, capture_output=True, text=True, timeout=30)

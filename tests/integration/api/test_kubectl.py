@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app as kajitori_app
 from kajitori.api.core import ConfigMap, Container, Pod, PodSpec
 from kajitori.api.meta import ObjectMeta
-from kajitori.cli.main import app as kajitori_app
 from kajitori.client import ApiClient
 from kajitori.tables import TABLES
 from tests.support.master_process import MasterProcess

@@ -2,7 +2,7 @@
 create, cluster-info, and the one-line errors.
 
 Commands run in-process through typer's CliRunner (with --kubeconfig), and a few as real
-`python -m kajitori` processes where the exit code, the absence of a traceback or Ctrl-C
+`python -m cli` processes where the exit code, the absence of a traceback or Ctrl-C
 are the point. No controllers run in this master, so pods and services are made directly.
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from cli.apply_patch import LAST_APPLIED
 from kajitori.api import Deployment, Node, Pod, Service
-from kajitori.cli.apply_patch import LAST_APPLIED
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from tests.support.master_process import MasterProcess, free_port
@@ -333,7 +333,7 @@ def test_cluster_info(kj: Any, master: MasterProcess) -> None:
 
 def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "kajitori", *args], input=input, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "cli", *args], input=input, capture_output=True, text=True, timeout=60,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
 
@@ -392,7 +392,7 @@ def test_kubeconfig_from_environment(master: MasterProcess, ns: str) -> None:
 def test_get_watch_prints_a_row_per_change_until_ctrl_c(master: MasterProcess, api: ApiClient, ns: str) -> None:
     make_pod(api, "before", ns)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kajitori", "get", "pods", "-w", "-n", ns, "--kubeconfig", str(master.kubeconfig)],
+        [sys.executable, "-m", "cli", "get", "pods", "-w", "-n", ns, "--kubeconfig", str(master.kubeconfig)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from cli.main import app
 from kajitori.api import Deployment, Pod, Service
 from kajitori.api.registry import by_kind
-from kajitori.cli.main import app
 from kajitori.client import ApiClient, NotFoundError
 from master.hollow_nodes import HollowCluster
 from tests.support.cli import invoker

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from kajitori.api.apps import DaemonSet
 from kajitori.api.core import Node, Pod
 from kajitori.api.registry import by_model, by_name
-from kajitori.cli.main import app
 from kajitori.client import ApiClient, ApiError, NotFoundError
 from kajitori.informer import Informer
 from master.controllers.daemon_placement import REVISION_HASH_LABEL, target_node

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from kajitori.api.apps import Deployment, ReplicaSet
 from kajitori.api.core import Pod
 from kajitori.api.registry import by_model
-from kajitori.cli.main import app
 from kajitori.client import ApiClient
 from kajitori.informer import Informer
 from master.controllers.pod_state import is_active, is_ready

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from cli.main import app
 from kajitori.api.apps import DaemonSet, Deployment
 from kajitori.api.core import Node, Pod
-from kajitori.cli.main import app
 from kajitori.client import ApiClient
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from kajitori.api.batch import Job
 from kajitori.api.core import Event, Pod
 from kajitori.api.registry import by_model
-from kajitori.cli.main import app
 from kajitori.client import ApiClient, ApiError, NotFoundError
 from kajitori.informer import Informer
 from master.controllers.pod_state import is_active

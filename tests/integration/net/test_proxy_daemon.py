@@ -60,7 +60,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[NetnsLab, Pa
 
 def _spawn(lab: NetnsLab, short: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        ["ip", "netns", "exec", lab.ns(short), PYTHON, "-m", "kajitori", *args],
+        ["ip", "netns", "exec", lab.ns(short), PYTHON, "-m", "cli", *args],
         cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, text=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -158,7 +158,7 @@ def test_proxy_daemon_programs_services_from_the_api(lab: tuple[NetnsLab, Path])
 
     again.terminate()
     again.wait(10)
-    cleanup = netns.exec("n1", PYTHON, "-m", "kajitori", "proxy", "--cleanup", "--node-name", "n1")
+    cleanup = netns.exec("n1", PYTHON, "-m", "cli", "proxy", "--cleanup", "--node-name", "n1")
     assert cleanup.returncode == 0
     save = netns.exec("n1", "iptables-legacy-save").stdout
     assert "KT-" not in save

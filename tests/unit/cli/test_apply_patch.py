@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kajitori.cli.apply_patch import (
+from cli.apply_patch import (
     LAST_APPLIED,
     apply_patch,
     desired_state,

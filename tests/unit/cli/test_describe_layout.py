@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kajitori.cli.describers import DescribeWriter, event_age, events_section
+from cli.describers import DescribeWriter, event_age, events_section
 from kajitori.clock import format_time
 
 NOW = 1_700_000_000.0

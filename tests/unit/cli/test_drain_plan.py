@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from kajitori.cli.node_maintenance import parse_duration, plan_drain
-from kajitori.cli.session import CliError
+from cli.node_maintenance_cmd import parse_duration, plan_drain
+from cli.session import CliError
 
 
 def pod(name: str, *, owner: str | None = "ReplicaSet", empty_dir: bool = False, phase: str = "Running") -> dict[str, Any]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kajitori.api import Deployment, Pod, Service
-from kajitori.cli.discovery_cmd import ApiResource, resource_rows
-from kajitori.cli.generators import (
+from cli.discovery_cmd import ApiResource, resource_rows
+from cli.generators import (
     container_name_for,
     deployment_for,
     parse_env,
@@ -21,8 +20,9 @@ from kajitori.cli.generators import (
     pod_for,
     service_for,
 )
-from kajitori.cli.labels_cmd import ANNOTATION, LABEL, metadata_patch, split_args
-from kajitori.cli.session import CliError
+from cli.labels_cmd import ANNOTATION, LABEL, metadata_patch, split_args
+from cli.session import CliError
+from kajitori.api import Deployment, Pod, Service
 
 
 def test_deployment_is_kubectls_with_app_label_selector_and_template() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.manifests import parse_manifests, read_manifests
+from cli.session import CliError, error_message
+from cli.targets import parse_targets
 from kajitori import config
 from kajitori.api.registry import UnknownResource, by_name
-from kajitori.cli.manifests import parse_manifests, read_manifests
-from kajitori.cli.session import CliError, error_message
-from kajitori.cli.targets import parse_targets
 from kajitori.client import (
     ApiError,
     InvalidError,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kajitori.cli import printers
+from cli import printers
 from kajitori.clock import format_time
 
 NOW = 1_700_000_000.0

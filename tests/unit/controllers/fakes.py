@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kajitori.api.core import Pod
 from kajitori.api.meta import TypedObject
 from kajitori.api.registry import Resource
 from kajitori.client import NotFoundError
 from kajitori.informer import object_key
+from kajitori.seams import ApiWriter, InformerSource, Recorder
 from master.controllers.informers import STANDARD_INDICES, index_pod_node
 
 
@@ -34,13 +36,18 @@ class FakeCache:
     def list(self) -> list[Any]:
         return list(self.objects.values())
 
-    def by_index(self, name: str, value: str) -> list[Any]:
+    def by_index(self, name: str, value: str) -> builtins.list[Any]:
         return [o for o in self.objects.values() if value in self.indexers[name](o)]
 
-    def add_handlers(self, *handlers: object) -> None:
+    def add_handlers(
+        self,
+        on_add: Callable[[Any], None] | None = None,
+        on_update: Callable[[Any, Any], None] | None = None,
+        on_delete: Callable[[Any], None] | None = None,
+    ) -> None:
         pass
 
-    def add_index(self, name: str, func: Callable[[Any], list[str]]) -> None:
+    def add_index(self, name: str, func: Callable[[Any], builtins.list[str]]) -> None:
         self.indexers[name] = func
 
     def wait_synced(self, timeout: float | None = None) -> bool:
@@ -92,6 +99,20 @@ class RecordingClient:
         except KeyError:
             raise NotFoundError(404, {"reason": "NotFound", "message": f"{name} not found"}) from None
 
+    def list_raw(self, resource: Resource, namespace: str | None = None) -> dict[str, Any]:
+        return {"items": [o for (kind, _), o in self.live.items() if kind == resource.kind]}
+
+    def delete_raw(self, resource: Resource, name: str, namespace: str | None = None) -> dict[str, Any]:
+        self.writes.append(("delete", resource.kind, name, {}))
+        return {}
+
+    def request(self, method: str, path: str, *, body: Any = None) -> Any:
+        self.writes.append((method, "", path, body))
+        return body
+
+    def bind(self, namespace: str, name: str, node_name: str, *, uid: str | None = None) -> None:
+        self.writes.append(("bind", "Pod", name, node_name))
+
     def verbs(self) -> list[tuple[str, str, str]]:
         return [(verb, kind, name) for verb, kind, name, _ in self.writes]
 
@@ -105,3 +126,9 @@ class RecordingRecorder:
 
     def warning(self, obj: TypedObject, reason: str, message: str) -> None:
         self.events.append(("Warning", obj.metadata.name or "", reason, message))
+
+
+if TYPE_CHECKING:  # mypy checks each fake against the seam it stands in for (kajitori/seams.py)
+    _client: ApiWriter = RecordingClient()
+    _informers: InformerSource = FakeInformers()
+    _recorder: Recorder = RecordingRecorder()

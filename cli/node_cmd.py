@@ -1,6 +1,6 @@
 """Commands `kajitori node join` and `kajitori node reboot`: machines over SSH.
 
-The work is in kajitori.lab.ssh_join; this module only turns flags into a plan
+The work is in lab.ssh_join; this module only turns flags into a plan
 and prints its progress and its one-line errors.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from kajitori.cli.main import app
+from cli.app import app
 
 node_app = typer.Typer(help="Add a machine to the cluster, or reboot one, over SSH.", no_args_is_help=True)
 app.add_typer(node_app, name="node")
@@ -46,7 +46,7 @@ def join(
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the node to be Ready."),
 ) -> None:
     """Install kajitori on a machine over SSH, start its agent and proxy, wait until the node is Ready."""
-    from kajitori.lab import ssh_join
+    from lab import ssh_join
 
     plan = ssh_join.JoinPlan(
         target=ssh_join.SSHTarget(host=host, user=user, key=key.expanduser(), port=port),
@@ -76,7 +76,7 @@ def reboot(
     timeout: float = typer.Option(180.0, "--timeout", help="Seconds to wait for each of the two."),
 ) -> None:
     """Reboot a node over SSH (`systemctl reboot`) and watch it leave and come back."""
-    from kajitori.lab import ssh_join
+    from lab import ssh_join
 
     api = _api(kubeconfig)
     try:

@@ -14,11 +14,13 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from kajitori.cli import printers
-from kajitori.cli.main import app
-from kajitori.cli.session import CliError, Kubeconfig, error_message, failures_reported, open_session
+from cli import printers
+from cli.app import app
+from cli.options import Kubeconfig
+from cli.session import CliError, error_message, failures_reported, open_session
 from kajitori.client import ApiClient, ApiError
 from kajitori.config import ConfigError
+from kajitori.version import version_info
 
 Obj = dict[str, Any]
 
@@ -27,10 +29,8 @@ Obj = dict[str, Any]
 
 
 def client_version() -> Obj:
-    # The CLI is built with the master it ships with: one version record for both, kept by the API server.
-    from master.apiserver.app import VERSION
-
-    return dict(VERSION)
+    # The CLI is built with the master it ships with: one version record for both (kajitori/version.py).
+    return version_info()
 
 
 @app.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import typer
@@ -25,19 +25,6 @@ from kajitori.client import (
     ServerUnavailable,
     UnauthorizedError,
 )
-
-Kubeconfig = Annotated[
-    str | None,
-    typer.Option("--kubeconfig", help="Kubeconfig file (default: $KAJITORI_CONFIG, then ~/.kajitori/config)."),
-]
-Namespace = Annotated[str | None, typer.Option("--namespace", "-n", help="Namespace (default: the context's).")]
-Validate = Annotated[
-    str,
-    typer.Option(
-        "--validate",
-        help="strict (or true): the server refuses fields Kubernetes does not have; warn: it warns; ignore (or false).",
-    ),
-]
 
 
 class CliError(Exception):

@@ -12,18 +12,11 @@ from typing import Annotated
 
 import typer
 
-from kajitori.cli.apply_patch import apply_one, display_name, field_directive
-from kajitori.cli.main import app
-from kajitori.cli.manifests import read_manifests
-from kajitori.cli.session import (
-    CliError,
-    Kubeconfig,
-    Namespace,
-    Validate,
-    error_message,
-    failures_reported,
-    open_session,
-)
+from cli.app import app
+from cli.apply_patch import apply_one, display_name, field_directive
+from cli.manifests import read_manifests
+from cli.options import Kubeconfig, Namespace, Validate
+from cli.session import CliError, error_message, failures_reported, open_session
 from kajitori.client import ApiError
 
 Files = Annotated[list[str], typer.Option("--filename", "-f", help="File, directory or - (stdin).")]

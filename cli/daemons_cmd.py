@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from kajitori.cli.main import app
+from cli.app import app
 
 
 def configure_logging(verbose: bool) -> None:
@@ -84,10 +84,8 @@ def master(
     )
     starter = None
     if not no_controllers:
-        try:
-            from master.controllers import start_all
-        except ImportError:  # the controllers arrive with their issue
-            start_all = None  # type: ignore[assignment]
+        from master.loops import start_all
+
         starter = start_all
     server.run(settings, controllers=starter)
 

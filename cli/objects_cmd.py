@@ -1,7 +1,7 @@
 """Reading commands with kubectl's habits: `get` (tables, -o, -l, -A, -w) and `describe`.
 
 The tables are in printers.py, describe's sections in describers.py, how arguments name
-objects in targets.py; the commands that change objects are in object_changes.py and apply.py.
+objects in targets.py; the commands that change objects are in object_changes_cmd.py and apply_cmd.py.
 """
 
 from __future__ import annotations
@@ -13,28 +13,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from cli import describers, printers
+from cli.app import app
+from cli.apply_patch import display_name
+from cli.options import AllNamespaces, FieldSelector, Kubeconfig, Namespace, Selector
+from cli.session import CliError, Session, error_message, failures_reported, open_session
+from cli.targets import namespace_for, parse_targets
 from kajitori.api.registry import Resource
-from kajitori.cli import describers, printers
-from kajitori.cli.apply_patch import display_name
-from kajitori.cli.main import app
-from kajitori.cli.session import (
-    CliError,
-    Kubeconfig,
-    Namespace,
-    Session,
-    error_message,
-    failures_reported,
-    open_session,
-)
-from kajitori.cli.targets import namespace_for, parse_targets
 from kajitori.client import GoneError, NotFoundError
 
 Obj = dict[str, Any]
-
-Selector = Annotated[str | None, typer.Option("--selector", "-l", help="Label selector (app=web,tier!=db).")]
-FieldSelector = Annotated[str | None, typer.Option("--field-selector", help="Field selector (status.phase=Running).")]
-AllNamespaces = Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")]
-
 
 def _with_type(resource: Resource, obj: Obj) -> Obj:
     # Items of a list carry apiVersion/kind on this server, but keep the output right if one does not.

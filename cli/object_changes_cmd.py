@@ -11,29 +11,20 @@ from typing import Annotated
 
 import typer
 
-from kajitori.api.registry import Resource, by_kind
-from kajitori.cli import printers
-from kajitori.cli.apply_patch import (
+from cli import printers
+from cli.app import app, create_app
+from cli.apply_patch import (
     display_name,
     field_directive,
     resolve,
     target_namespace,
     with_last_applied,
 )
-from kajitori.cli.main import app
-from kajitori.cli.manifests import read_manifests
-from kajitori.cli.objects import AllNamespaces, FieldSelector, Selector
-from kajitori.cli.session import (
-    CliError,
-    Kubeconfig,
-    Namespace,
-    Session,
-    Validate,
-    error_message,
-    failures_reported,
-    open_session,
-)
-from kajitori.cli.targets import namespace_for, parse_targets
+from cli.manifests import read_manifests
+from cli.options import AllNamespaces, FieldSelector, Kubeconfig, Namespace, Selector, Validate
+from cli.session import CliError, Session, error_message, failures_reported, open_session
+from cli.targets import namespace_for, parse_targets
+from kajitori.api.registry import Resource, by_kind
 from kajitori.client import ApiError, NotFoundError
 
 # --------------------------------------------------------------------------- delete
@@ -163,8 +154,6 @@ def scale(
 
 # --------------------------------------------------------------------------- create, cluster-info
 
-create_app = typer.Typer(help="Create objects: from manifests (-f), a namespace, or a deployment (--image).", no_args_is_help=False)
-app.add_typer(create_app, name="create")
 
 
 @create_app.callback(invoke_without_command=True)

@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from cli.session import CliError
 from kajitori.api.meta import check_label_value, check_qualified_name
-from kajitori.cli.session import CliError
 
 Obj = dict[str, Any]
 

@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from kajitori.api.registry import Resource, by_kind
-from kajitori.cli.printers import (
+from cli.printers import (
     NONE,
     age,
     event_last_seen,
@@ -24,6 +23,7 @@ from kajitori.cli.printers import (
     render_table,
     selector_text,
 )
+from kajitori.api.registry import Resource, by_kind
 from kajitori.client import ApiClient, ApiError
 from kajitori.clock import parse_time
 

@@ -20,7 +20,9 @@ from kajitori.api.batch import (
     CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
 )
-from master.apiserver.strategies import FieldError
+from kajitori.api.registry import Resource
+from master.apiserver.strategies.base import FieldError, Strategy
+from master.store import Store
 
 
 def _generated_labels(obj: dict[str, Any]) -> dict[str, str]:
@@ -77,3 +79,19 @@ def check_immutable(new: dict[str, Any], old: dict[str, Any]) -> None:
     for field in ("selector", "template", "completions", "completionMode"):
         if new_spec.get(field) != old_spec.get(field):
             raise FieldError(f"spec.{field}", "Invalid value: field is immutable")
+
+
+class JobStrategy(Strategy):
+    # The immutable fields are compared after validation (check_immutable), once both
+    # sides carry the generated selector and labels and the defaults.
+    def prepare_for_create(self, obj: dict[str, Any]) -> None:
+        obj.pop("status", None)
+
+    def prepare_for_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:
+        keep_generated_selector(new, old)
+
+    def after_validate_create(self, store: Store, resource: Resource, obj: dict[str, Any]) -> None:
+        generate_selector(obj)
+
+    def after_validate_update(self, store: Store, resource: Resource, obj: dict[str, Any], old: dict[str, Any]) -> None:
+        check_immutable(obj, old)

@@ -20,9 +20,9 @@ import copy
 import json
 from typing import Any
 
+from cli.manifests import Manifest
+from cli.session import CliError, Session
 from kajitori.api.registry import Resource
-from kajitori.cli.manifests import Manifest
-from kajitori.cli.session import CliError, Session
 from kajitori.client import FieldDirective, NotFoundError, resource_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

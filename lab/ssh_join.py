@@ -32,10 +32,11 @@ from typing import Any
 
 import paramiko
 
+from kajitori.version import PAUSE_IMAGE
+
 PREFIX = "/opt/kajitori"
 CONFIG_DIR = "/etc/kajitori"
 REGISTRY_MIRROR = "192.168.56.1:5000"
-PAUSE_IMAGE = "kajitori/pause:3.9"
 
 # The same units as ansible/roles/node/templates: a machine joined by hand and one
 # provisioned by Ansible must run the same daemons the same way.

@@ -4,8 +4,8 @@ or ``kind.group``; several kinds with commas; ``all``) or ``KIND/NAME...``.
 
 from __future__ import annotations
 
+from cli.session import CliError, Session
 from kajitori.api.registry import Resource, by_name
-from kajitori.cli.session import CliError, Session
 
 # What `get all` lists, as kubectl: the workloads and their services.
 ALL_KINDS = ("pods", "services", "deployments", "replicasets")

@@ -27,10 +27,10 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.app import app
+from cli.options import Kubeconfig, Selector
+from cli.session import CliError, Session, failures_reported, open_session
 from kajitori.api.registry import by_kind
-from kajitori.cli.main import app
-from kajitori.cli.objects import Selector
-from kajitori.cli.session import CliError, Kubeconfig, Session, failures_reported, open_session
 from kajitori.client import ApiError, NotFoundError
 
 NODES = by_kind("v1", "Node")

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-from kajitori.cli.main import app
-from kajitori.cli.session import CliError, Kubeconfig, Namespace, Session, failures_reported, open_session
+from cli.app import app
+from cli.options import Kubeconfig, Namespace
+from cli.session import CliError, Session, failures_reported, open_session
 
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"

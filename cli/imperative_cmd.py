@@ -15,21 +15,13 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from cli import generators
+from cli.app import app, create_app
+from cli.apply_patch import display_name, field_directive
+from cli.options import Kubeconfig, Namespace, Validate
+from cli.session import CliError, Session, failures_reported, open_session
+from cli.targets import parse_targets
 from kajitori.api.registry import Resource, by_kind, by_name
-from kajitori.cli import generators
-from kajitori.cli.apply_patch import display_name, field_directive
-from kajitori.cli.main import app
-from kajitori.cli.object_changes import create_app
-from kajitori.cli.session import (
-    CliError,
-    Kubeconfig,
-    Namespace,
-    Session,
-    Validate,
-    failures_reported,
-    open_session,
-)
-from kajitori.cli.targets import parse_targets
 
 Obj = dict[str, Any]
 

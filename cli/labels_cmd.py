@@ -14,12 +14,13 @@ from typing import Annotated
 
 import typer
 
+from cli.app import app
+from cli.apply_patch import display_name
+from cli.options import Kubeconfig, Namespace
+from cli.session import CliError, Session, failures_reported, open_session
+from cli.targets import parse_targets
 from kajitori.api.meta import check_label_value, check_qualified_name
 from kajitori.api.registry import Resource
-from kajitori.cli.apply_patch import display_name
-from kajitori.cli.main import app
-from kajitori.cli.session import CliError, Kubeconfig, Namespace, Session, failures_reported, open_session
-from kajitori.cli.targets import parse_targets
 
 
 @dataclass(frozen=True)

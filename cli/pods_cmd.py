@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from kajitori.cli.main import app
+from cli.app import app
 
 
 def _client(kubeconfig: str | None) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from kajitori.cli.session import CliError
+from cli.session import CliError
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 

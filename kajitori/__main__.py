@@ -1,5 +1,0 @@
-"""`python -m kajitori` is the `kajitori` command."""
-
-from kajitori.cli.main import app
-
-app()

@@ -1,0 +1,17 @@
+"""The API server's rules for apps/v1 Deployments, ReplicaSets and DaemonSets.
+
+Their status is their controller's to write, and their selector is immutable once
+created (as in apps/v1): both rules are written once here, for every workload kind
+that shares them.
+"""
+
+from __future__ import annotations
+
+from master.apiserver.strategies.base import Obj, Strategy
+
+
+class WorkloadStrategy(Strategy):
+    immutable_fields = ("selector",)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj.pop("status", None)
