@@ -38,7 +38,10 @@ test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract a
 test-integration: venv host etcd images ## real dockerd, real iptables in netns, real master processes
 	$(PYTEST) tests/integration -q -m integration $(PYTEST_OK)
 
-test-e2e: venv ## the whole three-machine lab (brings it up if needed)
+# The lab comes up before pytest starts: on a fresh machine its first `make lab` (ansible,
+# wheelhouse, three machines, provisioning) takes longer than pytest's per-test timeout,
+# which would count against the first test's fixture. A running lab only checks.
+test-e2e: venv lab ## the whole three-machine lab (brings it up if needed)
 	$(PYTEST) tests/e2e -q -m e2e $(PYTEST_OK)
 
 test: lint test-unit test-integration test-e2e ## everything CI runs
