@@ -26,7 +26,7 @@ from kajitori.api.meta import (
     check_dns1123_label,
     check_qualified_name,
 )
-from kajitori.api.quantity import parse_quantity
+from kajitori.api.quantity import Quantity, parse_quantity
 
 IntOrString = int | str
 
@@ -62,7 +62,15 @@ class ObjectFieldSelector(KubeModel):
 class ResourceFieldSelector(KubeModel):
     containerName: str | None = None
     resource: str
-    divisor: str | None = None
+    divisor: Quantity | None = None
+
+    @field_validator("divisor")
+    @classmethod
+    def _divisor(cls, v: str | None) -> str | None:
+        # The agent divides by it.
+        if v is not None and parse_quantity(v) <= 0:
+            raise ValueError(f"divisor {v!r} must be greater than 0")
+        return v
 
 
 class EnvVarSource(KubeModel):
@@ -117,19 +125,9 @@ class ContainerPort(KubeModel):
 class ResourceRequirements(KubeModel):
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"claims"})
 
-    limits: dict[str, str] | None = None
-    requests: dict[str, str] | None = None
-
-    @field_validator("limits", "requests", mode="before")
-    @classmethod
-    def _quantities(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            out = {}
-            for name, q in v.items():
-                parse_quantity(q)  # raises with the value named
-                out[name] = str(q)
-            return out
-        return v
+    # Quantity bounds each value where it is parsed (the error names limits.cpu, requests.memory, ...).
+    limits: dict[str, Quantity] | None = None
+    requests: dict[str, Quantity] | None = None
 
 
 class VolumeMount(KubeModel):
@@ -665,8 +663,8 @@ class NodeDaemonEndpoints(KubeModel):
 class NodeStatus(KubeModel):
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"config", "images", "volumesAttached", "volumesInUse"})
 
-    capacity: dict[str, str] | None = None
-    allocatable: dict[str, str] | None = None
+    capacity: dict[str, Quantity] | None = None
+    allocatable: dict[str, Quantity] | None = None
     phase: str | None = None
     conditions: list[NodeCondition] | None = None
     addresses: list[NodeAddress] | None = None

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 
 from kajitori.api.core import Node, NodeSelectorTerm, Pod, PreferredSchedulingTerm, Taint, Toleration
-from kajitori.api.quantity import cpu_millicores, memory_bytes
+from kajitori.api.quantity import cpu_millicores, memory_bytes, parse_quantity
 from kajitori.informer import object_key
 
 # Kubernetes scores a pod without requests as if it asked for this much (non-zero defaults).
@@ -115,7 +115,7 @@ class NodeInfo:
             taints=tuple(t for t in node.spec.taints or ()),
             allocatable_cpu_m=cpu_millicores(alloc.get("cpu", 0)),
             allocatable_memory_b=memory_bytes(alloc.get("memory", 0)),
-            allocatable_pods=int(alloc.get("pods", DEFAULT_MAX_PODS)),
+            allocatable_pods=int(parse_quantity(alloc.get("pods", DEFAULT_MAX_PODS))),
         )
 
     def add(self, facts: PodFacts, sign: int = 1) -> None:

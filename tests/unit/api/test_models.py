@@ -68,7 +68,7 @@ def test_unknown_fields_are_kept() -> None:
         ),
         pytest.param(
             {"containers": [{"name": "a", "image": "x", "resources": {"limits": {"cpu": "lots"}}}]},
-            ("spec", "containers", 0, "resources", "limits"),
+            ("spec", "containers", 0, "resources", "limits", "cpu"),
             "quantity",
             id="bad-quantity",
         ),
