@@ -21,18 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kajitori.api import protobuf
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
 from master.apiserver import errors, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
+from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
@@ -42,7 +41,6 @@ from master.store import Store, StoredObject, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 3 * 1024 * 1024  # Kubernetes' limit for a request body
 # The Kubernetes version whose API the models follow (their unmodelled-field lists are
 # v1.28's); the kubectl dispatcher picks its minor. Protobuf tables of a later version
 # read newer clients' bodies without changing this. One record for server and CLI: kajitori/version.py.
@@ -322,7 +320,7 @@ async def _read_body(request: Request) -> Any:
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise errors.ApiError(413, "RequestEntityTooLarge", f"the request body is larger than {MAX_BODY_BYTES} bytes")
-    raw = b""
+    raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
@@ -330,21 +328,7 @@ async def _read_body(request: Request) -> Any:
     if not raw.strip():
         return None
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if content_type == protobuf.MEDIA_TYPE:
-        # kubectl >= 1.32 sends typed objects so; the answer is JSON all the same, which it reads.
-        try:
-            return protobuf.decode_object(raw)
-        except protobuf.ProtobufError as exc:
-            raise errors.bad_request(f"the request body is not a valid Kubernetes protobuf object: {exc}") from None
-    if "yaml" in content_type:
-        try:
-            return yaml.safe_load(raw)
-        except yaml.YAMLError as exc:
-            raise errors.bad_request(f"the request body is not valid YAML: {exc}") from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise errors.bad_request(f"the request body is not valid JSON: {exc}") from None
+    return decode_body(bytes(raw), content_type)
 
 
 def _query_int(request: Request, name: str) -> int | None:

@@ -36,7 +36,8 @@ class ApiError(Exception):
         self.code = code
         self.reason = reason
         self.message = message
-        self.name = name
+        # The name often comes from the body being refused: it may be anything but a string.
+        self.name = name if isinstance(name, str) else None
         self.resource = resource
         self.causes = causes
 
@@ -83,6 +84,8 @@ def gone(message: str) -> ApiError:
 
 
 def invalid(resource: Resource, name: str | None, causes: list[StatusCause]) -> ApiError:
+    if not isinstance(name, str):
+        name = None
     summary = "; ".join(f"{c.field}: {c.message}" if c.field else (c.message or "") for c in causes)
     return ApiError(
         422,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from master.apiserver.body import MAX_DECODED_BYTES, BodyError, check_tree
+
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -61,7 +63,9 @@ def strategic_merge_patch(target: Any, patch: Any, field: str | None = None) -> 
         return result
     if isinstance(patch, list) and field in STRATEGIC_KEYS and isinstance(target, list):
         merge_key = STRATEGIC_KEYS[field]
-        if not all(isinstance(i, dict) and (merge_key in i or i.get("$patch") == "delete") for i in patch):
+        # Merged by key only when both sides are lists of objects with scalar keys; anything
+        # else (a client's own field of that name, a hostile body) is replaced, as a merge patch would.
+        if not (_keyed(patch, merge_key, directives=True) and _keyed(target, merge_key, directives=False)):
             return copy.deepcopy(patch)
         result_list = [dict(i) for i in target]
         index = {i.get(merge_key): n for n, i in enumerate(result_list)}
@@ -76,16 +80,43 @@ def strategic_merge_patch(target: Any, patch: Any, field: str | None = None) -> 
                 index[key] = len(result_list)
                 result_list.append({k: v for k, v in item.items() if not k.startswith("$")})
         return [i for i in result_list if i.get(merge_key) not in deleted]
-    if isinstance(patch, list) and field in STRATEGIC_SETS and isinstance(target, list):
+    if (
+        isinstance(patch, list)
+        and field in STRATEGIC_SETS
+        and isinstance(target, list)
+        and all(isinstance(i, str) for i in [*target, *patch])
+    ):
         return list(dict.fromkeys([*target, *patch]))
     return copy.deepcopy(patch)
 
 
-def _pointer(path: str) -> list[str]:
+def _keyed(items: list[Any], merge_key: str, *, directives: bool) -> bool:
+    """Every item an object whose merge key is a scalar (or, in a patch, a ``$patch: delete``)."""
+    for item in items:
+        if not isinstance(item, dict):
+            return False
+        if merge_key in item:
+            if not isinstance(item[merge_key], str | int | float | bool | None):
+                return False
+        elif not (directives and item.get("$patch") == "delete"):
+            return False
+    return True
+
+
+def _index(part: str, length: int) -> int | None:
+    """A JSON pointer token as an index below ``length`` ("0", "12"), or None."""
+    if part.isascii() and part.isdigit() and len(part) <= 10 and int(part) < length:
+        return int(part)
+    return None
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str):
+        raise PatchError(f"path {str(path)[:64]!r} must be a string")
     if path == "":
         return []
     if not path.startswith("/"):
-        raise PatchError(f"path {path!r} must start with '/'")
+        raise PatchError(f"path {path[:256]!r} must start with '/'")
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -93,8 +124,8 @@ def _walk(doc: Any, parts: list[str], path: str) -> Any:
     for part in parts:
         if isinstance(doc, dict) and part in doc:
             doc = doc[part]
-        elif isinstance(doc, list) and part.isdigit() and int(part) < len(doc):
-            doc = doc[int(part)]
+        elif isinstance(doc, list) and (index := _index(part, len(doc))) is not None:
+            doc = doc[index]
         else:
             raise PatchError(f"path {path!r} does not exist")
     return doc
@@ -112,11 +143,11 @@ def _set(doc: Any, parts: list[str], value: Any, path: str, *, insert: bool) -> 
     elif isinstance(parent, list):
         if last == "-" and insert:
             parent.append(value)
-        elif last.isdigit() and int(last) <= len(parent) - (0 if insert else 1):
+        elif (index := _index(last, len(parent) + (1 if insert else 0))) is not None:
             if insert:
-                parent.insert(int(last), value)
+                parent.insert(index, value)
             else:
-                parent[int(last)] = value
+                parent[index] = value
         else:
             raise PatchError(f"path {path!r}: index out of range")
     else:
@@ -131,8 +162,8 @@ def _remove(doc: Any, parts: list[str], path: str) -> Any:
     last = parts[-1]
     if isinstance(parent, dict) and last in parent:
         return parent.pop(last)
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        return parent.pop(int(last))
+    if isinstance(parent, list) and (index := _index(last, len(parent))) is not None:
+        return parent.pop(index)
     raise PatchError(f"remove: path {path!r} does not exist")
 
 
@@ -140,9 +171,12 @@ def json_patch(target: Any, operations: Any) -> Any:
     if not isinstance(operations, list):
         raise PatchError("a JSON patch must be a list of operations")
     doc = copy.deepcopy(target)
+    copied = 0
     for n, op in enumerate(operations):
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise PatchError(f"operation {n}: needs 'op' and 'path'")
+        if not isinstance(op["op"], str):
+            raise PatchError(f"operation {n}: 'op' must be a string")
         kind, path = op["op"], op["path"]
         parts = _pointer(path)
         if kind in ("add", "replace", "test") and "value" not in op:
@@ -158,7 +192,18 @@ def json_patch(target: Any, operations: Any) -> Any:
             if source is None:
                 raise PatchError(f"operation {n} ({kind}): needs 'from'")
             from_parts = _pointer(source)
-            value = _remove(doc, from_parts, source) if kind == "move" else copy.deepcopy(_walk(doc, from_parts, source))
+            if kind == "move":
+                value = _remove(doc, from_parts, source)
+            else:
+                value = _walk(doc, from_parts, source)
+                # Copies double the document at each step: 30 operations would make gigabytes.
+                try:
+                    copied += check_tree(value)
+                except BodyError as exc:
+                    raise PatchError(f"operation {n} (copy): {exc}") from None
+                if copied > MAX_DECODED_BYTES:
+                    raise PatchError(f"operation {n} (copy): the copies add more than {MAX_DECODED_BYTES} bytes")
+                value = copy.deepcopy(value)
             doc = _set(doc, parts, value, path, insert=True)
         elif kind == "test":
             if _walk(doc, parts, path) != op["value"]:

@@ -19,6 +19,7 @@ import dataclasses
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,6 +32,7 @@ from kajitori.api.registry import Resource, by_kind, by_path
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from kajitori.clock import Clock
 from master.apiserver import errors
+from master.apiserver.body import BodyError, check_tree
 from master.apiserver.patch import PatchError, apply_patch
 from master.apiserver.strategies import FieldError, strategy_for
 from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 NAMESPACES = by_path("", "v1", "namespaces")
 PODS = by_path("", "v1", "pods")
+_INT64_MAX = 2**63 - 1
 # Metadata only the server writes; a client's update cannot change them.
 _SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 
@@ -54,15 +57,20 @@ class DeleteOptions:
     def from_body(cls, body: dict[str, Any] | None, query: DeleteOptions) -> DeleteOptions:
         body = body or {}
         pre = body.get("preconditions") or {}
+        if not isinstance(pre, dict):
+            raise errors.bad_request("preconditions must be an object")
         grace = body.get("gracePeriodSeconds", query.grace_period_seconds)
         policy = body.get("propagationPolicy", query.propagation_policy)
         if body.get("orphanDependents") is True and policy is None:
             policy = "Orphan"
-        if policy not in (None, "Background", "Foreground", "Orphan"):
+        if policy is not None and policy not in ("Background", "Foreground", "Orphan"):
             raise errors.bad_request(f"propagationPolicy {policy!r} must be one of Background, Foreground, Orphan")
-        if grace is not None and (not isinstance(grace, int) or grace < 0):
+        if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= _INT64_MAX):
             raise errors.bad_request("gracePeriodSeconds must be a non-negative integer")
-        return cls(grace, policy, pre.get("uid"), pre.get("resourceVersion"))
+        uid, rv = pre.get("uid"), pre.get("resourceVersion")
+        if not isinstance(uid, str | None) or not isinstance(rv, str | None):
+            raise errors.bad_request("preconditions.uid and preconditions.resourceVersion must be strings")
+        return cls(grace, policy, uid, rv)
 
 
 FieldDirective = Literal["Ignore", "Warn", "Strict"]
@@ -118,17 +126,36 @@ class FieldValidation:
 
 
 def _parse_rv(value: Any) -> int | None:
-    if value in (None, "", "0", 0):
+    if value is None or value in ("", "0"):
         return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise errors.bad_request(f"resourceVersion {value!r} is not a valid resource version") from None
+    # A string of digits only: int() would also take 1.5, True, " 7" or "1_0".
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
+        raise errors.bad_request(f"resourceVersion {str(value)[:64]!r} is not a valid resource version")
+    return int(value)
+
+
+def _names(value: Any) -> set[str]:
+    """The strings of a list that should hold strings (finalizers) before validation has seen it."""
+    return {item for item in value if isinstance(item, str)} if isinstance(value, list) else set()
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object's metadata, for reading before validation: {} when absent, not an object or null."""
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
     return {**obj, "metadata": meta}
+
+
+def check_result(resource: Resource, name: str | None, obj: dict[str, Any]) -> None:
+    """A patched object within the bounds of a body (size, depth), else 422: patches must not grow it without end."""
+    try:
+        check_tree(obj)
+    except BodyError as exc:
+        raise errors.field_invalid(resource, name, exc.field or "metadata", f"the patched object is invalid: {exc.message}") from None
 
 
 class ResourceAPI:
@@ -175,7 +202,7 @@ class ResourceAPI:
 
         With ``fields``, unknown fields are refused or warned about (those ``old`` already had are not).
         """
-        name = obj.get("metadata", {}).get("name")
+        name = _metadata(obj).get("name")
         try:
             model = resource.model.model_validate(obj)
         except ValidationError as exc:
@@ -184,10 +211,27 @@ class ResourceAPI:
             fields.check(resource, name, model, old)
         return model.to_dict()
 
+    def _prepare(self, resource: Resource, obj: dict[str, Any], hook: Callable[[], None]) -> None:
+        """Run a strategy hook on the unvalidated ``obj``; if its shape breaks the hook, the model says why.
+
+        The hooks read the dict before the model has seen it (``spec`` may be a number,
+        ``containers`` a boolean); a hook that trips over such a shape is answered with
+        the model's own 422 naming the field, never a 500.
+        """
+        try:
+            hook()
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+            # Also for a FieldError: "limits.cpu: must be a quantity" says more than "spec is immutable".
+            self.validate(resource, obj)  # raises the 422 that names the field
+            raise  # the object is valid: the hook's own refusal, or its bug (a 500)
+
     def _check_kind(self, resource: Resource, body: dict[str, Any], expected_kind: str | None = None) -> None:
         kind = body.get("kind")
         api_version = body.get("apiVersion")
         want_kind = expected_kind or resource.kind
+        for field, value in (("kind", kind), ("apiVersion", api_version)):
+            if value is not None and not isinstance(value, str):
+                raise errors.bad_request(f"{field} must be a string, not {type(value).__name__}")
         if kind is not None and kind != want_kind:
             raise errors.bad_request(f"the kind of the provided object ({kind}) does not match the resource ({want_kind})")
         if api_version is not None and expected_kind is None and api_version != resource.api_version:
@@ -228,6 +272,8 @@ class ResourceAPI:
         self._require_namespace(resource, namespace, creating=True)
         if not meta.get("name"):
             prefix = meta.get("generateName")
+            if prefix is not None and not isinstance(prefix, str):
+                raise errors.field_invalid(resource, None, "metadata.generateName", "must be a string")
             if not prefix:
                 raise errors.invalid(
                     resource,
@@ -239,7 +285,7 @@ class ResourceAPI:
         for field in (*_SERVER_FIELDS, "resourceVersion"):
             meta.pop(field, None)
         strategy = strategy_for(resource)
-        strategy.prepare_for_create(obj)
+        self._prepare(resource, obj, lambda: strategy.prepare_for_create(obj))
         obj = self.validate(resource, obj, fields=fields)
         meta = obj["metadata"]
         meta["uid"] = str(uuid.uuid4())
@@ -290,7 +336,7 @@ class ResourceAPI:
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
         old = self.load(resource, namespace, name)
-        expected = _parse_rv(body.get("metadata", {}).get("resourceVersion"))
+        expected = _parse_rv(_metadata(body).get("resourceVersion"))
         return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields)
 
     def patch(
@@ -309,8 +355,10 @@ class ResourceAPI:
             patched = apply_patch(content_type, copy.deepcopy(old.obj), patch)
         except PatchError as exc:
             raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
+        # The patch was bounded as a body; what it makes of the object is bounded the same way.
+        check_result(resource, name, patched)
         # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
-        wanted = patched.get("metadata", {}).get("resourceVersion")
+        wanted = _metadata(patched).get("resourceVersion")
         expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv
         return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields)
 
@@ -355,8 +403,8 @@ class ResourceAPI:
                     meta[field] = old_obj["metadata"][field]
                 else:
                     meta.pop(field, None)
-            if old_obj["metadata"].get("deletionTimestamp") and set(meta.get("finalizers") or []) - set(
-                old_obj["metadata"].get("finalizers") or []
+            if old_obj["metadata"].get("deletionTimestamp") and _names(meta.get("finalizers")) - _names(
+                old_obj["metadata"].get("finalizers")
             ):
                 raise errors.field_invalid(
                     resource, name, "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
@@ -365,8 +413,12 @@ class ResourceAPI:
         strategy = strategy_for(resource)
         try:
             if subresource != "status":
-                strategy.prepare_for_update(merged, old_obj)
-                strategy.check_immutable(merged, old_obj)
+
+                def prepare() -> None:
+                    strategy.prepare_for_update(merged, old_obj)
+                    strategy.check_immutable(merged, old_obj)
+
+                self._prepare(resource, merged, prepare)
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         validated = self.validate(resource, merged, fields=fields, old=old_obj)
@@ -465,7 +517,7 @@ class ResourceAPI:
     def bind(self, namespace: str, name: str, body: Any) -> Status:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a Binding object")
-        body = {**body, "metadata": {**(body.get("metadata") or {}), "name": name, "namespace": namespace}}
+        body = {**body, "metadata": {**_metadata(body), "name": name, "namespace": namespace}}
         try:
             binding = Binding.model_validate(body)
         except ValidationError as exc:
@@ -507,7 +559,7 @@ class ResourceAPI:
             raise errors.bad_request(f"the kind of the provided object ({body.get('kind')}) does not match the resource (Eviction)")
         if body.get("apiVersion") not in (None, "policy/v1", "policy/v1beta1"):
             raise errors.bad_request(f'no matches for kind "Eviction" in version "{body.get("apiVersion")}"')
-        if (body.get("metadata") or {}).get("name") not in (None, "", name):
+        if _metadata(body).get("name") not in (None, "", name):
             raise errors.bad_request("name in URL does not match name in Eviction object")
         raw_options = body.get("deleteOptions")
         options = DeleteOptions.from_body(raw_options if isinstance(raw_options, dict) else None, DeleteOptions())

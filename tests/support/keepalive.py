@@ -1,0 +1,62 @@
+"""One keep-alive HTTPS connection to a master that notices when the server closes it.
+
+httpx and requests reconnect silently; this does not: ``send`` fails the test when
+the socket that carried the last answer is not the one the next request goes out
+on (the server answered ``Connection: close``) or the server hung up. What hostile
+input tests need, since a 500 or a broken header used to drop the connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any
+
+from tests.support.master_process import MasterProcess
+
+
+class KeepAlive:
+    def __init__(self, master: MasterProcess, token: str) -> None:
+        self.conn = http.client.HTTPSConnection("127.0.0.1", master.port, context=master.tls(), timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.sock: Any = None
+        self.last_headers: http.client.HTTPMessage | None = None
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """(HTTP code, the answer's JSON or None); the answer's headers in ``last_headers``."""
+        sent = {**self.headers, **(headers or {})}
+        if body is not None:
+            sent["Content-Type"] = content_type
+        try:
+            if self.sock is not None:
+                assert self.conn.sock is self.sock, "the server closed the keep-alive connection after its last answer"
+            self.conn.request(method, path, body=body, headers=sent)
+            response = self.conn.getresponse()
+            raw = response.read()
+        except BaseException:
+            # The next request starts on a fresh connection whatever broke this one.
+            self.conn.close()
+            self.sock = None
+            raise
+        self.sock = self.conn.sock
+        self.last_headers = response.headers
+        return response.status, json.loads(raw) if raw else None
+
+    def json(self, method: str, path: str, value: Any, content_type: str = "application/json") -> tuple[int, Any]:
+        return self.send(method, path, json.dumps(value).encode(), content_type)
+
+    def revision(self) -> str:
+        """The store's revision: any write at all moves it."""
+        code, body = self.send("GET", "/api/v1/namespaces")
+        assert code == 200, body
+        return str(body["metadata"]["resourceVersion"])
+
+    def close(self) -> None:
+        self.conn.close()
