@@ -130,13 +130,29 @@ class ResourceRequirements(KubeModel):
     requests: dict[str, Quantity] | None = None
 
 
+def _local_descending_path(value: str) -> str:
+    """A path that stays inside the volume: relative, no ``..`` element (Kubernetes' validateLocalDescendingPath)."""
+    if value.startswith("/") or value.startswith("\\"):
+        raise ValueError("must be a relative path")
+    if ".." in value.replace("\\", "/").split("/"):
+        raise ValueError("must not contain '..'")
+    return value
+
+
 class VolumeMount(KubeModel):
-    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"mountPropagation", "subPathExpr"})
+    UNMODELLED: ClassVar[frozenset[str]] = frozenset({"mountPropagation"})
 
     name: str
     mountPath: str
     readOnly: bool | None = None
     subPath: str | None = None
+    subPathExpr: str | None = None
+
+    @field_validator("subPath", "subPathExpr")
+    @classmethod
+    def _sub_path(cls, v: str | None) -> str | None:
+        # The agent joins it to the volume's directory: an absolute path or '..' would leave it.
+        return None if v is None else _local_descending_path(v)
 
 
 class HTTPHeader(KubeModel):
