@@ -30,9 +30,12 @@ class Tokens:
     def user_of(self, token: str | None) -> str | None:
         if token is None:
             return None
-        if secrets.compare_digest(token, self.admin):
+        # Bytes, not str: compare_digest refuses non-ASCII strings with a TypeError, and a
+        # token is whatever a client put in its header.
+        given = token.encode("utf-8", "surrogateescape")
+        if secrets.compare_digest(given, self.admin.encode()):
             return "admin"
-        if secrets.compare_digest(token, self.node):
+        if secrets.compare_digest(given, self.node.encode()):
             return "system:node"
         return None
 
