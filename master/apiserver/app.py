@@ -127,8 +127,16 @@ def field_validation(request: Request) -> FieldValidation:
 
 def warning_header(text: str) -> str:
     """RFC 7234 ``Warning`` value as kube-apiserver sends it: code 299, agent "-", quoted text."""
-    ascii_text = text.encode("ascii", "backslashreplace").decode("ascii")  # header values are latin-1
-    return '299 - "' + ascii_text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # A header value is printable ASCII here: anything else (a newline in a field name a
+    # client chose, non-ASCII) is written as an escape, so the header is always valid and
+    # a write that was committed always gets its answer.
+    printable = "".join(c if " " <= c <= "~" else _escape(c) for c in text)
+    return '299 - "' + printable.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def warned(response: Response, fields: FieldValidation) -> Response:
