@@ -10,7 +10,8 @@ from kajitori.api.core import PodTemplateSpec
 from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
 
 IntOrString = int | str
-NonNegative = Annotated[int, Field(ge=0)]
+# Kubernetes' counts are int32: a controller never loops over more than that.
+NonNegative = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 def _check_int_or_percent(value: IntOrString, what: str) -> IntOrString:

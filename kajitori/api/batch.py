@@ -18,8 +18,9 @@ from pydantic import Field, model_validator
 from kajitori.api.core import PodTemplateSpec
 from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
 
-NonNegative = Annotated[int, Field(ge=0)]
-Positive = Annotated[int, Field(gt=0)]
+# Kubernetes' counts are int32: a controller never loops over more than that.
+NonNegative = Annotated[int, Field(ge=0, le=2**31 - 1)]
+Positive = Annotated[int, Field(gt=0, le=2**31 - 1)]
 
 # Labels the server puts on a Job's template (and so on its pods), old and new spellings.
 CONTROLLER_UID_LABEL = "controller-uid"

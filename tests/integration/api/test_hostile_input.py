@@ -82,6 +82,21 @@ def test_the_largest_quantity_kubernetes_takes_is_still_accepted(conn: KeepAlive
     assert body["spec"]["containers"][0]["resources"]["requests"] == {"memory": "7Ei", "cpu": "64"}
 
 
+def test_replicas_past_int32_are_a_422_naming_the_field(conn: KeepAlive) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "many"},
+        "spec": {
+            "replicas": 2**31,
+            "selector": {"matchLabels": {"app": "many"}},
+            "template": {"metadata": {"labels": {"app": "many"}}, "spec": pod("x")["spec"]},
+        },
+    }
+    code, body = conn.json("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", deployment)
+    assert_refused(code, body, 422, "spec.replicas")
+
+
 # -- 2. requests that answered 500 ----------------------------------------------------------------
 
 
