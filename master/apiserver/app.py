@@ -445,6 +445,13 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
     except StoreError as exc:
         log.error("store error: %s", exc)
         raise errors.ApiError(500, "InternalError", f"storage error: {exc}") from None
+    except errors.ApiError:
+        raise
+    except Exception as exc:
+        # A bug must not cost the client its connection too: answered here, the 500 is an
+        # ordinary response; past this point Starlette would re-raise it and uvicorn hang up.
+        log.error("internal error on %s %s", method, request.url.path, exc_info=exc)
+        return error_response(errors.ApiError(500, "InternalError", f"an internal error occurred: {type(exc).__name__}"))
 
 
 async def _collection(state: ServerState, api: ResourceAPI, request: Request, target: Target) -> Response:
