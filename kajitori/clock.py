@@ -38,8 +38,12 @@ class FakeClock(Clock):
         self._mono += seconds
 
 
+# The last second RFC 3339 can write: a grace period of 2^62 s ends there, not in an OSError.
+_LAST_SECOND = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
 def format_time(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(min(max(ts, 0.0), _LAST_SECOND), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(value: str | None) -> float | None:

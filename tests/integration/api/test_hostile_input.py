@@ -201,6 +201,16 @@ def test_a_malformed_patch_is_a_4xx_status(conn: KeepAlive, content_type: str, p
     assert conn.revision() == before
 
 
+def test_a_huge_grace_period_on_a_bound_pod_ends_at_the_last_rfc3339_second(conn: KeepAlive) -> None:
+    name = f"grace-{uuid.uuid4().hex[:8]}"
+    _created(conn, name)
+    code, body = conn.json("POST", f"{PODS}/{name}/binding", {"target": {"kind": "Node", "name": "node-x"}})
+    assert code == 201, body
+    code, body = conn.json("DELETE", f"{PODS}/{name}", {"gracePeriodSeconds": 2**62})
+    assert code == 200, body
+    assert body["metadata"]["deletionTimestamp"] == "9999-12-31T23:59:59Z"
+
+
 # -- 3. the YAML alias bomb (CVE-2019-11253) -----------------------------------------------------
 
 ALIAS_BOMB = b"""apiVersion: v1
