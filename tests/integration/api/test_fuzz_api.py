@@ -2,7 +2,8 @@
 
 Each example takes a valid Pod, Deployment, Service, ConfigMap, Secret or Job, creates
 it, and then sends one hostile request about it: a create, an update (PUT), a merge,
-JSON or strategic merge patch, or a status update, whose body is the object (or a
+JSON or strategic merge patch, or a status update (with or without a
+``fieldValidation``), whose body is the object (or a
 patch) with one value somewhere replaced by something a careless or hostile client
 might send — null, a value of the wrong type, an integer past 64 bits, NaN, a
 megabyte string, a string with control characters or U+2028, nesting 150 deep, an
@@ -213,6 +214,9 @@ def hostile_requests(draw: st.DrawFn, kind: Kind, name: str, stored: dict[str, A
         op = draw(st.sampled_from(["add", "replace", "remove", "test", "move", "copy", "bogus"]))
         doc = draw(mutated([{"op": op, "path": pointer, "from": "/metadata/labels", "value": "x"}]))
         method, path, content_type = "PATCH", item, JSON_PATCH
+    validation = draw(st.sampled_from([None, None, "Strict", "Ignore", "Warn", "bogus"]))
+    if validation is not None:
+        path += f"?fieldValidation={validation}"
     body = encode(doc, encoding)
     if encoding == "yaml" and content_type == "application/json":
         content_type = "application/yaml"
