@@ -150,6 +150,17 @@ def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "metadata": meta}
 
 
+def _check_preconditions(resource: Resource, name: str, meta: dict[str, Any], options: DeleteOptions) -> None:
+    if options.precondition_uid and options.precondition_uid != meta.get("uid"):
+        raise errors.conflict(
+            resource,
+            name,
+            f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in object meta: {meta.get('uid')}",
+        )
+    if options.precondition_rv and options.precondition_rv != meta.get("resourceVersion"):
+        raise errors.conflict(resource, name, "Precondition failed: resourceVersion mismatch")
+
+
 def check_result(resource: Resource, name: str | None, obj: dict[str, Any]) -> None:
     """A patched object within the bounds of a body (size, depth), else 422: patches must not grow it without end."""
     try:
@@ -449,11 +460,7 @@ class ResourceAPI:
     ) -> tuple[dict[str, Any], bool]:
         """Delete or start deleting; returns (object, gone?)."""
         old = self.load(resource, namespace, name)
-        meta = old.obj["metadata"]
-        if options.precondition_uid and options.precondition_uid != meta.get("uid"):
-            raise errors.conflict(resource, name, f"Precondition failed: UID in precondition: {options.precondition_uid}, UID in object meta: {meta.get('uid')}")
-        if options.precondition_rv and options.precondition_rv != meta.get("resourceVersion"):
-            raise errors.conflict(resource, name, "Precondition failed: resourceVersion mismatch")
+        _check_preconditions(resource, name, old.obj["metadata"], options)
         obj = copy.deepcopy(old.obj)
         meta = obj["metadata"]
         finalizers = list(meta.get("finalizers") or [])
@@ -566,6 +573,8 @@ class ResourceAPI:
         old = self.load(PODS, namespace, name)
         if old.obj["metadata"].get("deletionTimestamp"):
             return Status(status="Success", code=201)
+        # Refused before the condition is written: nothing is stored for an eviction answered 409.
+        _check_preconditions(PODS, name, old.obj["metadata"], options)
         obj = copy.deepcopy(old.obj)
         status = obj.setdefault("status", {})
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "DisruptionTarget"]

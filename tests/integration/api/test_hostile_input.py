@@ -303,3 +303,20 @@ def test_a_write_with_a_control_character_in_an_unknown_field_gets_its_answer_an
     assert warnings == ['299 - "unknown field \\"bad\\\\x0afield\\""', '299 - "unknown field \\"caf\\\\xe9\\""']
     code, stored = conn.send("GET", f"{CONFIGMAPS}/warned")
     assert code == 200 and stored["bad\nfield"] == 1
+
+
+def test_an_eviction_refused_by_its_preconditions_stores_nothing(conn: KeepAlive) -> None:
+    name = f"evict-{uuid.uuid4().hex[:8]}"
+    _created(conn, name)
+    before = conn.revision()
+    eviction = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": name},
+        "deleteOptions": {"preconditions": {"uid": "not-the-pods-uid"}},
+    }
+    code, body = conn.json("POST", f"{PODS}/{name}/eviction", eviction)
+    assert_refused(code, body, 409)
+    assert conn.revision() == before
+    code, stored = conn.send("GET", f"{PODS}/{name}")
+    assert code == 200 and "DisruptionTarget" not in [c["type"] for c in stored["status"].get("conditions") or []]
