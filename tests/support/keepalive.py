@@ -30,7 +30,7 @@ class KeepAlive:
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        """(HTTP code, the answer's JSON or None); the answer's headers in ``last_headers``."""
+        """(HTTP code, the answer's JSON, its bytes if not JSON, or None); its headers in ``last_headers``."""
         sent = {**self.headers, **(headers or {})}
         if body is not None:
             sent["Content-Type"] = content_type
@@ -47,7 +47,10 @@ class KeepAlive:
             raise
         self.sock = self.conn.sock
         self.last_headers = response.headers
-        return response.status, json.loads(raw) if raw else None
+        try:
+            return response.status, json.loads(raw) if raw else None
+        except ValueError:
+            return response.status, raw  # not JSON (a watch stream, or not from the API at all)
 
     def json(self, method: str, path: str, value: Any, content_type: str = "application/json") -> tuple[int, Any]:
         return self.send(method, path, json.dumps(value).encode(), content_type)
