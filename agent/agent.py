@@ -23,6 +23,7 @@ import logging
 import threading
 from typing import Any
 
+from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
 from agent.node_status import NodeStatusReporter
 from agent.pod_sync import LABEL_NODE, PodSyncer
@@ -63,6 +64,13 @@ def make_runtime(settings: AgentSettings) -> ContainerRuntime:
 
         return DockerRuntime(max_concurrent_starts=settings.max_concurrent_starts)
     raise AgentError(f"unknown runtime {settings.runtime!r} (docker or fake)")
+
+
+def streaming_of(runtime: ContainerRuntime) -> StreamRuntime | None:
+    """The interactive-stream side of a runtime, where it has one (Docker's; the fake has none)."""
+    from agent.docker_runtime import DockerRuntime
+
+    return runtime.streaming() if isinstance(runtime, DockerRuntime) else None
 
 
 class Agent:
@@ -132,6 +140,7 @@ class Agent:
             node_name=self.settings.node_name,
             node_label=LABEL_NODE,
             tls=serving,
+            streams=streaming_of(self.runtime.runtime),
         )
         self.server.start()
         self.node.start()

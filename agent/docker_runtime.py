@@ -29,6 +29,7 @@ import docker.errors
 
 from agent.docker_errors import daemon_message, docker_errors
 from agent.docker_events import DockerEventStream
+from agent.docker_streams import DockerStreams
 from agent.runtime import (
     LABEL_CONTAINER_NAME,
     LABEL_MANAGED,
@@ -408,6 +409,10 @@ class DockerRuntime:
         return inspected
 
     # ------------------------------------------------------------ exec, logs, events, info
+
+    def streaming(self) -> DockerStreams:
+        """Interactive exec and pod namespaces on the same Docker client (agent.docker_streams)."""
+        return DockerStreams(self._api)
 
     def exec_sync(self, container_id: ContainerId, cmd: list[str], timeout_s: float) -> tuple[int, bytes]:
         deadline = time.monotonic() + timeout_s

@@ -5,6 +5,8 @@
                                                     the log as text/plain, streamed while it grows
     POST /exec/{ns}/{pod}/{container}               body {"command": [...], "timeoutSeconds": 60}
                                                     answers {"exitCode": int, "output": str}
+    GET  /exec/..., /portForward/{ns}/{pod}         with `Upgrade: kajitori-stream/1`: interactive
+                                                    streams (agent.stream_endpoints)
 
 A request must carry `Authorization: Bearer <token>`: the node's own token (what the
 master's proxy uses), or any token the master itself accepts, checked once by asking the
@@ -31,6 +33,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 
+from agent import stream_endpoints
+from agent.docker_streams import StreamRuntime
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
 from agent.serving_cert import ServingCert
 
@@ -89,8 +93,10 @@ class AgentServer:
         node_name: str,
         node_label: str,
         tls: ServingCert | None = None,
+        streams: StreamRuntime | None = None,
     ) -> None:
         self.runtime = runtime
+        self.streams = streams
         self.lookup = lookup
         self.tokens = tokens
         self.node_name = node_name
@@ -159,7 +165,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _status(self, code: int, message: str) -> None:
-        reason = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 500: "InternalError"}.get(code, "")
+        reason = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 500: "InternalError", 503: "ServiceUnavailable"}.get(code, "")
         self._reply(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
 
     def _target(self, prefix: str) -> tuple[str, str, str] | None:
@@ -168,12 +174,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._status(404, f"no such path {self.path}")
             return None
         namespace, pod, container = parts[1:]
+        if not self.authorized(namespace, pod):
+            return None
+        return namespace, pod, container
+
+    def authorized(self, namespace: str, pod: str) -> bool:
+        """Whether the request's bearer token may reach this pod; answers 401 when not."""
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not self.agent.tokens.allows(token.strip(), namespace, pod):
             self._status(401, "Unauthorized")
-            return None
-        return namespace, pod, container
+            return False
+        return True
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path == "/healthz":
@@ -183,6 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+            return
+        if stream_endpoints.is_stream_request(self):
+            stream_endpoints.serve(self)
             return
         target = self._target("containerLogs")
         if target is None:

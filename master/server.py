@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import uvicorn
 
+from master.apiserver import streams
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
 from master.apiserver.node_proxy import NodeProxy
@@ -67,6 +68,8 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         log.error("cannot open the store: %s", exc)
         raise SystemExit(1) from None
     app = create_app(state)
+    if isinstance(state.proxy, NodeProxy):
+        streams.install(app, streams.PodStreams(state.proxy, state.tokens))
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -72,7 +72,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Namespace", "namespaces", False, Namespace, ("ns",), frozenset({"status", "finalize"})),
     Resource("", "v1", "Node", "nodes", False, Node, ("no",), frozenset({"status", "proxy"})),
     Resource(
-        "", "v1", "Pod", "pods", True, Pod, ("po",), frozenset({"status", "binding", "log", "exec", "eviction"}), categories=ALL
+        "", "v1", "Pod", "pods", True, Pod, ("po",), frozenset({"status", "binding", "log", "exec", "attach", "portforward", "eviction"}), categories=ALL
     ),
     Resource("", "v1", "Service", "services", True, Service, ("svc",), frozenset({"status"}), categories=ALL),
     Resource("", "v1", "Endpoints", "endpoints", True, Endpoints, ("ep",), has_status=False),

@@ -388,7 +388,7 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
         dry = query.dry_run_in_options(options) or dry
     api = dry_run_api(state.api) if dry else state.api
     try:
-        if sub in ("log", "exec", "proxy"):
+        if sub in ("log", "exec", "attach", "portforward", "proxy"):
             if state.proxy is None or name is None:
                 raise errors.ApiError(503, "ServiceUnavailable", f"{r.plural}/{sub} is not available on this server")
             return await state.proxy(request, r, ns or "", name, sub)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpx
 from fastapi import Request
@@ -25,23 +26,48 @@ from master.apiserver import errors
 from master.apiserver.resources import ResourceAPI
 
 NODES = by_path("", "v1", "nodes")
+SPDY_REFUSED = (
+    "this server serves exec, attach and port-forward over WebSocket only (SPDY upgrades are not served): "
+    "use kubectl 1.30 or newer for exec, attach and cp, and kubectl 1.31 or newer for port-forward"
+)
+
+
+@dataclass(frozen=True)
+class AgentEndpoint:
+    """Where a pod's node agent listens, the container asked for, and the TLS context trusting that node."""
+
+    host: str
+    port: int
+    container: str
+    ssl: ssl.SSLContext
+    node: str
 
 
 class NodeProxy:
     def __init__(self, api: ResourceAPI, node_token: str | None) -> None:
         self.api = api
         self.headers = {"Authorization": f"Bearer {node_token}"} if node_token else {}
+        self.authorization = self.headers.get("Authorization")
         self._clients: dict[str, tuple[str, httpx.AsyncClient]] = {}  # node -> (its certificate, a client trusting it)
+        self._contexts: dict[str, tuple[str, ssl.SSLContext]] = {}  # node -> (its certificate, a context trusting it)
         self._retired: list[httpx.AsyncClient] = []
 
-    def _client_for(self, node_name: str, certificate: str) -> httpx.AsyncClient:
-        known = self._clients.get(node_name)
+    def _context_for(self, node_name: str, certificate: str) -> ssl.SSLContext:
+        known = self._contexts.get(node_name)
         if known is not None and known[0] == certificate:
             return known[1]
         try:
             context = ssl.create_default_context(cadata=certificate)
         except (ssl.SSLError, ValueError) as exc:
             raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} publishes an unreadable serving certificate: {exc}") from None
+        self._contexts[node_name] = (certificate, context)
+        return context
+
+    def _client_for(self, node_name: str, certificate: str) -> httpx.AsyncClient:
+        known = self._clients.get(node_name)
+        if known is not None and known[0] == certificate:
+            return known[1]
+        context = self._context_for(node_name, certificate)
         client = httpx.AsyncClient(verify=context, timeout=httpx.Timeout(10.0, read=None))
         if known is not None:
             self._retired.append(known[1])  # a stream may still run on it; closed with the proxy
@@ -49,6 +75,15 @@ class NodeProxy:
         return client
 
     def _agent_url(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, str, httpx.AsyncClient]:
+        host, port, container, node_name, certificate = self._locate(resource, namespace, name, container)
+        return f"https://{host}:{port}", container, self._client_for(node_name, certificate)
+
+    def endpoint(self, resource: Resource, namespace: str, name: str, container: str | None) -> AgentEndpoint:
+        """The agent serving this pod (ApiError for a pod, container or node that cannot be reached)."""
+        host, port, container, node_name, certificate = self._locate(resource, namespace, name, container)
+        return AgentEndpoint(host, int(port), container, self._context_for(node_name, certificate), node_name)
+
+    def _locate(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, int, str, str, str]:
         pod = self.api.get(resource, namespace, name).obj
         spec = pod.get("spec") or {}
         node_name = spec.get("nodeName")
@@ -72,12 +107,18 @@ class NodeProxy:
         certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
         if not certificate:
             raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
-        return f"https://{address}:{port}", str(container), self._client_for(node_name, certificate)
+        return str(address), int(port), str(container), str(node_name), str(certificate)
 
     async def __call__(self, request: Request, resource: Resource, namespace: str, name: str, sub: str) -> Response:
-        if resource.plural != "pods" or sub not in ("log", "exec"):
+        if resource.plural != "pods" or sub not in ("log", "exec", "attach", "portforward"):
             raise errors.ApiError(404, "NotFound", f"{resource.plural}/{sub} is not served")
-        base, container, http = self._agent_url(resource, namespace, name, request.query_params.get("container"))
+        container_asked = None if sub == "portforward" else request.query_params.get("container")
+        base, container, http = self._agent_url(resource, namespace, name, container_asked)
+        if (request.headers.get("upgrade") or "").lower().startswith("spdy/") or sub in ("attach", "portforward"):
+            # kubectl 1.29 and older (and 1.30's port-forward) upgrade to SPDY, which uvicorn
+            # cannot hand over; the pod and container were checked first, so a wrong name still
+            # reads as itself (kubectl 1.30+ falls back to SPDY after a refused WebSocket too).
+            raise errors.ApiError(400, "BadRequest", SPDY_REFUSED)
         try:
             if sub == "log":
                 params = {k: v for k, v in request.query_params.items() if k in ("follow", "tailLines", "timestamps", "previous", "sinceSeconds")}

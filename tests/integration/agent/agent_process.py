@@ -58,6 +58,8 @@ class AgentProcess:
     work_dir: Path
     port: int = field(default_factory=free_port)
     runtime: str = "docker"
+    network: str = TEST_POD_NETWORK
+    """The plain bridge its pods go on (a suite of its own takes its own name: another's teardown may remove the shared one)."""
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -89,7 +91,7 @@ class AgentProcess:
         cmd = [
             sys.executable, "-m", "cli", "agent",
             "--kubeconfig", str(self.node_kubeconfig), "--node-name", self.node_name,
-            "--node-ip", "127.0.0.1", "--runtime", self.runtime, "--network", TEST_POD_NETWORK,
+            "--node-ip", "127.0.0.1", "--runtime", self.runtime, "--network", self.network,
             "--port", str(self.port), "--pods-root", str(self.work_dir / "pods"), "--cert-dir", str(self.cert_dir),
         ]  # fmt: skip
         log = self.log_path.open("ab")
@@ -156,8 +158,8 @@ def remove_node_objects(docker_api: docker.APIClient, node_name: str) -> None:
             pass
 
 
-def remove_test_network(docker_api: docker.APIClient) -> None:
-    for network in docker_api.networks(names=[TEST_POD_NETWORK], filters={"label": ["io.kajitori.network=plain"]}):
+def remove_test_network(docker_api: docker.APIClient, name: str = TEST_POD_NETWORK) -> None:
+    for network in docker_api.networks(names=[name], filters={"label": ["io.kajitori.network=plain"]}):
         try:
             docker_api.remove_network(network["Id"])
         except docker.errors.APIError:

@@ -1,0 +1,104 @@
+"""Docker's side of interactive streams: exec sessions on a hijacked socket, and a pod's network namespace.
+
+``DockerStreams`` is the agent's streaming seam (``StreamRuntime``): it starts a
+``docker exec`` whose stdin/stdout/stderr travel over one raw socket
+(``exec_create`` + ``exec_start(socket=True)``), resizes its TTY and reads its exit
+code; and it names the process whose network namespace a pod's sandbox holds, which
+port-forward enters. A non-TTY exec's output arrives multiplexed (8-byte headers, see
+``Demultiplexer``); a TTY's arrives raw, stderr merged into stdout.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import docker
+
+from agent.docker_errors import docker_errors
+from agent.runtime import ContainerId
+
+EXIT_WAIT_S = 5.0
+"""How long an exec may stay Running after its output closed before we report it unknown."""
+
+
+@dataclass
+class ExecSession:
+    exec_id: str
+    sock: socket.socket
+    tty: bool
+
+
+class StreamRuntime(Protocol):
+    """What the agent's streaming endpoints ask of the container runtime."""
+
+    def start_exec(self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool) -> ExecSession: ...
+
+    def resize_exec(self, session: ExecSession, width: int, height: int) -> None: ...
+
+    def exec_exit_code(self, session: ExecSession) -> int | None: ...
+
+    def sandbox_pid(self, sandbox_id: ContainerId) -> int: ...
+
+
+class DockerStreams:
+    def __init__(self, api: docker.APIClient) -> None:
+        self._api = api
+
+    def start_exec(self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool) -> ExecSession:
+        with docker_errors(f"exec {command!r} in container {container_id}"):
+            exec_id = self._api.exec_create(container_id, command, stdin=stdin, stdout=True, stderr=True, tty=tty)["Id"]
+            wrapped = self._api.exec_start(exec_id, socket=True, tty=tty)
+        # docker-py hands back a SocketIO around the hijacked connection; the relay wants the socket.
+        raw = getattr(wrapped, "_sock", wrapped)
+        raw.setblocking(True)
+        return ExecSession(exec_id=str(exec_id), sock=raw, tty=tty)
+
+    def resize_exec(self, session: ExecSession, width: int, height: int) -> None:
+        if not session.tty or width <= 0 or height <= 0:
+            return
+        with docker_errors(f"resizing exec {session.exec_id}"):
+            self._api.exec_resize(session.exec_id, height=height, width=width)
+
+    def exec_exit_code(self, session: ExecSession) -> int | None:
+        # The output closes as the process ends; dockerd records the exit a moment later.
+        deadline = time.monotonic() + EXIT_WAIT_S
+        with docker_errors(f"inspecting exec {session.exec_id}"):
+            while True:
+                state = self._api.exec_inspect(session.exec_id)
+                if not state.get("Running"):
+                    code = state.get("ExitCode")
+                    return int(code) if code is not None else None
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.01)
+
+    def sandbox_pid(self, sandbox_id: ContainerId) -> int:
+        with docker_errors(f"inspecting sandbox {sandbox_id}"):
+            data: dict[str, Any] = self._api.inspect_container(sandbox_id)
+        return int((data.get("State") or {}).get("Pid") or 0)
+
+
+_HEADER = struct.Struct(">BxxxL")
+
+
+class Demultiplexer:
+    """Cuts Docker's non-TTY attach stream into (stream, bytes): 1 stdout, 2 stderr."""
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
+        self._pending += data
+        while len(self._pending) >= _HEADER.size:
+            stream, size = _HEADER.unpack_from(self._pending)
+            end = _HEADER.size + size
+            if len(self._pending) < end:
+                return
+            payload = bytes(self._pending[_HEADER.size : end])
+            del self._pending[:end]
+            yield (2 if stream == 2 else 1), payload

@@ -1,0 +1,152 @@
+"""The agent's streaming endpoints: an exec session or a port-forward connection per upgraded request.
+
+    GET /exec/{ns}/{pod}/{container}?command=..&command=..&stdin=&tty=   Upgrade: kajitori-stream/1
+    GET /portForward/{ns}/{pod}?port=N                                   Upgrade: kajitori-stream/1
+
+Before the ``101`` every failure is an ordinary Status reply (the master turns it into
+what the client expects); after it the connection carries ``kajitori.streaming.link``
+frames. An exec ends with one status frame (the exit code as metav1.Status) and the
+close; a port-forward connection ends when either side closes, and the master's half-
+close of the pod's input is passed on as ``shutdown(SHUT_WR)``, so request/response
+protocols see their EOF. Each session is logged with who asked and what.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import orjson
+
+from agent.docker_streams import Demultiplexer, StreamRuntime
+from agent.pod_netns import NetnsError, connect_in_netns
+from agent.runtime import ContainerRuntimeError, ContainerState, PodUID
+from agent.stream_relay import relay
+from kajitori.streaming import link
+
+if TYPE_CHECKING:
+    from agent.server import _Handler
+
+log = logging.getLogger(__name__)
+
+_TRUE = ("1", "true", "yes")
+
+
+def is_stream_request(handler: _Handler) -> bool:
+    return (handler.headers.get("Upgrade") or "").strip().lower() == link.UPGRADE
+
+
+def serve(handler: _Handler) -> None:
+    split = urlsplit(handler.path)
+    parts = [unquote(p) for p in split.path.split("/") if p]
+    query = parse_qs(split.query)
+    streams = handler.agent.streams
+    if streams is None:
+        handler._status(404, "this agent's runtime serves no interactive streams")
+        return
+    if len(parts) == 4 and parts[0] == "exec":
+        if handler.authorized(parts[1], parts[2]):
+            _exec(handler, streams, parts[1], parts[2], parts[3], query)
+        return
+    if len(parts) == 3 and parts[0] == "portForward":
+        if handler.authorized(parts[1], parts[2]):
+            _port_forward(handler, streams, parts[1], parts[2], query)
+        return
+    handler._status(404, f"no such stream path {split.path}")
+
+
+def _switch(handler: _Handler) -> socket.socket:
+    handler.send_response(101, "Switching Protocols")
+    handler.send_header("Upgrade", link.UPGRADE)
+    handler.send_header("Connection", "Upgrade")
+    handler.end_headers()
+    handler.wfile.flush()
+    conn: socket.socket = handler.connection
+    return conn
+
+
+def _exec(handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, container: str, query: dict[str, list[str]]) -> None:
+    command = query.get("command") or []
+    if not command:
+        handler._status(400, "you must specify at least one command for the container")
+        return
+    stdin = (query.get("stdin") or [""])[-1].lower() in _TRUE
+    tty = (query.get("tty") or [""])[-1].lower() in _TRUE
+    found = handler.agent.find_container(namespace, pod, container, previous=False)
+    if found is None or found.state != ContainerState.RUNNING:
+        handler._status(404, f'container not found ("{container}")')
+        return
+    try:
+        session = streams.start_exec(found.id, command, stdin=stdin, tty=tty)
+    except ContainerRuntimeError as exc:
+        handler._status(500, str(exc))
+        return
+    log.info("exec %s in %s/%s/%s (stdin=%s tty=%s) for %s", command, namespace, pod, container, stdin, tty, handler.client_address[0])
+    conn = _switch(handler)
+    demux = Demultiplexer()
+
+    def output(data: bytes) -> list[bytes]:
+        if session.tty:
+            return [link.frame(link.STDOUT, data)]
+        return [link.frame(channel, payload) for channel, payload in demux.feed(data)]
+
+    def control(channel: int, payload: bytes) -> None:
+        if channel != link.RESIZE:
+            return
+        try:
+            size: Any = orjson.loads(payload)
+            streams.resize_exec(session, int(size.get("Width") or 0), int(size.get("Height") or 0))
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError, ContainerRuntimeError) as exc:
+            log.debug("ignoring a resize of exec %s: %s", session.exec_id, exc)
+
+    try:
+        ended = relay(conn, session.sock, output=output, control=control)
+    finally:
+        session.sock.close()
+    if ended == "gone":
+        log.info("exec %s in %s/%s/%s: the client went away", command, namespace, pod, container)
+        return
+    try:
+        code = streams.exec_exit_code(session)
+    except ContainerRuntimeError as exc:
+        status = link.failure_status(f"reading the exit code: {exc}")
+    else:
+        status = link.exit_status(code) if code is not None else link.failure_status("the command's exit code is unknown")
+    try:
+        conn.sendall(link.frame(link.STATUS, status))
+    except OSError:
+        pass
+
+
+def _port_forward(handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, query: dict[str, list[str]]) -> None:
+    raw_port = (query.get("port") or [""])[-1]
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        handler._status(400, f"invalid port {raw_port!r}")
+        return
+    port = int(raw_port)
+    uid = handler.agent.lookup(namespace, pod)
+    sandboxes = [s for s in handler.agent.runtime.list_sandboxes(PodUID(uid))] if uid else []
+    running = [s for s in sandboxes if s.state == ContainerState.RUNNING]
+    if not running:
+        handler._status(404, f'pod "{pod}" has no running sandbox on this node')
+        return
+    try:
+        pid = streams.sandbox_pid(running[0].id)
+        target = connect_in_netns(pid, port)
+    except (NetnsError, ContainerRuntimeError) as exc:
+        handler._status(500, f"error forwarding port {port} to pod {pod}, uid {uid}: {exc}")
+        return
+    except OSError as exc:
+        handler._status(
+            503,
+            f"error forwarding port {port} to pod {pod}, uid {uid}: failed to connect to localhost:{port} inside the pod's network namespace: {exc.strerror or exc}",
+        )
+        return
+    log.info("port-forward to %s/%s:%d for %s", namespace, pod, port, handler.client_address[0])
+    conn = _switch(handler)
+    try:
+        relay(conn, target, output=lambda data: [link.frame(link.STDOUT, data)])
+    finally:
+        target.close()
