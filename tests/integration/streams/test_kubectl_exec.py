@@ -44,3 +44,21 @@ def test_exec_in_a_missing_container_is_a_clear_error(master: MasterProcess, pod
     done = run_kubectl(master, version, "exec", pod, "-c", "nope", "--", "true")
     assert done.returncode != 0
     assert b"container nope is not valid for pod" in done.stderr
+
+
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
+def test_cp_a_file_into_and_out_of_the_pod(master: MasterProcess, pod: str, version: str, tmp_path: Path) -> None:
+    source = tmp_path / "hello.txt"
+    source.write_bytes(b"copied through exec\n" * 100)
+    into = run_kubectl(master, version, "cp", str(source), f"default/{pod}:/tmp/hello-{version}.txt")
+    assert into.returncode == 0, into.stderr
+    back = tmp_path / "back.txt"
+    out = run_kubectl(master, version, "cp", f"default/{pod}:/tmp/hello-{version}.txt", str(back))
+    assert out.returncode == 0, out.stderr
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_kubectl_1_29_is_told_which_versions_are_served(master: MasterProcess, pod: str) -> None:
+    done = run_kubectl(master, "1.29", "exec", pod, "--", "true")
+    assert done.returncode != 0
+    assert b"use kubectl 1.30 or newer" in done.stderr
