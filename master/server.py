@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import uvicorn
 
-from master.apiserver import streams
+from master.apiserver import spdy_portforward, streams
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
 from master.apiserver.node_proxy import NodeProxy
@@ -69,7 +69,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         raise SystemExit(1) from None
     app = create_app(state)
     if isinstance(state.proxy, NodeProxy):
-        streams.install(app, streams.PodStreams(state.proxy, state.tokens))
+        streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -78,6 +78,9 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         access_log=False,
         loop="uvloop",
         http="httptools",
+        # wsproto, not websockets: the latter refuses kubectl's subprotocol "SPDY/3.1+portforward.k8s.io"
+        # ("/" is no token character), and kubectl then falls back to SPDY, which is not served.
+        ws="wsproto",
         timeout_graceful_shutdown=2,
         ssl_certfile=str(serving.cert),
         ssl_keyfile=str(serving.key),
