@@ -6,12 +6,22 @@ checks what kubectl prints and how it exits.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import termios
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.streams.conftest import KUBECTL_VERSIONS, run_kubectl
+from tests.integration.streams.conftest import KUBECTL_VERSIONS, kubectl_binary, run_kubectl
 from tests.support.master_process import MasterProcess
+from tests.support.processes import stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +72,47 @@ def test_kubectl_1_29_is_told_which_versions_are_served(master: MasterProcess, p
     done = run_kubectl(master, "1.29", "exec", pod, "--", "true")
     assert done.returncode != 0
     assert b"use kubectl 1.30 or newer" in done.stderr
+
+
+def read_until(fd: int, wanted: bytes, limit_s: float = 30.0) -> bytes:
+    """What the terminal showed, up to and including `wanted` (a limit, not a timing assert)."""
+    seen = b""
+    deadline = time.monotonic() + limit_s
+    while wanted not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"never saw {wanted!r}; saw {seen!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the terminal closed (kubectl exited)
+                chunk = b""
+            assert chunk, f"the terminal closed before {wanted!r}; saw {seen!r}"
+            seen += chunk
+    return seen
+
+
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
+def test_exec_it_runs_a_shell_on_a_terminal_that_resizes(master: MasterProcess, pod: str, version: str) -> None:
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
+    env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir), "TERM": "dumb"}
+    proc = subprocess.Popen([kubectl_binary(version), "exec", "-it", pod, "--", "sh"], stdin=terminal, stdout=terminal, stderr=terminal, env=env, start_new_session=True)
+    os.close(terminal)
+    try:
+        # The marker is computed by the shell, so the terminal's echo of the typed line never matches it.
+        os.write(controller, b"stty size; echo SHOWN-$((40+2))\r")
+        assert b"33 101" in read_until(controller, b"SHOWN-42")  # kubectl sent the terminal's size
+        fcntl.ioctl(controller, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        proc.send_signal(signal.SIGWINCH)  # what the terminal does on a resize
+        deadline = time.monotonic() + 30
+        while True:  # the resize travels asynchronously: ask until the shell sees it
+            os.write(controller, b"stty size; echo ASKED-$((40+2))\r")
+            if b"40 120" in read_until(controller, b"ASKED-42"):
+                break
+            assert time.monotonic() < deadline, "the resize never reached the pod's terminal"
+        os.write(controller, b"exit 5\r")
+        assert proc.wait(30) == 5
+    finally:
+        stop_process(proc)
+        os.close(controller)
