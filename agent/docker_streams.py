@@ -28,15 +28,20 @@ EXIT_WAIT_S = 5.0
 
 @dataclass
 class ExecSession:
+    """A process's stdio on one socket: a `docker exec`, or (exec_id empty) an attach to the container's main process."""
+
     exec_id: str
     sock: socket.socket
     tty: bool
+    container_id: ContainerId
 
 
 class StreamRuntime(Protocol):
     """What the agent's streaming endpoints ask of the container runtime."""
 
     def start_exec(self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool) -> ExecSession: ...
+
+    def start_attach(self, container_id: ContainerId, *, stdin: bool) -> ExecSession: ...
 
     def resize_exec(self, session: ExecSession, width: int, height: int) -> None: ...
 
@@ -53,23 +58,33 @@ class DockerStreams:
         with docker_errors(f"exec {command!r} in container {container_id}"):
             exec_id = self._api.exec_create(container_id, command, stdin=stdin, stdout=True, stderr=True, tty=tty)["Id"]
             wrapped = self._api.exec_start(exec_id, socket=True, tty=tty)
-        # docker-py hands back a SocketIO around the hijacked connection; the relay wants the socket.
-        raw = getattr(wrapped, "_sock", wrapped)
-        raw.setblocking(True)
-        return ExecSession(exec_id=str(exec_id), sock=raw, tty=tty)
+        return ExecSession(exec_id=str(exec_id), sock=_raw(wrapped), tty=tty, container_id=container_id)
+
+    def start_attach(self, container_id: ContainerId, *, stdin: bool) -> ExecSession:
+        with docker_errors(f"attaching to container {container_id}"):
+            tty = bool(((self._api.inspect_container(container_id).get("Config")) or {}).get("Tty"))
+            params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": 1 if stdin else 0}
+            wrapped = self._api.attach_socket(container_id, params=params)
+        return ExecSession(exec_id="", sock=_raw(wrapped), tty=tty, container_id=container_id)
 
     def resize_exec(self, session: ExecSession, width: int, height: int) -> None:
         if not session.tty or width <= 0 or height <= 0:
             return
-        with docker_errors(f"resizing exec {session.exec_id}"):
-            self._api.exec_resize(session.exec_id, height=height, width=width)
+        with docker_errors(f"resizing the terminal of {session.exec_id or session.container_id}"):
+            if session.exec_id:
+                self._api.exec_resize(session.exec_id, height=height, width=width)
+            else:
+                self._api.resize(session.container_id, height=height, width=width)
 
     def exec_exit_code(self, session: ExecSession) -> int | None:
         # The output closes as the process ends; dockerd records the exit a moment later.
         deadline = time.monotonic() + EXIT_WAIT_S
-        with docker_errors(f"inspecting exec {session.exec_id}"):
+        with docker_errors(f"inspecting {session.exec_id or session.container_id}"):
             while True:
-                state = self._api.exec_inspect(session.exec_id)
+                if session.exec_id:
+                    state = self._api.exec_inspect(session.exec_id)
+                else:
+                    state = self._api.inspect_container(session.container_id).get("State") or {}
                 if not state.get("Running"):
                     code = state.get("ExitCode")
                     return int(code) if code is not None else None
@@ -81,6 +96,13 @@ class DockerStreams:
         with docker_errors(f"inspecting sandbox {sandbox_id}"):
             data: dict[str, Any] = self._api.inspect_container(sandbox_id)
         return int((data.get("State") or {}).get("Pid") or 0)
+
+
+def _raw(wrapped: Any) -> socket.socket:
+    """docker-py hands back a SocketIO around the hijacked connection; the relay wants the socket."""
+    raw: socket.socket = getattr(wrapped, "_sock", wrapped)
+    raw.setblocking(True)
+    return raw
 
 
 _HEADER = struct.Struct(">BxxxL")

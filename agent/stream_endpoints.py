@@ -1,6 +1,7 @@
 """The agent's streaming endpoints: an exec session or a port-forward connection per upgraded request.
 
     GET /exec/{ns}/{pod}/{container}?command=..&command=..&stdin=&tty=   Upgrade: kajitori-stream/1
+    GET /attach/{ns}/{pod}/{container}?stdin=                            the main process's stdio (exit: the container's)
     GET /portForward/{ns}/{pod}?port=N                                   Upgrade: kajitori-stream/1
 
 Before the ``101`` every failure is an ordinary Status reply (the master turns it into
@@ -46,9 +47,9 @@ def serve(handler: _Handler) -> None:
     if streams is None:
         handler._status(404, "this agent's runtime serves no interactive streams")
         return
-    if len(parts) == 4 and parts[0] == "exec":
+    if len(parts) == 4 and parts[0] in ("exec", "attach"):
         if handler.authorized(parts[1], parts[2]):
-            _exec(handler, streams, parts[1], parts[2], parts[3], query)
+            _exec(handler, streams, parts[1], parts[2], parts[3], query, attach=parts[0] == "attach")
         return
     if len(parts) == 3 and parts[0] == "portForward":
         if handler.authorized(parts[1], parts[2]):
@@ -67,8 +68,10 @@ def _switch(handler: _Handler) -> socket.socket:
     return conn
 
 
-def _exec(handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, container: str, query: dict[str, list[str]]) -> None:
-    command = query.get("command") or []
+def _exec(
+    handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, container: str, query: dict[str, list[str]], *, attach: bool
+) -> None:
+    command = ["(attach)"] if attach else query.get("command") or []
     if not command:
         handler._status(400, "you must specify at least one command for the container")
         return
@@ -79,7 +82,10 @@ def _exec(handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, c
         handler._status(404, f'container not found ("{container}")')
         return
     try:
-        session = streams.start_exec(found.id, command, stdin=stdin, tty=tty)
+        if attach:
+            session = streams.start_attach(found.id, stdin=stdin)
+        else:
+            session = streams.start_exec(found.id, command, stdin=stdin, tty=tty)
     except ContainerRuntimeError as exc:
         handler._status(500, str(exc))
         return

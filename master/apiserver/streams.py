@@ -103,15 +103,13 @@ class PodStreams:
     async def _exec(self, ws: WebSocket, user: str, namespace: str, name: str, sub: str) -> None:
         protocol = choose_protocol(ws, EXEC_PROTOCOLS)
         query = ws.query_params
-        if sub == "attach":
-            raise errors.bad_request("attach is not served yet: use exec")
         command = query.getlist("command")
-        if not command:
+        if not command and sub == "exec":
             raise errors.bad_request("you must specify at least one command for the container")
         endpoint = self.proxy.endpoint(PODS, namespace, name, query.get("container") or None)
         params = [("command", c) for c in command] + [(k, query.get(k) or "") for k in ("stdin", "tty") if query.get(k)]
-        agent = await open_link(endpoint, ["exec", namespace, name, endpoint.container], params, self.proxy.authorization)
-        log.info("exec %s in %s/%s/%s by %s (%s)", command, namespace, name, endpoint.container, user, protocol)
+        agent = await open_link(endpoint, [sub, namespace, name, endpoint.container], params, self.proxy.authorization)
+        log.info("%s %s in %s/%s/%s by %s (%s)", sub, command, namespace, name, endpoint.container, user, protocol)
         await ws.accept(subprotocol=protocol)
         await _relay_exec(ws, agent, v5=protocol == V5)
 
