@@ -24,12 +24,17 @@ from kajitori.api.registry import Resource, by_path
 from kajitori.api.well_known import SERVING_CERTIFICATE
 from master.apiserver import errors
 from master.apiserver.resources import ResourceAPI
+from master.apiserver.stream_refusals import RecentRefusals
 
 NODES = by_path("", "v1", "nodes")
 SPDY_REFUSED = (
     "this server serves exec, attach and port-forward over WebSocket only (SPDY upgrades are not served): "
     "use kubectl 1.30 or newer for exec, attach and cp, and kubectl 1.31 or newer for port-forward"
 )
+
+
+def stream_url(path: str, query: str) -> str:
+    return f"{path}?{query}" if query else path
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class NodeProxy:
         self.api = api
         self.headers = {"Authorization": f"Bearer {node_token}"} if node_token else {}
         self.authorization = self.headers.get("Authorization")
+        self.refusals = RecentRefusals()
         self._clients: dict[str, tuple[str, httpx.AsyncClient]] = {}  # node -> (its certificate, a client trusting it)
         self._contexts: dict[str, tuple[str, ssl.SSLContext]] = {}  # node -> (its certificate, a context trusting it)
         self._retired: list[httpx.AsyncClient] = []
@@ -113,11 +119,16 @@ class NodeProxy:
         if resource.plural != "pods" or sub not in ("log", "exec", "attach", "portforward"):
             raise errors.ApiError(404, "NotFound", f"{resource.plural}/{sub} is not served")
         container_asked = None if sub == "portforward" else request.query_params.get("container")
+        if request.headers.get("upgrade"):
+            # kubectl 1.30+ retries a refused WebSocket as SPDY: it hears why the WebSocket was refused.
+            refused = self.refusals.recall(request.client.host if request.client else "", stream_url(request.url.path, request.url.query))
+            if refused is not None:
+                raise refused
         base, container, http = self._agent_url(resource, namespace, name, container_asked)
         if (request.headers.get("upgrade") or "").lower().startswith("spdy/") or sub in ("attach", "portforward"):
             # kubectl 1.29 and older (and 1.30's port-forward) upgrade to SPDY, which uvicorn
             # cannot hand over; the pod and container were checked first, so a wrong name still
-            # reads as itself (kubectl 1.30+ falls back to SPDY after a refused WebSocket too).
+            # reads as itself.
             raise errors.ApiError(400, "BadRequest", SPDY_REFUSED)
         try:
             if sub == "log":

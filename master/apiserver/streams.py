@@ -34,7 +34,7 @@ from master.apiserver import errors
 from master.apiserver.agent_link import AgentLink, open_link
 from master.apiserver.app import error_response
 from master.apiserver.auth import Tokens, bearer_token
-from master.apiserver.node_proxy import NodeProxy
+from master.apiserver.node_proxy import NodeProxy, stream_url
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ class PodStreams:
             else:
                 raise errors.ApiError(404, "NotFound", f"pods/{sub} is not served over WebSocket")
         except errors.ApiError as exc:
+            if ws.client_state == WebSocketState.CONNECTING:
+                self.proxy.refusals.remember(ws.client.host if ws.client else "", stream_url(ws.url.path, ws.url.query), exc)
             await _end(ws, exc)
         except Exception as exc:
             # Never a traceback to a client; the log has it.

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.integration.streams.conftest import HTTP_PORT, KUBECTL_VERSIONS, kubectl_binary
+from tests.integration.streams.conftest import HTTP_PORT, KUBECTL_VERSIONS, kubectl_binary, run_kubectl
 from tests.support.master_process import MasterProcess, free_port
 from tests.support.processes import stop_process
 
@@ -63,3 +63,10 @@ def test_port_forward_to_a_closed_port_reports_connection_refused(master: Master
         assert http_get(local) == b""  # the pod refused: kubectl closes the local connection
     assert proc.stderr is not None
     assert "connection refused" in proc.stderr.read().lower()
+
+
+def test_kubectl_1_30_port_forward_is_told_which_versions_are_served(master: MasterProcess, pod: str) -> None:
+    # kubectl 1.30 speaks SPDY for port-forward and upgrades before it listens: a clear refusal, never a hang.
+    done = run_kubectl(master, "1.30", "port-forward", f"pod/{pod}", f"{free_port()}:{HTTP_PORT}")
+    assert done.returncode != 0
+    assert b"kubectl 1.31 or newer for port-forward" in done.stderr, done.stderr
