@@ -10,6 +10,9 @@ port-forward enters. A non-TTY exec's output arrives multiplexed (8-byte headers
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import struct
 import time
@@ -46,6 +49,8 @@ class StreamRuntime(Protocol):
     def resize_exec(self, session: ExecSession, width: int, height: int) -> None: ...
 
     def exec_exit_code(self, session: ExecSession) -> int | None: ...
+
+    def end_exec(self, session: ExecSession) -> None: ...
 
     def sandbox_pid(self, sandbox_id: ContainerId) -> int: ...
 
@@ -91,6 +96,18 @@ class DockerStreams:
                 if time.monotonic() > deadline:
                     return None
                 time.sleep(0.01)
+
+    def end_exec(self, session: ExecSession) -> None:
+        """Kill an exec whose client went away, so no process outlives its session (an attach leaves the container be)."""
+        if not session.exec_id:
+            return
+        with docker_errors(f"inspecting exec {session.exec_id}"):
+            state = self._api.exec_inspect(session.exec_id)
+        pid = int(state.get("Pid") or 0)
+        if state.get("Running") and pid > 0:
+            # dockerd has no "kill exec"; the agent runs in the host's PID namespace, where Pid is.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def sandbox_pid(self, sandbox_id: ContainerId) -> int:
         with docker_errors(f"inspecting sandbox {sandbox_id}"):

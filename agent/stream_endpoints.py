@@ -113,6 +113,10 @@ def _exec(
         session.sock.close()
     if ended == "gone":
         log.info("exec %s in %s/%s/%s: the client went away", command, namespace, pod, container)
+        try:
+            streams.end_exec(session)
+        except ContainerRuntimeError as exc:
+            log.warning("cannot end exec %s: %s", session.exec_id, exc)
         return
     try:
         code = streams.exec_exit_code(session)

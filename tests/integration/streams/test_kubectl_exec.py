@@ -116,3 +116,22 @@ def test_exec_it_runs_a_shell_on_a_terminal_that_resizes(master: MasterProcess, 
     finally:
         stop_process(proc)
         os.close(controller)
+
+
+def test_an_exec_whose_client_goes_away_leaves_no_process_behind(master: MasterProcess, pod: str) -> None:
+    env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
+    proc = subprocess.Popen([kubectl_binary("1.33"), "exec", pod, "--", "sleep", "4242"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sleepers() -> int:
+        listed = run_kubectl(master, "1.33", "exec", pod, "--", "ps", "-o", "args")
+        return sum(1 for line in listed.stdout.decode().splitlines() if line.strip() == "sleep 4242")
+
+    try:
+        deadline = time.monotonic() + 30
+        while sleepers() != 1:
+            assert time.monotonic() < deadline, "the exec never started"
+    finally:
+        stop_process(proc)  # kubectl goes away mid-stream
+    deadline = time.monotonic() + 30
+    while sleepers() != 0:
+        assert time.monotonic() < deadline, "the exec's process outlived its client"
