@@ -73,7 +73,9 @@ def agent(master: MasterProcess, docker_api: docker.APIClient, tmp_path_factory:
 
 @pytest.fixture(scope="module")
 def pod(api: ApiClient, agent: AgentProcess) -> str:
-    api.create(make_pod(POD, NODE, [shell("main", SERVE)]))
+    pod = make_pod(POD, NODE, [shell("main", SERVE)])
+    pod.metadata.labels = {"app": POD}  # so a Deployment selecting it can be port-forwarded to
+    api.create(pod)
     wait_for("the pod running", lambda: api.get(Pod, POD, "default").status.phase == "Running")
     # httpd daemonizes before the shell goes on to sleep: the port is open once the shell sleeps.
     probe = ["sh", "-c", f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc 127.0.0.1 {HTTP_PORT}"]

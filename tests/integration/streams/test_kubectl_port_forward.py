@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import pytest
 
+from kajitori.api.apps import Deployment
+from kajitori.client import ApiClient
 from tests.integration.streams.conftest import HTTP_PORT, KUBECTL_VERSIONS, kubectl_binary, run_kubectl
 from tests.support.master_process import MasterProcess, free_port
 from tests.support.processes import stop_process
@@ -70,3 +72,38 @@ def test_kubectl_1_30_port_forward_is_told_which_versions_are_served(master: Mas
     done = run_kubectl(master, "1.30", "port-forward", f"pod/{pod}", f"{free_port()}:{HTTP_PORT}")
     assert done.returncode != 0
     assert b"kubectl 1.31 or newer for port-forward" in done.stderr, done.stderr
+
+
+def test_port_forward_to_a_deployment_with_two_ports(master: MasterProcess, api: ApiClient, pod: str) -> None:
+    # No controllers run here: the Deployment only selects the test's pod, which is what kubectl resolves it to.
+    api.create(
+        Deployment.model_validate(
+            {
+                "metadata": {"name": "web", "namespace": "default"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": pod}},
+                    "template": {"metadata": {"labels": {"app": pod}}, "spec": {"containers": [{"name": "main", "image": "kajitori/busybox:1"}]}},
+                },
+            }
+        )
+    )
+    first, second = free_port(), free_port()
+    env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
+    proc = subprocess.Popen(
+        [kubectl_binary("1.33"), "port-forward", "deployment/web", f"{first}:{HTTP_PORT}", f"{second}:{HTTP_PORT}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        wanted = {f"Forwarding from 127.0.0.1:{first} -> {HTTP_PORT}", f"Forwarding from 127.0.0.1:{second} -> {HTTP_PORT}"}
+        seen: list[str] = []
+        while not wanted <= set(seen):  # kubectl listens on [::1] too, and says so in between
+            line = proc.stdout.readline()
+            assert line, seen
+            seen.append(line.strip())
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(http_get, [first, second]))
+        for answer in answers:
+            assert answer.rstrip().endswith(b"pong"), answer
+    finally:
+        stop_process(proc)
