@@ -14,9 +14,11 @@ protocols see their EOF. Each session is logged with who asked and what.
 
 from __future__ import annotations
 
+import io
 import logging
 import socket
-from typing import TYPE_CHECKING, Any
+from email.message import Message
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
@@ -27,19 +29,38 @@ from agent.runtime import ContainerRuntimeError, ContainerState, PodUID
 from agent.stream_relay import relay
 from kajitori.streaming import link
 
-if TYPE_CHECKING:
-    from agent.server import _Handler
+
+class StreamRequest(Protocol):
+    """What these endpoints use of the agent server's request handler (agent.server._Handler)."""
+
+    path: str
+    headers: Message
+    wfile: io.BufferedIOBase
+    connection: socket.socket
+    client_address: tuple[str, int]
+    agent: Any
+    """The AgentServer: `streams`, `runtime`, `lookup`, `find_container`."""
+
+    def authorized(self, namespace: str, pod: str) -> bool: ...
+
+    def _status(self, code: int, message: str) -> None: ...
+
+    def send_response(self, code: int, message: str | None = None) -> None: ...
+
+    def send_header(self, keyword: str, value: str) -> None: ...
+
+    def end_headers(self) -> None: ...
 
 log = logging.getLogger(__name__)
 
 _TRUE = ("1", "true", "yes")
 
 
-def is_stream_request(handler: _Handler) -> bool:
+def is_stream_request(handler: StreamRequest) -> bool:
     return (handler.headers.get("Upgrade") or "").strip().lower() == link.UPGRADE
 
 
-def serve(handler: _Handler) -> None:
+def serve(handler: StreamRequest) -> None:
     split = urlsplit(handler.path)
     parts = [unquote(p) for p in split.path.split("/") if p]
     query = parse_qs(split.query)
@@ -58,7 +79,7 @@ def serve(handler: _Handler) -> None:
     handler._status(404, f"no such stream path {split.path}")
 
 
-def _switch(handler: _Handler) -> socket.socket:
+def _switch(handler: StreamRequest) -> socket.socket:
     handler.send_response(101, "Switching Protocols")
     handler.send_header("Upgrade", link.UPGRADE)
     handler.send_header("Connection", "Upgrade")
@@ -69,7 +90,7 @@ def _switch(handler: _Handler) -> socket.socket:
 
 
 def _exec(
-    handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, container: str, query: dict[str, list[str]], *, attach: bool
+    handler: StreamRequest, streams: StreamRuntime, namespace: str, pod: str, container: str, query: dict[str, list[str]], *, attach: bool
 ) -> None:
     command = ["(attach)"] if attach else query.get("command") or []
     if not command:
@@ -130,7 +151,7 @@ def _exec(
         pass
 
 
-def _port_forward(handler: _Handler, streams: StreamRuntime, namespace: str, pod: str, query: dict[str, list[str]]) -> None:
+def _port_forward(handler: StreamRequest, streams: StreamRuntime, namespace: str, pod: str, query: dict[str, list[str]]) -> None:
     raw_port = (query.get("port") or [""])[-1]
     if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
         handler._status(400, f"invalid port {raw_port!r}")
