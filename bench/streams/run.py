@@ -5,7 +5,8 @@ one busybox pod. Exec round trip: `kubectl exec POD -- true` (kubectl 1.33, WebS
 against `docker exec CONTAINER true` on the node itself, p50/p99 of N runs each, and their
 ratio. Port-forward throughput: 100 MB read from `nc` in the pod through `kubectl
 port-forward` (SPDY in a WebSocket, then the agent link, then the pod's namespace) against
-a direct connection from the node to the pod IP, in MB/s, and their ratio. Prints the
+direct connections from the node, to the pod IP and to 127.0.0.1 inside the pod's network
+namespace (the forward's own last hop), in MB/s, and the ratios. Prints the
 figures with the load average and writes bench/results/streams.json; never asserts.
 
     .venv/bin/python bench/streams/run.py [--runs 20] [--megabytes 100]
@@ -27,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import docker
 
+from agent.pod_netns import connect_in_netns
 from bench.common import summary_ms, write_result
 from kajitori.api.core import Pod
 from tests.integration.agent.agent_process import (
@@ -57,8 +59,9 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def read_mb_per_s(port: int, host: str, total: int) -> float:
-    with socket.create_connection((host, port), timeout=60) as sock:
+def read_mb_per_s(port: int, host: str, total: int, *, netns_pid: int = 0) -> float:
+    connected = connect_in_netns(netns_pid, port) if netns_pid else socket.create_connection((host, port), timeout=60)
+    with connected as sock:
         got, started = 0, time.perf_counter()
         while got < total:
             chunk = sock.recv(1 << 20)
@@ -114,8 +117,18 @@ def main() -> None:
         wait_for("nc listening again", listening)
         straight_runs.append(read_mb_per_s(PORT, pod_ip, total))
         straight = max(straight_runs)
-        pf: dict[str, Any] = {"port_forward_mb_s": forwarded, "direct_mb_s": straight, "ratio": forwarded / straight, "megabytes": args.megabytes, "load": load_average()}
-        print(f"port-forward {args.megabytes} MB: {forwarded:.0f} MB/s through kubectl, {straight:.0f} MB/s direct to the pod IP; ratio {pf['ratio']:.2f}; load {pf['load']}")
+        # The forward's own last hop: 127.0.0.1 inside the pod's namespace, as the agent connects.
+        sandbox = next(c["Id"] for c in node_containers(docker_api, NODE, uid) if "pause" in c["Image"])
+        wait_for("nc listening again", listening)
+        in_netns = read_mb_per_s(PORT, "", total, netns_pid=int(docker_api.inspect_container(sandbox)["State"]["Pid"]))
+        pf: dict[str, Any] = {
+            "port_forward_mb_s": forwarded, "direct_pod_ip_mb_s": straight, "direct_in_netns_mb_s": in_netns,
+            "ratio_to_pod_ip": forwarded / straight, "ratio_to_netns": forwarded / in_netns, "megabytes": args.megabytes, "load": load_average(),
+        }  # fmt: skip
+        print(
+            f"port-forward {args.megabytes} MB: {forwarded:.0f} MB/s through kubectl; direct from the node {straight:.0f} MB/s to the pod IP "
+            f"(ratio {pf['ratio_to_pod_ip']:.2f}), {in_netns:.0f} MB/s to 127.0.0.1 in the pod's namespace (ratio {pf['ratio_to_netns']:.2f}); load {pf['load']}"
+        )
         write_result("streams", {"exec": exec_figures, "port_forward": pf})
     finally:
         stop_process(forward)  # type: ignore[arg-type]
