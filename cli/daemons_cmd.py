@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from cli.app import app
+from net.lb_pool import DEFAULT_LAB_NETWORK, DEFAULT_POOL, AddressPool, PoolError
 
 
 def configure_logging(verbose: bool) -> None:
@@ -37,9 +38,11 @@ def master(
     advertise_address: str = typer.Option(None, "--advertise-address", help="Address written into the kubeconfigs."),
     no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
     dns_listen: str = typer.Option(None, "--dns-listen", help="HOST:PORT to serve cluster DNS on (the kube-dns Service points there)."),
-    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, node-lifecycle, garbage-collector)."),
+    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, load-balancer, node-lifecycle, garbage-collector)."),
     node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
     pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
+    load_balancer_pool: str = typer.Option(DEFAULT_POOL, "--load-balancer-pool", help="Addresses for LoadBalancer Services: A-B or a CIDR, inside --lab-network."),
+    lab_network: str = typer.Option(DEFAULT_LAB_NETWORK, "--lab-network", help="The lab network; a --load-balancer-pool outside it is refused."),
     job_backoff: float = typer.Option(10.0, "--job-backoff", help="Seconds before a failed Job pod is recreated, doubling per failure up to 6 min (Kubernetes: 10)."),
     store: str = typer.Option("sqlite", "--store", help="sqlite (embedded, one master) or etcd (shared by masters)."),
     etcd_servers: str = typer.Option("", "--etcd-servers", help="etcd client URLs, comma-separated (with --store etcd)."),
@@ -61,6 +64,11 @@ def master(
     host, port = _split_listen(listen)
     loops = ControllerSettings(node_monitor_grace_s=node_monitor_grace, pod_eviction_timeout_s=pod_eviction_timeout)
     loops.job_backoff_base_s = job_backoff
+    try:
+        AddressPool.parse(load_balancer_pool, network=lab_network)
+    except PoolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--load-balancer-pool") from None
+    loops.load_balancer_pool, loops.lab_network = load_balancer_pool, lab_network
     for name in disable:
         attr = name.replace("-", "_")
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):
