@@ -39,7 +39,7 @@ class ProxyDaemon:
     def __init__(self, client: ApiClient, node_name: str, *, proxier: Proxier | None = None, routes: PodRouteSync | None = None) -> None:
         self.client = client
         self.node_name = node_name
-        self.proxier = proxier or Proxier()
+        self.proxier = proxier or Proxier(node_name=node_name)
         self.routes = routes or PodRouteSync(node_name)
         self.services = Informer(client, Service)
         self.endpoints = Informer(client, Endpoints)
