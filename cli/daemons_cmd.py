@@ -104,9 +104,11 @@ def proxy(
     node_name: str = typer.Option(None, "--node-name", help="This node's name (its own pod CIDR needs no route)."),
     cleanup: bool = typer.Option(False, "--cleanup", help="Remove exactly the proxy's chains and routes, then exit."),
     check_period: float = typer.Option(10.0, "--check-period", help="Seconds between checks that our chains are in place."),
+    load_balancer_pool: str = typer.Option(DEFAULT_POOL, "--load-balancer-pool", help="The only addresses this node may announce (as the master's flag)."),
+    lab_network: str = typer.Option(DEFAULT_LAB_NETWORK, "--lab-network", help="The lab network; a pool outside it is refused."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
-    """Run the service proxy (iptables) and pod routes of this node."""
+    """Run the service proxy (iptables), pod routes and load-balancer address announcement of this node."""
     configure_logging(verbose)
     # One line per API request is noise at INFO; the agent logs what it does itself.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -118,10 +120,17 @@ def proxy(
     from net.routes import PodRouteSync
 
     name = node_name or socket.gethostname()
+    try:
+        pool = AddressPool.parse(load_balancer_pool, network=lab_network)
+    except PoolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--load-balancer-pool") from None
     if cleanup:
+        from net.l2_addresses import remove_all
+
         Proxier().cleanup()
         PodRouteSync(name).cleanup()
-        typer.echo("removed the proxy's chains and routes")
+        removed = remove_all(pool)
+        typer.echo("removed the proxy's chains and routes" + (f" and load-balancer addresses {', '.join(removed)}" if removed else ""))
         return
     from kajitori.client import ApiClient
     from net.proxy_daemon import ProxyDaemon
@@ -129,7 +138,7 @@ def proxy(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name)
+    daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name, pool=pool)
     daemon.run(stop, check_period=check_period)
 
 

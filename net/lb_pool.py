@@ -15,6 +15,12 @@ from dataclasses import dataclass
 
 DEFAULT_POOL = "192.168.56.200-192.168.56.239"
 DEFAULT_LAB_NETWORK = "192.168.56.0/24"
+LOAD_BALANCER_CLASS = "kajitori.io/l2"
+"""Our `spec.loadBalancerClass`; a Service without one is ours too (we are the cluster's default)."""
+
+
+def is_our_class(load_balancer_class: object) -> bool:
+    return load_balancer_class in (None, "", LOAD_BALANCER_CLASS)
 
 
 class PoolError(ValueError):

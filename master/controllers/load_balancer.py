@@ -31,12 +31,11 @@ from kajitori.api.registry import by_path
 from kajitori.controller import Controller
 from kajitori.informer import object_key
 from master.controllers.context import LoopContext
-from net.lb_pool import AddressPool
+from net.lb_pool import LOAD_BALANCER_CLASS, AddressPool, is_our_class
 
 log = logging.getLogger(__name__)
 
-CLASS = "kajitori.io/l2"
-"""Our `spec.loadBalancerClass`; a Service without one is ours too (we are the cluster's default)."""
+CLASS = LOAD_BALANCER_CLASS
 
 
 def spec_extra(service: Service, name: str) -> Any:
@@ -45,7 +44,7 @@ def spec_extra(service: Service, name: str) -> Any:
 
 
 def is_ours(service: Service) -> bool:
-    return spec_extra(service, "loadBalancerClass") in (None, "", CLASS)
+    return is_our_class(spec_extra(service, "loadBalancerClass"))
 
 
 def ingress_ips(obj: Service | dict[str, Any]) -> list[str]:
