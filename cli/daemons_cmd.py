@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from cli.app import app
+from net.lb_pool import DEFAULT_LAB_NETWORK, DEFAULT_POOL, AddressPool, PoolError
 
 
 def configure_logging(verbose: bool) -> None:
@@ -37,9 +38,11 @@ def master(
     advertise_address: str = typer.Option(None, "--advertise-address", help="Address written into the kubeconfigs."),
     no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
     dns_listen: str = typer.Option(None, "--dns-listen", help="HOST:PORT to serve cluster DNS on (the kube-dns Service points there)."),
-    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, node-lifecycle, garbage-collector)."),
+    disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, load-balancer, node-lifecycle, garbage-collector)."),
     node_monitor_grace: float = typer.Option(6.0, "--node-monitor-grace-period", help="Seconds without heartbeat before a node is NotReady (Kubernetes: 40)."),
     pod_eviction_timeout: float = typer.Option(2.0, "--pod-eviction-timeout", help="Seconds pods stay on a NotReady node before deletion (Kubernetes: 300)."),
+    load_balancer_pool: str = typer.Option(DEFAULT_POOL, "--load-balancer-pool", help="Addresses for LoadBalancer Services: A-B or a CIDR, inside --lab-network."),
+    lab_network: str = typer.Option(DEFAULT_LAB_NETWORK, "--lab-network", help="The lab network; a --load-balancer-pool outside it is refused."),
     job_backoff: float = typer.Option(10.0, "--job-backoff", help="Seconds before a failed Job pod is recreated, doubling per failure up to 6 min (Kubernetes: 10)."),
     store: str = typer.Option("sqlite", "--store", help="sqlite (embedded, one master) or etcd (shared by masters)."),
     etcd_servers: str = typer.Option("", "--etcd-servers", help="etcd client URLs, comma-separated (with --store etcd)."),
@@ -61,6 +64,11 @@ def master(
     host, port = _split_listen(listen)
     loops = ControllerSettings(node_monitor_grace_s=node_monitor_grace, pod_eviction_timeout_s=pod_eviction_timeout)
     loops.job_backoff_base_s = job_backoff
+    try:
+        AddressPool.parse(load_balancer_pool, network=lab_network)
+    except PoolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--load-balancer-pool") from None
+    loops.load_balancer_pool, loops.lab_network = load_balancer_pool, lab_network
     for name in disable:
         attr = name.replace("-", "_")
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):
@@ -96,9 +104,11 @@ def proxy(
     node_name: str = typer.Option(None, "--node-name", help="This node's name (its own pod CIDR needs no route)."),
     cleanup: bool = typer.Option(False, "--cleanup", help="Remove exactly the proxy's chains and routes, then exit."),
     check_period: float = typer.Option(10.0, "--check-period", help="Seconds between checks that our chains are in place."),
+    load_balancer_pool: str = typer.Option(DEFAULT_POOL, "--load-balancer-pool", help="The only addresses this node may announce (as the master's flag)."),
+    lab_network: str = typer.Option(DEFAULT_LAB_NETWORK, "--lab-network", help="The lab network; a pool outside it is refused."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
-    """Run the service proxy (iptables) and pod routes of this node."""
+    """Run the service proxy (iptables), pod routes and load-balancer address announcement of this node."""
     configure_logging(verbose)
     # One line per API request is noise at INFO; the agent logs what it does itself.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -110,10 +120,17 @@ def proxy(
     from net.routes import PodRouteSync
 
     name = node_name or socket.gethostname()
+    try:
+        pool = AddressPool.parse(load_balancer_pool, network=lab_network)
+    except PoolError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--load-balancer-pool") from None
     if cleanup:
+        from net.l2_addresses import remove_all
+
         Proxier().cleanup()
         PodRouteSync(name).cleanup()
-        typer.echo("removed the proxy's chains and routes")
+        removed = remove_all(pool)
+        typer.echo("removed the proxy's chains and routes" + (f" and load-balancer addresses {', '.join(removed)}" if removed else ""))
         return
     from kajitori.client import ApiClient
     from net.proxy_daemon import ProxyDaemon
@@ -121,7 +138,7 @@ def proxy(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name)
+    daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name, pool=pool)
     daemon.run(stop, check_period=check_period)
 
 

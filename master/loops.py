@@ -25,6 +25,7 @@ from master.controllers.garbage_collector import GarbageCollector
 from master.controllers.informers import InformerFactory
 from master.controllers.job import JobController
 from master.controllers.leading import start_when_leading
+from master.controllers.load_balancer import LoadBalancerController
 from master.controllers.namespace import NamespaceController
 from master.controllers.node_lifecycle import NodeLifecycleController
 from master.controllers.replicaset import ReplicaSetController
@@ -57,6 +58,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.daemonset, DaemonSetController),
         (loops.job, JobController),
         (loops.endpoints, EndpointsController),
+        (loops.load_balancer, LoadBalancerController),
         (loops.node_lifecycle, NodeLifecycleController),
         (loops.garbage_collector, GarbageCollector),
         (loops.namespace, NamespaceController),

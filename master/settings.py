@@ -28,6 +28,12 @@ class ControllerSettings:
     """The longest delay between a Job's recreations after failures (Kubernetes: 6 min)."""
     endpoints: bool = True
     """Run the Endpoints controller."""
+    load_balancer: bool = True
+    """Run the LoadBalancer controller (addresses of ``load_balancer_pool`` for ``type: LoadBalancer``)."""
+    load_balancer_pool: str = "192.168.56.200-192.168.56.239"
+    """Addresses handed to LoadBalancer Services: ``A-B`` or a CIDR, inside ``lab_network``."""
+    lab_network: str = "192.168.56.0/24"
+    """The lab network; a pool reaching outside it is refused."""
     node_lifecycle: bool = True
     """Run the node lifecycle controller (NotReady, taints, evictions)."""
     garbage_collector: bool = True

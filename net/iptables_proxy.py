@@ -41,14 +41,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from net.iptables_rules import (
-    ENDPOINT_CHAIN_PREFIX,
     FILTER_BASE_CHAINS,
     FORWARD_CHAIN,
     MARK_MASQ_CHAIN,
     NAT_BASE_CHAINS,
     NODEPORTS_CHAIN,
+    OWN_CHAIN_PREFIXES,
     POSTROUTING_CHAIN,
-    SERVICE_CHAIN_PREFIX,
     SERVICES_CHAIN,
     ProxyRuleConfig,
     TableBatch,
@@ -124,7 +123,10 @@ class Proxier:
         iptables: Iptables | None = None,
         config: ProxyRuleConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        node_name: str = "",
     ) -> None:
+        self._node = node_name
+        """This node: its endpoints are the local ones of `externalTrafficPolicy: Local`."""
         self._ipt: Iptables = iptables or LegacyIptables(persistent_restore=True)
         self._config = config or ProxyRuleConfig()
         self._clock = clock
@@ -287,7 +289,7 @@ class Proxier:
             unserved = tuple(sp for sp in ports if not eps_by_port.get(sp.name))
             chains: set[str] = set()
             for sp in served:
-                port_chains[sp.name] = service_port_chains(sp, eps_by_port[sp.name], cfg)
+                port_chains[sp.name] = service_port_chains(sp, eps_by_port[sp.name], cfg, node=self._node)
                 chains.update(port_chains[sp.name])
             old = before.get(key)
             if old is None or (old.served, old.unserved) != (served, unserved):
@@ -303,8 +305,7 @@ class Proxier:
         if full:
             wanted = set(nat_chains)
             stale = {c for w in self._written.values() for c in w.chains} - wanted
-            ours = (SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX)
-            stale |= {c for c in existing_nat_chains if c.startswith(ours)} - wanted
+            stale |= {c for c in existing_nat_chains if c.startswith(OWN_CHAIN_PREFIXES)} - wanted
         else:
             stale = {c for key in dirty if key in self._written for c in self._written[key].chains}
             stale -= nat_chains.keys()
@@ -320,7 +321,9 @@ class Proxier:
                 ("nat", NODEPORTS_CHAIN): nodeports_chain_rules(served_all),
                 ("nat", MARK_MASQ_CHAIN): mark_masq_rules(cfg),
                 ("nat", POSTROUTING_CHAIN): postrouting_rules(cfg),
-                ("filter", SERVICES_CHAIN): reject_rules(unserved_all),
+                ("filter", SERVICES_CHAIN): reject_rules(
+                    unserved_all, {ip for w in written.values() for sp in (*w.served, *w.unserved) for ip in sp.load_balancer_ips}
+                ),
                 ("filter", FORWARD_CHAIN): forward_rules(cfg),
             }
             for (table, chain), rules in base.items():
@@ -336,8 +339,7 @@ class Proxier:
     def cleanup(self) -> None:
         """Remove exactly our jump rules and chains from nat and filter (`kajitori proxy --cleanup`)."""
         remove_jumps(self._ipt, proxy_jumps())
-        ours = (SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX)
-        nat = [c for c in chain_names(self._ipt.save("nat")) if c.startswith(ours)]
+        nat = [c for c in chain_names(self._ipt.save("nat")) if c.startswith(OWN_CHAIN_PREFIXES)]
         restore_deleting_chains(
             self._ipt, {"nat": [*nat, *NAT_BASE_CHAINS], "filter": list(FILTER_BASE_CHAINS)}
         )

@@ -7,7 +7,12 @@ Chains (all ours, prefix `KT-`; Docker's chains are never named):
 
     nat  PREROUTING, OUTPUT -> KT-SERVICES
            -d CIP -p P --dport N -> KT-SVC-<h>        (one per service port with endpoints)
+           -d LBIP -p P --dport N -> KT-EXT-<h>      (a LoadBalancer's address, on every node)
            last: -m addrtype --dst-type LOCAL -> KT-NODEPORTS
+         KT-EXT-<h>:    Cluster: -> KT-MARK-MASQ, -> KT-SVC-<h> (all endpoints, source masqueraded)
+                        Local: pods (clusterCIDR) and the node itself -> KT-SVC-<h> (the node
+                        masqueraded); everyone else -> KT-SVL-<h>: only this node's endpoints,
+                        no masquerade, so the backend sees the client's address
          KT-NODEPORTS:  -p P --dport NP -> KT-MARK-MASQ, then -> KT-SVC-<h>
          KT-SVC-<h>:    ! -s clusterCIDR -> KT-MARK-MASQ (off-cluster clients must come back here;
                         no -d/--dport: KT-SVC is entered only from KT-SERVICES, which matched them,
@@ -20,6 +25,8 @@ Chains (all ours, prefix `KT-`; Docker's chains are never named):
     filter INPUT, OUTPUT, FORWARD (ctstate NEW) -> KT-SERVICES:
                         DROP to 127.0.0.0/8 from elsewhere unless DNATed (see LOCALHOST_GUARD)
                         REJECT for ClusterIPs and NodePorts of service ports without endpoints
+                        REJECT for anything to a load-balancer IP still addressed to it here
+                        (not DNATed: no endpoints, no local endpoint under Local, another port)
                         (icmp-port-unreachable, tcp-reset for TCP: a fast refusal, not a hang)
            FORWARD -> KT-FORWARD: accept marked traffic and the cluster CIDR's flows, because
                         Docker sets FORWARD's policy to DROP.
@@ -57,6 +64,10 @@ POSTROUTING_CHAIN = "KT-POSTROUTING"
 FORWARD_CHAIN = "KT-FORWARD"
 SERVICE_CHAIN_PREFIX = "KT-SVC-"
 ENDPOINT_CHAIN_PREFIX = "KT-SEP-"
+EXTERNAL_CHAIN_PREFIX = "KT-EXT-"
+LOCAL_CHAIN_PREFIX = "KT-SVL-"
+OWN_CHAIN_PREFIXES = (SERVICE_CHAIN_PREFIX, ENDPOINT_CHAIN_PREFIX, EXTERNAL_CHAIN_PREFIX, LOCAL_CHAIN_PREFIX)
+"""Per-service chains: all ours, written and deleted by the proxy alone."""
 
 NAT_BASE_CHAINS = (SERVICES_CHAIN, NODEPORTS_CHAIN, MARK_MASQ_CHAIN, POSTROUTING_CHAIN)
 FILTER_BASE_CHAINS = (SERVICES_CHAIN, FORWARD_CHAIN)
@@ -83,6 +94,18 @@ def _hash16(text: str) -> str:
 def service_chain(name: ServicePortName, protocol: str) -> str:
     """KT-SVC-<hash> of a service port, like kube-proxy's servicePortChainName."""
     return SERVICE_CHAIN_PREFIX + _hash16(str(name) + protocol.lower())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def external_chain(name: ServicePortName, protocol: str) -> str:
+    """KT-EXT-<hash>: where traffic to a load-balancer IP enters (kube-proxy's KUBE-EXT-)."""
+    return EXTERNAL_CHAIN_PREFIX + _hash16(str(name) + protocol.lower())
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def local_chain(name: ServicePortName, protocol: str) -> str:
+    """KT-SVL-<hash>: this node's endpoints only (kube-proxy's KUBE-SVL-)."""
+    return LOCAL_CHAIN_PREFIX + _hash16(str(name) + protocol.lower())
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -133,9 +156,10 @@ def _comment(sp: ServicePort, what: str = "") -> str:
 
 
 def service_port_chains(
-    sp: ServicePort, endpoints: Sequence[Endpoint], config: ProxyRuleConfig
+    sp: ServicePort, endpoints: Sequence[Endpoint], config: ProxyRuleConfig, *, node: str = ""
 ) -> dict[str, list[str]]:
-    """nat chains of one service port that has endpoints: its KT-SVC chain and one KT-SEP per endpoint.
+    """nat chains of one service port that has endpoints: its KT-SVC chain and one KT-SEP per endpoint,
+    and for a load-balancer IP its KT-EXT chain (and KT-SVL under Local; `node` says which are local).
 
     Returns chain name -> `-A` lines, KT-SVC first.
     """
@@ -159,6 +183,35 @@ def service_port_chains(
             f"-A {sep} -s {ep.ip}/32 -j {MARK_MASQ_CHAIN}",
             f"-A {sep} -p {proto}{affinity} -j DNAT --to-destination {ep}",
         ]
+    if sp.load_balancer_ips:
+        chains.update(_external_chains(sp, endpoints, sep_names, config, node))
+    return chains
+
+
+def _external_chains(
+    sp: ServicePort, endpoints: Sequence[Endpoint], sep_names: list[str], config: ProxyRuleConfig, node: str
+) -> dict[str, list[str]]:
+    svc = service_chain(sp.name, sp.protocol)
+    ext = external_chain(sp.name, sp.protocol)
+    if not sp.external_local:
+        return {ext: [f"-A {ext} -j {MARK_MASQ_CHAIN}", f"-A {ext} -j {svc}"]}
+    svl = local_chain(sp.name, sp.protocol)
+    local = [sep for ep, sep in zip(endpoints, sep_names, strict=True) if ep.node and ep.node == node]
+    rules = [
+        # Pods and the node itself reach every endpoint, as a ClusterIP does (kube-proxy too).
+        f"-A {ext} -s {config.cluster_cidr} -j {svc}",
+        f"-A {ext} -m addrtype --src-type LOCAL -j {MARK_MASQ_CHAIN}",
+        f"-A {ext} -m addrtype --src-type LOCAL -j {svc}",
+    ]
+    chains = {ext: rules}
+    if local:
+        rules.append(f"-A {ext} -j {svl}")
+        # No masquerade: the backend sees the client, and answers through this node's conntrack.
+        chains[svl] = [
+            f"-A {svl}{'' if i == len(local) - 1 else f' -m statistic --mode random --probability {probability(len(local) - i)}'} -j {sep}"
+            for i, sep in enumerate(local)
+        ]
+    # Without a local endpoint the packet stays addressed to the LB IP; filter REJECTs it.
     return chains
 
 
@@ -170,9 +223,21 @@ def _services_rule(sp: ServicePort) -> str:
     )
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _external_rules(sp: ServicePort) -> tuple[str, ...]:
+    ext = external_chain(sp.name, sp.protocol)
+    return tuple(
+        f"-A {SERVICES_CHAIN} -d {ip}/32 -p {_proto(sp)} --dport {sp.port} -j {ext}" for ip in sp.load_balancer_ips
+    )
+
+
 def services_chain_rules(ports: Iterable[ServicePort]) -> list[str]:
-    """nat KT-SERVICES: one jump per service port with endpoints, then the NodePorts hook last."""
-    rules = [_services_rule(sp) for sp in ports]
+    """nat KT-SERVICES: one jump per ClusterIP and load-balancer IP of a service port with endpoints,
+    then the NodePorts hook last."""
+    rules: list[str] = []
+    for sp in ports:
+        rules.append(_services_rule(sp))
+        rules.extend(_external_rules(sp))
     rules.append(save_line(SERVICES_CHAIN, nodeports_jump_spec()))
     return rules
 
@@ -220,9 +285,15 @@ LOCALHOST_GUARD = (
 )
 
 
-def reject_rules(ports: Iterable[ServicePort]) -> list[str]:
-    """filter KT-SERVICES: the localhost guard, then refuse ClusterIPs and NodePorts of service ports without endpoints."""
+def reject_rules(ports: Iterable[ServicePort], load_balancer_ips: Iterable[str] = ()) -> list[str]:
+    """filter KT-SERVICES: the localhost guard, then refuse ClusterIPs and NodePorts of service ports without
+    endpoints, and every new connection to a load-balancer IP that no DNAT took (one pair of rules per IP:
+    the node's own ports are never exposed on it, whoever holds it)."""
     rules = [LOCALHOST_GUARD]
+    for ip in sorted(set(load_balancer_ips)):
+        comment = f'-m comment --comment "load-balancer IP {ip}: no (local) endpoint for this port"'
+        rules.append(f"-A {SERVICES_CHAIN} {comment} -d {ip}/32 -p tcp -j REJECT --reject-with tcp-reset")
+        rules.append(f"-A {SERVICES_CHAIN} {comment} -d {ip}/32 -j REJECT --reject-with icmp-port-unreachable")
     for sp in ports:
         proto = _proto(sp)
         reject = "tcp-reset" if proto == "tcp" else "icmp-port-unreachable"

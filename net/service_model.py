@@ -47,6 +47,11 @@ class ServicePort:
     """0 when the Service is not of type NodePort/LoadBalancer."""
     affinity_timeout: int = 0
     """Seconds of ClientIP session affinity; 0 when affinity is off."""
+    load_balancer_ips: tuple[str, ...] = ()
+    """`status.loadBalancer.ingress[].ip` of a LoadBalancer Service: DNATed on every node like the ClusterIP."""
+    external_local: bool = False
+    """`externalTrafficPolicy: Local`: external traffic to the load-balancer IP keeps its source and
+    goes only to this node's endpoints."""
 
 
 @dataclass(frozen=True, order=True)
@@ -55,6 +60,8 @@ class Endpoint:
 
     ip: str
     port: int
+    node: str = ""
+    """`nodeName` of the address (which node's endpoint it is; for `externalTrafficPolicy: Local`)."""
 
     def __str__(self) -> str:
         return f"{self.ip}:{self.port}"
@@ -82,6 +89,11 @@ def service_ports_from_service(obj: dict[str, Any]) -> list[ServicePort]:
     if spec.get("sessionAffinity") == "ClientIP":
         config = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
         affinity = int(config.get("timeoutSeconds") or DEFAULT_AFFINITY_TIMEOUT)
+    lb_ips: tuple[str, ...] = ()
+    if spec.get("type") == "LoadBalancer":
+        ingress = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        lb_ips = tuple(sorted({i["ip"] for i in ingress if i.get("ip")}))
+    external_local = bool(lb_ips) and spec.get("externalTrafficPolicy") == "Local"
     ports = []
     for port in spec.get("ports") or []:
         protocol = port.get("protocol") or "TCP"
@@ -95,6 +107,8 @@ def service_ports_from_service(obj: dict[str, Any]) -> list[ServicePort]:
                 port=int(port["port"]),
                 node_port=int(port.get("nodePort") or 0) if with_node_ports else 0,
                 affinity_timeout=affinity,
+                load_balancer_ips=lb_ips,
+                external_local=external_local,
             )
         )
     return ports
@@ -112,8 +126,8 @@ def endpoints_from_endpoints(obj: dict[str, Any]) -> dict[ServicePortName, list[
     name = meta["name"]
     result: dict[ServicePortName, set[Endpoint]] = {}
     for subset in obj.get("subsets") or []:
-        addresses = [a["ip"] for a in subset.get("addresses") or [] if a.get("ip")]
+        addresses = [(a["ip"], a.get("nodeName") or "") for a in subset.get("addresses") or [] if a.get("ip")]
         for port in subset.get("ports") or []:
             key = ServicePortName(namespace, name, port.get("name") or "")
-            result.setdefault(key, set()).update(Endpoint(ip, int(port["port"])) for ip in addresses)
+            result.setdefault(key, set()).update(Endpoint(ip, int(port["port"]), node) for ip, node in addresses)
     return {key: sorted(eps) for key, eps in result.items()}

@@ -258,3 +258,10 @@ def test_sort_events_by_time_seen() -> None:
     early = {"metadata": {"name": "b"}, "lastTimestamp": format_time(NOW - 10)}
     assert printers.sort_for_table("Event", [late, early]) == [early, late]
     assert [o["metadata"]["name"] for o in printers.sort_for_table("Pod", [early, late])] == ["a", "b"]
+
+
+def test_load_balancer_external_ip_from_its_status() -> None:
+    spec = {"type": "LoadBalancer", "ports": [{"port": 80, "nodePort": 31000}]}
+    status = {"loadBalancer": {"ingress": [{"ip": "192.168.56.200"}]}}
+    assert printers.service_external_ip(spec, status) == "192.168.56.200"
+    assert printers.service_ports(spec) == "80:31000/TCP"

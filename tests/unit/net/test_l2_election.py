@@ -1,0 +1,156 @@
+"""Which node announces a load-balancer address, and what the announcer does to the interface."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kajitori.api.coordination import Lease
+from kajitori.api.core import Endpoints, Node, Service
+from net.l2_addresses import AnnounceError, MemoryAddresses, gratuitous_arp
+from net.l2_announcer import L2Announcer, _micro_time
+from net.l2_election import addresses_to_announce, candidates, elect
+from net.lb_pool import AddressPool
+from tests.unit.controllers.fakes import FakeCache, RecordingClient
+
+NOW = 1_800_000_000.0
+POOL = AddressPool.parse()
+
+
+def node(name: str, *, ready: bool = True, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": labels or {}},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                       "addresses": [{"type": "InternalIP", "address": f"192.168.56.{10 + int(name[-1])}"}]}}  # fmt: skip
+
+
+def lease(node_name: str, renewed: float) -> dict[str, Any]:
+    return {"metadata": {"name": f"kajitori-proxy-{node_name}", "namespace": "kube-node-lease"},
+            "spec": {"holderIdentity": node_name, "leaseDurationSeconds": 5, "renewTime": _micro_time(renewed)}}  # fmt: skip
+
+
+def lb(name: str, ip: str | None, *, policy: str = "Cluster", klass: str | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": "LoadBalancer", "clusterIP": "10.96.0.9", "externalTrafficPolicy": policy,
+                            "ports": [{"port": 80, "nodePort": 30001}]}  # fmt: skip
+    if klass:
+        spec["loadBalancerClass"] = klass
+    status = {"loadBalancer": {"ingress": [{"ip": ip}]}} if ip else {}
+    return {"metadata": {"name": name, "namespace": "default"}, "spec": spec, "status": status}
+
+
+def eps(name: str, *nodes: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "default"},
+            "subsets": [{"addresses": [{"ip": f"10.244.{i}.2", "nodeName": n} for i, n in enumerate(nodes)],
+                         "ports": [{"port": 80}]}]}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("nodes", "leases", "expected"),
+    [
+        pytest.param([node("n1"), node("n2")], {"n1": lease("n1", NOW - 1), "n2": lease("n2", NOW)}, {"n1", "n2"}, id="both"),
+        pytest.param([node("n1"), node("n2", ready=False)], {"n1": lease("n1", NOW), "n2": lease("n2", NOW)}, {"n1"},
+                     id="not-ready-out"),
+        pytest.param([node("n1"), node("n2")], {"n1": lease("n1", NOW), "n2": lease("n2", NOW - 5)}, {"n1"},
+                     id="expired-proxy-lease-out"),
+        pytest.param([node("n1"), node("n2")], {"n1": lease("n1", NOW)}, {"n1"}, id="no-proxy-out"),
+        pytest.param([node("n1", labels={"node.kubernetes.io/exclude-from-external-load-balancers": ""}), node("n2")],
+                     {"n1": lease("n1", NOW), "n2": lease("n2", NOW)}, {"n2"}, id="excluded-out"),
+    ],
+)  # fmt: skip
+def test_candidates(nodes: list[dict[str, Any]], leases: dict[str, dict[str, Any]], expected: set[str]) -> None:
+    assert candidates(nodes, leases, NOW) == expected
+
+
+def test_election_is_deterministic_spreads_and_moves_only_the_lost_nodes_services() -> None:
+    nodes = {"n1", "n2", "n3"}
+    keys = [f"default/svc{i}" for i in range(30)]
+    winners = {k: elect(k, nodes) for k in keys}
+    assert winners == {k: elect(k, sorted(nodes, reverse=True)) for k in keys}  # order of the input is irrelevant
+    assert set(winners.values()) == nodes  # 30 Services land on all three
+    after = {k: elect(k, nodes - {"n1"}) for k in keys}
+    assert all(after[k] == winners[k] for k in keys if winners[k] != "n1")
+    assert all(after[k] in {"n2", "n3"} for k in keys)
+    assert elect("default/x", set()) is None
+
+
+def test_addresses_to_announce_policy_class_and_pool() -> None:
+    key = "default/web"
+    winner = elect(key, {"n1", "n2"})
+    loser = ({"n1", "n2"} - {winner}).pop()
+    services = [lb("web", "192.168.56.200")]
+    assert addresses_to_announce(winner or "", services=services, endpoints={}, eligible={"n1", "n2"}, pool=POOL) == {"192.168.56.200": key}
+    assert addresses_to_announce(loser, services=services, endpoints={}, eligible={"n1", "n2"}, pool=POOL) == {}
+    # Local: only a node with an endpoint, even when the hash prefers the other.
+    local = [lb("web", "192.168.56.200", policy="Local")]
+    endpoints = {key: eps("web", loser)}
+    assert addresses_to_announce(loser, services=local, endpoints=endpoints, eligible={"n1", "n2"}, pool=POOL) == {"192.168.56.200": key}
+    assert addresses_to_announce(winner or "", services=local, endpoints=endpoints, eligible={"n1", "n2"}, pool=POOL) == {}
+    # Another class, or an address outside the pool (whatever the status says): never.
+    for svc in (lb("web", "192.168.56.200", klass="example.com/x"), lb("web", "192.168.56.7"), lb("web", "10.0.0.1")):
+        for n in ("n1", "n2"):
+            assert addresses_to_announce(n, services=[svc], endpoints={}, eligible={"n1", "n2"}, pool=POOL) == {}
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _announcer(name: str, objs: dict[type, list[dict[str, Any]]]) -> tuple[L2Announcer, MemoryAddresses, _Clock, dict[type, FakeCache]]:
+    caches = {model: FakeCache(model) for model in (Service, Endpoints, Node, Lease)}
+    for model, items in objs.items():
+        caches[model].add(*(model.model_validate(o) for o in items))
+    table, clock = MemoryAddresses(POOL), _Clock()
+    announcer = L2Announcer(RecordingClient(), name, pool=POOL, services=caches[Service], endpoints=caches[Endpoints],
+                            nodes=caches[Node], leases=caches[Lease], addresses=table, clock=clock)  # fmt: skip
+    return announcer, table, clock, caches
+
+
+def test_announcer_adds_announces_three_times_and_fences_itself_without_its_lease() -> None:
+    winner = elect("default/web", {"n1", "n2"}) or ""
+    objs = {Service: [lb("web", "192.168.56.200")], Node: [node("n1"), node("n2")],
+            Lease: [lease("n1", NOW), lease("n2", NOW)]}  # fmt: skip
+    announcer, table, clock, caches = _announcer(winner, objs)
+    announcer.renew_lease()
+    for _ in range(4):
+        announcer.sync()
+    assert table.log == [("add", "192.168.56.200")] + [("announce", "192.168.56.200")] * 3
+    assert [(v, k, n) for v, k, n, _ in announcer.client.writes[:1]] == [("patch", "Lease", f"kajitori-proxy-{winner}")]  # type: ignore[attr-defined]
+    # The master unreachable for a lease duration: our Lease is stale for the others too; give up.
+    clock.now += 5
+    announcer.sync()
+    assert table.held == set()
+    # Back in touch: taken again; given up at stop.
+    caches[Lease].add(*(Lease.model_validate(lease(n, clock.now)) for n in ("n1", "n2")))
+    announcer.renew_lease()
+    announcer.sync()
+    assert table.held == {"192.168.56.200"}
+    announcer.give_up()
+    assert table.held == set()
+
+
+def test_announcer_of_the_other_node_takes_over_when_the_winners_lease_expires() -> None:
+    winner = elect("default/web", {"n1", "n2"}) or ""
+    other = ({"n1", "n2"} - {winner}).pop()
+    objs = {Service: [lb("web", "192.168.56.200")], Node: [node("n1"), node("n2")],
+            Lease: [lease("n1", NOW), lease("n2", NOW)]}  # fmt: skip
+    announcer, table, clock, caches = _announcer(other, objs)
+    announcer.renew_lease()
+    announcer.sync()
+    assert table.held == set()
+    clock.now += 5  # the winner stopped renewing; we renewed (our own Lease in the cache too)
+    caches[Lease].add(Lease.model_validate(lease(other, clock.now)))
+    announcer.renew_lease()
+    announcer.sync()
+    assert table.held == {"192.168.56.200"}
+
+
+def test_no_address_outside_the_pool_is_ever_added_and_garp_frame_shape() -> None:
+    with pytest.raises(AnnounceError):
+        MemoryAddresses(POOL).add("192.168.56.10")
+    frame = gratuitous_arp("eth1", bytes.fromhex("020000000001"), "192.168.56.200")
+    assert len(frame) == 42 and frame[:6] == b"\xff" * 6 and frame[12:14] == b"\x08\x06"
+    assert frame[28:32] == frame[38:42] == bytes([192, 168, 56, 200])
