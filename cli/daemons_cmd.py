@@ -44,6 +44,7 @@ def master(
     load_balancer_pool: str = typer.Option(DEFAULT_POOL, "--load-balancer-pool", help="Addresses for LoadBalancer Services: A-B or a CIDR, inside --lab-network."),
     lab_network: str = typer.Option(DEFAULT_LAB_NETWORK, "--lab-network", help="The lab network; a --load-balancer-pool outside it is refused."),
     job_backoff: float = typer.Option(10.0, "--job-backoff", help="Seconds before a failed Job pod is recreated, doubling per failure up to 6 min (Kubernetes: 10)."),
+    cronjob_clock_speed: float = typer.Option(1.0, "--cronjob-clock-speed", hidden=True, help="Tests only: the CronJob controller's clock runs this many times faster than real time."),
     store: str = typer.Option("sqlite", "--store", help="sqlite (embedded, one master) or etcd (shared by masters)."),
     etcd_servers: str = typer.Option("", "--etcd-servers", help="etcd client URLs, comma-separated (with --store etcd)."),
     etcd_cafile: str = typer.Option(None, "--etcd-cafile", help="CA of the etcd servers' certificates."),
@@ -69,6 +70,7 @@ def master(
     except PoolError as exc:
         raise typer.BadParameter(str(exc), param_hint="--load-balancer-pool") from None
     loops.load_balancer_pool, loops.lab_network = load_balancer_pool, lab_network
+    loops.cronjob_clock_speed = cronjob_clock_speed
     for name in disable:
         attr = name.replace("-", "_")
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):

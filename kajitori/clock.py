@@ -54,3 +54,23 @@ def parse_time(value: str | None) -> float | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+class ScaledClock(Clock):
+    """A clock whose wall time runs ``speed`` times faster than another's from the moment it is made.
+
+    For tests of schedules against a real master (``--cronjob-clock-speed 60``: a minute a
+    second); never for production, where CronJobs use the real clock.
+    """
+
+    def __init__(self, base: Clock, speed: float) -> None:
+        self.base = base
+        self.speed = speed
+        self._origin = base.time()
+        self._mono_origin = base.monotonic()
+
+    def time(self) -> float:
+        return self._origin + (self.base.time() - self._origin) * self.speed
+
+    def monotonic(self) -> float:
+        return self._mono_origin + (self.base.monotonic() - self._mono_origin) * self.speed

@@ -273,6 +273,24 @@ def job_cells(obj: Obj, now: float) -> list[str]:
     ]
 
 
+
+def cronjob_cells(obj: Obj, now: float) -> list[str]:
+    """kubectl's CronJob row: the schedule, its zone, suspended?, active Jobs, when it last ran."""
+    spec, status = _spec(obj), _status(obj)
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    last = status.get("lastScheduleTime")
+    return [
+        _meta(obj).get("name", ""),
+        spec.get("schedule", ""),
+        spec.get("timeZone") or NONE,
+        "True" if spec.get("suspend") else "False",
+        str(len(status.get("active") or [])),
+        age(last, now) if last else NONE,
+        age(_meta(obj).get("creationTimestamp"), now),
+        *_containers_and_images(job_spec.get("template") or {}),
+        selector_text(job_spec.get("selector")),
+    ]
+
 # --------------------------------------------------------------------------- services, endpoints
 
 
@@ -542,6 +560,21 @@ TABLES: dict[str, TableSpec] = {
             SELECTOR,
         ),
         job_cells,
+    ),
+    "CronJob": TableSpec(
+        (
+            NAME,
+            Column("Schedule", "The schedule in Cron format."),
+            Column("Timezone", "The time zone the schedule is read in."),
+            Column("Suspend", "Whether later runs are suspended."),
+            Column("Active", "The number of running Jobs."),
+            Column("Last Schedule", "When a Job was last scheduled."),
+            AGE,
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
+        ),
+        cronjob_cells,
     ),
     "Service": TableSpec(
         (

@@ -17,6 +17,7 @@ from kajitori import config
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from master.controllers.context import LoopContext
+from master.controllers.cronjob import CronJobController
 from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
 from master.controllers.endpoints import EndpointsController
@@ -57,6 +58,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.deployment, DeploymentController),
         (loops.daemonset, DaemonSetController),
         (loops.job, JobController),
+        (loops.cronjob, CronJobController),
         (loops.endpoints, EndpointsController),
         (loops.load_balancer, LoadBalancerController),
         (loops.node_lifecycle, NodeLifecycleController),

@@ -26,6 +26,10 @@ class ControllerSettings:
     """Delay before a Job's pod is recreated after its first failure, doubling per failure (Kubernetes: 10 s)."""
     job_backoff_max_s: float = 360.0
     """The longest delay between a Job's recreations after failures (Kubernetes: 6 min)."""
+    cronjob: bool = True
+    """Run the CronJob controller (Jobs on a schedule)."""
+    cronjob_clock_speed: float = 1.0
+    """How many times faster than real time the CronJob controller's clock runs (tests only: 60 makes a minute a second)."""
     endpoints: bool = True
     """Run the Endpoints controller."""
     load_balancer: bool = True

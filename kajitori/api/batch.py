@@ -1,4 +1,4 @@
-"""The batch/v1 kind: Job (run-to-completion pods), with Kubernetes' defaults and rules.
+"""The batch/v1 kinds: Job (run-to-completion pods) and CronJob (Jobs on a schedule), with Kubernetes' defaults and rules.
 
 Defaults are Kubernetes' own: parallelism 1, backoffLimit 6, completionMode NonIndexed,
 suspend false; completions is 1 when neither completions nor parallelism is given, and
@@ -15,8 +15,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from kajitori.api.core import PodTemplateSpec
-from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
+from kajitori import cron
+from kajitori.api.core import ObjectReference, PodTemplateSpec
+from kajitori.api.meta import KubeModel, LabelSelector, ObjectMeta, TypedObject
 
 # Kubernetes' counts are int32: a controller never loops over more than that.
 NonNegative = Annotated[int, Field(ge=0, le=2**31 - 1)]
@@ -113,4 +114,65 @@ class Job(TypedObject):
         selector = spec.selector
         if selector is not None and not selector.is_empty() and not selector.matches(spec.template.metadata.labels):
             raise ValueError("spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`")
+        return self
+
+
+# --------------------------------------------------------------------------- CronJob
+
+CRONJOB_SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+"""On each Job a CronJob starts: the scheduled time it runs for (RFC 3339, in the CronJob's zone)."""
+CRONJOB_INSTANTIATE = "cronjob.kubernetes.io/instantiate"
+"""On a Job made by hand from a CronJob's template (``create job --from=cronjob/X``): "manual"."""
+
+
+class JobTemplateSpec(KubeModel):
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: JobSpec
+
+
+class CronJobSpec(KubeModel):
+    schedule: str
+    timeZone: str | None = None
+    startingDeadlineSeconds: NonNegative | None = None
+    concurrencyPolicy: Literal["Allow", "Forbid", "Replace"] = "Allow"
+    suspend: bool = False
+    jobTemplate: JobTemplateSpec
+    successfulJobsHistoryLimit: NonNegative = 3
+    failedJobsHistoryLimit: NonNegative = 1
+
+
+class CronJobStatus(KubeModel):
+    active: list[ObjectReference] | None = None
+    lastScheduleTime: str | None = None
+    lastSuccessfulTime: str | None = None
+
+
+class CronJob(TypedObject):
+    """batch/v1 CronJob: Jobs from ``spec.jobTemplate`` at the times of ``spec.schedule``.
+
+    The schedule and time zone are checked here (422 naming spec.schedule / spec.timeZone),
+    with kajitori.cron, the parser the controller uses.
+    """
+
+    apiVersion: str | None = "batch/v1"
+    kind: str | None = "CronJob"
+    spec: CronJobSpec
+    status: CronJobStatus = Field(default_factory=CronJobStatus)
+
+    @model_validator(mode="after")
+    def _rules(self) -> CronJob:
+        try:
+            cron.load_zone(self.spec.timeZone)
+        except cron.TimeZoneError:
+            raise ValueError(f'spec.timeZone: Invalid value: "{self.spec.timeZone}": unknown time zone') from None
+        try:
+            cron.parse(self.spec.schedule, self.spec.timeZone)
+        except cron.ScheduleError as exc:
+            raise ValueError(f'spec.schedule: Invalid value: "{self.spec.schedule}": {exc}') from None
+        policy = self.spec.jobTemplate.spec.template.spec.restartPolicy
+        if policy not in ("OnFailure", "Never"):
+            raise ValueError(
+                "spec.jobTemplate.spec.template.spec.restartPolicy: "
+                f'Unsupported value: "{policy}": supported values: "OnFailure", "Never"'
+            )
         return self

@@ -108,6 +108,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "ReplicaSet"): "apps/v1.ReplicaSet",
     ("apps/v1", "DaemonSet"): "apps/v1.DaemonSet",
     ("batch/v1", "Job"): "batch/v1.Job",
+    ("batch/v1", "CronJob"): "batch/v1.CronJob",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
 }
@@ -781,6 +782,19 @@ MESSAGES: dict[str, str] = {
     "batch/v1.JobCondition": (
         "1 type string; 2 status string; 3 lastProbeTime Time,omitempty; "
         "4 lastTransitionTime Time,omitempty; 5 reason string,omitempty; 6 message string,omitempty"
+    ),
+    "batch/v1.CronJob": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec CronJobSpec,omitempty; 3 status CronJobStatus,omitempty"
+    ),
+    "batch/v1.CronJobSpec": (
+        "1 schedule string; 8 timeZone *string,omitempty; 2 startingDeadlineSeconds *int64,omitempty; "
+        "3 concurrencyPolicy string,omitempty; 4 suspend *bool,omitempty; 5 jobTemplate JobTemplateSpec; "
+        "6 successfulJobsHistoryLimit *int32,omitempty; 7 failedJobsHistoryLimit *int32,omitempty"
+    ),
+    "batch/v1.JobTemplateSpec": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 spec JobSpec,omitempty"),
+    "batch/v1.CronJobStatus": (
+        "1 active []core/v1.ObjectReference,omitempty; 4 lastScheduleTime *Time,omitempty; "
+        "5 lastSuccessfulTime *Time,omitempty"
     ),
     "batch/v1.UncountedTerminatedPods": ("1 succeeded []string,omitempty; 2 failed []string,omitempty"),
     "policy/v1.Eviction": (

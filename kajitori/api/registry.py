@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kajitori.api.apps import DaemonSet, Deployment, ReplicaSet
-from kajitori.api.batch import Job
+from kajitori.api.batch import CronJob, Job
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from kajitori.api.meta import TypedObject
@@ -84,6 +84,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ReplicaSet, ("rs",), frozenset({"status", "scale"}), categories=ALL),
     Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"}), categories=ALL),
     Resource("batch", "v1", "Job", "jobs", True, Job, (), frozenset({"status"}), categories=ALL),
+    Resource("batch", "v1", "CronJob", "cronjobs", True, CronJob, ("cj",), frozenset({"status"}), categories=ALL),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from kajitori.api.registry import Resource
 from master.apiserver.strategies.base import FieldError, Strategy
+from master.apiserver.strategies.cronjob import CronJobStrategy
 from master.apiserver.strategies.job import JobStrategy
 from master.apiserver.strategies.namespace import NamespaceStrategy
 from master.apiserver.strategies.node import NodeStrategy
@@ -25,6 +26,7 @@ STRATEGIES: dict[str, Strategy] = {
     "ReplicaSet": WorkloadStrategy(),
     "DaemonSet": WorkloadStrategy(),
     "Job": JobStrategy(),
+    "CronJob": CronJobStrategy(),
 }
 """Keyed by kind (every kind this server serves has one group)."""
 

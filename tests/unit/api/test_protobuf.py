@@ -224,6 +224,13 @@ OBJECTS: dict[str, dict[str, Any]] = {
             "spec": {"backoffLimit": 0, "completions": 3, "parallelism": 1, "activeDeadlineSeconds": 60, "suspend": False,
                      "template": {"metadata": {}, "spec": {**POD_SPEC, "restartPolicy": "Never"}}},
             "status": {"succeeded": 1, "startTime": "2026-11-30T10:00:00Z", "uncountedTerminatedPods": {"failed": ["u2"]}}},
+    "CronJob": {"metadata": {"name": "hello", "namespace": "default"},
+                "spec": {"schedule": "*/5 * * * *", "timeZone": "Europe/Paris", "startingDeadlineSeconds": 30,
+                         "concurrencyPolicy": "Forbid", "suspend": False, "successfulJobsHistoryLimit": 2, "failedJobsHistoryLimit": 0,
+                         "jobTemplate": {"metadata": {"labels": {"app": "hello"}},
+                                         "spec": {"backoffLimit": 1, "template": {"metadata": {}, "spec": {**POD_SPEC, "restartPolicy": "OnFailure"}}}}},
+                "status": {"active": [{"kind": "Job", "namespace": "default", "name": "hello-29000000", "uid": "u3", "apiVersion": "batch/v1"}],
+                           "lastScheduleTime": "2026-11-30T10:05:00Z", "lastSuccessfulTime": "2026-11-30T10:00:10Z"}},
 }
 EXTRA_MESSAGES = {
     ("v1", "Binding"): {"metadata": {"name": "web", "namespace": "default"}, "target": {"kind": "Node", "name": "node1"}},
