@@ -395,6 +395,43 @@ def describe_job(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
     return w
 
 
+def describe_cronjob(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
+    """kubectl's CronJob layout: schedule and policies, the job template, the active and last Jobs."""
+    w = DescribeWriter()
+    meta, spec, status = _meta(obj), obj.get("spec") or {}, obj.get("status") or {}
+    job_template = spec.get("jobTemplate") or {}
+    job_spec = job_template.get("spec") or {}
+    w.field(0, "Name", meta.get("name"))
+    w.field(0, "Namespace", meta.get("namespace"))
+    w.mapping(0, "Labels", meta.get("labels"))
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
+    w.field(0, "Schedule", spec.get("schedule"))
+    if spec.get("timeZone"):
+        w.field(0, "Time Zone", spec["timeZone"])
+    w.field(0, "Concurrency Policy", spec.get("concurrencyPolicy") or "Allow")
+    w.field(0, "Suspend", "True" if spec.get("suspend") else "False")
+    w.field(0, "Successful Job History Limit", spec.get("successfulJobsHistoryLimit", 3))
+    w.field(0, "Failed Job History Limit", spec.get("failedJobsHistoryLimit", 1))
+    deadline = spec.get("startingDeadlineSeconds")
+    w.field(0, "Starting Deadline Seconds", f"{deadline}s" if deadline is not None else NONE)
+    w.field(0, "Selector", selector_text(job_spec.get("selector")) if job_spec.get("selector") else NONE)
+    w.field(0, "Parallelism", job_spec.get("parallelism", NONE))
+    w.field(0, "Completions", job_spec.get("completions", NONE))
+    _template_rows(w, job_spec.get("template") or {})
+    w.field(
+        0,
+        "Last Schedule Time",
+        _time(status.get("lastScheduleTime")) if status.get("lastScheduleTime") else NONE,
+    )
+    w.field(
+        0,
+        "Last Successful Time",
+        _time(status.get("lastSuccessfulTime")) if status.get("lastSuccessfulTime") else NONE,
+    )
+    w.field(0, "Active Jobs", ", ".join(r.get("name", "") for r in status.get("active") or []) or NONE)
+    return w
+
+
 def describe_daemonset(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
     """kubectl's DaemonSet layout: selectors, the node counts, the pods' phases, the pod template."""
     w = DescribeWriter()
@@ -637,6 +674,7 @@ DESCRIBERS: dict[str, Describer] = {
     "Deployment": describe_deployment,
     "DaemonSet": describe_daemonset,
     "Job": describe_job,
+    "CronJob": describe_cronjob,
     "Service": describe_service,
     "Node": describe_node,
 }

@@ -298,3 +298,90 @@ def service_for(
     if not meta["labels"]:
         del meta["labels"]
     return {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": spec, "status": {"loadBalancer": {}}}
+
+
+# --------------------------------------------------------------------------- jobs and cronjobs
+
+INSTANTIATE_ANNOTATION = "cronjob.kubernetes.io/instantiate"
+
+
+def _job_pod_template(name: str, image: str, command: Sequence[str], restart: str) -> Obj:
+    container: Obj = {"image": image, "name": name, "resources": {}}
+    if command:
+        container["command"] = list(command)
+    return {
+        "metadata": {"creationTimestamp": None},
+        "spec": {"containers": [container], "restartPolicy": restart},
+    }
+
+
+def job_for(
+    name: str, image: str | None, *, command: Sequence[str] = (), namespace: str | None = None
+) -> Obj:
+    """`create job NAME --image=IMG [-- COMMAND]`: one container NAME, restartPolicy Never, as kubectl."""
+    if not image:
+        raise CliError("either --image or --from must be specified")
+    meta: Obj = {"creationTimestamp": None, "name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {"template": _job_pod_template(name, image, command, "Never")},
+        "status": {},
+    }
+
+
+def job_from_cronjob(name: str, cronjob: Obj, *, namespace: str | None = None) -> Obj:
+    """`create job NAME --from=cronjob/X`: X's jobTemplate run now, owned by X and marked manual (kubectl's)."""
+    template = (cronjob.get("spec") or {}).get("jobTemplate") or {}
+    template_meta = template.get("metadata") or {}
+    source = cronjob.get("metadata") or {}
+    meta: Obj = {
+        "name": name,
+        "annotations": {**(template_meta.get("annotations") or {}), INSTANTIATE_ANNOTATION: "manual"},
+        "ownerReferences": [
+            {"apiVersion": "batch/v1", "kind": "CronJob", "name": source.get("name"), "uid": source.get("uid"),
+             "controller": True, "blockOwnerDeletion": True}
+        ],
+    }  # fmt: skip
+    if template_meta.get("labels"):
+        meta["labels"] = dict(template_meta["labels"])
+    if namespace or source.get("namespace"):
+        meta["namespace"] = namespace or source.get("namespace")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": dict(template.get("spec") or {}),
+    }
+
+
+def cronjob_for(
+    name: str, image: str | None, schedule: str | None, *, restart: str = "OnFailure", command: Sequence[str] = (),
+    namespace: str | None = None,
+) -> Obj:  # fmt: skip
+    """`create cronjob NAME --image=IMG --schedule=CRON [-- COMMAND]`: kubectl's CronJob, restartPolicy OnFailure."""
+    if not image:
+        raise CliError('required flag(s) "image" not set')
+    if not schedule:
+        raise CliError('required flag(s) "schedule" not set')
+    if restart not in ("OnFailure", "Never"):
+        raise CliError(f"invalid restart policy: {restart}")
+    meta: Obj = {"creationTimestamp": None, "name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": meta,
+        "spec": {
+            "schedule": schedule,
+            "jobTemplate": {
+                "metadata": {"creationTimestamp": None, "name": name},
+                "spec": {"template": _job_pod_template(name, image, command, restart)},
+            },
+        },
+        "status": {},
+    }

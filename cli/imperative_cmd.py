@@ -1,10 +1,11 @@
-"""kubectl's imperative commands for small clusters: `create deployment`, `run`, `expose`.
+"""kubectl's imperative commands for small clusters: `create deployment|job|cronjob`, `run`, `expose`.
 
 The objects come from generators.py; this module reads the flags, sends the object with
 the CLI's ``--validate`` setting, and prints kubectl's line (``deployment.apps/web
 created``, ``service/web exposed``). ``--dry-run=client`` prints the object instead of
 sending it (``-o yaml`` is how kubectl users write manifests); ``-o yaml|json|name``
-after a real create prints what the server stored.
+after a real create prints what the server stored. ``create job --from=cronjob/NAME``
+reads the CronJob first and runs its jobTemplate now.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ DryRun = Annotated[
 ]
 Port = Annotated[str | None, typer.Option("--port", help="The port the container listens on.")]
 CommandWords = Annotated[list[str] | None, typer.Argument(help="-- COMMAND [ARGS...]", show_default=False)]
+CRONJOB = by_kind("batch/v1", "CronJob")
+JOB = by_kind("batch/v1", "Job")
 
 
 def parse_output(output: str | None) -> str | None:
@@ -235,3 +238,88 @@ def expose(
             emit(by_name("services"), service, output=out, verb="exposed", dry_run=True)
             return
         send(session, service, validate=validate, output=out, verb="exposed")
+
+
+# --------------------------------------------------------------------------- create job, create cronjob
+
+
+@create_app.command("job")
+def create_job(
+    name: Annotated[str, typer.Argument(help="Name of the job.", show_default=False)],
+    command: CommandWords = None,
+    image: Annotated[str | None, typer.Option("--image", help="Image to run.")] = None,
+    source: Annotated[
+        str | None, typer.Option("--from", help="cronjob/NAME: run that CronJob's job template now.")
+    ] = None,
+    dry_run: DryRun = "none",
+    output: Output = None,
+    validate: Validate = "strict",
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Create a job running the image (words after -- are its command), or one from a CronJob's template."""
+    with failures_reported():
+        out = parse_output(output)
+        client_only = parse_dry_run(dry_run)
+        field_directive(validate)
+        if image and source:
+            raise CliError("either --image or --from must be specified, not both")
+        session = open_session(kubeconfig, namespace)
+        if source:
+            kind, _, source_name = source.partition("/")
+            if kind.lower() not in ("cronjob", "cronjobs", "cj", "cronjob.batch") or not source_name:
+                raise CliError(f"from must be an existing cronjob: {source}")
+            with failures_reported(resource=CRONJOB):
+                cronjob = session.client.get_raw(CRONJOB, source_name, session.namespace)
+            job = generators.job_from_cronjob(name, cronjob, namespace=namespace)
+        else:
+            job = generators.job_for(name, image, command=command or (), namespace=namespace)
+        if client_only:
+            emit(JOB, job, output=out, verb="created", dry_run=True)
+            return
+        send(session, job, validate=validate, output=out, verb="created")
+
+
+@create_app.command("cronjob")
+def create_cronjob(
+    name: Annotated[str, typer.Argument(help="Name of the cronjob.", show_default=False)],
+    command: CommandWords = None,
+    image: Annotated[str | None, typer.Option("--image", help="Image to run.")] = None,
+    schedule: Annotated[
+        str | None, typer.Option("--schedule", help='A cron schedule: "*/1 * * * *", "@hourly".')
+    ] = None,
+    restart: Annotated[str, typer.Option("--restart", help="OnFailure (default) or Never.")] = "OnFailure",
+    dry_run: DryRun = "none",
+    output: Output = None,
+    validate: Validate = "strict",
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    """Create a cronjob that runs the image on the schedule (words after -- are its command)."""
+    with failures_reported():
+        out = parse_output(output)
+        client_only = parse_dry_run(dry_run)
+        field_directive(validate)
+        cronjob = generators.cronjob_for(
+            name, image, schedule, restart=restart, command=command or (), namespace=namespace
+        )
+        if client_only:
+            emit(CRONJOB, cronjob, output=out, verb="created", dry_run=True)
+            return
+        send(open_session(kubeconfig, namespace), cronjob, validate=validate, output=out, verb="created")
+
+
+@create_app.command("cj", hidden=True)
+def create_cj(
+    name: Annotated[str, typer.Argument(show_default=False)],
+    command: CommandWords = None,
+    image: Annotated[str | None, typer.Option("--image")] = None,
+    schedule: Annotated[str | None, typer.Option("--schedule")] = None,
+    restart: Annotated[str, typer.Option("--restart")] = "OnFailure",
+    dry_run: DryRun = "none",
+    output: Output = None,
+    validate: Validate = "strict",
+    namespace: Namespace = None,
+    kubeconfig: Kubeconfig = None,
+) -> None:
+    create_cronjob(name, command, image, schedule, restart, dry_run, output, validate, namespace, kubeconfig)
