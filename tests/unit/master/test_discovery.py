@@ -29,7 +29,7 @@ KUBERNETES = {
         "replicasets": ("replicaset", ["rs"], ["all"]),
         "daemonsets": ("daemonset", ["ds"], ["all"]),
     },
-    "batch/v1": {"jobs": ("job", [], ["all"])},
+    "batch/v1": {"jobs": ("job", [], ["all"]), "cronjobs": ("cronjob", ["cj"], ["all"])},
 }
 
 
