@@ -38,6 +38,7 @@ MONTHS = {
 }
 DAYS = {name: i for i, name in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
 SEARCH_YEARS = 5
+REPEAT_LOOKAHEAD_S = 4 * 3600  # longer than any zone's setting back of its clocks (Troll: 2 h)
 
 
 class ScheduleError(ValueError):
@@ -124,11 +125,13 @@ class Schedule:
 
     def next_after(self, after: float) -> float | None:
         """The first start time strictly after ``after`` (seconds since the epoch), or None within five years."""
-        # Walk wall-clock times of the zone, starting a little before `after`'s own wall
-        # time so that a repeated hour's second pass (fold=1) is not stepped over.
-        start = datetime.fromtimestamp(after, self.zone).replace(
-            tzinfo=None, second=0, microsecond=0
-        ) - timedelta(hours=3)
+        # Walk wall-clock times of the zone from `after`'s own. When the clocks are about to
+        # be set back, the wall times just before it happen again (fold=1) after `after`:
+        # start that much earlier so that their second pass is not stepped over.
+        here = datetime.fromtimestamp(after, self.zone)
+        soon = datetime.fromtimestamp(after + REPEAT_LOOKAHEAD_S, self.zone)
+        repeated = max(timedelta(0), (here.utcoffset() or timedelta(0)) - (soon.utcoffset() or timedelta(0)))
+        start = here.replace(tzinfo=None, second=0, microsecond=0) - repeated
         t = start
         limit = start + timedelta(days=366 * SEARCH_YEARS)
         while t <= limit:

@@ -59,6 +59,8 @@ def next_times(schedule: str, after: str, zone: str | None = None, count: int = 
                      ["2024-03-09T02:30:00-05:00", "2024-03-11T02:30:00-04:00", "2024-03-12T02:30:00-04:00"], id="dst-skipped-wall-time-does-not-run"),
         pytest.param("0 * * * *", "2024-11-03T04:30:00+00:00", "America/New_York",
                      ["2024-11-03T01:00:00-04:00", "2024-11-03T01:00:00-05:00", "2024-11-03T02:00:00-05:00"], id="dst-repeated-hour-runs-twice"),
+        pytest.param("0 * * * *", "2024-11-03T05:30:00+00:00", "America/New_York",
+                     ["2024-11-03T01:00:00-05:00", "2024-11-03T02:00:00-05:00", "2024-11-03T03:00:00-05:00"], id="dst-second-pass-of-an-earlier-wall-time"),
         pytest.param("0 3 * * *", "2024-03-30T12:00:00+00:00", "Europe/Berlin",
                      ["2024-03-31T03:00:00+02:00", "2024-04-01T03:00:00+02:00", "2024-04-02T03:00:00+02:00"], id="dst-after-the-jump"),
     ],
