@@ -161,6 +161,8 @@ class CronJob(TypedObject):
 
     @model_validator(mode="after")
     def _rules(self) -> CronJob:
+        if self.spec.timeZone == "":
+            raise ValueError('spec.timeZone: Invalid value: "": timeZone must be nil or non-empty string')
         try:
             cron.load_zone(self.spec.timeZone)
         except cron.TimeZoneError:

@@ -98,3 +98,21 @@ def test_bad_schedules(schedule: str) -> None:
 def test_unknown_time_zone() -> None:
     with pytest.raises(cron.TimeZoneError):
         cron.parse("* * * * *", "Mars/Olympus_Mons")
+
+
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        pytest.param({"schedule": "61 * * * *"}, "spec.schedule", id="bad-schedule"),
+        pytest.param({"schedule": "@fortnightly"}, "spec.schedule", id="bad-macro"),
+        pytest.param({"timeZone": "Mars/Base"}, "spec.timeZone", id="unknown-zone"),
+        pytest.param({"timeZone": ""}, "spec.timeZone", id="empty-zone"),
+        pytest.param({"timeZone": "Local"}, "spec.timeZone", id="local-zone"),
+    ],
+)
+def test_a_cronjob_names_the_bad_field(spec: dict[str, str], field: str) -> None:
+    from kajitori.api.batch import CronJob
+
+    template = {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}}
+    with pytest.raises(ValueError, match=f"{field}: Invalid value"):
+        CronJob.model_validate({"metadata": {"name": "a"}, "spec": {"schedule": "* * * * *", "jobTemplate": template, **spec}})
