@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from kajitori import cron
+from kajitori.api.batch import CronJob
 
 
 def next_times(schedule: str, after: str, zone: str | None = None, count: int = 3) -> list[str]:
@@ -111,8 +112,6 @@ def test_unknown_time_zone() -> None:
     ],
 )
 def test_a_cronjob_names_the_bad_field(spec: dict[str, str], field: str) -> None:
-    from kajitori.api.batch import CronJob
-
     template = {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}}
     with pytest.raises(ValueError, match=f"{field}: Invalid value"):
         CronJob.model_validate({"metadata": {"name": "a"}, "spec": {"schedule": "* * * * *", "jobTemplate": template, **spec}})
