@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from kajitori.private_files import ensure_private_dir, write_file
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def _make(cert_path: Path, key_path: Path, node_name: str, node_ip: str) -> None
         .sign(key, hashes.SHA256())
     )
     cert_dir = cert_path.parent
-    cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_private_dir(cert_dir)
     _write(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()), 0o600)  # fmt: skip
     _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
@@ -96,13 +97,7 @@ def _make(cert_path: Path, key_path: Path, node_name: str, node_ip: str) -> None
 
 def _write(path: Path, data: bytes, mode: int) -> None:
     # Written aside and renamed: an agent killed mid-write never leaves half a key.
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_file(path, data, mode=mode)
 
 
 def _now() -> datetime.datetime:

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from kajitori.private_files import write_file
+
 DEFAULT_PATH = Path("~/.kajitori/config")
 ENV_VAR = "KAJITORI_CONFIG"
 
@@ -126,8 +128,5 @@ def render(server: str, token: str, *, user: str = "admin", cluster: str = "kaji
 def write(path: str | os.PathLike[str], server: str, token: str, *, user: str = "admin", ca_pem: bytes | None = None) -> Path:
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(render(server, token, user=user, ca_pem=ca_pem))
-    tmp.chmod(0o600)
-    tmp.replace(target)
-    return target
+    # 0600 from creation: the file carries a bearer token.
+    return write_file(target, render(server, token, user=user, ca_pem=ca_pem).encode())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import uvicorn
 
+from kajitori.private_files import ensure_private_dir
 from master.apiserver import spdy_portforward, streams
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
@@ -60,7 +61,7 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
 
 
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)  # the store holds every Secret: only the master's user may look
     serving = ensure_serving_cert(settings.data_dir, settings.advertised_host)
     try:
         state = build_state(settings, serving)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kajitori import config
+from kajitori.private_files import ensure_private_dir, write_file
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +42,14 @@ class Tokens:
 
 
 def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None = None) -> Tokens:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(data_dir)
     path = data_dir / "tokens.json"
     if path.exists():
         doc = json.loads(path.read_text())
         tokens = Tokens(admin=doc["admin"], node=doc["node"])
     else:
         tokens = Tokens(admin=secrets.token_urlsafe(32), node=secrets.token_urlsafe(32))
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"admin": tokens.admin, "node": tokens.node}))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+        write_file(path, json.dumps({"admin": tokens.admin, "node": tokens.node}).encode())
         log.info("created tokens in %s", path)
     config.write(data_dir / "admin.kubeconfig", server_url, tokens.admin, user="admin", ca_pem=ca_pem)
     config.write(data_dir / "node.kubeconfig", server_url, tokens.node, user="node", ca_pem=ca_pem)

@@ -29,6 +29,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from kajitori.private_files import ensure_private_dir, write_file
+
 log = logging.getLogger(__name__)
 
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -50,8 +52,8 @@ class ServingFiles:
 
 def ensure_serving_cert(data_dir: Path, advertise_address: str) -> ServingFiles:
     pki = data_dir / "pki"
-    pki.mkdir(parents=True, exist_ok=True)
-    pki.chmod(0o700)
+    ensure_private_dir(data_dir)
+    ensure_private_dir(pki)
     ca_key, ca_cert = _ensure_ca(pki)
     wanted_ips, wanted_dns = subject_alt_names(advertise_address)
     cert_path, key_path = pki / "apiserver.crt", pki / "apiserver.key"
@@ -182,10 +184,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 def _write(path: Path, data: bytes, mode: int) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(mode)
-    tmp.replace(path)
+    write_file(path, data, mode=mode)
 
 
 def _now() -> datetime.datetime:

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from kajitori.private_files import create_private, ensure_private_dir
 from master.store.interface import (
     AlreadyExists,
     Conflict,
@@ -76,7 +77,12 @@ class SQLiteStore:
 
     def __init__(self, path: str | Path, *, history: int = 20_000) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # The file holds every Secret. SQLite makes its -wal and -shm files with the mode of
+        # the database file, so creating that one 0600 (in a 0700 directory) covers all three.
+        ensure_private_dir(self.path.parent)
+        for path in (self.path, *(self.path.with_name(self.path.name + s) for s in ("-wal", "-shm"))):
+            if path == self.path or path.exists():
+                create_private(path)
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
