@@ -46,7 +46,7 @@ def open_store(settings: MasterSettings) -> Store:
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
         )
-    return SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history)
+    return SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history, history_bytes=settings.watch_history_bytes)
 
 
 def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:

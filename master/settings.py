@@ -122,6 +122,8 @@ class MasterSettings:
     """Require bearer tokens (tests of the raw API may switch it off)."""
     watch_history: int = 20_000
     """Recent events kept for watches that resume; older versions answer 410 Gone."""
+    watch_history_bytes: int = 64 * 1024 * 1024
+    """The same history's bound in bytes (each event's object and previous state), whichever comes first."""
     dns_listen: tuple[str, int] | None = None
     """Serve cluster DNS on this address (the kube-dns Service 10.96.0.10 points at it); None: off."""
     controllers: ControllerSettings = field(default_factory=ControllerSettings)

@@ -36,6 +36,7 @@ from master.apiserver.dry_run import dry_run_api
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
+from master.apiserver.watch_hub import WatchHub
 from master.apiserver.writes import Writes
 from master.store import Store, StoredObject, StoreError, StoreUnavailable
 
@@ -61,6 +62,12 @@ class ServerState:
     proxy: SubresourceProxy | None = None
     ready: bool = True
     writes: Writes = field(default_factory=lambda: Writes(own_thread=False))
+    hub: WatchHub | None = None  # made by create_app when not given
+
+    def watch_hub(self) -> WatchHub:
+        if self.hub is None:
+            self.hub = WatchHub(self.store)
+        return self.hub
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -494,7 +501,7 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
     timeout = query.non_negative_int(request.query_params, "timeoutSeconds") or 1800
     table = table_version(request.headers.get("accept", ""))
     stream = WatchStream(
-        state.store,
+        state.watch_hub(),
         target.resource,
         target.namespace,
         labels,

@@ -1,9 +1,12 @@
 """Watch streams: newline-delimited JSON events for one resource, filtered, in revision order.
 
-Each watcher owns a bounded queue filled by the store's callback on the event loop.
-A slow reader therefore only ever fills its own queue: when it overflows, that one
-watch ends with an ERROR event (410 Expired) and its client resumes or relists; no
-writer and no other watcher waits for it.
+Each watcher owns a queue that ``WatchHub`` fills on the event loop after the write
+(``master.apiserver.watch_hub``). The queue holds references to the stored JSON, and
+its live events are bounded in bytes (``QUEUE_BYTES``): a reader that falls that far
+behind only ends its own watch, with an ERROR event (410 Expired), and its client
+relists; no writer and no other watcher waits for it. The initial objects of a watch
+without a resourceVersion, and the kept events a resume replays, are references to
+what the store already holds, so they are not counted against that bound.
 
 Selectors follow Kubernetes: an object that stops matching arrives as DELETED, one
 that starts matching as ADDED.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import orjson
@@ -20,22 +24,21 @@ import orjson
 from kajitori.api.registry import Resource
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from master.apiserver import errors
-from master.store import Store, StoredObject, StoreEvent, Subscription, TooOld
+from master.apiserver.watch_hub import WatchHub
+from master.store import StoredObject, StoreEvent, TooOld
 
 log = logging.getLogger(__name__)
 
-QUEUE_LIMIT = 10_000
+QUEUE_BYTES = 8 * 1024 * 1024
+ITEM_OVERHEAD = 100  # what a queued event costs beyond its object's JSON
+CHUNK_BYTES = 1024 * 1024  # at most this much (or one event) per write to the socket
 BOOKMARK_INTERVAL_S = 5.0
-
-
-def _event_bytes(kind: str, raw: bytes) -> bytes:
-    return b'{"type":"' + kind.encode() + b'","object":' + raw + b"}\n"
 
 
 class WatchStream:
     def __init__(
         self,
-        store: Store,
+        hub: WatchHub,
         resource: Resource,
         namespace: str | None,
         labels: LabelQuery,
@@ -44,8 +47,9 @@ class WatchStream:
         bookmarks: bool,
         timeout_s: float,
         encode: Callable[[StoredObject], bytes] | None = None,
+        queue_bytes: int = QUEUE_BYTES,
     ) -> None:
-        self.store = store
+        self.hub = hub
         self.resource = resource
         self.namespace = namespace if resource.namespaced else None
         self.labels = labels
@@ -55,9 +59,14 @@ class WatchStream:
         # How an event's object goes on the wire: its stored JSON, or e.g. a one-row
         # meta.k8s.io Table for `kubectl get -w`.
         self.encode: Callable[[StoredObject], bytes] = encode or (lambda stored: stored.raw)
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
-        self._overflowed = False
-        self._subscription: Subscription | None = None
+        self.queue_limit = queue_bytes
+        self.queued_bytes = 0  # live events only (see the module docstring)
+        self.seen_rv = 0  # the newest revision queued; the hub never offers one twice
+        # (kind, object or its encoding, counted bytes); None ends the stream after what is before it.
+        self._queue: deque[tuple[str, StoredObject | bytes, int] | None] = deque()
+        self._ready = asyncio.Event()
+        self._ended = False
+        self._registered = False
 
     def _matches(self, stored: StoredObject | None) -> bool:
         if stored is None:
@@ -67,9 +76,11 @@ class WatchStream:
             return False
         return self.labels.matches(meta.get("labels")) and self.fields.matches(stored.obj)
 
-    def _on_event(self, event: StoreEvent) -> None:
-        if self._overflowed:
+    def offer(self, event: StoreEvent, *, replay: bool = False) -> None:
+        """Queue ``event`` if this watch shows it (the hub calls this, on the event loop)."""
+        if self._ended or event.rv <= self.seen_rv:
             return
+        self.seen_rv = event.rv
         now = self._matches(event.current)
         if event.type == "MODIFIED":
             before = self._matches(event.previous)
@@ -85,24 +96,36 @@ class WatchStream:
             kind = event.type
         else:
             return
-        self._put(_event_bytes(kind, self.encode(event.current)))
+        self._put(kind, event.current, counted=not replay)
 
-    def _put(self, item: bytes | None) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self._overflowed = True
-            log.warning("watch on %s fell %d events behind; ending it so the client relists", self.resource.plural, QUEUE_LIMIT)
-            self._drain_and_fail()
+    def _put(self, kind: str, stored: StoredObject, *, counted: bool) -> None:
+        size = len(stored.raw) + ITEM_OVERHEAD if counted else 0
+        if counted and self.queued_bytes + size > self.queue_limit:
+            log.warning(
+                "watch on %s fell %d bytes behind; ending it so the client relists", self.resource.plural, self.queued_bytes
+            )
+            self.fail()
+            return
+        self._queue.append((kind, stored, size))
+        self._account(size)
+        self._ready.set()
 
-    def _drain_and_fail(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
+    def _account(self, size: int) -> None:
+        self.queued_bytes += size
+        self.hub.queued_bytes += size
+
+    def fail(self) -> None:
+        """End this watch with 410 Expired: drop what is queued, say why, stop hearing events."""
+        if self._ended:
+            return
+        self._ended = True
+        self._account(-self.queued_bytes)
+        self._queue.clear()
         status = errors.gone("the watch fell too far behind; resume from a newer resourceVersion").body()
-        self.queue.put_nowait(b'{"type":"ERROR","object":' + orjson.dumps(status) + b"}\n")
-        self.queue.put_nowait(None)
-        if self._subscription is not None:
-            self._subscription.cancel()
+        self._queue.append(("ERROR", orjson.dumps(status), 0))
+        self._queue.append(None)
+        self._ready.set()
+        self.stop()
 
     def start(self, resource_version: str | None) -> None:
         """Subscribe; with no (or "0") resourceVersion first send the current objects as ADDED.
@@ -110,10 +133,10 @@ class WatchStream:
         Raises ApiError 410 when the version is older than the kept history.
         """
         if resource_version in (None, "", "0"):
-            items, revision = self.store.list(self.resource.collection, self.namespace)
+            items, revision = self.hub.store.list(self.resource.collection, self.namespace)
             for stored in sorted(items, key=lambda o: o.key):
                 if self._matches(stored):
-                    self._put(_event_bytes("ADDED", self.encode(stored)))
+                    self._put("ADDED", stored, counted=False)
             from_rv = revision
         else:
             try:
@@ -121,14 +144,34 @@ class WatchStream:
             except ValueError:
                 raise errors.bad_request(f"resourceVersion {resource_version!r} is not valid") from None
         try:
-            self._subscription = self.store.watch(self.resource.collection, from_rv, self._on_event)
+            self.hub.add(self, from_rv)
         except TooOld as exc:
             raise errors.gone(str(exc)) from None
+        self._registered = True
 
     def stop(self) -> None:
-        if self._subscription is not None:
-            self._subscription.cancel()
-            self._subscription = None
+        if self._registered:
+            self._registered = False
+            self.hub.remove(self)
+
+    def _take_chunk(self) -> tuple[bytes, bool]:
+        """What is queued, encoded, up to ``CHUNK_BYTES`` (at least one event); and whether the stream ends."""
+        parts: list[bytes] = []
+        size = 0
+        freed = 0
+        ended = False
+        while self._queue and (not parts or size < CHUNK_BYTES):
+            item = self._queue.popleft()
+            if item is None:
+                ended = True
+                break
+            kind, payload, counted = item
+            freed += counted
+            body = payload if isinstance(payload, bytes) else self.encode(payload)
+            parts += (b'{"type":"', kind.encode(), b'","object":', body, b"}\n")
+            size += len(body)
+        self._account(-freed)
+        return b"".join(parts), ended
 
     async def stream(self) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
@@ -138,30 +181,34 @@ class WatchStream:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return
-                try:
-                    item = await asyncio.wait_for(self.queue.get(), timeout=min(remaining, BOOKMARK_INTERVAL_S))
-                except TimeoutError:
-                    if self.bookmarks:
-                        yield self._bookmark()
-                    continue
-                if item is None:
+                if not self._queue:
+                    self._ready.clear()
+                    try:
+                        async with asyncio.timeout(min(remaining, BOOKMARK_INTERVAL_S)):
+                            await self._ready.wait()
+                    except TimeoutError:
+                        if self.bookmarks and not self._queue:
+                            yield self._bookmark()
+                        continue
+                chunk, ended = self._take_chunk()
+                if chunk:
+                    yield chunk
+                if ended:
                     return
-                # Hand over everything already queued in one write: fewer syscalls under load.
-                chunk = [item]
-                while not self.queue.empty() and len(chunk) < 512:
-                    more = self.queue.get_nowait()
-                    if more is None:
-                        yield b"".join(chunk)
-                        return
-                    chunk.append(more)
-                yield b"".join(chunk)
         finally:
             self.stop()
+            self._ended = True
+            self._account(-self.queued_bytes)
+
+    def _bookmark_rv(self) -> int:
+        # Every event up to the store's revision has reached this (empty) queue, unless the
+        # hub still holds some undispatched: then only those up to seen_rv are known sent.
+        return self.seen_rv if self.hub.dispatch_pending() else max(self.seen_rv, self.hub.store.revision)
 
     def _bookmark(self) -> bytes:
         obj = {
             "kind": self.resource.kind,
             "apiVersion": self.resource.api_version,
-            "metadata": {"resourceVersion": str(self.store.revision)},
+            "metadata": {"resourceVersion": str(self._bookmark_rv())},
         }
         return b'{"type":"BOOKMARK","object":' + orjson.dumps(obj) + b"}\n"

@@ -6,13 +6,15 @@ Contract (the same one etcd gives Kubernetes):
 - ``update``/``delete`` with ``expected_rv`` are compare-and-swap on that revision;
 - a write is durable before the call returns (it survives ``kill -9``);
 - ``watch(collection, from_rv)`` delivers every change after ``from_rv`` in revision
-  order, or raises ``TooOld`` when those changes are no longer kept.
+  order, or raises ``TooOld`` when those changes are no longer kept; ``events_since``
+  returns the kept ones without subscribing. The callback runs inside the write, so it
+  must be cheap: the API server gives each collection one callback that only queues.
 Objects handed out are immutable snapshots: callers copy before changing them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -83,6 +85,8 @@ class Store(Protocol):
     def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject: ...
 
     def delete(self, key: str, *, expected_rv: int | None = None) -> StoredObject: ...
+
+    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]: ...
 
     def watch(
         self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]

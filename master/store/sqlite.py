@@ -5,10 +5,12 @@ JSON bytes) so that gets and lists never touch the disk and a list of 10,000 pod
 a join of ready-made bytes. A write commits (and fsyncs) first, then changes memory,
 then tells the watchers, so nobody ever sees a change that a crash could undo.
 
-Watch history is a ring of the most recent events kept in memory. A watcher that asks
-for a revision older than the ring gets ``TooOld`` (HTTP 410) and relists, which is
-how Kubernetes' own watch cache behaves. After a restart the ring starts empty at the
-stored revision.
+Watch history is a ring of the most recent events kept in memory, bounded both in
+events (20,000) and in bytes (64 MiB, counting each event's object and its previous
+state): a few 1 MiB objects written often cannot grow it past the byte bound, many
+small ones stop at the count. A watcher that asks for a revision older than the ring
+gets ``TooOld`` (HTTP 410) and relists, which is how Kubernetes' own watch cache
+behaves. After a restart the ring starts empty at the stored revision.
 
 Thread-safety: one lock around writes and the memory they change. The API server calls
 the store from its event loop, so in practice there is one writer.
@@ -20,7 +22,7 @@ import logging
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +74,21 @@ class _Subscription:
         self._store._unsubscribe(self)
 
 
-class SQLiteStore:
-    """The default store. ``history`` bounds how many recent events a watch may resume from."""
+HISTORY_EVENTS = 20_000
+HISTORY_BYTES = 64 * 1024 * 1024
+EVENT_OVERHEAD = 200  # bytes an event costs beyond its objects' JSON (the event, the dicts' share is not counted)
 
-    def __init__(self, path: str | Path, *, history: int = 20_000) -> None:
+
+def event_bytes(event: StoreEvent) -> int:
+    """What keeping ``event`` costs, as the history counts it."""
+    previous = len(event.previous.raw) if event.previous is not None else 0
+    return len(event.current.raw) + previous + EVENT_OVERHEAD
+
+
+class SQLiteStore:
+    """The default store. ``history`` and ``history_bytes`` bound the recent events a watch may resume from."""
+
+    def __init__(self, path: str | Path, *, history: int = HISTORY_EVENTS, history_bytes: int = HISTORY_BYTES) -> None:
         self.path = Path(path)
         # The file holds every Secret. SQLite makes its -wal and -shm files with the mode of
         # the database file, so creating that one 0600 (in a 0700 directory) covers all three.
@@ -99,7 +112,10 @@ class SQLiteStore:
         for key, rv, value in self._db.execute("SELECT key, rv, value FROM objects"):
             obj = orjson.loads(value)
             self._objects.setdefault(_collection_of(key), {})[key] = StoredObject(key, rv, obj, bytes(value))
-        self._history: deque[StoreEvent] = deque(maxlen=history)
+        self._history: deque[StoreEvent] = deque()
+        self._history_limit = history
+        self._history_bytes_limit = history_bytes
+        self._history_bytes = 0
         # Events with rv > _history_floor are all in the ring (until it wraps).
         self._history_floor = self._revision
         self._subscribers: dict[str, set[_Subscription]] = {}
@@ -174,9 +190,7 @@ class SQLiteStore:
         else:
             self._objects.setdefault(collection, {})[key] = stored
         event = StoreEvent(kind, rv, collection, stored, previous)
-        if len(self._history) == self._history.maxlen:
-            self._history_floor = self._history[0].rv
-        self._history.append(event)
+        self._remember(event)
         for sub in list(self._subscribers.get(collection, ())):
             try:
                 sub.callback(event)
@@ -185,17 +199,38 @@ class SQLiteStore:
                 self._unsubscribe(sub)
         return stored
 
+    def _remember(self, event: StoreEvent) -> None:
+        self._history.append(event)
+        self._history_bytes += event_bytes(event)
+        # Keep the newest event even when it alone is over the byte bound: a resume from
+        # the revision just before it must still work.
+        while len(self._history) > 1 and (
+            len(self._history) > self._history_limit or self._history_bytes > self._history_bytes_limit
+        ):
+            dropped = self._history.popleft()
+            self._history_bytes -= event_bytes(dropped)
+            self._history_floor = dropped.rv
+
+    @property
+    def history_bytes(self) -> int:
+        """What the kept history costs now, as ``event_bytes`` counts it."""
+        return self._history_bytes
+
     # -- watch ---------------------------------------------------------------
+
+    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]:
+        """The kept events of ``collection`` after ``from_rv``, oldest first; ``TooOld`` when some are no longer kept."""
+        with self._lock:
+            if from_rv < self._history_floor:
+                raise TooOld(from_rv, self._history_floor)
+            return [e for e in self._history if e.rv > from_rv and e.collection == collection]
 
     def watch(self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]) -> _Subscription:
         """Replay the kept events after ``from_rv`` to ``callback``, then deliver new ones as they happen."""
         with self._lock:
-            if from_rv < self._history_floor:
-                raise TooOld(from_rv, self._history_floor)
             sub = _Subscription(self, collection, callback)
-            for event in self._history:
-                if event.rv > from_rv and event.collection == collection:
-                    callback(event)
+            for event in self.events_since(collection, from_rv):
+                callback(event)
             self._subscribers.setdefault(collection, set()).add(sub)
             return sub
 

@@ -1,0 +1,142 @@
+"""Fan-out of store events to watch streams, after the write that made them has returned.
+
+The store calls back inside every write. Here each collection has exactly one such
+callback, which only appends the event to a list and, once per burst, schedules
+``_dispatch`` on the event loop; so a write costs the same with 0 or 1,000 watchers.
+``_dispatch`` then hands each event to the watchers of its namespace and to the
+cluster-wide ones (a watcher of another namespace costs nothing), and each watcher
+matches its selectors and queues a reference to the stored bytes.
+
+Memory: every watcher's queued live events are bounded in bytes
+(``WatchStream.QUEUE_BYTES``), and all watchers' together by ``total_bytes``; past the
+total, the watcher furthest behind is ended with 410, as one past its own bound is.
+
+Order: events reach a watcher in revision order, each once; a watcher that starts
+from a revision first gets the kept events after it (replayed by ``add``) and then
+only newer ones (``_dispatch`` skips what the replay already gave).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from master.store import Store, StoreEvent, Subscription
+
+if TYPE_CHECKING:
+    from master.apiserver.watch import WatchStream
+
+log = logging.getLogger(__name__)
+
+TOTAL_QUEUE_BYTES = 256 * 1024 * 1024
+
+
+class _Collection:
+    """The watchers of one collection, indexed by namespace (None: every namespace)."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.by_namespace: dict[str | None, set[WatchStream]] = {}
+
+    def candidates(self, namespace: str | None) -> list[WatchStream]:
+        found = list(self.by_namespace.get(None, ()))
+        if namespace is not None:
+            found.extend(self.by_namespace.get(namespace, ()))
+        return found
+
+    def empty(self) -> bool:
+        return not any(self.by_namespace.values())
+
+
+class WatchHub:
+    def __init__(self, store: Store, *, total_bytes: int = TOTAL_QUEUE_BYTES) -> None:
+        self.store = store
+        self.total_bytes = total_bytes
+        self.queued_bytes = 0  # kept by the streams: what all their live queues hold now
+        self._collections: dict[str, _Collection] = {}
+        self._pending: deque[StoreEvent] = deque()
+        self._scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+
+    def dispatch_pending(self) -> bool:
+        """Whether some written events have not been handed to the watchers yet."""
+        return bool(self._pending)
+
+    def watchers(self) -> int:
+        return sum(len(s) for c in self._collections.values() for s in c.by_namespace.values())
+
+    def add(self, stream: WatchStream, from_rv: int) -> None:
+        """Register ``stream`` from ``from_rv``: queue the kept events after it, then every new one.
+
+        Raises ``TooOld`` when the store no longer keeps the events after ``from_rv``.
+        Called on the event loop.
+        """
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop_thread = threading.get_ident()
+        collection = stream.resource.collection
+        entry = self._collections.get(collection)
+        if entry is None:
+            # Subscribe first, so a write between the replay below and the registration
+            # lands in _pending and is not lost.
+            sub = self.store.watch(collection, self.store.revision, self._on_store_event)
+            entry = self._collections[collection] = _Collection(sub)
+        try:
+            replay = self.store.events_since(collection, from_rv)
+        except Exception:
+            self._forget_if_empty(collection)
+            raise
+        stream.seen_rv = from_rv
+        for event in replay:
+            stream.offer(event, replay=True)
+        entry.by_namespace.setdefault(stream.namespace, set()).add(stream)
+
+    def remove(self, stream: WatchStream) -> None:
+        collection = stream.resource.collection
+        entry = self._collections.get(collection)
+        if entry is None:
+            return
+        entry.by_namespace.get(stream.namespace, set()).discard(stream)
+        self._forget_if_empty(collection)
+
+    def _forget_if_empty(self, collection: str) -> None:
+        entry = self._collections.get(collection)
+        if entry is not None and entry.empty():
+            entry.subscription.cancel()
+            del self._collections[collection]
+
+    def _on_store_event(self, event: StoreEvent) -> None:
+        # Inside the write: queue and return.
+        self._pending.append(event)
+        if self._scheduled or self._loop is None:
+            return
+        self._scheduled = True
+        if threading.get_ident() == self._loop_thread:
+            self._loop.call_soon(self._dispatch)
+        else:
+            self._loop.call_soon_threadsafe(self._dispatch)
+
+    def _dispatch(self) -> None:
+        self._scheduled = False
+        while self._pending:
+            event = self._pending.popleft()
+            entry = self._collections.get(event.collection)
+            if entry is None:
+                continue
+            namespace = (event.current.obj.get("metadata") or {}).get("namespace")
+            for stream in entry.candidates(namespace):
+                stream.offer(event)
+        if self.queued_bytes > self.total_bytes:
+            self._end_furthest_behind()
+
+    def _end_furthest_behind(self) -> None:
+        streams = [s for c in self._collections.values() for ss in c.by_namespace.values() for s in ss]
+        for stream in sorted(streams, key=lambda s: s.queued_bytes, reverse=True):
+            if self.queued_bytes <= self.total_bytes:
+                return
+            log.warning("watches hold %d bytes in all; ending the one furthest behind", self.queued_bytes)
+            stream.fail()
