@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -309,8 +309,8 @@ class ApiClient:
                 if response.status_code >= 400:
                     response.read()
                     raise _error(response.status_code, response.content)
-                for line in response.iter_lines():
-                    if not line:
+                for line in ndjson_lines(response.iter_bytes()):
+                    if not line.strip():
                         continue
                     event = orjson.loads(line)
                     if event.get("type") == "ERROR":
@@ -437,3 +437,23 @@ def _clean(params: dict[str, Any] | None) -> dict[str, Any] | None:
 def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0]
+
+
+def ndjson_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a newline-delimited JSON stream, split on b"\\n" only.
+
+    Not httpx's ``iter_lines``: it splits text the way ``str.splitlines`` does, also on
+    U+2028, U+2029 and U+0085, which JSON strings carry unescaped, so one annotation
+    holding such a character would cut its event in two.
+    """
+    pending: list[bytes] = []  # the start of a line longer than a chunk, joined once at its end
+    for chunk in chunks:
+        *lines, tail = chunk.split(b"\n")
+        if lines:
+            lines[0] = b"".join([*pending, lines[0]])
+            pending = []
+            yield from lines
+        if tail:
+            pending.append(tail)
+    if pending:
+        yield b"".join(pending)

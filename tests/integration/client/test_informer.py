@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from kajitori.api import ConfigMap
+from kajitori.api.registry import by_name
 from kajitori.informer import Informer
 from tests.support.master_process import MasterProcess
 
@@ -52,3 +54,33 @@ def test_informer_follows_changes_and_relists_after_a_master_restart(tmp_master:
     until(lambda: informer.get("default/after") is not None and informer.get("default/before") is None, timeout=30)
     assert "before" in deleted
     informer.stop()
+
+
+def test_an_annotation_with_a_unicode_line_separator_reaches_the_informer_without_a_relist(
+    master: MasterProcess,
+) -> None:
+    client = master.client()
+    client.create_raw(by_name("namespaces"), {"metadata": {"name": "u2028"}})
+    lists = 0
+    list_raw = client.list_raw
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal lists
+        lists += 1
+        return list_raw(*args, **kwargs)
+
+    client.list_raw = counted  # type: ignore[method-assign]
+    informer = Informer(client, ConfigMap, namespace="u2028").start()
+    try:
+        assert informer.wait_synced(10)
+        value = "one\u2028two\u2029three\u0085four"
+        client.create_raw(
+            by_name("configmaps"), {"metadata": {"name": "sep", "annotations": {"note": value}}}, "u2028"
+        )
+        client.create_raw(by_name("configmaps"), {"metadata": {"name": "after"}}, "u2028")
+        until(lambda: informer.get("u2028/after") is not None)
+        got = informer.get("u2028/sep")
+        assert got is not None and (got.metadata.annotations or {}).get("note") == value
+        assert lists == 1  # both came through the watch: the stream was never cut and relisted
+    finally:
+        informer.stop()
