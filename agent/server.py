@@ -13,7 +13,8 @@ master's proxy uses), or any token the master itself accepts, checked once by as
 master to read that pod with it and remembered for a minute (a small TokenReview), so
 `kajitori logs` can come here with the admin kubeconfig. One thread per request
 (stdlib ThreadingHTTPServer): a followed log holds its thread until the container exits
-or the client goes away. The port speaks TLS with the agent's self-signed certificate
+or the client goes away; a request's head is bounded to 1 MiB and 32 s from the accept
+(agent.request_head), so a client that never finishes one cannot hold a thread. The port speaks TLS with the agent's self-signed certificate
 (agent.serving_cert), which the master trusts through the Node's annotation; the check
 against the master goes over HTTPS with the kubeconfig's CA.
 """
@@ -27,7 +28,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -35,6 +36,7 @@ import httpx
 
 from agent import stream_endpoints
 from agent.docker_streams import StreamRuntime
+from agent.request_head import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, BoundedHeadHandler, HeadDeadlines
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
 from agent.serving_cert import ServingCert
 
@@ -94,6 +96,8 @@ class AgentServer:
         node_label: str,
         tls: ServingCert | None = None,
         streams: StreamRuntime | None = None,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self.runtime = runtime
         self.streams = streams
@@ -105,6 +109,10 @@ class AgentServer:
 
         class Handler(_Handler):
             agent = server
+            head_deadlines = HeadDeadlines(header_timeout_s)
+
+        Handler.max_header_bytes = max_header_bytes
+        self._deadlines = Handler.head_deadlines
 
         self._http = ThreadingHTTPServer((host, port), Handler)
         self._http.daemon_threads = True
@@ -130,6 +138,7 @@ class AgentServer:
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+        self._deadlines.stop()
 
     def find_container(self, namespace: str, pod: str, container: str, *, previous: bool) -> ContainerInfo | None:
         uid = self.lookup(namespace, pod)
@@ -149,7 +158,7 @@ class AgentServer:
         return found[-1] if found else None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(BoundedHeadHandler):
     agent: AgentServer
     protocol_version = "HTTP/1.0"  # a streamed log simply ends with the connection
 

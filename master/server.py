@@ -14,11 +14,13 @@ import threading
 from collections.abc import Callable
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from kajitori.private_files import ensure_private_dir
 from master.apiserver import spdy_portforward, streams
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
+from master.apiserver.http_protocol import bounded_protocol
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
 from master.apiserver.tls import ServingFiles, ensure_serving_cert
@@ -60,6 +62,25 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     return state
 
 
+def server_config(app: ASGIApp, settings: MasterSettings, serving: ServingFiles | None) -> uvicorn.Config:
+    """How uvicorn serves the API: httptools with bounded request heads (master.apiserver.http_protocol)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http=bounded_protocol(max_header_bytes=settings.max_header_bytes, header_timeout_s=settings.header_timeout_s),
+        # wsproto, not websockets: the latter refuses kubectl's subprotocol "SPDY/3.1+portforward.k8s.io"
+        # ("/" is no token character), and kubectl then falls back to SPDY, which is not served.
+        ws="wsproto",
+        timeout_graceful_shutdown=2,
+        ssl_certfile=str(serving.cert) if serving else None,
+        ssl_keyfile=str(serving.key) if serving else None,
+    )
+
+
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
     ensure_private_dir(settings.data_dir)  # the store holds every Secret: only the master's user may look
     serving = ensure_serving_cert(settings.data_dir, settings.advertised_host)
@@ -71,22 +92,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
     app = create_app(state)
     if isinstance(state.proxy, NodeProxy):
         streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve))
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        # wsproto, not websockets: the latter refuses kubectl's subprotocol "SPDY/3.1+portforward.k8s.io"
-        # ("/" is no token character), and kubectl then falls back to SPDY, which is not served.
-        ws="wsproto",
-        timeout_graceful_shutdown=2,
-        ssl_certfile=str(serving.cert),
-        ssl_keyfile=str(serving.key),
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, settings, serving))
     stops: list[Callable[[], None]] = []
 
     def start_controllers() -> None:

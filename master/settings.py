@@ -124,6 +124,10 @@ class MasterSettings:
     """Recent events kept for watches that resume; older versions answer 410 Gone."""
     watch_history_bytes: int = 64 * 1024 * 1024
     """The same history's bound in bytes (each event's object and previous state), whichever comes first."""
+    max_header_bytes: int = 1 << 20
+    """A request line and headers longer than this are answered 431 (Go's and so kube-apiserver's bound)."""
+    header_timeout_s: float = 32.0
+    """A request's headers must be complete this long after its first byte, or 408 (kube-apiserver's)."""
     dns_listen: tuple[str, int] | None = None
     """Serve cluster DNS on this address (the kube-dns Service 10.96.0.10 points at it); None: off."""
     controllers: ControllerSettings = field(default_factory=ControllerSettings)

@@ -1,0 +1,97 @@
+"""uvicorn's httptools protocol with the two bounds Go's http.Server gives kube-apiserver.
+
+- ``max_header_bytes`` (1 MiB, Go's ``DefaultMaxHeaderBytes``): a request whose line
+  and headers are not complete after that many bytes is answered 431 and its
+  connection closed. uvicorn's httptools protocol keeps every header it is sent, so
+  ten connections of 8 MiB unfinished headers cost the process 100 MiB without this.
+- ``header_timeout_s`` (32 s, kube-apiserver's ``ReadHeaderTimeout``): from the moment
+  a connection is ready (after TLS) or a request's first byte arrives, its headers must
+  be complete within that time, or the connection is closed with 408. uvicorn only
+  times out a connection idle between requests, so one trickling a byte now and then
+  stayed open forever. The TLS handshake itself is bounded by asyncio (60 s).
+
+Both count only the request head: a body, a long watch or a followed log is not limited here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_HEADER_BYTES = 1 << 20
+HEADER_TIMEOUT_S = 32.0
+
+_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+_408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """Set ``max_header_bytes`` and ``header_timeout_s`` on a subclass (see ``bounded_protocol``)."""
+
+    max_header_bytes = MAX_HEADER_BYTES
+    header_timeout_s = HEADER_TIMEOUT_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_bytes = 0
+        self._reading_head = True  # the next bytes are a request line and headers
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._reading_head:
+            self._arm_head_timer()
+            self._head_bytes += len(data)
+        super().data_received(data)
+        # Still in the head after this chunk (the parser has not called on_headers_complete)?
+        if self._reading_head and self._head_bytes > self.max_header_bytes and not self.transport.is_closing():
+            self._refuse(_431)
+
+    def on_headers_complete(self) -> None:
+        self._reading_head = False
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # The next bytes on this connection start the next request's head; its clock
+        # starts with its first byte (uvicorn's keep-alive timeout covers the silence before).
+        self._reading_head = True
+        self._head_bytes = 0
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_later(self.header_timeout_s, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._reading_head and not self.transport.is_closing():
+            self._refuse(_408)
+
+    def _refuse(self, response: bytes) -> None:
+        self._disarm_head_timer()
+        self.transport.write(response)
+        self.transport.close()
+
+
+def bounded_protocol(*, max_header_bytes: int, header_timeout_s: float) -> type[BoundedHttpToolsProtocol]:
+    """The protocol class to give ``uvicorn.Config(http=...)`` for these bounds."""
+    return type(
+        "BoundedHttpToolsProtocol",
+        (BoundedHttpToolsProtocol,),
+        {"max_header_bytes": max_header_bytes, "header_timeout_s": header_timeout_s},
+    )
