@@ -443,6 +443,7 @@ class PodSyncer:
             env = container_env(
                 pod, spec, self.config_source, pod_ip=sandbox.ip, host_ip=self.settings.node_ip
             )
+            mounts = self.volumes.mounts(pod, spec)  # a subPath leaving its volume is refused here
         except ContainerConfigError as exc:
             memo.waiting[name] = ("CreateContainerConfigError", str(exc))
             self._event(pod, "Warning", "Failed", f"Error: {exc}")
@@ -456,7 +457,7 @@ class PodSyncer:
             args=tuple(expand(part, env) for part in spec.args or []),
             env=env,
             working_dir=spec.workingDir or "",
-            mounts=self.volumes.mounts(pod, spec),
+            mounts=mounts,
             resources=_resources(spec),
             share_pid=bool(pod.spec.shareProcessNamespace),
             labels={LABEL_NODE: self.settings.node_name},

@@ -5,6 +5,14 @@ shared by every container of the pod (it lives as long as the pod does on this n
 configMap and secret volumes get one file per key (or per `items` entry, at its `path`)
 with `defaultMode`/`mode`; hostPath mounts the node's path itself. Volumes are written
 when the pod's sandbox is made; `cleanup` removes the pod's directory when the pod goes.
+
+A `subPath` never leads out of its volume: absolute paths and `..` are refused (the API
+refuses them too), and it is walked one component at a time, each resolved with its
+symlinks and checked to be still inside the volume before the next directory is made,
+so a symlink a container planted (`ln -s /etc data/x`) cannot make the agent create or
+mount anything outside (CVE-2017-1002101). What remains is the race where a container
+swaps a checked directory for a symlink before Docker mounts it; the kubelet closes it
+by mounting through an open file descriptor, which Docker's API cannot take.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from agent.env import ConfigSource, ContainerConfigError
 from agent.runtime import Mount
@@ -27,10 +35,10 @@ class VolumeManager:
         self._source = source
 
     def pod_dir(self, uid: str) -> Path:
-        return self.pods_root / uid
+        return self.pods_root / _component(uid, "pod uid")
 
     def volume_dir(self, uid: str, volume: str) -> Path:
-        return self.pod_dir(uid) / "volumes" / volume
+        return self.pod_dir(uid) / "volumes" / _component(volume, "volume name")
 
     def setup(self, pod: Pod) -> None:
         """Write every volume of the pod; ContainerConfigError if a source it needs is missing."""
@@ -96,15 +104,17 @@ class VolumeManager:
         volumes = {volume.name: volume for volume in pod.spec.volumes or []}
         mounts: list[Mount] = []
         for mount in container.volumeMounts or []:
-            volume = volumes[mount.name]  # the API refuses mounts naming no volume
+            volume = volumes.get(mount.name)
+            if volume is None:  # the API refuses these; a stale or hand-made pod may still carry one
+                raise ContainerConfigError(f'volumeMount "{mount.name}" names no volume of the pod')
             if volume.hostPath is not None:
                 host = Path(volume.hostPath.path)
             else:
                 host = self.volume_dir(uid, volume.name)
             if mount.subPath:
-                host = host / mount.subPath
                 if volume.hostPath is None:
                     host.mkdir(parents=True, exist_ok=True)
+                host = inside(host, mount.subPath, create=volume.hostPath is None)
             read_only = bool(mount.readOnly) or volume.configMap is not None or volume.secret is not None
             mounts.append(Mount(host_path=str(host), container_path=mount.mountPath, read_only=read_only))
         return tuple(mounts)
@@ -120,3 +130,32 @@ class VolumeManager:
         if not self.pods_root.is_dir():
             return []
         return [entry.name for entry in self.pods_root.iterdir() if entry.is_dir()]
+
+
+def _component(name: str, what: str) -> str:
+    """``name`` as one path component, or ContainerConfigError (the API validates these; the agent does not rely on it)."""
+    if not name or "/" in name or "\0" in name or name in (".", ".."):
+        raise ContainerConfigError(f"{what} {name!r} is not a valid path component")
+    return name
+
+
+def inside(base: Path, sub_path: str, *, create: bool) -> Path:
+    """``base/sub_path`` with its symlinks resolved, or ContainerConfigError if that leaves ``base``.
+
+    With ``create``, missing directories are made one by one, each only after its parent
+    was found inside ``base``.
+    """
+    parts = PurePosixPath(sub_path).parts
+    if sub_path.startswith("/") or ".." in parts or "\0" in sub_path:
+        raise ContainerConfigError(f"subPath {sub_path!r} must be a relative path without '..'")
+    root = Path(os.path.realpath(base))
+    current = root
+    for part in parts:
+        step = current / part
+        if create and not os.path.lexists(step):
+            step.mkdir()
+        real = Path(os.path.realpath(step))
+        if real != root and root not in real.parents:
+            raise ContainerConfigError(f"subPath {sub_path!r} leads out of its volume (through a symlink)")
+        current = real
+    return current
