@@ -121,7 +121,10 @@ class VolumeManager:
 
     def cleanup(self, uid: str) -> None:
         """Remove the pod's directory (emptyDir contents included); hostPaths are the node's and stay."""
-        path = self.pod_dir(uid)
+        try:
+            path = self.pod_dir(uid)
+        except ContainerConfigError:
+            return  # no directory was ever made for such a uid
         if path.exists():
             shutil.rmtree(path, ignore_errors=True)
             log.debug("removed volumes of pod %s", uid)
