@@ -76,10 +76,10 @@ class WatchStream:
             return False
         return self.labels.matches(meta.get("labels")) and self.fields.matches(stored.obj)
 
-    def offer(self, event: StoreEvent, *, replay: bool = False) -> None:
-        """Queue ``event`` if this watch shows it (the hub calls this, on the event loop)."""
+    def offer(self, event: StoreEvent, *, replay: bool = False) -> bool:
+        """Queue ``event`` if this watch shows it (the hub calls this, on the event loop); whether it did."""
         if self._ended or event.rv <= self.seen_rv:
-            return
+            return False
         self.seen_rv = event.rv
         now = self._matches(event.current)
         if event.type == "MODIFIED":
@@ -91,12 +91,13 @@ class WatchStream:
             elif before:
                 kind = "DELETED"
             else:
-                return
+                return False
         elif now:
             kind = event.type
         else:
-            return
+            return False
         self._put(kind, event.current, counted=not replay)
+        return True
 
     def _put(self, kind: str, stored: StoredObject, *, counted: bool) -> None:
         size = len(stored.raw) + ITEM_OVERHEAD if counted else 0

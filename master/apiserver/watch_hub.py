@@ -7,6 +7,12 @@ callback, which only appends the event to a list and, once per burst, schedules
 cluster-wide ones (a watcher of another namespace costs nothing), and each watcher
 matches its selectors and queues a reference to the stored bytes.
 
+Turns: one turn of ``_dispatch`` queues an event to at most ``DISPATCH_SLICE`` watchers
+and schedules the next turn, so the loop reads sockets in between. Each queued-to
+watcher's stream then runs (encrypts and writes to its socket) in the loop's next
+turn: without slices 1,000 live watchers would all run in one turn, and a write that
+arrived meanwhile would wait for all of them.
+
 Memory: every watcher's queued live events are bounded in bytes
 (``WatchStream.QUEUE_BYTES``), and all watchers' together by ``total_bytes``; past the
 total, the watcher furthest behind is ended with 410, as one past its own bound is.
@@ -32,6 +38,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOTAL_QUEUE_BYTES = 256 * 1024 * 1024
+DISPATCH_SLICE = 64  # watchers woken per turn of the loop
+LOOKS_PER_SLICE = 2048  # watchers looked at per turn (a look that queues nothing is cheap)
 
 
 class _Collection:
@@ -58,13 +66,15 @@ class WatchHub:
         self.queued_bytes = 0  # kept by the streams: what all their live queues hold now
         self._collections: dict[str, _Collection] = {}
         self._pending: deque[StoreEvent] = deque()
+        self._event: StoreEvent | None = None  # the event being handed out, to the watchers in _left
+        self._left: deque[WatchStream] = deque()
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
 
     def dispatch_pending(self) -> bool:
         """Whether some written events have not been handed to the watchers yet."""
-        return bool(self._pending)
+        return bool(self._pending) or bool(self._left)
 
     def watchers(self) -> int:
         return sum(len(s) for c in self._collections.values() for s in c.by_namespace.values())
@@ -121,17 +131,28 @@ class WatchHub:
             self._loop.call_soon_threadsafe(self._dispatch)
 
     def _dispatch(self) -> None:
+        assert self._loop is not None
         self._scheduled = False
-        while self._pending:
-            event = self._pending.popleft()
-            entry = self._collections.get(event.collection)
-            if entry is None:
+        woken = looked = 0
+        while woken < DISPATCH_SLICE and looked < LOOKS_PER_SLICE:
+            if not self._left:
+                if not self._pending:
+                    break
+                self._event = event = self._pending.popleft()
+                entry = self._collections.get(event.collection)
+                if entry is None:
+                    continue
+                namespace = (event.current.obj.get("metadata") or {}).get("namespace")
+                self._left = deque(entry.candidates(namespace))
                 continue
-            namespace = (event.current.obj.get("metadata") or {}).get("namespace")
-            for stream in entry.candidates(namespace):
-                stream.offer(event)
+            assert self._event is not None
+            looked += 1
+            woken += self._left.popleft().offer(self._event)
         if self.queued_bytes > self.total_bytes:
             self._end_furthest_behind()
+        if (self._left or self._pending) and not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._dispatch)
 
     def _end_furthest_behind(self) -> None:
         streams = [s for c in self._collections.values() for ss in c.by_namespace.values() for s in ss]
