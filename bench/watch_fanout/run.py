@@ -8,7 +8,8 @@ Against a real `kajitori master` process (API only) on a loopback port:
 - this process then creates WRITES ConfigMaps one after another over one kept-alive
   connection, pausing PAUSE_S between an answer and the next request (a steady writer,
   not a flood: the fan-out of one event must not be billed to the next write), and
-  keeps each create's latency (request sent -> 201 read);
+  keeps each create's latency (request sent -> 201 read) and the master's CPU time per
+  write (fan-out included; on a busy machine a steadier figure than wall time);
 - the master's RSS is read from /proc with the watchers held, so RSS per idle watcher
   is (RSS with 1,000 idle - RSS with none) / 1,000.
 Prints the figures and the ratio of each case's p50/p99 to the no-watcher case, and
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import ssl
 import subprocess
 import sys
@@ -116,6 +118,13 @@ def writes(http: httpx.Client, namespace: str, tag: str, count: int) -> list[flo
     return latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process used so far (less disturbed by a busy machine than wall time)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def settle_rss(pid: int) -> int:
     # Read a few times a moment apart and keep the last: connections just closed are
     # still being torn down for a little while.
@@ -147,14 +156,21 @@ def run(write_count: int) -> dict[str, Any]:
                         child = start_watchers(master, token, "idle" if kind == "idle" else target, count)
                     try:
                         rss = settle_rss(master.proc.pid)
+                        cpu_before = cpu_seconds(master.proc.pid)
                         latencies = writes(http, target, name, write_count)
+                        cpu = cpu_seconds(master.proc.pid) - cpu_before
                     finally:
                         if child is not None:
                             stop_watchers(child)
-                    case = {"watchers": count, "kind": kind, **summary_ms(latencies), "master_rss_mib": round(rss / 2**20, 1)}
+                    case = {
+                        "watchers": count, "kind": kind, **summary_ms(latencies),
+                        "master_cpu_ms_per_write": round(cpu * 1000 / write_count, 2),
+                        "master_rss_mib": round(rss / 2**20, 1),
+                    }  # fmt: skip
                     figures["cases"][name] = case
                     print(f"{name:>10}: p50 {case['p50_ms']:6.2f} ms  p99 {case['p99_ms']:6.2f} ms  "
-                          f"max {case['max_ms']:6.2f} ms  master RSS {case['master_rss_mib']} MiB")  # fmt: skip
+                          f"max {case['max_ms']:6.2f} ms  master CPU/write {case['master_cpu_ms_per_write']:6.2f} ms  "
+                          f"RSS {case['master_rss_mib']} MiB")  # fmt: skip
                     time.sleep(1.0)  # let the master drop the closed watches before the next case
                 idle = figures["cases"]["idle-1000"]["master_rss_mib"] * 2**20
                 figures["rss_per_idle_watcher_kib"] = round((idle - baseline_rss) / 1000 / 1024, 1)
