@@ -45,6 +45,7 @@ def open_store(settings: MasterSettings) -> Store:
             certfile=settings.store.etcd_certfile,
             keyfile=settings.store.etcd_keyfile,
             history=settings.watch_history,
+            history_bytes=settings.watch_history_bytes,
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
         )

@@ -18,7 +18,7 @@ real store and keeps the writes of this one request in an overlay. So:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -103,6 +103,9 @@ class DryRunStore:
         if expected_rv is not None and expected_rv != current.rv:
             raise Conflict(key)
         return current
+
+    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]:
+        return self.base.events_since(collection, from_rv)
 
     def watch(self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]) -> Subscription:
         return self.base.watch(collection, from_rv, callback)

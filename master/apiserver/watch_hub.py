@@ -28,18 +28,29 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from kajitori.api.registry import Resource
 from master.store import Store, StoreEvent, Subscription
-
-if TYPE_CHECKING:
-    from master.apiserver.watch import WatchStream
 
 log = logging.getLogger(__name__)
 
 TOTAL_QUEUE_BYTES = 256 * 1024 * 1024
 DISPATCH_SLICE = 64  # watchers woken per turn of the loop
 LOOKS_PER_SLICE = 2048  # watchers looked at per turn (a look that queues nothing is cheap)
+
+
+class WatchStream(Protocol):
+    """What the hub needs of a watch stream (``master.apiserver.watch.WatchStream``)."""
+
+    resource: Resource
+    namespace: str | None
+    queued_bytes: int
+    seen_rv: int
+
+    def offer(self, event: StoreEvent, *, replay: bool = False) -> bool: ...
+
+    def fail(self) -> None: ...
 
 
 class _Collection:

@@ -16,7 +16,7 @@ acknowledged only once that watch has delivered the write's revision, so a read 
 one's own acknowledged write sees it, and subscribers hear of changes in revision order
 whichever master made them.
 
-History is bounded twice: by ``history`` events, and by compaction. Every
+History is bounded three times: by ``history`` events, by ``history_bytes``, and by compaction. Every
 ``compaction_interval_s`` a master compacts etcd at the revision it saw one interval
 earlier, unless another master did in the meantime (the ``compact_rev_key`` version
 handshake of kube-apiserver), and drops ring events up to that revision: a watch that
@@ -50,6 +50,8 @@ from master.store.etcd_client import (
     WatchEvent,
 )
 from master.store.interface import (
+    HISTORY_BYTES,
+    HISTORY_EVENTS,
     AlreadyExists,
     Conflict,
     EventType,
@@ -59,6 +61,7 @@ from master.store.interface import (
     StoreEvent,
     StoreUnavailable,
     TooOld,
+    event_bytes,
 )
 
 log = logging.getLogger(__name__)
@@ -124,7 +127,8 @@ class EtcdStore:
         certfile: str | None = None,
         keyfile: str | None = None,
         prefix: str = PREFIX,
-        history: int = 20_000,
+        history: int = HISTORY_EVENTS,
+        history_bytes: int = HISTORY_BYTES,
         compaction_interval_s: float = 300.0,
         ack_timeout_s: float = 10.0,
         startup_timeout_s: float = 0.0,
@@ -136,7 +140,10 @@ class EtcdStore:
         self._seen = threading.Condition(self._lock)  # notified whenever _revision moves
         self._closed = threading.Event()
         self._objects: dict[str, dict[str, StoredObject]] = {}
-        self._history: deque[StoreEvent] = deque(maxlen=history)
+        self._history: deque[StoreEvent] = deque()
+        self._history_limit = history
+        self._history_bytes_limit = history_bytes
+        self._history_bytes = 0
         self._subscribers: dict[str, set[_Subscription]] = {}
         kvs, self._revision = self._first_read(endpoints, startup_timeout_s)
         for kv in kvs:
@@ -288,9 +295,15 @@ class EtcdStore:
             self._seen.notify_all()
 
     def _publish(self, event: StoreEvent) -> None:
-        if len(self._history) == self._history.maxlen:
-            self._history_floor = self._history[0].rv
         self._history.append(event)
+        self._history_bytes += event_bytes(event)
+        # Bounded in events and in bytes (the newest is always kept: a resume just before it works).
+        while len(self._history) > 1 and (
+            len(self._history) > self._history_limit or self._history_bytes > self._history_bytes_limit
+        ):
+            dropped = self._history.popleft()
+            self._history_bytes -= event_bytes(dropped)
+            self._history_floor = dropped.rv
         for sub in list(self._subscribers.get(event.collection, ())):
             if sub.loop is None:
                 sub.deliver(event)
@@ -325,6 +338,7 @@ class EtcdStore:
                     events.append(StoreEvent("DELETED", revision, collection, gone, previous))
             # The events in between are lost: nobody may resume from before this point.
             self._history.clear()
+            self._history_bytes = 0
             self._history_floor = revision
             for event in sorted(events, key=lambda e: e.rv):
                 self._publish(event)
@@ -362,10 +376,17 @@ class EtcdStore:
         """Drop watch history up to ``rv``: resuming from before it answers TooOld."""
         with self._lock:
             while self._history and self._history[0].rv <= rv:
-                self._history.popleft()
+                self._history_bytes -= event_bytes(self._history.popleft())
             self._history_floor = max(self._history_floor, min(rv, self._revision))
 
     # -- watch ---------------------------------------------------------------
+
+    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]:
+        """The kept events of ``collection`` after ``from_rv``, oldest first; ``TooOld`` when some are no longer kept."""
+        with self._lock:
+            if from_rv < self._history_floor:
+                raise TooOld(from_rv, self._history_floor)
+            return [e for e in self._history if e.rv > from_rv and e.collection == collection]
 
     def watch(self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]) -> _Subscription:
         """Replay the kept events after ``from_rv`` to ``callback``, then deliver new ones as they happen."""

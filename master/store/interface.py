@@ -68,6 +68,17 @@ class StoreEvent:
     previous: StoredObject | None
 
 
+HISTORY_EVENTS = 20_000
+HISTORY_BYTES = 64 * 1024 * 1024
+EVENT_OVERHEAD = 200  # bytes an event costs beyond its objects' JSON (the event, the dicts' share is not counted)
+
+
+def event_bytes(event: StoreEvent) -> int:
+    """What keeping ``event`` in a watch history costs, as the stores count it against ``HISTORY_BYTES``."""
+    previous = len(event.previous.raw) if event.previous is not None else 0
+    return len(event.current.raw) + previous + EVENT_OVERHEAD
+
+
 class Subscription(Protocol):
     def cancel(self) -> None: ...
 

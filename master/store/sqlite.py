@@ -30,6 +30,8 @@ import orjson
 
 from kajitori.private_files import create_private, ensure_private_dir
 from master.store.interface import (
+    HISTORY_BYTES,
+    HISTORY_EVENTS,
     AlreadyExists,
     Conflict,
     EventType,
@@ -38,6 +40,7 @@ from master.store.interface import (
     StoreError,
     StoreEvent,
     TooOld,
+    event_bytes,
 )
 
 log = logging.getLogger(__name__)
@@ -72,17 +75,6 @@ class _Subscription:
 
     def cancel(self) -> None:
         self._store._unsubscribe(self)
-
-
-HISTORY_EVENTS = 20_000
-HISTORY_BYTES = 64 * 1024 * 1024
-EVENT_OVERHEAD = 200  # bytes an event costs beyond its objects' JSON (the event, the dicts' share is not counted)
-
-
-def event_bytes(event: StoreEvent) -> int:
-    """What keeping ``event`` costs, as the history counts it."""
-    previous = len(event.previous.raw) if event.previous is not None else 0
-    return len(event.current.raw) + previous + EVENT_OVERHEAD
 
 
 class SQLiteStore:
