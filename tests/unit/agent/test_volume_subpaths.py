@@ -22,15 +22,19 @@ class NoConfigs:
 
 
 def pod_with(sub_path: str, **volume: Any) -> Pod:
-    return Pod.model_validate(
+    pod = Pod.model_validate(
         {
             "metadata": {"name": "p", "namespace": "default", "uid": "uid-1"},
             "spec": {
-                "containers": [{"name": "c", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/m", "subPath": sub_path}]}],
+                "containers": [{"name": "c", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/m", "subPath": "ok"}]}],
                 "volumes": [{"name": "v", **(volume or {"emptyDir": {}})}],
             },
         }
     )
+    # Set after parsing: the API refuses '/' and '..' too, but the agent must not rely on
+    # it (a pod stored before that check, or a hostile API).
+    (pod.spec.containers[0].volumeMounts or [])[0].subPath = sub_path
+    return pod
 
 
 def everything_under(root: Path) -> set[str]:
