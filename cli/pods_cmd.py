@@ -1,8 +1,8 @@
-"""Commands `kajitori logs` and `kajitori exec`: a pod's container, through the master.
+"""Command `kajitori logs`: a pod's container, through the master (exec and attach: cli/exec_cmd.py).
 
-As kubectl does, both go to the API server's pods/{name}/log and pods/{name}/exec, which
+As kubectl does, it goes to the API server's pods/{name}/log, which
 picks the container (or says which to choose) and forwards to the node's agent over TLS;
-so they work from wherever the master is reachable.
+so it works from wherever the master is reachable.
 """
 
 from __future__ import annotations
@@ -119,40 +119,6 @@ def logs(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
-
-
-@app.command()
-def exec(
-    pod: str = typer.Argument(..., help="Pod name."),
-    command: list[str] = typer.Argument(..., help="Command and its arguments (after --)."),
-    container: str = typer.Option(None, "-c", "--container"),
-    namespace: str = typer.Option(None, "-n", "--namespace"),
-    timeout: float = typer.Option(60.0, "--timeout", help="Seconds the command may run."),
-    kubeconfig: str = typer.Option(None, "--kubeconfig"),
-) -> None:
-    """Run a command in a container of a pod and print its output; exits with its exit code."""
-    import httpx
-
-    client = _client(kubeconfig)
-    ns = namespace or client.config.namespace
-    try:
-        response = httpx.post(
-            _pod_path(client, ns, pod, "exec"),
-            params={"container": container} if container else None,
-            json={"command": command, "timeoutSeconds": timeout},
-            timeout=timeout + 10.0,
-            **_http_options(client),
-        )
-    except httpx.HTTPError as exc:
-        typer.echo(f"error: cannot reach the master at {client.config.server}: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if response.status_code >= 400:
-        typer.echo(f"error: {_message(response)}", err=True)
-        raise typer.Exit(1)
-    answer = response.json()
-    sys.stdout.write(answer.get("output", ""))
-    sys.stdout.flush()
-    raise typer.Exit(int(answer.get("exitCode", 0)))
 
 
 def _message(response: Any) -> str:

@@ -106,6 +106,11 @@ def _log_warning(text: str) -> None:
     log.warning("the server warns: %s", text)
 
 
+def api_error(code: int, body: bytes) -> ApiError:
+    """The exception for a failed answer's HTTP code and body (a Status, or text): for callers not using ApiClient."""
+    return _error(code, body)
+
+
 def _error(code: int, body: bytes) -> ApiError:
     try:
         status = orjson.loads(body)
