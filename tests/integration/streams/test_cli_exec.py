@@ -30,11 +30,9 @@ pytestmark = pytest.mark.integration
 
 
 def cli(master: MasterProcess, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args, "--kubeconfig", str(master.kubeconfig)] if "--" not in args else
-        [sys.executable, "-m", "cli", *args[: args.index("--")], "--kubeconfig", str(master.kubeconfig), *args[args.index("--") :]],
-        input=input, capture_output=True, timeout=60,
-    )  # fmt: skip
+    # The kubeconfig goes right after the command's name: after `--` it would be part of exec's command.
+    command = [sys.executable, "-m", "cli", args[0], "--kubeconfig", str(master.kubeconfig), *args[1:]]
+    return subprocess.run(command, input=input, capture_output=True, timeout=60)
 
 
 def test_exec_with_stdin_prints_it_back(master: MasterProcess, pod: str) -> None:
@@ -60,7 +58,10 @@ def test_exec_prints_the_hostname_and_exits_with_the_commands_code(master: Maste
 def test_exec_in_a_missing_container_or_pod_is_one_line(master: MasterProcess, pod: str) -> None:
     container = cli(master, "exec", pod, "-c", "nope", "--", "true")
     assert container.returncode == 1
-    assert container.stderr == f"error: unable to upgrade connection: container nope is not valid for pod {pod}\n".encode()
+    assert (
+        container.stderr
+        == f"error: unable to upgrade connection: container nope is not valid for pod {pod}\n".encode()
+    )
     missing = cli(master, "exec", "no-such-pod", "--", "true")
     assert missing.returncode == 1
     assert missing.stderr == b'Error from server (NotFound): pods "no-such-pod" not found\n'
@@ -69,8 +70,26 @@ def test_exec_in_a_missing_container_or_pod_is_one_line(master: MasterProcess, p
 def test_exec_it_runs_a_shell_on_a_terminal_that_resizes(master: MasterProcess, pod: str) -> None:
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 101, 0, 0))
-    command = [sys.executable, "-m", "cli", "exec", "-it", pod, "--kubeconfig", str(master.kubeconfig), "--", "sh"]
-    proc = subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, env={**os.environ, "TERM": "dumb"}, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "cli",
+        "exec",
+        "-it",
+        pod,
+        "--kubeconfig",
+        str(master.kubeconfig),
+        "--",
+        "sh",
+    ]
+    proc = subprocess.Popen(
+        command,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "TERM": "dumb"},
+        start_new_session=True,
+    )
     os.close(terminal)
     try:
         # Typed once the prompt shows: busybox's line editor drops what arrives while it asks the cursor position.
@@ -93,10 +112,23 @@ def test_exec_it_runs_a_shell_on_a_terminal_that_resizes(master: MasterProcess, 
         os.close(controller)
 
 
-def test_attach_streams_the_main_process_until_it_exits(master: MasterProcess, api: ApiClient, agent: AgentProcess) -> None:
-    api.create(make_pod("cli-talker", NODE, [shell("main", "while [ ! -f /tmp/stop ]; do echo tick; sleep 0.2; done; echo bye; exit 7")], restartPolicy="Never"))
+def test_attach_streams_the_main_process_until_it_exits(
+    master: MasterProcess, api: ApiClient, agent: AgentProcess
+) -> None:
+    api.create(
+        make_pod(
+            "cli-talker",
+            NODE,
+            [shell("main", "while [ ! -f /tmp/stop ]; do echo tick; sleep 0.2; done; echo bye; exit 7")],
+            restartPolicy="Never",
+        )
+    )
     wait_for("the talker running", lambda: api.get(Pod, "cli-talker", "default").status.phase == "Running")
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "attach", "cli-talker", "--kubeconfig", str(master.kubeconfig)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "attach", "cli-talker", "--kubeconfig", str(master.kubeconfig)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"tick\n"
