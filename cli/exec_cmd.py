@@ -7,6 +7,7 @@ mode and sends its size (again on each SIGWINCH), and the remote exit code is ou
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
@@ -67,7 +68,8 @@ def exec(
 ) -> None:
     """Run a command in a container of a pod; its output is ours and so is its exit code."""
     config, ns = stream_session.load(kubeconfig, namespace)
-    code = stream_session.run_stream(_session(config, ns, pod, "exec", command, container, stdin, tty))
+    work = _session(config, ns, pod, "exec", command, container, stdin, tty)
+    code = stream_session.run_stream(asyncio.wait_for(work, timeout) if timeout > 0 else work)
     stream_session.exit_with(code)
 
 

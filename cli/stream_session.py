@@ -45,6 +45,8 @@ def run_stream(work: Coroutine[Any, Any, T]) -> T:
         typer.echo(refusal(exc), err=True)
     except (RemoteError, CliError) as exc:
         typer.echo(f"error: {exc}", err=True)
+    except TimeoutError:
+        typer.echo("error: timed out waiting for the command", err=True)
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
     raise typer.Exit(1)

@@ -137,3 +137,8 @@ def test_attach_streams_the_main_process_until_it_exits(
         assert proc.wait(30) == 7
     finally:
         stop_process(proc)
+
+
+def test_exec_timeout_ends_a_command_that_runs_too_long(master: MasterProcess, pod: str) -> None:
+    done = cli(master, "exec", "--timeout", "2", pod, "--", "sleep", "300")
+    assert (done.returncode, done.stderr) == (1, b"error: timed out waiting for the command\n")
