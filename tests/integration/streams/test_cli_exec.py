@@ -105,8 +105,10 @@ def test_exec_it_runs_a_shell_on_a_terminal_that_resizes(master: MasterProcess, 
             if b"40 120" in read_until(controller, b"ASKED-42"):
                 break
             assert time.monotonic() < deadline, "the resize never reached the pod's terminal"
+        assert not termios.tcgetattr(controller)[3] & termios.ECHO  # raw mode while the shell runs
         os.write(controller, b"exit 5\r")
         assert proc.wait(30) == 5
+        assert termios.tcgetattr(controller)[3] & termios.ECHO  # and the terminal given back as it was
     finally:
         stop_process(proc)
         os.close(controller)
