@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
 
-NODE = "agent-adoption-node"
+NODE = f"agent-adoption-node-{os.getpid()}"  # per session: see remove_node_objects
 CRASH_ONCE = f"[ -f /data/ran ] || {{ touch /data/ran; exit 1; }}; {SLEEP_FOREVER}"
 """Fails on its first run only (the mark survives in the pod's emptyDir): restartCount becomes 1."""
 

@@ -7,6 +7,7 @@ containers through the agent's exec endpoint, and Docker's own listing.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
 
-NODE = "agent-test-node"
+NODE = f"agent-test-node-{os.getpid()}"  # per session: see remove_node_objects
 HTTPD = "mkdir -p /www && echo pong > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 

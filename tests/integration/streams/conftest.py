@@ -28,7 +28,7 @@ from tests.integration.agent.agent_process import (
 )
 from tests.support.master_process import MasterProcess
 
-NODE = "streams-test-node"
+NODE = f"streams-test-node-{os.getpid()}"  # per session: see remove_node_objects
 POD = "streamer"
 NETWORK = "kajitori-test-streams"
 HTTP_PORT = 8080
