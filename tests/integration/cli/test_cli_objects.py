@@ -26,6 +26,7 @@ from kajitori.api import Deployment, Node, Pod, Service
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from tests.support.master_process import MasterProcess, free_port
+from tests.support.processes import PROCESS_TIMEOUT_S, kill_process
 
 pytestmark = pytest.mark.integration
 
@@ -333,7 +334,7 @@ def test_cluster_info(kj: Any, master: MasterProcess) -> None:
 
 def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], input=input, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "cli", *args], input=input, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
 
@@ -396,16 +397,28 @@ def test_get_watch_prints_a_row_per_change_until_ctrl_c(master: MasterProcess, a
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
+    errors: list[str] = []
 
     def pump() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.put(line)
 
+    def pump_errors() -> None:
+        # Read as it comes, so a chatty stderr can never fill the pipe and block the watch.
+        assert proc.stderr is not None
+        errors.extend(proc.stderr)
+
     threading.Thread(target=pump, daemon=True).start()
+    stderr_reader = threading.Thread(target=pump_errors, daemon=True)
+    stderr_reader.start()
 
     def next_line() -> str:
-        return lines.get(timeout=30).rstrip("\n")
+        # The first line waits for the process to start: seconds of imports on a loaded machine.
+        try:
+            return lines.get(timeout=PROCESS_TIMEOUT_S).rstrip("\n")
+        except queue.Empty:
+            raise AssertionError(f"no line from `get -w` in {PROCESS_TIMEOUT_S}s; stderr: {''.join(errors)!r}") from None
 
     try:
         assert next_line().split()[:3] == ["NAME", "READY", "STATUS"]
@@ -416,6 +429,10 @@ def test_get_watch_prints_a_row_per_change_until_ctrl_c(master: MasterProcess, a
         assert next_line().split()[:3] == ["after", "0/1", "Evicted"]
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(30)
+        try:
+            code = proc.wait(PROCESS_TIMEOUT_S)
+        finally:
+            kill_process(proc)  # never outlives the test, whatever failed above
+    stderr_reader.join(PROCESS_TIMEOUT_S)  # everything it wrote before it exited
     assert code == 0
-    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    assert "Traceback" not in "".join(errors)
