@@ -152,7 +152,7 @@ def test_rolling_update_never_exceeds_max_unavailable(client: ApiClient, hollow:
 
     informer.add_handlers(check, check, check)
     informer.start()
-    assert informer.wait_synced(10)
+    assert informer.wait_synced(60)
     client.patch(DaemonSet, "roll", {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "kajitori/busybox:2"}]}}}}, "default")
 
     status = CliRunner().invoke(app, ["rollout", "status", "daemonset/roll", "--timeout", "60",
@@ -192,7 +192,7 @@ def test_surge_keeps_every_node_served_during_an_update(client: ApiClient, hollo
 
     informer.add_handlers(check, check, check)
     informer.start()
-    assert informer.wait_synced(10)
+    assert informer.wait_synced(60)
     client.patch(DaemonSet, "surge", {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "kajitori/busybox:2"}]}}}}, "default")
     wait_for(lambda: one_ready_pod_on(client, "surge", nodes) and settled(client, "surge", 3) and all(
         p.spec.containers[0].image == "kajitori/busybox:2" for p in active(app_pods(client, "surge"))

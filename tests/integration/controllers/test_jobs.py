@@ -73,7 +73,9 @@ def test_completions_3_parallelism_2_never_runs_more_than_2(client: ApiClient, h
     informer.add_handlers(check, check, check)
     informer.start()
     try:
-        client.create(job("calc", completions=3, parallelism=2, run_s=0.5))
+        assert informer.wait_synced(60)  # it sees every pod from the first
+        # Each pod runs 2 s, so the second starts well before the first ends even on a loaded machine.
+        client.create(job("calc", completions=3, parallelism=2, run_s=2.0))
         done = wait_for(lambda: condition(client, "calc", "Complete"), what="Complete")
     finally:
         informer.stop()
