@@ -11,7 +11,8 @@
 #   KEEP=1   keep the clones (default: each is removed after its run; its log stays)
 #
 # Clones share what a machine already has: the built images (dockerd's), the pip
-# cache, dockerd itself. Each makes its own venv, as a new user's clone would.
+# cache, dockerd itself. Each makes its own venv, as a new user's clone would. All are
+# cloned first, so every run tests the commit of the start even if the branch moves.
 set -euo pipefail
 
 N=${N:-5}
@@ -69,13 +70,16 @@ what="make $target"
 [[ -n "$TESTS" ]] && what="make $target INTEGRATION_TESTS='$TESTS'"
 echo "==> $N run(s) of '$what' at ${commit:0:12}, in $work"
 
+for i in $(seq 1 "$N"); do
+  git clone -q --no-checkout "$src" "$work/run-$i"
+  git -C "$work/run-$i" checkout -q --detach "$commit"
+done
+
 declare -a results=()
 failed_runs=0
 for i in $(seq 1 "$N"); do
   dir="$work/run-$i"
   log="$work/run-$i.log"
-  git clone -q --no-checkout "$src" "$dir"
-  git -C "$dir" checkout -q --detach "$commit"
   start=$(date +%s)
   set +e
   if [[ -n "$TESTS" ]]; then
