@@ -11,8 +11,27 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from typing import Any
 
 PROCESS_TIMEOUT_S = 120.0
+
+
+def popen_interruptible(args: list[str], **kwargs: Any) -> subprocess.Popen[str]:
+    """``subprocess.Popen`` whose child takes Ctrl-C (SIGINT) as a user's terminal gives it.
+
+    A session started as a background job (``cmd &`` in a script, nohup, some CI runners) has
+    SIGINT ignored, an ignored signal stays ignored through fork and exec, and Python then
+    installs no KeyboardInterrupt handler: the child would never see the test's SIGINT (a
+    `get -w` hung for 120 s that way). A Python-level handler, unlike SIG_IGN, is reset at
+    exec, so the child starts with SIGINT at its default while this one is installed.
+    Call from the main thread (as tests run).
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(args, **kwargs)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def stop_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None) -> None:

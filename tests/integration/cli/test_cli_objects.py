@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from kajitori.api import Deployment, Node, Pod, Service
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from tests.support.master_process import MasterProcess, free_port
-from tests.support.processes import PROCESS_TIMEOUT_S, kill_process
+from tests.support.processes import PROCESS_TIMEOUT_S, kill_process, popen_interruptible
 
 pytestmark = pytest.mark.integration
 
@@ -390,9 +391,20 @@ def test_kubeconfig_from_environment(master: MasterProcess, ns: str) -> None:
 # --------------------------------------------------------------------------- watch
 
 
+@pytest.fixture
+def sigint_ignored() -> Iterator[None]:
+    """This process ignores SIGINT, as a session started in the background (CI, nohup) does."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_ignored")
 def test_get_watch_prints_a_row_per_change_until_ctrl_c(master: MasterProcess, api: ApiClient, ns: str) -> None:
     make_pod(api, "before", ns)
-    proc = subprocess.Popen(
+    # Ctrl-C reaches the child even though this session ignores SIGINT (a plain Popen's child
+    # inherited the SIG_IGN and never ended: the hang seen in CI and in background runs).
+    proc = popen_interruptible(
         [sys.executable, "-m", "cli", "get", "pods", "-w", "-n", ns, "--kubeconfig", str(master.kubeconfig)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
