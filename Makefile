@@ -7,7 +7,7 @@ PYTEST := $(PY) -m pytest
 # pytest exits 5 when a selection holds no test yet; that is not a failure here.
 PYTEST_OK = || [ $$? -eq 5 ]
 
-.PHONY: help venv host etcd lint test test-unit test-integration test-e2e bench clean
+.PHONY: help venv host etcd lint test test-unit test-integration test-e2e test-repeat bench clean
 help:
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)/  \1\t\2/' | sort | expand -t 22
 
@@ -35,8 +35,9 @@ test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract a
 
 # The integration tests run the cluster's images (pause, busybox, nginx, tools): a fresh
 # machine has none, so they are built first (a no-op when their inputs did not change).
+INTEGRATION_TESTS ?= tests/integration
 test-integration: venv host etcd images ## real dockerd, real iptables in netns, real master processes
-	$(PYTEST) tests/integration -q -m integration $(PYTEST_OK)
+	$(PYTEST) $(INTEGRATION_TESTS) -q -m integration $(PYTEST_OK)
 
 # The lab comes up before pytest starts: on a fresh machine its first `make lab` (ansible,
 # wheelhouse, three machines, provisioning) takes longer than pytest's per-test timeout,
@@ -45,6 +46,11 @@ test-e2e: venv lab ## the whole three-machine lab (brings it up if needed)
 	$(PYTEST) tests/e2e -q -m e2e $(PYTEST_OK)
 
 test: lint test-unit test-integration test-e2e ## everything CI runs
+
+# N fresh clones of this commit, one layer each (LAYER=integration by default: no lab),
+# STRESS=1 keeps one core busy; prints each run's duration and failed tests.
+test-repeat: ## N runs of a layer from fresh clones: N=5 LAYER=integration|e2e|all STRESS=1 TESTS=paths
+	@N=$(or $(N),5) LAYER=$(or $(LAYER),integration) STRESS=$(STRESS) TESTS='$(TESTS)' bash scripts/test-repeat.sh
 
 bench: venv host ## benchmarks: print figures and write bench/results/*.json
 	@bash scripts/ensure-bench-tools.sh

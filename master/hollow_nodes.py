@@ -1,8 +1,9 @@
 """Hollow nodes: nodes that exist only as API objects, for tests and the scheduler benchmark.
 
 A ``HollowCluster`` registers N nodes through the API (allocatable CPU, memory and
-pods, Ready=True), keeps each one's Lease in ``kube-node-lease`` renewed and its
-Ready condition's heartbeat posted, and plays the part of their agents for pods:
+pods, Ready=True, and the taints it is given, as a kubelet's --register-with-taints),
+keeps each one's Lease in ``kube-node-lease`` renewed and its Ready condition's
+heartbeat posted, and plays the part of their agents for pods:
 a pod bound to a live hollow node is reported Running and Ready with an IP from
 the node's pod CIDR; a pod being deleted on it is deleted with grace 0 (the
 containers "stopped"). No Docker, no network: this is kubemark's hollow kubelet.
@@ -41,6 +42,7 @@ from kajitori.api.core import (
     NodeStatus,
     Pod,
     PodCondition,
+    Taint,
 )
 from kajitori.api.meta import ObjectMeta
 from kajitori.client import AlreadyExistsError, ApiClient, ApiError, NotFoundError
@@ -69,6 +71,7 @@ class HollowCluster:
         memory: str = "8Gi",
         max_pods: int = 110,
         labels: dict[str, str] | None = None,
+        taints: list[Taint] | None = None,
         lease_interval_s: float = 2.0,
         status_interval_s: float = 10.0,
         run_pods: bool = True,
@@ -82,6 +85,8 @@ class HollowCluster:
         self.memory = memory
         self.max_pods = max_pods
         self.labels = labels or {}
+        # As a kubelet's --register-with-taints: the node never exists without them.
+        self.taints = taints
         self.lease_interval_s = lease_interval_s
         self.status_interval_s = status_interval_s
         self.run_pods = run_pods
@@ -102,7 +107,7 @@ class HollowCluster:
 
     def node_body(self, name: str, *, cpu: str | None = None, memory: str | None = None) -> Node:
         now = format_time(datetime.now(UTC).timestamp())
-        spec = NodeSpec()
+        spec = NodeSpec(taints=[t.model_copy() for t in self.taints] if self.taints else None)
         if self.own_pod_cidrs:
             i = self.names.index(name)
             spec.podCIDR = f"100.{64 + i // 256}.{i % 256}.0/24"

@@ -64,11 +64,20 @@ def _snapshot(api: ApiClient) -> tuple[dict[str, tuple[str, str]], dict[str, tup
     return objects(api), containers(), wait_nginx_ready(api)
 
 
+def at_rest(api: ApiClient) -> bool:
+    """No object of the stable kinds changed over a few seconds."""
+    first = objects(api)
+    settle(3.0)
+    return objects(api) == first
+
+
 @pytest.fixture
 def calm_lab(lab: Path, lab_api: ApiClient) -> ApiClient:
     wait_nginx_ready(lab_api)
     wait_until("every node Ready", lambda: all(node_ready(lab_api, n) for n in NODES), timeout_s=60)
-    settle(3.0)  # the last status writes of the spreading land before the snapshot
+    # The last status writes of the spreading land before the snapshot: however late they
+    # come on a loaded machine (a fixed 3 s sleep assumed they came within it).
+    wait_until("the lab at rest (no object changing for 3 s)", lambda: at_rest(lab_api), timeout_s=120)
     return lab_api
 
 

@@ -15,7 +15,7 @@ import httpx
 
 from kajitori import config
 from kajitori.client import ApiClient
-from tests.support.processes import kill_process, stop_process
+from tests.support.processes import PROCESS_TIMEOUT_S, kill_process, stop_process
 
 
 def free_port() -> int:
@@ -49,7 +49,7 @@ class MasterProcess:
         """What ``httpx``'s ``verify=`` takes to trust this master."""
         return config.ssl_context_for(self.ca_file.read_bytes())
 
-    def start(self, timeout: float = 20.0) -> MasterProcess:
+    def start(self, timeout: float = PROCESS_TIMEOUT_S) -> MasterProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "master.log"
         log = self.log_path.open("ab")

@@ -2,7 +2,7 @@
 
 Every container the agent makes carries `io.kajitori.node=<node name>`; `remove_node_objects`
 removes exactly those (and nothing else on this dockerd). Pods go on a plain bridge network
-of the tests' own (`kajitori-test-pods`), not on the node's podCIDR network.
+of this test session's own (`kajitori-test-pods-<session>`), not on the node's podCIDR network.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from kajitori import config
 from kajitori.api.core import Node, Pod
 from kajitori.client import ApiClient, NotFoundError
 from tests.support.master_process import MasterProcess, free_port
-from tests.support.processes import kill_process, stop_process
+from tests.support.processes import PROCESS_TIMEOUT_S, kill_process, stop_process
+from tests.support.session_names import session_name
 
-TEST_POD_NETWORK = "kajitori-test-pods"
+TEST_POD_NETWORK = session_name("kajitori-test-pods")
 BUSYBOX = "kajitori/busybox:1"
 SLEEP_FOREVER = "trap 'exit 0' TERM; sleep 3600 & wait"
 """A shell that stops at once on SIGTERM, so deletions take no grace period."""
@@ -86,7 +87,7 @@ class AgentProcess:
         """Trusts exactly the agent's own serving certificate, as the master does."""
         return ssl.create_default_context(cafile=str(self.cert_dir / f"{self.node_name}.crt"))
 
-    def start(self, timeout: float = 30.0) -> AgentProcess:
+    def start(self, timeout: float = PROCESS_TIMEOUT_S) -> AgentProcess:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         cmd = [
             sys.executable, "-m", "cli", "agent",
@@ -168,7 +169,7 @@ def remove_test_network(docker_api: docker.APIClient, name: str = TEST_POD_NETWO
         try:
             docker_api.remove_network(network["Id"])
         except docker.errors.APIError:
-            pass  # still used by another test's pods; the next run reuses it
+            pass  # still used by another test's pods; the next test removes it
 
 
 def make_pod(name: str, node: str, containers: list[dict[str, Any]], **spec: Any) -> Pod:

@@ -4,7 +4,9 @@ Everything a test makes carries `io.kajitori.test=agent-<pid of this pytest>` an
 by label after each test, whatever the test did; only objects with that label are ever removed.
 The pid keeps two test sessions on one dockerd (a developer's run beside CI's, or repeated
 runs) from removing each other's containers mid-test; objects of a session that died are
-removed by the next one (its pid no longer runs).
+removed by the next one (its pid no longer runs). The agent processes of the pod tests name
+their nodes and pod network after the session too (tests/support/session_names.py), and what
+a dead session's agents left is removed the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import docker.errors
 import pytest
 
 from agent.docker_runtime import DockerRuntime
+from agent.pod_sync import LABEL_NODE
 from agent.runtime import PAUSE_IMAGE, ContainerConfig, ContainerRuntime
+from tests.support.session_names import is_gone, session_of
 
 # The contract lives with the unit tests (it runs on the fake there); share that one file.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "agent"))
@@ -33,6 +37,9 @@ BUSYBOX = "kajitori/busybox:1"
 UNPULLABLE = "127.0.0.1:5999/kajitori/missing:1"
 """A registry on loopback where nothing listens: the pull fails without leaving the machine."""
 NETWORK = f"kajitori-test-{RUN_ID}"
+# What the agent processes of the pod tests name after the session (agent_process.py, test_pod_*.py).
+POD_NETWORK_BASE = "kajitori-test-pods"
+NODE_BASES = ("agent-test-node", "agent-adoption-node")
 
 # A shell that obeys SIGTERM at once, so stops in tests take no grace period.
 SERVE_FOREVER = "trap 'exit 0' TERM; sleep 3600 & wait"
@@ -83,6 +90,24 @@ def remove_objects_of_dead_sessions(api: docker.APIClient) -> None:
                 api.remove_network(network["Id"])
             except docker.errors.APIError:
                 pass
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dead_sessions_agents_cleaned(docker_api: docker.APIClient) -> None:
+    """Pods and pod networks that agents of dead sessions left (their containers sleep for an hour)."""
+    for summary in docker_api.containers(all=True, filters={"label": [LABEL_NODE]}):
+        node = (summary.get("Labels") or {}).get(LABEL_NODE, "")
+        if any(is_gone(session_of(node, base)) for base in NODE_BASES):
+            try:
+                docker_api.remove_container(summary["Id"], force=True, v=True)
+            except docker.errors.APIError:
+                pass  # already going
+    for network in docker_api.networks():
+        if is_gone(session_of(network["Name"], POD_NETWORK_BASE)):
+            try:
+                docker_api.remove_network(network["Id"])
+            except docker.errors.APIError:
+                pass  # still has endpoints: a later session tries again
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,10 +28,11 @@ from tests.integration.agent.agent_process import (
     wait_for,
 )
 from tests.support.master_process import MasterProcess
+from tests.support.session_names import session_name
 
 pytestmark = pytest.mark.integration
 
-NODE = f"agent-adoption-node-{os.getpid()}"  # per session: see remove_node_objects
+NODE = session_name("agent-adoption-node")  # other sessions' agents on this dockerd must not take its pods
 CRASH_ONCE = f"[ -f /data/ran ] || {{ touch /data/ran; exit 1; }}; {SLEEP_FOREVER}"
 """Fails on its first run only (the mark survives in the pod's emptyDir): restartCount becomes 1."""
 

@@ -7,7 +7,6 @@ containers through the agent's exec endpoint, and Docker's own listing.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,10 +35,12 @@ from tests.integration.agent.agent_process import (
     wait_for,
 )
 from tests.support.master_process import MasterProcess
+from tests.support.processes import PROCESS_TIMEOUT_S
+from tests.support.session_names import session_name
 
 pytestmark = pytest.mark.integration
 
-NODE = f"agent-test-node-{os.getpid()}"  # per session: see remove_node_objects
+NODE = session_name("agent-test-node")  # other sessions' agents on this dockerd must not take its pods
 HTTPD = "mkdir -p /www && echo pong > /www/index.html && exec httpd -f -p 8080 -h /www"
 
 
@@ -145,12 +146,13 @@ def test_the_master_talks_only_to_the_certificate_the_node_published(
     cli = [sys.executable, "-m", "cli", "logs", "pinned", "--kubeconfig", str(master.kubeconfig)]
     try:
         api.patch(Node, NODE, {"metadata": {"annotations": {SERVING_CERTIFICATE: impostor}}})
-        refused = subprocess.run(cli, capture_output=True, text=True, timeout=30)
+        refused = subprocess.run(cli, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S)
         assert refused.returncode == 1
         assert "cannot reach the agent of pod pinned" in refused.stderr and "CERTIFICATE_VERIFY_FAILED" in refused.stderr
     finally:
         api.patch(Node, NODE, {"metadata": {"annotations": {SERVING_CERTIFICATE: published}}})
-    trusted = wait_for("the log through the master", lambda: (out := subprocess.run(cli, capture_output=True, text=True, timeout=30)).returncode == 0 and out)
+    trusted = wait_for("the log through the master", lambda: (out := subprocess.run(cli, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S)).returncode == 0 and out,
+                       timeout=PROCESS_TIMEOUT_S)
     assert trusted.stdout == "pinned-line\n"
 
 

@@ -279,7 +279,8 @@ def test_label_and_field_selectors(api: ApiClient) -> None:
 # -- watch -----------------------------------------------------------------------------------
 
 
-def _collect(http: httpx.Client, path: str, params: dict[str, str], until: int, timeout: float = 5) -> list[dict[str, Any]]:
+def _collect(http: httpx.Client, path: str, params: dict[str, str], until: int, timeout: float = 30) -> list[dict[str, Any]]:
+    """The first ``until`` events of a watch; ``timeout`` bounds each read (a limit, generous for a loaded machine)."""
     events: list[dict[str, Any]] = []
     with http.stream("GET", path, params={"watch": "true", **params}, timeout=timeout) as r:
         assert r.status_code == 200, r.read()
@@ -491,12 +492,17 @@ def test_a_stalled_watcher_does_not_slow_another(master: MasterProcess, api: Api
 
     api.create_raw(api_resource("namespaces"), {"metadata": {"name": "slow"}})
     rv = api.list_raw(api_resource("configmaps"), "slow")["metadata"]["resourceVersion"]
-    stalled = socket.create_connection(("127.0.0.1", master.port))
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    # The master speaks TLS: a plain socket would be refused at the handshake and stall nothing.
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: it sets the window
+    raw.settimeout(30)
+    raw.connect(("127.0.0.1", master.port))
+    stalled = master.tls().wrap_socket(raw, server_hostname="127.0.0.1")
     stalled.sendall(
         f"GET /api/v1/namespaces/slow/configmaps?watch=true&resourceVersion={rv} HTTP/1.1\r\n"
         f"Host: x\r\nAuthorization: Bearer {api.config.token}\r\n\r\n".encode()
     )
+    assert stalled.recv(12) == b"HTTP/1.1 200", "the stalled watch was accepted"
     received: list[str] = []
 
     def fast() -> None:

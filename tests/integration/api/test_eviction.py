@@ -16,7 +16,9 @@ import pytest
 
 from kajitori.api.registry import by_kind
 from kajitori.client import ApiClient, ApiError, NotFoundError
+from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
+from tests.support.processes import PROCESS_TIMEOUT_S, kill_process
 
 pytestmark = pytest.mark.integration
 
@@ -87,12 +89,20 @@ def test_kubectl_drain_evicts_through_the_subresource(master: MasterProcess, api
     api.create_raw(NODES, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "kubectl-node"}})
     bound_pod(api, "drained-by-kubectl", node="kubectl-node")
     env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
-    # No agent confirms the deletion, so kubectl's wait times out: what matters is how it deleted.
-    proc = subprocess.run(["kubectl", "drain", "kubectl-node", "--force", "--timeout=2s"],
-                          capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
-    assert "node/kubectl-node cordoned" in proc.stdout, (proc.stdout, proc.stderr)
-    assert "evicting pod default/drained-by-kubectl" in proc.stdout + proc.stderr, (proc.stdout, proc.stderr)
-    pod = api.get_raw(PODS, "drained-by-kubectl", "default")
-    assert pod["metadata"]["deletionTimestamp"]
+    drain = subprocess.Popen(["kubectl", "drain", "kubectl-node", "--force", f"--timeout={int(PROCESS_TIMEOUT_S)}s"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
+    try:
+        # No agent serves the node: once kubectl has evicted the pod, the test confirms the
+        # deletion as the node's agent would, and kubectl's wait for it ends (no 2 s window).
+        pod = wait_for(lambda: (p := api.get_raw(PODS, "drained-by-kubectl", "default"))["metadata"].get("deletionTimestamp") and p,
+                       timeout=PROCESS_TIMEOUT_S, what="kubectl's eviction")  # fmt: skip
+        api.delete_raw(PODS, "drained-by-kubectl", "default", grace_period_seconds=0)
+        out, err = drain.communicate(timeout=PROCESS_TIMEOUT_S)
+    finally:
+        kill_process(drain)
+    assert drain.returncode == 0, (out, err)
+    assert "node/kubectl-node cordoned" in out, (out, err)
+    assert "evicting pod default/drained-by-kubectl" in out + err, (out, err)
+    assert "node/kubectl-node drained" in out, (out, err)
     assert any(c["type"] == "DisruptionTarget" for c in pod["status"]["conditions"])
     assert api.get_raw(NODES, "kubectl-node")["spec"]["unschedulable"] is True

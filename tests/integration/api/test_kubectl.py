@@ -23,6 +23,7 @@ from kajitori.api.meta import ObjectMeta
 from kajitori.client import ApiClient
 from kajitori.tables import TABLES
 from tests.support.master_process import MasterProcess
+from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = [
     pytest.mark.integration,
@@ -63,7 +64,7 @@ def test_apply_twice_get_scale_delete(master: MasterProcess, api: ApiClient) -> 
     assert gone.returncode == 1 and 'services "nginx" not found' in gone.stderr
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(PROCESS_TIMEOUT_S)
 def test_watch_shows_a_new_pod(master: MasterProcess, api: ApiClient) -> None:
     env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
     watcher = subprocess.Popen(["kubectl", "get", "pods", "-w", "--no-headers"], stdout=subprocess.PIPE, text=True, env=env)
@@ -75,7 +76,7 @@ def test_watch_shows_a_new_pod(master: MasterProcess, api: ApiClient) -> None:
                 break
     finally:
         watcher.terminate()
-        watcher.wait(10)
+        watcher.wait(PROCESS_TIMEOUT_S)
 
 
 def table(text: str) -> tuple[list[str], dict[str, list[str]]]:

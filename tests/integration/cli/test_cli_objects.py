@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from kajitori.api import Deployment, Node, Pod, Service
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
 from tests.support.master_process import MasterProcess, free_port
+from tests.support.processes import PROCESS_TIMEOUT_S, kill_process, popen_interruptible
 
 pytestmark = pytest.mark.integration
 
@@ -333,7 +335,7 @@ def test_cluster_info(kj: Any, master: MasterProcess) -> None:
 
 def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], input=input, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "cli", *args], input=input, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S,
         env={**os.environ, **(env or {})},
     )  # fmt: skip
 
@@ -389,23 +391,46 @@ def test_kubeconfig_from_environment(master: MasterProcess, ns: str) -> None:
 # --------------------------------------------------------------------------- watch
 
 
+@pytest.fixture
+def sigint_ignored() -> Iterator[None]:
+    """This process ignores SIGINT, as a session started in the background (CI, nohup) does."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_ignored")
 def test_get_watch_prints_a_row_per_change_until_ctrl_c(master: MasterProcess, api: ApiClient, ns: str) -> None:
     make_pod(api, "before", ns)
-    proc = subprocess.Popen(
+    # Ctrl-C reaches the child even though this session ignores SIGINT (a plain Popen's child
+    # inherited the SIG_IGN and never ended: the hang seen in CI and in background runs).
+    proc = popen_interruptible(
         [sys.executable, "-m", "cli", "get", "pods", "-w", "-n", ns, "--kubeconfig", str(master.kubeconfig)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines: queue.Queue[str] = queue.Queue()
+    errors: list[str] = []
 
     def pump() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.put(line)
 
+    def pump_errors() -> None:
+        # Read as it comes, so a chatty stderr can never fill the pipe and block the watch.
+        assert proc.stderr is not None
+        errors.extend(proc.stderr)
+
     threading.Thread(target=pump, daemon=True).start()
+    stderr_reader = threading.Thread(target=pump_errors, daemon=True)
+    stderr_reader.start()
 
     def next_line() -> str:
-        return lines.get(timeout=30).rstrip("\n")
+        # The first line waits for the process to start: seconds of imports on a loaded machine.
+        try:
+            return lines.get(timeout=PROCESS_TIMEOUT_S).rstrip("\n")
+        except queue.Empty:
+            raise AssertionError(f"no line from `get -w` in {PROCESS_TIMEOUT_S}s; stderr: {''.join(errors)!r}") from None
 
     try:
         assert next_line().split()[:3] == ["NAME", "READY", "STATUS"]
@@ -416,6 +441,10 @@ def test_get_watch_prints_a_row_per_change_until_ctrl_c(master: MasterProcess, a
         assert next_line().split()[:3] == ["after", "0/1", "Evicted"]
     finally:
         proc.send_signal(signal.SIGINT)
-        code = proc.wait(30)
+        try:
+            code = proc.wait(PROCESS_TIMEOUT_S)
+        finally:
+            kill_process(proc)  # never outlives the test, whatever failed above
+    stderr_reader.join(PROCESS_TIMEOUT_S)  # everything it wrote before it exited
     assert code == 0
-    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+    assert "Traceback" not in "".join(errors)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 from cli.main import app
 from kajitori.api.apps import DaemonSet, Deployment
 from kajitori.api.core import Node, Pod
-from kajitori.client import ApiClient
+from kajitori.client import AlreadyExistsError, ApiClient
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
 from tests.integration.controllers.workloads import active, app_pods, deployment, ready, rolled_out
@@ -37,6 +37,25 @@ def status_column(master: MasterProcess, node: str) -> str:
     return next(row[1] for row in rows if row[0] == node)
 
 
+PROBE = Pod.model_validate({"metadata": {"name": "probe", "namespace": "default"},
+                            "spec": {"nodeSelector": {"kubernetes.io/hostname": "node-a"},
+                                     "containers": [{"name": "c", "image": "kajitori/busybox:1"}]}})  # fmt: skip
+
+
+def probe_refused_by_cordon(client: ApiClient) -> bool:
+    """True once a pod that only node-a fits is refused because node-a is unschedulable."""
+    try:
+        pod = client.create(PROBE)
+    except AlreadyExistsError:
+        pod = client.get(Pod, "probe", "default")
+    if pod.spec.nodeName:
+        # Placed before the scheduler saw the cordon: take it away and ask again.
+        client.delete(Pod, "probe", "default", grace_period_seconds=0)
+        return False
+    cond = next((c for c in pod.status.conditions or [] if c.type == "PodScheduled"), None)
+    return cond is not None and cond.reason == "Unschedulable" and "unschedulable" in (cond.message or "")
+
+
 def test_cordon_keeps_new_pods_off_the_node_and_uncordon_lets_them_back(
     client: ApiClient, hollow: Callable[..., HollowCluster], cluster_master: MasterProcess
 ) -> None:
@@ -48,6 +67,9 @@ def test_cordon_keeps_new_pods_off_the_node_and_uncordon_lets_them_back(
     assert client.get(Node, "node-a").spec.unschedulable is True
     assert status_column(cluster_master, "node-a") == "Ready,SchedulingDisabled"
     assert status_column(cluster_master, "node-b") == "Ready"
+    # The scheduler learns of the cordon through its own watch, which may lag behind the
+    # Deployment's pods: a pod only node-a would take shows when it has (and, later, the uncordon).
+    wait_for(lambda: probe_refused_by_cordon(client), what="the scheduler saw the cordon")
 
     client.create(deployment("web", replicas=4))
     wait_for(lambda: rolled_out(client, "web"), what="web rolled out")
@@ -58,6 +80,7 @@ def test_cordon_keeps_new_pods_off_the_node_and_uncordon_lets_them_back(
     assert cli(cluster_master, "uncordon", "node-a").stdout == "node/node-a already uncordoned\n"
     assert not client.get(Node, "node-a").spec.unschedulable
     assert status_column(cluster_master, "node-a") == "Ready"
+    wait_for(lambda: client.get(Pod, "probe", "default").spec.nodeName == "node-a", what="the scheduler saw the uncordon")
     client.patch(Deployment, "web", {"spec": {"replicas": 8}}, "default")
     wait_for(lambda: rolled_out(client, "web"), what="web at 8")
     assert nodes_of(client, "web").get("node-a", 0) > 0  # the spreading score prefers the empty node again

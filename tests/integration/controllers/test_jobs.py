@@ -18,7 +18,7 @@ from cli.main import app
 from kajitori.api.batch import Job
 from kajitori.api.core import Event, Pod
 from kajitori.api.registry import by_model
-from kajitori.client import ApiClient, ApiError, NotFoundError
+from kajitori.client import ApiClient, ApiError
 from kajitori.informer import Informer
 from master.controllers.pod_state import is_active
 from master.hollow_nodes import EXIT_CODE_ANNOTATION, RUN_SECONDS_ANNOTATION, HollowCluster
@@ -73,7 +73,9 @@ def test_completions_3_parallelism_2_never_runs_more_than_2(client: ApiClient, h
     informer.add_handlers(check, check, check)
     informer.start()
     try:
-        client.create(job("calc", completions=3, parallelism=2, run_s=0.5))
+        assert informer.wait_synced(60)  # it sees every pod from the first
+        # Each pod runs 2 s, so the second starts well before the first ends even on a loaded machine.
+        client.create(job("calc", completions=3, parallelism=2, run_s=2.0))
         done = wait_for(lambda: condition(client, "calc", "Complete"), what="Complete")
     finally:
         informer.stop()
@@ -180,18 +182,28 @@ def test_deleting_a_job_deletes_its_pods_and_ttl_deletes_a_finished_job(client: 
     client.delete(Job, "gone", "default", propagation_policy="Background")
     wait_for(lambda: not job_pods(client, "gone"), what="its pods collected")
 
-    client.create(job("shortlived", run_s=0.2, ttlSecondsAfterFinished=1))
-    wait_for(lambda: condition(client, "shortlived", "Complete"), what="Complete")
-
-    def deleted() -> bool:
-        try:
-            client.get(Job, "shortlived", "default")
-        except NotFoundError:
-            return True
-        return False
-
-    wait_for(deleted, what="the Job deleted after its TTL")
+    # TTL 0: deleted the moment it finishes, so a poll would (almost) never see it Complete. A watch
+    # from a version taken before the create replays every change, so it sees both, in order.
+    since = client.list(Job, "default").resource_version
+    client.create(job("shortlived", run_s=0.2, ttlSecondsAfterFinished=0))
+    changes = job_changes(client, "shortlived", since)
+    assert changes[-1][0] == "DELETED", f"the TTL deleted it: {changes}"
+    assert ("MODIFIED", True, False) in changes, f"it was Complete before anyone deleted it: {changes}"
     wait_for(lambda: not job_pods(client, "shortlived"), what="its pods collected")
+
+
+def job_changes(client: ApiClient, name: str, since: str) -> list[tuple[str, bool, bool]]:
+    """(event type, Complete?, being deleted?) per change of Job ``name`` after version ``since``, up to its deletion."""
+    changes: list[tuple[str, bool, bool]] = []
+    for event in client.watch(Job, "default", resource_version=since, field_selector=f"metadata.name={name}", timeout_seconds=120):
+        if event.object is None:
+            continue  # a bookmark
+        cond = event.object.status.condition("Complete")
+        deleting = event.object.metadata.deletionTimestamp is not None
+        changes.append((event.type, cond is not None and cond.status == "True", deleting))
+        if event.type == "DELETED":
+            break
+    return changes
 
 
 def test_get_and_describe_jobs_as_kubectl_prints_them(client: ApiClient, hollow: Callable[..., HollowCluster],

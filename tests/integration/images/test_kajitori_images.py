@@ -1,8 +1,9 @@
 """The images built by images/build.py, run on the real dockerd.
 
-Every container started here carries ``io.kajitori.test=images`` and is removed
-(with its anonymous volumes) when its test ends, or at the next session start
-if a run was killed.
+Every container started here carries ``io.kajitori.test=images`` and this session's
+label, and is removed (with its anonymous volumes) when its test ends, or at a later
+session's start if its run was killed; another live session's containers are left alone
+(tests/support/session_names.py).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import paramiko
 import pytest
 from docker.models.containers import Container
 
+from tests.support.session_names import SESSION, SESSION_LABEL, is_gone
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
 BUILDER = REPO / "images" / "build.py"
-TEST_LABEL = {"io.kajitori.test": "images"}
+TEST_LABEL = {"io.kajitori.test": "images", SESSION_LABEL: SESSION}
 VAGRANT_PRIVATE_KEY_GLOB = "/usr/share/rubygems-integration/all/gems/vagrant-*/keys/vagrant"
 # The run flags PLATFORM.md found to work for node containers (--privileged fails here).
 NODE_RUN_OPTIONS: dict[str, Any] = {
@@ -54,7 +57,9 @@ def wait_for(condition: Callable[[], Any], *, what: str, deadline_s: float = 60.
 
 def remove_test_containers(client: docker.DockerClient) -> None:
     for container in client.containers.list(all=True, filters={"label": "io.kajitori.test=images"}):
-        container.remove(force=True, v=True)
+        session = container.labels.get(SESSION_LABEL)
+        if session == SESSION or is_gone(session):
+            container.remove(force=True, v=True)
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,11 @@ PODS = {"n2": ["10.244.2.2", "10.244.2.3"], "n3": ["10.244.3.2", "10.244.3.53"]}
 BACKENDS = {"n2-a": ("n2", "10.244.2.2"), "n2-b": ("n2", "10.244.2.3"), "n3-a": ("n3", "10.244.3.2")}
 DNS_POD = ("n3", "10.244.3.53")
 POD_CIDRS = {"n1": "10.244.1.0/24", "n2": "10.244.2.0/24", "n3": "10.244.3.0/24"}
+ANSWER_TIMEOUT_S = 20.0
+"""How long a probe waits for an answer: the backends are Python processes, slow to answer on a
+loaded machine (with 2 s a late answer read as "timeout"). Returns at once when one comes."""
+NO_ANSWER_TIMEOUT_S = 2.0
+"""For a probe whose packets are dropped: nothing answers, so any wait gives the same result."""
 
 
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -101,8 +106,10 @@ class NetnsLab:
         self.processes.append(proc)
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
 
-    def probe(self, short: str, proto: str, host: str, port: int, count: int = 1, source: str = "") -> list[str]:
-        args = [PYTHON, str(HERE / "probe.py"), proto, host, str(port), str(count)]
+    def probe(self, short: str, proto: str, host: str, port: int, count: int = 1, source: str = "", *,
+              timeout: float = ANSWER_TIMEOUT_S) -> list[str]:  # fmt: skip
+        """``count`` tries from namespace ``short``; a try that should get no answer passes a short ``timeout``."""
+        args = [PYTHON, str(HERE / "probe.py"), str(timeout), proto, host, str(port), str(count)]
         out = self.exec(short, *args, *([source] if source else [])).stdout
         return list(json.loads(out))
 

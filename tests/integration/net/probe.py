@@ -1,8 +1,8 @@
 """Connects COUNT times to HOST:PORT over PROTO from inside a test namespace; prints JSON results.
 
-Usage: probe.py tcp|udp HOST PORT COUNT [SOURCE_IP]. Each result is the server's answer
-("NAME PEER_IP"), "refused" (RST or ICMP port unreachable), "refused-locally" (EPERM from a
-local netfilter REJECT), "unreachable ERRNO" or "timeout".
+Usage: probe.py TIMEOUT_S tcp|udp HOST PORT COUNT [SOURCE_IP]. Each result is the server's
+answer ("NAME PEER_IP"), "refused" (RST or ICMP port unreachable), "refused-locally" (EPERM
+from a local netfilter REJECT), "unreachable ERRNO" or "timeout" (nothing within TIMEOUT_S).
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ import json
 import socket
 import sys
 
-TIMEOUT = 2.0
 
-
-def once(proto: str, host: str, port: int, source: str | None) -> str:
+def once(proto: str, host: str, port: int, source: str | None, timeout: float) -> str:
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as sock:
-        sock.settimeout(TIMEOUT)
+        sock.settimeout(timeout)
         if source:
             sock.bind((source, 0))
         try:
@@ -38,9 +36,9 @@ def once(proto: str, host: str, port: int, source: str | None) -> str:
 
 
 def main() -> None:
-    proto, host, port, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    source = sys.argv[5] if len(sys.argv) > 5 else None
-    print(json.dumps([once(proto, host, port, source) for _ in range(count)]))
+    timeout, proto, host, port, count = float(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    source = sys.argv[6] if len(sys.argv) > 6 else None
+    print(json.dumps([once(proto, host, port, source, timeout) for _ in range(count)]))
 
 
 if __name__ == "__main__":

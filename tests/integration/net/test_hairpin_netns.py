@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.net.netns_lab import NetnsLab, sh
+from tests.integration.net.netns_lab import NO_ANSWER_TIMEOUT_S, NetnsLab, sh
 
 pytestmark = pytest.mark.integration
 
@@ -107,7 +107,7 @@ def test_without_hairpin_mode_the_pod_does_not_reach_itself(hairpin_lab: NetnsLa
     # Why the lab's dockerd runs with "userland-proxy": false: the bridge drops the frame.
     _hairpin(hairpin_lab, False)
     try:
-        assert hairpin_lab.probe(POD, "tcp", CLUSTER_IP, 80) == ["timeout"]
+        assert hairpin_lab.probe(POD, "tcp", CLUSTER_IP, 80, timeout=NO_ANSWER_TIMEOUT_S) == ["timeout"]
     finally:
         _hairpin(hairpin_lab, True)
 
@@ -118,7 +118,7 @@ def test_the_node_port_answers_on_the_node_loopback(hairpin_lab: NetnsLab) -> No
 
 
 def test_other_machines_do_not_reach_the_node_loopback(hairpin_lab: NetnsLab) -> None:
-    assert hairpin_lab.probe(OTHER, "tcp", "127.0.0.1", 9999) == ["timeout"]
+    assert hairpin_lab.probe(OTHER, "tcp", "127.0.0.1", 9999, timeout=NO_ANSWER_TIMEOUT_S) == ["timeout"]
     # ...while the same packets reach NodePorts (DNATed), and the node reaches its own loopback.
     assert hairpin_lab.probe(OTHER, "tcp", "127.0.0.1", NODE_PORT) == [f"self {GATEWAY}"]
     assert hairpin_lab.probe(NODE, "tcp", "127.0.0.1", 9999) == ["node-local 127.0.0.1"]

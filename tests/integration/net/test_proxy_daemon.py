@@ -30,6 +30,7 @@ from tests.integration.net.netns_lab import (
     build_lab,
     sh,
 )
+from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
 PORT = 16443
@@ -81,11 +82,13 @@ _READYZ = "import httpx, ssl; httpx.get('https://127.0.0.1:{port}/readyz', verif
 
 
 def _wait_api(lab: NetnsLab, data: Path) -> None:
-    for _ in range(100):
+    # A deadline, not a count of tries: each try is a Python process, slow on a loaded machine.
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while time.monotonic() < deadline:
         if (data / "admin.kubeconfig").exists() and lab.exec("n1", PYTHON, "-c", _READYZ.format(port=PORT, ca=data / "pki" / "ca.crt"), check=False).returncode == 0:
             return
         time.sleep(0.1)
-    raise RuntimeError("master in node1 did not start")
+    raise RuntimeError(f"master in node1 did not start in {PROCESS_TIMEOUT_S}s")
 
 
 def _objects(lab: NetnsLab, data: Path) -> None:
@@ -113,7 +116,8 @@ def _names(replies: list[str]) -> set[str]:
     return {r.split()[0] for r in replies if r and not r.startswith(("refused", "timeout", "error"))}
 
 
-def _until(check: object, timeout: float = 15.0) -> None:
+def _until(check: object, timeout: float = PROCESS_TIMEOUT_S) -> None:
+    """Poll ``check`` (a limit that includes a proxy process starting on a loaded machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]
@@ -157,7 +161,7 @@ def test_proxy_daemon_programs_services_from_the_api(lab: tuple[NetnsLab, Path])
     _until(lambda: netns.probe("c", "tcp", "10.96.0.20", 80, 1) == ["refused"])
 
     again.terminate()
-    again.wait(10)
+    again.wait(PROCESS_TIMEOUT_S)
     cleanup = netns.exec("n1", PYTHON, "-m", "cli", "proxy", "--cleanup", "--node-name", "n1")
     assert cleanup.returncode == 0
     save = netns.exec("n1", "iptables-legacy-save").stdout

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.integration.net.netns_lab import BACKENDS, DNS_POD, NODE_IPS, POD_CIDRS, Driver, NetnsLab
+from tests.integration.net.netns_lab import (
+    BACKENDS,
+    DNS_POD,
+    NO_ANSWER_TIMEOUT_S,
+    NODE_IPS,
+    POD_CIDRS,
+    Driver,
+    NetnsLab,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -179,7 +187,7 @@ def test_periodic_check_recovers_after_nat_flush(proxy: tuple[NetnsLab, Driver, 
     # Docker's own rule went too; dockerd puts it back when it restarts, the proxy must not.
     lab.exec("n1", "iptables-legacy", "-t", "nat", "-A", "PREROUTING", "-m", "addrtype", "--dst-type", "LOCAL",
              "-j", "DOCKER")
-    assert lab.probe("c", "tcp", "10.96.0.20", 80, 1) == ["timeout"]
+    assert lab.probe("c", "tcp", "10.96.0.20", 80, 1, timeout=NO_ANSWER_TIMEOUT_S) == ["timeout"]
     assert driver("ensure_base_rules") is True
     assert driver("sync")["full"] is True
     assert names(lab.probe("c", "tcp", "10.96.0.20", 80, 40)) == set(BACKENDS)

@@ -27,10 +27,11 @@ from tests.integration.agent.agent_process import (
     wait_for,
 )
 from tests.support.master_process import MasterProcess
+from tests.support.session_names import session_name
 
-NODE = f"streams-test-node-{os.getpid()}"  # per session: see remove_node_objects
+NODE = session_name("streams-test-node")  # other sessions' agents on this dockerd must not take its pods
 POD = "streamer"
-NETWORK = "kajitori-test-streams"
+NETWORK = session_name("kajitori-test-streams")
 HTTP_PORT = 8080
 SERVE = f"mkdir -p /www && echo pong > /www/index.html && httpd -p {HTTP_PORT} -h /www && trap 'exit 0' TERM; sleep 3600 & wait"
 KUBECTL_DIR = Path(os.path.realpath(shutil.which("kubectl") or "/nonexistent")).parent
