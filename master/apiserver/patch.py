@@ -1,9 +1,7 @@
 """PATCH bodies: JSON merge patch (RFC 7386), JSON patch (RFC 6902), and strategic merge.
 
-Strategic merge is Kubernetes' merge patch that merges known lists by a key instead
-of replacing them (containers by name, ports by containerPort, ...). Kajitori knows
-the merge keys of the common lists below by field name, which covers what kubectl
-sends for Pods, Deployments and Services.
+Strategic merge (Kubernetes' merge patch that merges tagged lists by a key, with its
+directives) is in strategic_merge.py, its merge keys in patch_meta.py.
 """
 
 from __future__ import annotations
@@ -12,28 +10,18 @@ import copy
 from typing import Any
 
 from master.apiserver.body import MAX_DECODED_BYTES, BodyError, check_tree
+from master.apiserver.strategic_merge import StrategicMergeError, strategic_merge_patch
 
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 
-# field name -> the key its list items are merged by
-STRATEGIC_KEYS: dict[str, str] = {
-    "containers": "name",
-    "initContainers": "name",
-    "volumes": "name",
-    "env": "name",
-    "volumeMounts": "mountPath",
-    "conditions": "type",
-    "imagePullSecrets": "name",
-    "ownerReferences": "uid",
-}
-# lists of scalars merged as sets
-STRATEGIC_SETS = {"finalizers"}
-
 
 class PatchError(ValueError):
     """The patch does not apply; the message says which operation or path."""
+
+
+__all__ = ["PatchError", "apply_patch", "json_patch", "merge_patch", "strategic_merge_patch"]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -46,61 +34,6 @@ def merge_patch(target: Any, patch: Any) -> Any:
         else:
             result[key] = merge_patch(result.get(key), value)
     return result
-
-
-def strategic_merge_patch(target: Any, patch: Any, field: str | None = None) -> Any:
-    if isinstance(patch, dict):
-        if patch.get("$patch") == "replace":
-            return {k: v for k, v in patch.items() if k != "$patch"}
-        result = dict(target) if isinstance(target, dict) else {}
-        for key, value in patch.items():
-            if key.startswith("$"):
-                continue
-            if value is None:
-                result.pop(key, None)
-            else:
-                result[key] = strategic_merge_patch(result.get(key), value, key)
-        return result
-    if isinstance(patch, list) and field in STRATEGIC_KEYS and isinstance(target, list):
-        merge_key = STRATEGIC_KEYS[field]
-        # Merged by key only when both sides are lists of objects with scalar keys; anything
-        # else (a client's own field of that name, a hostile body) is replaced, as a merge patch would.
-        if not (_keyed(patch, merge_key, directives=True) and _keyed(target, merge_key, directives=False)):
-            return copy.deepcopy(patch)
-        result_list = [dict(i) for i in target]
-        index = {i.get(merge_key): n for n, i in enumerate(result_list)}
-        deleted = set()
-        for item in patch:
-            key = item.get(merge_key)
-            if item.get("$patch") == "delete":
-                deleted.add(key)
-            elif key in index:
-                result_list[index[key]] = strategic_merge_patch(result_list[index[key]], item)
-            else:
-                index[key] = len(result_list)
-                result_list.append({k: v for k, v in item.items() if not k.startswith("$")})
-        return [i for i in result_list if i.get(merge_key) not in deleted]
-    if (
-        isinstance(patch, list)
-        and field in STRATEGIC_SETS
-        and isinstance(target, list)
-        and all(isinstance(i, str) for i in [*target, *patch])
-    ):
-        return list(dict.fromkeys([*target, *patch]))
-    return copy.deepcopy(patch)
-
-
-def _keyed(items: list[Any], merge_key: str, *, directives: bool) -> bool:
-    """Every item an object whose merge key is a scalar (or, in a patch, a ``$patch: delete``)."""
-    for item in items:
-        if not isinstance(item, dict):
-            return False
-        if merge_key in item:
-            if not isinstance(item[merge_key], str | int | float | bool | None):
-                return False
-        elif not (directives and item.get("$patch") == "delete"):
-            return False
-    return True
 
 
 def _index(part: str, length: int) -> int | None:
@@ -202,7 +135,9 @@ def json_patch(target: Any, operations: Any) -> Any:
                 except BodyError as exc:
                     raise PatchError(f"operation {n} (copy): {exc}") from None
                 if copied > MAX_DECODED_BYTES:
-                    raise PatchError(f"operation {n} (copy): the copies add more than {MAX_DECODED_BYTES} bytes")
+                    raise PatchError(
+                        f"operation {n} (copy): the copies add more than {MAX_DECODED_BYTES} bytes"
+                    )
                 value = copy.deepcopy(value)
             doc = _set(doc, parts, value, path, insert=True)
         elif kind == "test":
@@ -219,7 +154,10 @@ def apply_patch(content_type: str, target: dict[str, Any], patch: Any) -> dict[s
     elif content_type == MERGE_PATCH:
         result = merge_patch(target, patch)
     elif content_type == STRATEGIC_MERGE_PATCH:
-        result = strategic_merge_patch(target, patch)
+        try:
+            result = strategic_merge_patch(target, patch)
+        except StrategicMergeError as exc:
+            raise PatchError(str(exc)) from None
     else:
         raise PatchError(f"unsupported patch type {content_type!r}")
     if not isinstance(result, dict):

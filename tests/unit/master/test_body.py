@@ -77,8 +77,10 @@ def test_malformed_json_patches_are_patch_errors(ops: list[Any]) -> None:
 
 
 def test_strategic_merge_of_lists_that_are_not_keyed_objects_replaces_them() -> None:
-    assert strategic_merge_patch({"containers": [1, 2]}, {"containers": [{"name": "a"}]}) == {"containers": [{"name": "a"}]}
-    assert strategic_merge_patch({"containers": [{"name": "a"}]}, {"containers": [{"name": ["a"]}]}) == {
-        "containers": [{"name": ["a"]}]
-    }
-    assert strategic_merge_patch({"finalizers": [{"x": 1}]}, {"finalizers": ["a"]}) == {"finalizers": ["a"]}
+    def spec(containers: Any) -> dict[str, Any]:
+        return {"kind": "Pod", "spec": {"containers": containers}}
+
+    assert strategic_merge_patch(spec([1, 2]), spec([{"name": "a"}]))["spec"] == {"containers": [{"name": "a"}]}
+    assert strategic_merge_patch(spec([{"name": "a"}]), spec([{"name": ["a"]}]))["spec"] == {"containers": [{"name": ["a"]}]}
+    meta = strategic_merge_patch({"metadata": {"finalizers": [{"x": 1}]}}, {"metadata": {"finalizers": ["a"]}})["metadata"]
+    assert meta == {"finalizers": ["a"]}

@@ -7,6 +7,7 @@ import pytest
 from master.apiserver.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 
 POD = {
+    "kind": "Pod",
     "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}},
     "spec": {"containers": [{"name": "web", "image": "nginx:1"}, {"name": "side", "image": "busybox:1"}]},
 }
