@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -62,7 +62,7 @@ from master.store.interface import (
     StoreEvent,
     StoreUnavailable,
 )
-from master.store.memory import MemoryState, MemorySubscription, collection_of
+from master.store.memory import MemoryReads, MemoryState, collection_of
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,11 @@ def _unversioned(obj: dict[str, Any]) -> bytes:
     return orjson.dumps({**obj, "metadata": meta})
 
 
-class EtcdStore:
+class EtcdStore(MemoryReads):
     """The shared store. ``endpoints``: etcd client URLs; TLS files as kube-apiserver's ``--etcd-*``."""
+
+    # The API server's watch streams need their callbacks on their own loop, not the watch thread.
+    _watch_on_loop = True
 
     def __init__(
         self,
@@ -141,21 +144,6 @@ class EtcdStore:
 
     def _key(self, kv: KeyValue) -> str:
         return kv.key[len(self._prefix) :].decode()
-
-    # -- reads (memory only) -------------------------------------------------
-
-    @property
-    def revision(self) -> int:
-        return self._memory.revision
-
-    def count(self) -> int:
-        return self._memory.count()
-
-    def get(self, key: str) -> StoredObject | None:
-        return self._memory.get(key)
-
-    def list(self, collection: str, namespace: str | None = None) -> tuple[list[StoredObject], int]:
-        return self._memory.list(collection, namespace)
 
     # -- writes (one etcd transaction each) ----------------------------------
 
@@ -318,19 +306,6 @@ class EtcdStore:
     def forget_before(self, rv: int) -> None:
         """Drop watch history up to ``rv``: resuming from before it answers TooOld."""
         self._memory.forget_before(rv)
-
-    # -- watch ---------------------------------------------------------------
-
-    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]:
-        """The kept events of ``collection`` after ``from_rv``, oldest first; ``TooOld`` when some are no longer kept."""
-        return self._memory.events_since(collection, from_rv)
-
-    def watch(
-        self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]
-    ) -> MemorySubscription:
-        """Replay the kept events after ``from_rv`` to ``callback``, then deliver new ones as they happen."""
-        # On the caller's event loop, if it has one: the API server's watch streams need that.
-        return self._memory.watch(collection, from_rv, callback, on_loop=True)
 
     def close(self) -> None:
         self._closed.set()

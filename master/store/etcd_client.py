@@ -171,7 +171,9 @@ class EtcdClient:
             assert put is not None
             success = [{"request_put": {"key": _b64(key), "value": _b64(put)}}]
         body = {
-            "compare": [{"target": target, "result": result, "key": _b64(key), _TARGET_FIELD[target]: str(equals)}],
+            "compare": [
+                {"target": target, "result": result, "key": _b64(key), _TARGET_FIELD[target]: str(equals)}
+            ],
             "success": success,
             "failure": [{"request_range": {"key": _b64(key)}}],
         }
@@ -229,7 +231,9 @@ class EtcdClient:
                         if "compact_revision" in result:
                             raise EtcdCompacted(int(result["compact_revision"]))
                         if result.get("canceled"):
-                            raise EtcdUnavailable(f"watch on {endpoint} canceled: {result.get('cancel_reason', '')}")
+                            raise EtcdUnavailable(
+                                f"watch on {endpoint} canceled: {result.get('cancel_reason', '')}"
+                            )
                         events = [
                             WatchEvent(
                                 "DELETE" if ev.get("type") == "DELETE" else "PUT",

@@ -70,7 +70,9 @@ class StoreEvent:
 
 HISTORY_EVENTS = 20_000
 HISTORY_BYTES = 64 * 1024 * 1024
-EVENT_OVERHEAD = 200  # bytes an event costs beyond its objects' JSON (the event, the dicts' share is not counted)
+EVENT_OVERHEAD = (
+    200  # bytes an event costs beyond its objects' JSON (the event, the dicts' share is not counted)
+)
 
 
 def event_bytes(event: StoreEvent) -> int:

@@ -1,5 +1,7 @@
 """What every store keeps in memory: the objects, the revision, the watch history, the watchers.
 
+``MemoryState`` holds them; ``MemoryReads`` gives a store its reads and watches from them.
+
 Both stores hold the whole state in memory (each object as its dict and its JSON bytes,
 so gets and lists never leave the process and a list is a join of ready-made bytes);
 ``MemoryState`` is that state, and the reads and watches answered from it. It owns no
@@ -233,3 +235,39 @@ class MemoryState:
     def unsubscribe(self, sub: MemorySubscription) -> None:
         with self.lock:
             self._subscribers.get(sub.collection, set()).discard(sub)
+
+
+class MemoryReads:
+    """The reads and watches of a store whose state is the ``MemoryState`` in ``self._memory``."""
+
+    _memory: MemoryState
+    # Whether watchers registered from an event loop are called on it (etcd feeds memory from a thread).
+    _watch_on_loop = False
+
+    @property
+    def revision(self) -> int:
+        return self._memory.revision
+
+    def count(self) -> int:
+        return self._memory.count()
+
+    def get(self, key: str) -> StoredObject | None:
+        return self._memory.get(key)
+
+    def list(self, collection: str, namespace: str | None = None) -> tuple[list[StoredObject], int]:
+        return self._memory.list(collection, namespace)
+
+    @property
+    def history_bytes(self) -> int:
+        """What the kept history costs now, as ``event_bytes`` counts it."""
+        return self._memory.history_bytes
+
+    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]:
+        """The kept events of ``collection`` after ``from_rv``, oldest first; ``TooOld`` when some are no longer kept."""
+        return self._memory.events_since(collection, from_rv)
+
+    def watch(
+        self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]
+    ) -> MemorySubscription:
+        """Replay the kept events after ``from_rv`` to ``callback``, then deliver new ones as they happen."""
+        return self._memory.watch(collection, from_rv, callback, on_loop=self._watch_on_loop)

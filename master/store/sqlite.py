@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from master.store.interface import (
     StoreError,
     StoreEvent,
 )
-from master.store.memory import MemoryState, MemorySubscription, collection_of
+from master.store.memory import MemoryReads, MemoryState, collection_of
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ CREATE TABLE IF NOT EXISTS meta (
 """
 
 
-class SQLiteStore:
+class SQLiteStore(MemoryReads):
     """The default store. ``history`` and ``history_bytes`` bound the recent events a watch may resume from."""
 
     def __init__(
@@ -86,21 +85,6 @@ class SQLiteStore:
         # The objects by collection, under the name tests (test_dry_run's Untouched) read them by.
         self._objects = self._memory.by_collection
         log.info("store %s opened at revision %d with %d objects", self.path, self.revision, self.count())
-
-    # -- reads ---------------------------------------------------------------
-
-    @property
-    def revision(self) -> int:
-        return self._memory.revision
-
-    def count(self) -> int:
-        return self._memory.count()
-
-    def get(self, key: str) -> StoredObject | None:
-        return self._memory.get(key)
-
-    def list(self, collection: str, namespace: str | None = None) -> tuple[list[StoredObject], int]:
-        return self._memory.list(collection, namespace)
 
     # -- writes --------------------------------------------------------------
 
@@ -152,23 +136,6 @@ class SQLiteStore:
         # Committed and fsynced: only now may readers and watchers learn of it.
         self._memory.apply(StoreEvent(kind, rv, collection_of(key), stored, previous))
         return stored
-
-    @property
-    def history_bytes(self) -> int:
-        """What the kept history costs now, as ``event_bytes`` counts it."""
-        return self._memory.history_bytes
-
-    # -- watch ---------------------------------------------------------------
-
-    def events_since(self, collection: str, from_rv: int) -> Sequence[StoreEvent]:
-        """The kept events of ``collection`` after ``from_rv``, oldest first; ``TooOld`` when some are no longer kept."""
-        return self._memory.events_since(collection, from_rv)
-
-    def watch(
-        self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]
-    ) -> MemorySubscription:
-        """Replay the kept events after ``from_rv`` to ``callback``, then deliver new ones as they happen."""
-        return self._memory.watch(collection, from_rv, callback)
 
     def close(self) -> None:
         with self._lock:
