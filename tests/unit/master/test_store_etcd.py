@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,13 +42,13 @@ def masters(etcd: EtcdProcess) -> Iterator[Callable[..., EtcdStore]]:
         store.close()
 
 
-def wait_until(check: Callable[[], object], what: str) -> None:
-    done = threading.Event()
-    for _ in range(200):
-        if check():
-            return
-        done.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_until(check: Callable[[], object], what: str, *, limit_s: float = 30.0) -> None:
+    """Polls `check`; the limit only keeps a broken run from hanging (a loaded machine fits in it)."""
+    give_up = time.monotonic() + limit_s
+    while not check():
+        if time.monotonic() > give_up:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
 
 
 def test_a_write_through_one_master_is_seen_by_the_other(masters: Callable[..., EtcdStore]) -> None:
@@ -89,8 +90,14 @@ def test_concurrent_increments_from_two_masters_end_exactly_right(masters: Calla
         t.start()
     for t in threads:
         t.join(120)
+    for t in threads:
+        assert not t.is_alive(), "an incrementer did not finish"
+    # Each master reads its own acknowledged writes at once, the other's only once its etcd
+    # watch brings them (as Kubernetes' watch cache): b's last increment may still be on
+    # its way to a's cache, so both are waited for rather than a read at once.
+    wanted = 2 * per_master
+    wait_until(lambda: (c := a.get(K + "counter")) is not None and c.obj["n"] == wanted, "a to hold the final count")
     final = a.get(K + "counter")
-    assert final is not None and final.obj["n"] == 2 * per_master
     wait_until(lambda: b.get(K + "counter") == final, "b to hold the final count")
 
 
