@@ -5,7 +5,11 @@ a snapshot holds and when it is consistent. etcd (``--store etcd``): Debian's ``
 (etcd-client) does the work, because its ``snapshot save`` streams etcd's own snapshot (one
 revision, with the sha256 that ``snapshot restore`` checks) and ``snapshot restore`` is the
 only supported way to turn one into a new member's data dir; this command passes the TLS flags
-and prints how to start etcd there. In both cases ``pki/`` and ``tokens.json`` of the master's
+and prints how to start etcd there. (etcd 3.4's HTTP gateway does answer POST
+/v3/maintenance/snapshot, as newline-delimited JSON of base64 chunks, but restore needs etcdctl
+anyway, and etcdctl writes FILE.part 0600 and renames it only when the stream ended whole.)
+An etcd snapshot is consistent at one etcd revision, which is every object's resourceVersion;
+the restored member keeps it, with a new cluster ID so old members cannot rejoin it. In both cases ``pki/`` and ``tokens.json`` of the master's
 data dir are not in the snapshot: copy them to the new master's data dir.
 """
 
@@ -34,18 +38,24 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _etcdctl(args: list[str], servers: str = "", cafile: str | None = None, certfile: str | None = None, keyfile: str | None = None) -> str:
+def _etcdctl(
+    args: list[str], servers: str = "", cafile: str | None = None, certfile: str | None = None, keyfile: str | None = None, timeout: float = 300.0
+) -> str:
     binary = shutil.which("etcdctl")
     if binary is None:
         _fail("etcdctl not found (install Debian's etcd-client)")
     command = [str(binary)]
     if servers:
-        command.append(f"--endpoints={servers}")
+        # etcdctl retries a refused TLS handshake forever; the dial timeout alone does not end it.
+        command += [f"--endpoints={servers}", "--dial-timeout=10s"]
     for flag, value in (("--cacert", cafile), ("--cert", certfile), ("--key", keyfile)):
         if value:
             command.append(f"{flag}={value}")
     # ETCDCTL_API=3: etcdctl 3.4 defaults to it, older ones do not.
-    done = subprocess.run([*command, *args], capture_output=True, text=True, env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"})
+    try:
+        done = subprocess.run([*command, *args], capture_output=True, text=True, env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"}, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _fail(f"etcdctl {args[0]} {args[1]}: no answer in {timeout:g} s (wrong --etcd-servers, or a TLS flag missing?)")
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         _fail(f"etcdctl {args[0]} {args[1]}: {lines[-1] if lines else 'failed'}")
@@ -67,6 +77,7 @@ def save(
     etcd_cafile: str = typer.Option(None, "--etcd-cafile", help="CA of the etcd servers' certificates."),
     etcd_certfile: str = typer.Option(None, "--etcd-certfile", help="Client certificate for etcd."),
     etcd_keyfile: str = typer.Option(None, "--etcd-keyfile", help="Key of the etcd client certificate."),
+    timeout: float = typer.Option(300.0, "--timeout", help="etcd: seconds to wait for the whole snapshot."),
 ) -> None:
     """Save a consistent snapshot of the store (at one revision) while the master runs."""
     from master.store import snapshot
@@ -75,7 +86,7 @@ def save(
         if not etcd_servers:
             raise typer.BadParameter("--store etcd needs --etcd-servers", param_hint="--etcd-servers")
         # One endpoint: etcdctl snapshot save refuses several.
-        _etcdctl(["snapshot", "save", str(file)], etcd_servers.split(",")[0], etcd_cafile, etcd_certfile, etcd_keyfile)
+        _etcdctl(["snapshot", "save", str(file)], etcd_servers.split(",")[0], etcd_cafile, etcd_certfile, etcd_keyfile, timeout)
         file.chmod(0o600)
         typer.echo(f"saved etcd snapshot {file} ({file.stat().st_size} bytes); pki/ and tokens.json are {_COPY_HINT}")
         return

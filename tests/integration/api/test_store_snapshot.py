@@ -19,7 +19,9 @@ import pytest
 
 from kajitori.api.registry import by_name
 from tests.support.cluster import wait_for
+from tests.support.etcd_process import EtcdProcess
 from tests.support.master_process import MasterProcess
+from tests.support.pki import make_pki
 
 pytestmark = pytest.mark.integration
 
@@ -147,3 +149,69 @@ def test_corrupt_and_foreign_files_are_refused_with_one_line(master: MasterProce
             assert done.returncode == 1, (bad, args, done.stdout)
             assert done.stderr.count("\n") == 1 and says in done.stderr, (bad, done.stderr)
         assert not (tmp_path / f"into-{bad.stem}" / "state.db").exists()
+
+
+def test_an_etcd_snapshot_restored_into_a_new_etcd_gives_a_master_every_object(tmp_path: Path) -> None:
+    old_etcd = EtcdProcess(tmp_path / "etcd-old").start()
+    try:
+        master = MasterProcess(tmp_path / "old", extra_args=["--no-controllers", "--store", "etcd", "--etcd-servers", old_etcd.url]).start()
+        writer = Writer(master)
+        try:
+            wait_for(lambda: len(writer.so_far()) >= 20, what="20 acknowledged writes")
+            before = writer.so_far()
+            snap = tmp_path / "etcd.snapshot"
+            saved = kajitori("store", "snapshot", "save", str(snap), "--store", "etcd", "--etcd-servers", old_etcd.url)
+            assert saved.returncode == 0, saved.stderr
+            wait_for(lambda: len(writer.so_far()) >= len(before) + 5, what="writes after the save")
+        finally:
+            writer.stop()
+            master.stop()
+    finally:
+        old_etcd.stop()
+    assert stat.S_IMODE(snap.stat().st_mode) == 0o600
+    status = kajitori("store", "snapshot", "status", str(snap), "-o", "json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["revision"] >= max(int(rv) for rv in before.values())
+
+    new_etcd = EtcdProcess(tmp_path / "etcd-new")
+    restored = kajitori(
+        "store", "snapshot", "restore", str(snap), "--store", "etcd", "--data-dir", str(new_etcd.data_dir),
+        "--name", "test", "--initial-advertise-peer-urls", f"http://127.0.0.1:{new_etcd.peer_port}",
+    )  # fmt: skip
+    assert restored.returncode == 0, restored.stderr
+    assert f"etcd --data-dir={new_etcd.data_dir}" in restored.stdout
+    refused = kajitori("store", "snapshot", "restore", str(snap), "--store", "etcd", "--data-dir", str(new_etcd.data_dir))
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1 and "not empty" in refused.stderr
+
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    shutil.copytree(tmp_path / "old" / "pki", new_dir / "pki")
+    shutil.copy2(tmp_path / "old" / "tokens.json", new_dir / "tokens.json")
+    new_etcd.start()
+    try:
+        new_master = MasterProcess(new_dir, extra_args=["--no-controllers", "--store", "etcd", "--etcd-servers", new_etcd.url]).start()
+        try:
+            client = new_master.client()
+            listed = client.list_raw(CONFIGMAPS, "default")
+            client.close()
+        finally:
+            new_master.stop()
+    finally:
+        new_etcd.stop()
+    found = {item["metadata"]["name"]: item["metadata"]["resourceVersion"] for item in listed["items"]}
+    assert {name: found.get(name) for name in before} == before
+
+
+def test_an_etcd_snapshot_over_tls_needs_the_client_certificate(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")
+    etcd = EtcdProcess(tmp_path / "etcd", pki=pki).start()
+    try:
+        base = ["store", "snapshot", "save", "--store", "etcd", "--etcd-servers", etcd.url, "--etcd-cafile", str(pki.ca), "--timeout", "15"]
+        refused = kajitori(*base, str(tmp_path / "no-cert.snapshot"))
+        assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+        assert not (tmp_path / "no-cert.snapshot").exists()
+        saved = kajitori(*base, "--etcd-certfile", str(pki.client_cert), "--etcd-keyfile", str(pki.client_key), str(tmp_path / "s"))
+        assert saved.returncode == 0, saved.stderr
+    finally:
+        etcd.stop()
+    assert kajitori("store", "snapshot", "status", str(tmp_path / "s")).returncode == 0
