@@ -148,9 +148,12 @@ class PodSyncer:
         if grace is None:
             grace = pod.spec.terminationGracePeriodSeconds
         sandboxes = self.runtime.list_sandboxes(uid)
+        started = time.monotonic()
+        self._run_pre_stop_hooks(pod, uid, float(grace))
+        left = max(0.0, float(grace) - (time.monotonic() - started))
         for sandbox in sandboxes:
             if sandbox.state == ContainerState.RUNNING:
-                self.runtime.stop_sandbox(sandbox.id, float(grace))
+                self.runtime.stop_sandbox(sandbox.id, left)
         self.probes.forget_pod(uid)
         for sandbox in sandboxes:
             self.runtime.remove_sandbox(sandbox.id)
@@ -165,6 +168,34 @@ class PodSyncer:
             pass  # already gone, or a new pod of the same name (whose uid is not ours)
         self.forget(uid)
         log.info("pod %s/%s terminated and released", pod.metadata.namespace, pod.metadata.name)
+
+    def _run_pre_stop_hooks(self, pod: Pod, uid: PodUID, grace_s: float) -> None:
+        """Each running container's `lifecycle.preStop.exec` before it is signalled, as the
+        kubelet runs them: within the grace period (what they take is taken from it), and a
+        failing hook does not stop the termination. A short sleep here is what lets an app
+        keep serving until every proxy has dropped the pod's endpoint (Kubernetes' advice
+        for graceful drains); `httpGet` and `sleep` hooks are not run."""
+        hooks = {}
+        for spec in pod.spec.containers:
+            lifecycle = getattr(spec, "lifecycle", None)
+            command = (((lifecycle or {}).get("preStop") or {}).get("exec") or {}).get("command")
+            if isinstance(lifecycle, dict) and isinstance(command, list) and command:
+                hooks[spec.name] = [str(word) for word in command]
+        if not hooks or grace_s <= 0:
+            return
+        give_up = time.monotonic() + grace_s
+        for container in self.runtime.list_containers(uid):
+            command = hooks.get(container.name)
+            if command is None or container.state != ContainerState.RUNNING:
+                continue
+            left = give_up - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                code, _ = self.runtime.exec_sync(container.id, command, left)
+                log.info("pod %s/%s: preStop hook of %s exited %d", pod.metadata.namespace, pod.metadata.name, container.name, code)
+            except Exception as exc:  # a failed hook is logged, the termination goes on (kubelet: FailedPreStopHook)
+                log.warning("pod %s/%s: preStop hook of %s failed: %s", pod.metadata.namespace, pod.metadata.name, container.name, exc)
 
     def forget(self, uid: str) -> None:
         with self._memo_lock:

@@ -15,7 +15,7 @@ import pytest
 from agent.fake_runtime import FakeRuntime
 from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.probes import ProbeManager, Prober
-from agent.runtime import PAUSE_IMAGE, ContainerState, PodUID
+from agent.runtime import PAUSE_IMAGE, ContainerRuntimeError, ContainerState, PodUID
 from agent.settings import AgentSettings
 from agent.volumes import VolumeManager
 from kajitori.api.core import Pod
@@ -242,6 +242,45 @@ def test_terminating_removes_everything_and_releases_the_pod(harness: Harness, t
     assert harness.runtime.list_sandboxes(PodUID("uid-1")) == []
     assert harness.runtime.list_containers(PodUID("uid-1")) == []
     assert not (tmp_path / "uid-1").exists()
+    assert harness.client.deletes == [("p", "default", 0, "uid-1")]
+
+
+def test_a_pre_stop_hook_runs_in_its_running_container_before_the_pod_is_stopped(harness: Harness) -> None:
+    pre_stop = {"preStop": {"exec": {"command": ["sleep", "2"]}}}
+    pod = make_pod(box("app", lifecycle=pre_stop), box("side"))
+    harness.sync(pod)
+    seen: list[tuple[str, list[str], list[str]]] = []
+
+    def hook(name: str) -> Any:
+        def run(cmd: list[str]) -> tuple[int, bytes]:
+            running = sorted(c.name for c in harness.runtime.list_containers(PodUID("uid-1")) if c.state == ContainerState.RUNNING)
+            seen.append((name, cmd, running))
+            return 0, b""
+
+        return run
+
+    harness.runtime.script_exec("app", hook("app"))
+    harness.runtime.script_exec("side", hook("side"))
+    pod.metadata.deletionTimestamp = "2026-01-01T00:00:00Z"
+    pod.metadata.deletionGracePeriodSeconds = 30
+    harness.sync(pod)
+    assert seen == [("app", ["sleep", "2"], ["app", "side"])], "only app's hook, while every container still ran"
+    assert harness.runtime.list_containers(PodUID("uid-1")) == []
+    assert harness.client.deletes == [("p", "default", 0, "uid-1")]
+
+
+def test_a_failing_pre_stop_hook_does_not_stop_the_termination(harness: Harness) -> None:
+    pod = make_pod(box("app", lifecycle={"preStop": {"exec": {"command": ["false"]}}}))
+    harness.sync(pod)
+
+    def broken(cmd: list[str]) -> tuple[int, bytes]:
+        raise ContainerRuntimeError("exec failed")
+
+    harness.runtime.script_exec("app", broken)
+    pod.metadata.deletionTimestamp = "2026-01-01T00:00:00Z"
+    pod.metadata.deletionGracePeriodSeconds = 30
+    harness.sync(pod)
+    assert harness.runtime.list_containers(PodUID("uid-1")) == []
     assert harness.client.deletes == [("p", "default", 0, "uid-1")]
 
 
