@@ -6,8 +6,11 @@ Services, Endpoints, Nodes or Leases it watches, it
 1. renews this proxy's Lease `kube-node-lease/kajitori-proxy-<node>` (the others' proof
    that this proxy lives; see net/l2_election.py);
 2. computes the addresses this node must answer for (`addresses_to_announce`) and makes
-   the interface match: adds what is missing (then gratuitous ARP, repeated on the next
-   two passes, since one frame may be lost), removes what is ours and no longer wanted.
+   the interface match: adds what is missing (then gratuitous ARP, sent again twice at
+   least `ANNOUNCE_INTERVAL_S` apart, since one frame may be lost and Linux neighbours
+   ignore an ARP update that comes within `locktime`, 1 s, of the previous one — e.g. of
+   the node that held the address a moment before), removes what is ours and no longer
+   wanted.
 
 It fences itself: while its own Lease could not be renewed for a whole lease duration
 (the master unreachable) or its Node is not Ready, it gives up every address, because the
@@ -46,6 +49,8 @@ log = logging.getLogger(__name__)
 LEASE_DURATION_S = 5
 """How long a silent proxy still counts as alive; with 1 s passes, a dead node's addresses move within ~6 s."""
 ANNOUNCE_REPEATS = 3
+ANNOUNCE_INTERVAL_S = 1.1
+"""Gap between gratuitous ARPs of one address: longer than Linux's default neigh locktime (1 s)."""
 
 
 def _micro_time(epoch: float) -> str:
@@ -65,6 +70,7 @@ class L2Announcer:
         leases: Cache[Lease],
         addresses: AddressTable | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         period: float = 1.0,
         lease_duration_s: int = LEASE_DURATION_S,
     ) -> None:
@@ -75,10 +81,12 @@ class L2Announcer:
         self._pyroute = addresses is None
         self.addresses: AddressTable = addresses or PyrouteAddresses(pool)
         self.clock = clock
+        self.monotonic = monotonic
         self.period = period
         self.lease_duration_s = lease_duration_s
         self._renewed_at: float | None = None
-        self._to_announce: dict[str, int] = {}
+        self._to_announce: dict[str, tuple[int, float]] = {}
+        """Address -> (announcements still to send, monotonic time the next one is due)."""
         self.changed = threading.Event()
         for cache in (services, endpoints, nodes, leases):
             cache.add_handlers(lambda _o: self.changed.set(), lambda _o, _n: self.changed.set(), lambda _o: self.changed.set())
@@ -145,17 +153,21 @@ class L2Announcer:
         for ip in sorted(held - wanted.keys()):
             self.addresses.remove(ip)
             self._to_announce.pop(ip, None)
+        now = self.monotonic()
         for ip in sorted(wanted.keys() - held):
             self.addresses.add(ip)
             log.info("elected for %s (%s)", ip, wanted[ip])
-            self._to_announce[ip] = ANNOUNCE_REPEATS
-        for ip in sorted(self._to_announce):
+            self._to_announce[ip] = (ANNOUNCE_REPEATS, now)
+        for ip, (left, due) in sorted(self._to_announce.items()):
+            if now < due:
+                continue
             try:
                 self.addresses.announce(ip)
             except AnnounceError as exc:
                 log.warning("%s", exc)
-            self._to_announce[ip] -= 1
-            if self._to_announce[ip] <= 0:
+            if left > 1:
+                self._to_announce[ip] = (left - 1, now + ANNOUNCE_INTERVAL_S)
+            else:
                 del self._to_announce[ip]
 
     def give_up(self) -> None:

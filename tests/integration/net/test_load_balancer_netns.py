@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from net.l2_election import elect
 from tests.integration.net.netns_lab import (
     BACKENDS,
     NODE_IPS,
@@ -141,15 +142,24 @@ c.create_raw(by_name('services'), {json.dumps(_service("web"))})
                          "--load-balancer-pool", POOL) for s in NODES}  # fmt: skip
     netns.processes.extend(proxies.values())
 
-    # Exactly one node holds it; through it the client reaches both backends (Cluster).
-    _until(lambda: len(_holders(netns)) == 1, what="one node announcing")
-    [holder] = _holders(netns)
-    _until(lambda: {r.split()[0] for r in _answers(netns, 20) if " " in r} == {"n2-a", "n3-a"}, what="both backends")
-    # The other node's backend sees the holder's address. (The holder's own "pod" is an address of
-    # the node namespace itself here, so its packets are delivered without passing POSTROUTING.)
-    remote = [r for r in _answers(netns, 20) if not r.startswith(f"{holder}-a")]
-    assert remote and all(r.split()[1] == NODE_IPS[holder] for r in remote), remote
-    assert len(_holders(netns)) == 1
+    # Exactly the elected node holds it. (The first proxy up is alone for a moment and holds it
+    # until the other's Lease appears: the hand-over is part of the start, so wait for its end.)
+    holder = elect("default/web", set(NODES))
+    assert holder is not None
+    _until(lambda: _holders(netns) == [holder], what=f"{holder} alone announcing")
+
+    # Through it the client reaches both backends (Cluster), and the other node's backend sees
+    # the holder's address, masqueraded. (The holder's own "pod" is an address of the node
+    # namespace itself here, so its packets are delivered without passing POSTROUTING.) Until
+    # the holder's gratuitous ARP reached the client, a stale neighbour entry may still send it
+    # to the node that held the address first, which DNATs it too: wait for the hand-over.
+    def cluster_policy_through_holder() -> bool:
+        answers = [r.split() for r in _answers(netns, 20) if " " in r]
+        remote = [source for backend, source in answers if backend != f"{holder}-a"]
+        return {backend for backend, _ in answers} == {"n2-a", "n3-a"} and set(remote) == {NODE_IPS[holder]}
+
+    _until(cluster_policy_through_holder, what="both backends through the holder, masqueraded")
+    assert _holders(netns) == [holder]
 
     # Local: the holder's own backend only, and it sees the client's address.
     patch = {"spec": {"externalTrafficPolicy": "Local"}}

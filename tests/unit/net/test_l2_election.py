@@ -105,7 +105,8 @@ def _announcer(name: str, objs: dict[type, list[dict[str, Any]]]) -> tuple[L2Ann
         caches[model].add(*(model.model_validate(o) for o in items))
     table, clock = MemoryAddresses(POOL), _Clock()
     announcer = L2Announcer(RecordingClient(), name, pool=POOL, services=caches[Service], endpoints=caches[Endpoints],
-                            nodes=caches[Node], leases=caches[Lease], addresses=table, clock=clock)  # fmt: skip
+                            nodes=caches[Node], leases=caches[Lease], addresses=table, clock=clock,
+                            monotonic=clock)  # fmt: skip
     return announcer, table, clock, caches
 
 
@@ -115,9 +116,16 @@ def test_announcer_adds_announces_three_times_and_fences_itself_without_its_leas
             Lease: [lease("n1", NOW), lease("n2", NOW)]}  # fmt: skip
     announcer, table, clock, caches = _announcer(winner, objs)
     announcer.renew_lease()
+    # Passes in quick succession (woken by every Lease renewal) send one gratuitous ARP: a
+    # neighbour would ignore the next within its 1 s locktime.
     for _ in range(4):
         announcer.sync()
+    assert table.log == [("add", "192.168.56.200"), ("announce", "192.168.56.200")]
+    for step in range(1, 5):
+        clock.now = NOW + 0.6 * step
+        announcer.sync()
     assert table.log == [("add", "192.168.56.200")] + [("announce", "192.168.56.200")] * 3
+    clock.now = NOW
     assert [(v, k, n) for v, k, n, _ in announcer.client.writes[:1]] == [("patch", "Lease", f"kajitori-proxy-{winner}")]  # type: ignore[attr-defined]
     # The master unreachable for a lease duration: our Lease is stale for the others too; give up.
     clock.now += 5
