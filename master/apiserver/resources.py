@@ -425,15 +425,13 @@ class ResourceAPI:
         try:
             if subresource != "status":
 
-                def prepare() -> None:
-                    strategy.prepare_for_update(merged, old_obj)
-                    strategy.check_immutable(merged, old_obj)
-
-                self._prepare(resource, merged, prepare)
+                self._prepare(resource, merged, lambda: strategy.prepare_for_update(merged, old_obj))
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         validated = self.validate(resource, merged, fields=fields, old=old_obj)
         try:
+            if subresource != "status":
+                strategy.check_immutable(validated, old_obj)
             strategy.validate(validated)
             strategy.after_validate_update(self.store, resource, validated, old_obj)
         except FieldError as exc:
@@ -468,16 +466,11 @@ class ResourceAPI:
             finalizers.append("foregroundDeletion")
         if options.propagation_policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        grace = strategy_for(resource).deletion_grace(obj, options.grace_period_seconds)
-        if resource is NAMESPACES:
-            spec_finalizers = (obj.get("spec") or {}).get("finalizers") or []
-            if spec_finalizers:
-                obj.setdefault("status", {})["phase"] = "Terminating"
-                finalizers = finalizers or []
-        else:
-            spec_finalizers = []
+        strategy = strategy_for(resource)
+        grace = strategy.deletion_grace(obj, options.grace_period_seconds)
+        held = strategy.begin_deletion(obj)
         key = self.key(resource, namespace, name)
-        if grace or finalizers or spec_finalizers:
+        if grace or finalizers or held:
             if meta.get("deletionTimestamp"):
                 current = meta.get("deletionGracePeriodSeconds")
                 if current is not None and grace is not None and grace < current:
@@ -491,7 +484,7 @@ class ResourceAPI:
             meta["finalizers"] = finalizers or None
             if meta["finalizers"] is None:
                 del meta["finalizers"]
-            if grace == 0 and not finalizers and not spec_finalizers:
+            if grace == 0 and not finalizers and not held:
                 return self.store.delete(key, expected_rv=old.rv).obj, True
             try:
                 stored = self.store.update(key, obj, expected_rv=old.rv)
