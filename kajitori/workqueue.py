@@ -6,6 +6,11 @@ a key is never given to two workers at once (a key added while being processed i
 handed out again after ``done``); ``add_rate_limited`` delays a key by its own
 exponential backoff (reset by ``forget``), and all rate-limited adds together are held
 to ``qps`` with a token bucket so a storm of failures cannot spin the loop.
+
+No delay is longer than ``MAX_DELAY_S`` (a day): a key asked to wait longer (an object's
+``tolerationSeconds: 2**62`` is valid int64) is looked at again after a day, and its
+reconcile, being level-triggered, asks again. Unclamped, such a delay reached
+``Condition.wait`` and raised OverflowError in every worker.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+
+MAX_DELAY_S = 86_400.0
+"""The longest any key waits, and the longest one wait of ``get`` (well below ``threading.TIMEOUT_MAX``)."""
 
 
 class WorkQueue:
@@ -54,6 +62,8 @@ class WorkQueue:
                 self._cond.notify()
 
     def add_after(self, key: str, delay_s: float) -> None:
+        if not delay_s <= MAX_DELAY_S:  # also NaN
+            delay_s = MAX_DELAY_S
         if delay_s <= 0:
             self.add(key)
             return
@@ -104,14 +114,14 @@ class WorkQueue:
                     return key
                 if self._shutdown:
                     return None
-                wait = None
+                wait = MAX_DELAY_S
                 if self._waiting:
-                    wait = max(0.0, self._waiting[0][0] - self._clock())
+                    wait = min(wait, max(0.0, self._waiting[0][0] - self._clock()))
                 if deadline is not None:
                     left = deadline - self._clock()
                     if left <= 0:
                         return None
-                    wait = left if wait is None else min(wait, left)
+                    wait = min(wait, left)
                 self._cond.wait(wait)
 
     def _promote_waiting(self) -> None:
