@@ -64,7 +64,7 @@ class DeploymentSpec(KubeModel):
     strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
     minReadySeconds: NonNegative = 0
     revisionHistoryLimit: NonNegative = 10
-    progressDeadlineSeconds: int = 600
+    progressDeadlineSeconds: NonNegative = 600
     paused: bool | None = None
 
 

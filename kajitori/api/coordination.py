@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from kajitori.api.meta import KubeModel, TypedObject
+from kajitori.api.meta import Int32, KubeModel, TypedObject
 
 
 class LeaseSpec(KubeModel):
     holderIdentity: str | None = None
-    leaseDurationSeconds: int | None = None
+    leaseDurationSeconds: Int32 | None = None
     acquireTime: str | None = None
     renewTime: str | None = None
-    leaseTransitions: int | None = None
+    leaseTransitions: Int32 | None = None
 
 
 class Lease(TypedObject):

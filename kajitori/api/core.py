@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from kajitori.api.meta import (
+    Int32,
     KubeModel,
     ObjectMeta,
     TypedObject,
@@ -183,11 +184,11 @@ class Probe(KubeModel):
     httpGet: HTTPGetAction | None = None
     tcpSocket: TCPSocketAction | None = None
     exec: ExecAction | None = None
-    initialDelaySeconds: int = 0
-    periodSeconds: int = 10
-    timeoutSeconds: int = 1
-    successThreshold: int = 1
-    failureThreshold: int = 3
+    initialDelaySeconds: Int32 = 0
+    periodSeconds: Int32 = 10
+    timeoutSeconds: Int32 = 1
+    successThreshold: Int32 = 1
+    failureThreshold: Int32 = 3
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
@@ -322,7 +323,7 @@ class NodeSelector(KubeModel):
 
 
 class PreferredSchedulingTerm(KubeModel):
-    weight: int
+    weight: Int32
     preference: NodeSelectorTerm
 
 
@@ -362,8 +363,9 @@ class PodSpec(KubeModel):
     initContainers: list[Container] | None = None
     volumes: list[Volume] | None = None
     restartPolicy: Literal["Always", "OnFailure", "Never"] = "Always"
-    terminationGracePeriodSeconds: int = 30
-    activeDeadlineSeconds: int | None = None
+    terminationGracePeriodSeconds: int = 30  # int64, as in Kubernetes
+    # int64 in Kubernetes' types, but validated to 1..2^31-1 there too.
+    activeDeadlineSeconds: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     dnsPolicy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] = "ClusterFirst"
     dnsConfig: PodDNSConfig | None = None
     nodeSelector: dict[str, str] | None = None
@@ -376,7 +378,7 @@ class PodSpec(KubeModel):
     affinity: Affinity | None = None
     tolerations: list[Toleration] | None = None
     schedulerName: str = "default-scheduler"
-    priority: int | None = None
+    priority: Int32 | None = None
 
     @field_validator("containers")
     @classmethod

@@ -17,7 +17,7 @@ are not checked.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,6 +25,10 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+"""A field Kubernetes types int32: a larger number is a 422 naming it, as Kubernetes refuses it at decoding,
+and never reaches a controller (a delay of 2**62 s overflowed its waits). Bodies hold int64 at most."""
 
 
 class KubeModel(BaseModel):

@@ -346,6 +346,18 @@ class ResourceAPI:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
+        body_name = _metadata(body).get("name")
+        if body_name != name:
+            # kube-apiserver's checkName: a PUT names its object in the body too (no metadata, no name: "").
+            shown = body_name if isinstance(body_name, str) else ""
+            raise errors.ApiError(
+                400,
+                "BadRequest",
+                f"the name of the object ({shown}) does not match the name on the URL ({name})",
+                name=name,
+                resource=resource,
+                causes=[StatusCause(reason="FieldValueInvalid", field="metadata.name", message=f"Invalid value: must be {name!r}")],
+            )
         old = self.load(resource, namespace, name)
         expected = _parse_rv(_metadata(body).get("resourceVersion"))
         return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields)
