@@ -247,10 +247,14 @@ class Container(KubeModel):
         return self
 
 
+FileMode = Annotated[int, Field(ge=0, le=0o777)]
+"""A volume file's mode: Kubernetes takes 0 to 0777 (octal)."""
+
+
 class KeyToPath(KubeModel):
     key: str
     path: str
-    mode: int | None = None
+    mode: FileMode | None = None
 
 
 class EmptyDirVolumeSource(KubeModel):
@@ -266,14 +270,14 @@ class HostPathVolumeSource(KubeModel):
 class ConfigMapVolumeSource(KubeModel):
     name: str | None = None
     items: list[KeyToPath] | None = None
-    defaultMode: int = 0o644
+    defaultMode: FileMode = 0o644
     optional: bool | None = None
 
 
 class SecretVolumeSource(KubeModel):
     secretName: str | None = None
     items: list[KeyToPath] | None = None
-    defaultMode: int = 0o644
+    defaultMode: FileMode = 0o644
     optional: bool | None = None
 
 
