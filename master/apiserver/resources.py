@@ -145,6 +145,22 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _check_name(resource: Resource, name: str, obj: dict[str, Any]) -> None:
+    """kube-apiserver's checkName for an update or a patched object: the body names the URL's object
+    (no metadata, or no name, is the name "" and does not)."""
+    body_name = _metadata(obj).get("name")
+    if body_name != name:
+        shown = body_name if isinstance(body_name, str) else ""
+        raise errors.ApiError(
+            400,
+            "BadRequest",
+            f"the name of the object ({shown}) does not match the name on the URL ({name})",
+            name=name,
+            resource=resource,
+            causes=[StatusCause(reason="FieldValueInvalid", field="metadata.name", message=f"Invalid value: must be {name!r}")],
+        )
+
+
 def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
     return {**obj, "metadata": meta}
@@ -346,18 +362,7 @@ class ResourceAPI:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
-        body_name = _metadata(body).get("name")
-        if body_name != name:
-            # kube-apiserver's checkName: a PUT names its object in the body too (no metadata, no name: "").
-            shown = body_name if isinstance(body_name, str) else ""
-            raise errors.ApiError(
-                400,
-                "BadRequest",
-                f"the name of the object ({shown}) does not match the name on the URL ({name})",
-                name=name,
-                resource=resource,
-                causes=[StatusCause(reason="FieldValueInvalid", field="metadata.name", message=f"Invalid value: must be {name!r}")],
-            )
+        _check_name(resource, name, body)
         old = self.load(resource, namespace, name)
         expected = _parse_rv(_metadata(body).get("resourceVersion"))
         return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields)
@@ -380,6 +385,7 @@ class ResourceAPI:
             raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
         # The patch was bounded as a body; what it makes of the object is bounded the same way.
         check_result(resource, name, patched)
+        _check_name(resource, name, patched)
         # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
         wanted = _metadata(patched).get("resourceVersion")
         expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv

@@ -226,6 +226,25 @@ def test_a_put_of_a_malformed_pod_is_a_4xx_status(
 @pytest.mark.parametrize(
     ("content_type", "patch"),
     [
+        pytest.param("application/merge-patch+json", {"metadata": None}, id="merge-metadata-null"),
+        pytest.param("application/merge-patch+json", {"metadata": {"name": "another"}}, id="merge-rename"),
+        pytest.param("application/json-patch+json", [{"op": "remove", "path": "/metadata/name"}], id="json-patch-remove-name"),
+    ],
+)
+def test_a_patch_that_unnames_or_renames_the_object_is_a_400_naming_metadata_name(
+    conn: KeepAlive, content_type: str, patch: Any
+) -> None:
+    name = f"rename-{uuid.uuid4().hex[:8]}"
+    _created(conn, name)
+    before = conn.revision()
+    code, answer = conn.json("PATCH", f"{PODS}/{name}", patch, content_type)
+    assert_refused(code, answer, 400, "metadata.name")
+    assert conn.revision() == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "patch"),
+    [
         pytest.param("application/merge-patch+json", {"spec": 5}, id="merge-spec-number"),
         pytest.param("application/strategic-merge-patch+json", {"spec": {"containers": [{"name": ["x"]}]}}, id="strategic-list-key"),
         pytest.param("application/json-patch+json", [{"op": "add", "path": 5, "value": 1}], id="json-patch-path-number"),
