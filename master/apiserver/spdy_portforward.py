@@ -12,14 +12,15 @@ echoed, a RST_STREAM ends its pair, GOAWAY or the socket's close ends everything
 Frames are encoded under one lock, in send order, because header compression is one
 zlib stream for the whole connection.
 
-The session's reader never waits for one connection. SPDY as kubectl speaks it has no
-per-stream flow control (its library ignores WINDOW_UPDATE), so the only back-pressure
-on a single stream is to bound what it may hold: each connection buffers at most
-``PAIR_BUFFER_BYTES`` of the client's data that its pod has not taken yet (while its
-agent connection is being made, or while the pod does not read); past that the
-connection is dropped — a message on its error stream, RST_STREAM on its data stream —
-and every other connection and the PING echoes go on. Waiting instead would stall the
-whole tunnel behind one stuck connection. A stream whose partner has not arrived
+No connection can stall the session. SPDY as kubectl speaks it has no per-stream flow
+control (its library ignores WINDOW_UPDATE): the one back-pressure there is, not reading
+the WebSocket, holds every connection and the PINGs at once. So each connection
+buffers up to ``PAIR_BUFFER_BYTES`` of the client's data that its pod has not taken yet
+(while its agent connection is being made, or while the pod reads slowly) without the
+reader ever waiting. Only a connection past that bound makes the reader wait, and only
+while its pod keeps taking data (a large upload is paced by the pod, as it should be);
+one whose pod takes nothing for ``PAIR_STALL_S`` is dropped (RST_STREAM on its data
+stream, the reason in the log), and the reader goes on with the others. A stream whose partner has not arrived
 within ``PAIR_TIMEOUT_S`` is reset, as the kubelet does, so it is not held for the
 whole session.
 """
@@ -52,6 +53,8 @@ PAIR_TIMEOUT_S = 30.0
 """How long a request's first stream waits for its partner (the kubelet's stream creation timeout)."""
 PAIR_BUFFER_BYTES = 8 * 1024 * 1024
 """What one connection may hold of the client's data that its pod has not taken yet."""
+PAIR_STALL_S = 5.0
+"""How long a connection over its buffer may take nothing before it is dropped."""
 
 
 class _Inbound:
@@ -60,6 +63,7 @@ class _Inbound:
     def __init__(self) -> None:
         self._items: deque[bytes | None] = deque()
         self._ready = asyncio.Event()
+        self._taken = asyncio.Event()
         self.bytes = 0
 
     def put(self, item: bytes | None) -> None:
@@ -73,7 +77,17 @@ class _Inbound:
             await self._ready.wait()
         item = self._items.popleft()
         self.bytes -= len(item or b"")
+        self._taken.set()
         return item
+
+    def wake(self) -> None:
+        """Ends a wait in `taken` (the consumer is gone)."""
+        self._taken.set()
+
+    async def taken(self) -> None:
+        """Until the consumer takes the next item (or is gone)."""
+        self._taken.clear()
+        await self._taken.wait()
 
 
 @dataclass
@@ -98,6 +112,7 @@ class SpdySession:
         *,
         pair_timeout_s: float = PAIR_TIMEOUT_S,
         pair_buffer_bytes: int = PAIR_BUFFER_BYTES,
+        pair_stall_s: float = PAIR_STALL_S,
     ) -> None:
         self.ws = ws
         self.proxy = proxy
@@ -105,6 +120,7 @@ class SpdySession:
         self.name = name
         self.pair_timeout_s = pair_timeout_s
         self.pair_buffer_bytes = pair_buffer_bytes
+        self.pair_stall_s = pair_stall_s
         self.encoder = spdy.Encoder()
         self.decoder = spdy.Decoder()
         self.lock = asyncio.Lock()
@@ -143,9 +159,11 @@ class SpdySession:
         if isinstance(frame, spdy.DataFrame):
             pair = self.by_stream.get(frame.stream_id)
             if pair is not None and frame.stream_id == pair.data_id:
-                if pair.inbound.bytes + len(frame.data) > self.pair_buffer_bytes:
+                if not await self._room_for(pair, len(frame.data)):
                     await self._overflow(pair)
                     return True
+                if self.by_stream.get(frame.stream_id) is not pair:
+                    return True  # its forward ended while we waited
                 if frame.data:
                     pair.inbound.put(frame.data)
                 if frame.fin:
@@ -201,15 +219,29 @@ class SpdySession:
                 if stream_id:
                     await self.send(self.encoder.rst_stream, stream_id, spdy.CANCEL)
 
+    async def _room_for(self, pair: _Pair, size: int) -> bool:
+        """Wait while an over-full connection's pod takes its data; False once it took nothing for pair_stall_s."""
+        while pair.inbound.bytes and pair.inbound.bytes + size > self.pair_buffer_bytes:
+            if self.by_stream.get(pair.data_id) is not pair or (pair.task is not None and pair.task.done()):
+                return True  # no longer forwarded: the caller drops the frame
+            try:
+                await asyncio.wait_for(pair.inbound.taken(), self.pair_stall_s)
+            except TimeoutError:
+                return False
+        return True
+
     async def _overflow(self, pair: _Pair) -> None:
-        """Drop a connection whose pod does not take its data: the others must not wait for it."""
+        """Drop a connection whose pod does not take its data: the others must not wait for it.
+
+        Only its data stream is reset and its error stream ended empty: kubectl (>= 1.29)
+        ends the whole port-forward on any message on an error stream, and the point is
+        that the other connections go on. The reason is in the master's log.
+        """
         self._drop(pair)
         log.warning(
-            "port-forward to %s/%s port %d: dropping request %s, which holds %d bytes its pod has not taken",
-            self.namespace, self.name, pair.port, pair.request_id, pair.inbound.bytes,
+            "port-forward to %s/%s port %d: dropping request %s, whose pod has not taken %d bytes (more than %d)",
+            self.namespace, self.name, pair.port, pair.request_id, pair.inbound.bytes, self.pair_buffer_bytes,
         )  # fmt: skip
-        message = f"the pod did not take the data sent to port {pair.port} (more than {self.pair_buffer_bytes} bytes waiting): connection dropped"
-        await self.send(self.encoder.data, pair.error_id, message.encode())
         await self.send(self.encoder.data, pair.error_id, b"", fin=True)
         await self.send(self.encoder.rst_stream, pair.data_id, spdy.CANCEL)
 
@@ -220,6 +252,7 @@ class SpdySession:
         for task in (pair.task, pair.expiry):
             if task is not None:
                 task.cancel()
+        pair.inbound.wake()
 
     async def _forward(self, pair: _Pair) -> None:
         agent: AgentLink | None = None
@@ -244,6 +277,7 @@ class SpdySession:
             self.pairs.pop(pair.request_id, None)
             for stream_id in (pair.error_id, pair.data_id):
                 self.by_stream.pop(stream_id, None)
+            pair.inbound.wake()
 
     async def _pump(self, pair: _Pair, agent: AgentLink) -> None:
         async def to_pod() -> None:
