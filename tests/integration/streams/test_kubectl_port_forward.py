@@ -58,7 +58,7 @@ def port_forwards(master: MasterProcess, version: str, target: str, remotes: lis
         seen: list[str] = []
         while not wanted <= set(seen):  # kubectl listens on [::1] too, and says so in between
             line = proc.stdout.readline()
-            assert line, (seen, proc.stderr.read() if proc.poll() is not None else "")
+            assert line, (seen, proc.stderr.read() if proc.stderr and proc.poll() is not None else "")
             seen.append(line.strip())
         yield locals_, proc
     finally:
