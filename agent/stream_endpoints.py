@@ -91,6 +91,7 @@ def _switch(handler: StreamRequest) -> socket.socket:
     handler.end_headers()
     handler.wfile.flush()
     conn: socket.socket = handler.connection
+    link.enable_keepalive(conn)  # a master that vanishes mid-session must not hold the exec forever
     return conn
 
 

@@ -62,6 +62,9 @@ async def open_link(endpoint: AgentEndpoint, path_parts: list[str], params: list
     except (OSError, TimeoutError) as exc:
         why = f"no answer in {CONNECT_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else str(exc)
         raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of node {endpoint.node} at {endpoint.host}:{endpoint.port}: {why}") from None
+    raw = writer.get_extra_info("socket")
+    if raw is not None:
+        link.enable_keepalive(raw)
     head = [f"GET {path} HTTP/1.1", f"Host: {endpoint.host}:{endpoint.port}", f"Upgrade: {link.UPGRADE}", "Connection: Upgrade"]
     if authorization:
         head.append(f"Authorization: {authorization}")

@@ -167,3 +167,30 @@ def test_an_exec_whose_client_goes_away_leaves_no_process_behind(master: MasterP
     deadline = time.monotonic() + 30
     while sleepers() != 0:
         assert time.monotonic() < deadline, "the exec's process outlived its client"
+
+
+def link_sockets(agent_port: int) -> list[str]:
+    """`ss` lines of the established TCP sockets on the agent's port, both ends, with their timers."""
+    listed = subprocess.run(
+        ["ss", "-tnoH", "state", "established", f"( sport = :{agent_port} or dport = :{agent_port} )"], capture_output=True, text=True, check=True
+    )
+    return listed.stdout.splitlines()
+
+
+def test_the_link_of_a_live_exec_has_tcp_keepalive_on_both_ends(master: MasterProcess, agent: AgentProcess, pod: str) -> None:
+    # A node that vanishes sends no FIN: only keepalive ends an idle exec's link then.
+    env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
+    proc = subprocess.Popen([kubectl_binary("1.33"), "exec", pod, "--", "sleep", "4343"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+
+        def keepalive_ends() -> set[str]:
+            ends = set()
+            for line in link_sockets(agent.port):
+                if "timer:(keepalive" in line:
+                    local = line.split()[2]
+                    ends.add("agent" if local.endswith(f":{agent.port}") else "master")
+            return ends if ends == {"agent", "master"} else set()
+
+        wait_for("both ends of the exec's link with keepalive", keepalive_ends)
+    finally:
+        stop_process(proc)
