@@ -20,6 +20,7 @@ from agent.serving_cert import ensure_serving_cert
 from kajitori.streaming import link, spdy
 from master.apiserver.node_proxy import AgentEndpoint
 from master.apiserver.spdy_portforward import SpdySession
+from tests.unit.streaming.test_spdy import recorded_messages
 
 ECHO_PORT = 8080
 STALL_PORT = 9000
@@ -188,5 +189,17 @@ def test_a_stalled_connection_stalls_neither_the_others_nor_the_pings(tmp_path: 
             await client.until(is_frame(spdy.RST_STREAM, 3))
             await client.until(lambda f: isinstance(f, spdy.DataFrame) and f.stream_id == 1 and f.fin)
             assert not [f for f in client.seen if isinstance(f, spdy.DataFrame) and f.stream_id == 1 and f.data]
+
+    asyncio.run(scenario())
+
+
+def test_kubectl_1_33s_recorded_opening_is_answered_and_forwarded(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fake_agent(tmp_path) as proxy, session(proxy) as client:
+            for message in recorded_messages():  # as kubectl sent them, zlib stream and all
+                client.send(message)
+            await client.until(is_frame(spdy.SYN_REPLY, 1))
+            await client.until(is_frame(spdy.SYN_REPLY, 3))
+            assert await client.data_until(3, b"hello from the capture\n") == b"hello from the capture\n"
 
     asyncio.run(scenario())
