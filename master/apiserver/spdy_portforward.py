@@ -274,9 +274,11 @@ class SpdySession:
             if agent is not None:
                 await agent.close()
             # Frames still arriving for this pair are dropped from now on, never queued.
-            self.pairs.pop(pair.request_id, None)
+            if self.pairs.get(pair.request_id) is pair:
+                del self.pairs[pair.request_id]
             for stream_id in (pair.error_id, pair.data_id):
-                self.by_stream.pop(stream_id, None)
+                if self.by_stream.get(stream_id) is pair:
+                    del self.by_stream[stream_id]
             pair.inbound.wake()
 
     async def _pump(self, pair: _Pair, agent: AgentLink) -> None:
