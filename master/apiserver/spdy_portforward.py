@@ -20,9 +20,9 @@ buffers up to ``PAIR_BUFFER_BYTES`` of the client's data that its pod has not ta
 reader ever waiting. Only a connection past that bound makes the reader wait, and only
 while its pod keeps taking data (a large upload is paced by the pod, as it should be);
 one whose pod takes nothing for ``PAIR_STALL_S`` is dropped (RST_STREAM on its data
-stream, the reason in the log), and the reader goes on with the others. A stream whose partner has not arrived
-within ``PAIR_TIMEOUT_S`` is reset, as the kubelet does, so it is not held for the
-whole session.
+stream, the reason in the log), and the reader goes on with the others. A stream whose
+partner has not arrived within ``PAIR_TIMEOUT_S`` is reset, as the kubelet does, so it
+is not held for the whole session.
 """
 
 from __future__ import annotations
@@ -246,13 +246,19 @@ class SpdySession:
         await self.send(self.encoder.rst_stream, pair.data_id, spdy.CANCEL)
 
     def _drop(self, pair: _Pair) -> None:
-        self.pairs.pop(pair.request_id, None)
-        for stream_id in (pair.error_id, pair.data_id):
-            self.by_stream.pop(stream_id, None)
+        self._unlist(pair)
         for task in (pair.task, pair.expiry):
             if task is not None:
                 task.cancel()
         pair.inbound.wake()
+
+    def _unlist(self, pair: _Pair) -> None:
+        """Forget the pair's request and streams (only its own: a later pair may reuse the request id)."""
+        if self.pairs.get(pair.request_id) is pair:
+            del self.pairs[pair.request_id]
+        for stream_id in (pair.error_id, pair.data_id):
+            if self.by_stream.get(stream_id) is pair:
+                del self.by_stream[stream_id]
 
     async def _forward(self, pair: _Pair) -> None:
         agent: AgentLink | None = None
@@ -273,12 +279,7 @@ class SpdySession:
         finally:
             if agent is not None:
                 await agent.close()
-            # Frames still arriving for this pair are dropped from now on, never queued.
-            if self.pairs.get(pair.request_id) is pair:
-                del self.pairs[pair.request_id]
-            for stream_id in (pair.error_id, pair.data_id):
-                if self.by_stream.get(stream_id) is pair:
-                    del self.by_stream[stream_id]
+            self._unlist(pair)  # frames still arriving for this pair are dropped from now on, never queued
             pair.inbound.wake()
 
     async def _pump(self, pair: _Pair, agent: AgentLink) -> None:
