@@ -8,6 +8,8 @@ from kajitori.api.meta import KubeModel, TypedObject
 
 
 class LeaseSpec(KubeModel):
+    """The holder and timing of a Lease."""
+
     holderIdentity: str | None = None
     leaseDurationSeconds: int | None = None
     acquireTime: str | None = None
@@ -16,6 +18,9 @@ class LeaseSpec(KubeModel):
 
 
 class Lease(TypedObject):
+    """A Lease is a lock with a holder and a renew time: node heartbeats and leader election."""
+
     apiVersion: str | None = "coordination.k8s.io/v1"
     kind: str | None = "Lease"
     spec: LeaseSpec = Field(default_factory=LeaseSpec)
+    """The holder and timing of the lease."""

@@ -81,6 +81,8 @@ class EnvVarSource(KubeModel):
 
 
 class EnvVar(KubeModel):
+    """An environment variable of a container: a value, or where to read it from."""
+
     name: str
     value: str | None = None
     valueFrom: EnvVarSource | None = None
@@ -105,6 +107,8 @@ class EnvFromSource(KubeModel):
 
 
 class ContainerPort(KubeModel):
+    """A port a container listens on."""
+
     name: str | None = None
     containerPort: int
     hostPort: int | None = None
@@ -123,6 +127,8 @@ class ContainerPort(KubeModel):
 
 
 class ResourceRequirements(KubeModel):
+    """Compute resources of a container: requests (for scheduling) and limits."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"claims"})
 
     # Quantity bounds each value where it is parsed (the error names limits.cpu, requests.memory, ...).
@@ -140,6 +146,8 @@ def _local_descending_path(value: str) -> str:
 
 
 class VolumeMount(KubeModel):
+    """A volume of the pod mounted at a path in the container."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"mountPropagation"})
 
     name: str
@@ -178,6 +186,8 @@ class ExecAction(KubeModel):
 
 
 class Probe(KubeModel):
+    """A check of a container (an HTTP GET, a TCP connection or a command) run periodically."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"grpc", "terminationGracePeriodSeconds"})
 
     httpGet: HTTPGetAction | None = None
@@ -201,24 +211,40 @@ class Probe(KubeModel):
 
 
 class Container(KubeModel):
+    """A single application container of a pod."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {"lifecycle", "resizePolicy", "restartPolicy", "securityContext", "stdinOnce", "volumeDevices"}
     )
 
     name: str
+    """Name of the container, a DNS label unique in the pod; cannot be changed."""
     image: str
+    """The container image to run (nginx:1.22, registry/name@sha256:...)."""
     command: list[str] | None = None
+    """The entrypoint, replacing the image's ENTRYPOINT; not run in a shell."""
     args: list[str] | None = None
+    """Arguments to the entrypoint, replacing the image's CMD."""
     workingDir: str | None = None
+    """The working directory; default: the image's."""
     ports: list[ContainerPort] | None = None
+    """Ports the container listens on; informational, and names for Services' targetPorts."""
     env: list[EnvVar] | None = None
+    """Environment variables of the container."""
     envFrom: list[EnvFromSource] | None = None
+    """Sources (ConfigMaps, Secrets) whose every key becomes an environment variable."""
     resources: ResourceRequirements | None = None
+    """CPU and memory requested (for scheduling) and limited."""
     volumeMounts: list[VolumeMount] | None = None
+    """Volumes of the pod mounted into the container."""
     livenessProbe: Probe | None = None
+    """Probe whose failure restarts the container."""
     readinessProbe: Probe | None = None
+    """Probe whose failure takes the pod out of its Services' endpoints."""
     startupProbe: Probe | None = None
+    """Probe that must succeed before the other probes start."""
     imagePullPolicy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    """Always, IfNotPresent or Never. Default Always for :latest or no tag, else IfNotPresent."""
     terminationMessagePath: str = "/dev/termination-log"
     terminationMessagePolicy: Literal["File", "FallbackToLogsOnError"] = "File"
     stdin: bool | None = None
@@ -277,6 +303,8 @@ class SecretVolumeSource(KubeModel):
 
 
 class Volume(KubeModel):
+    """A named volume the containers of a pod may mount: an emptyDir, a hostPath, a ConfigMap or a Secret."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "downwardAPI", "ephemeral",
@@ -349,6 +377,8 @@ class PodDNSConfig(KubeModel):
 
 
 class PodSpec(KubeModel):
+    """The desired state of a pod: containers, volumes, restart policy and where it may run."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "automountServiceAccountToken", "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC",
@@ -359,23 +389,38 @@ class PodSpec(KubeModel):
     )
 
     containers: list[Container]
+    """The containers of the pod; at least one. Cannot be changed after creation, except their images."""
     initContainers: list[Container] | None = None
+    """Containers run one after another, each to success, before the app containers start."""
     volumes: list[Volume] | None = None
+    """Volumes the pod's containers may mount."""
     restartPolicy: Literal["Always", "OnFailure", "Never"] = "Always"
+    """Restart policy of the containers: Always, OnFailure or Never. Default Always."""
     terminationGracePeriodSeconds: int = 30
+    """Seconds the containers get to stop after the stop signal before they are killed. Default 30."""
     activeDeadlineSeconds: int | None = None
+    """Seconds the pod may be active before the system fails it."""
     dnsPolicy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] = "ClusterFirst"
+    """How the pod's DNS is set up: ClusterFirst (the default), ClusterFirstWithHostNet, Default or None."""
     dnsConfig: PodDNSConfig | None = None
     nodeSelector: dict[str, str] | None = None
+    """Labels a node must carry for the pod to be scheduled onto it."""
     nodeName: str | None = None
+    """The node the pod runs on; set by the scheduler's binding, or by hand to skip scheduling."""
     serviceAccountName: str | None = None
+    """The service account the pod runs as."""
     hostNetwork: bool | None = None
+    """Run in the node's network namespace instead of the pod's own."""
     hostname: str | None = None
+    """The pod's host name; default: the pod's name."""
     subdomain: str | None = None
     shareProcessNamespace: bool | None = None
     affinity: Affinity | None = None
+    """Scheduling constraints (node affinity)."""
     tolerations: list[Toleration] | None = None
+    """Taints of nodes this pod tolerates."""
     schedulerName: str = "default-scheduler"
+    """The scheduler that places this pod. Default default-scheduler."""
     priority: int | None = None
 
     @field_validator("containers")
@@ -409,6 +454,8 @@ class PodSpec(KubeModel):
 
 
 class PodTemplateSpec(KubeModel):
+    """The pods a controller makes: their metadata and spec."""
+
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: PodSpec
 
@@ -466,11 +513,14 @@ class PodIP(KubeModel):
 
 
 class PodStatus(KubeModel):
+    """The observed state of a pod: its phase, conditions, addresses and containers' states."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {"ephemeralContainerStatuses", "hostIPs", "resize", "resourceClaimStatuses"}
     )
 
     phase: Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"] = "Pending"
+    """Where the pod is in its life: Pending, Running, Succeeded, Failed or Unknown."""
     conditions: list[PodCondition] | None = None
     message: str | None = None
     reason: str | None = None
@@ -485,21 +535,30 @@ class PodStatus(KubeModel):
 
 
 class Pod(TypedObject):
+    """A Pod is a group of containers that share a network namespace and volumes, scheduled together onto one node."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Pod"
     spec: PodSpec
+    """Specification of the desired behavior of the pod: its containers, volumes and scheduling."""
     status: PodStatus = Field(default_factory=PodStatus)
+    """Most recently observed status of the pod, written by the node agent; read-only."""
 
 
 # --------------------------------------------------------------------------- Service
 
 
 class ServicePort(KubeModel):
+    """A port a Service exposes, and where its traffic goes."""
+
     name: str | None = None
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
     port: int
+    """The port the service answers on."""
     targetPort: IntOrString | None = None
+    """The pods' port (a number or a container port's name). Default: port."""
     nodePort: int | None = None
+    """The port on every node for NodePort and LoadBalancer services; allocated unless given."""
     appProtocol: str | None = None
 
     @field_validator("port")
@@ -528,6 +587,8 @@ class SessionAffinityConfig(KubeModel):
 
 
 class ServiceSpec(KubeModel):
+    """The desired behavior of a Service."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "allocateLoadBalancerNodePorts", "healthCheckNodePort", "loadBalancerClass", "loadBalancerIP",
@@ -536,9 +597,13 @@ class ServiceSpec(KubeModel):
     )
 
     type: Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] = "ClusterIP"
+    """ClusterIP (the default), NodePort, LoadBalancer or ExternalName."""
     selector: dict[str, str] | None = None
+    """Labels of the pods that receive the service's traffic."""
     ports: list[ServicePort] | None = None
+    """The ports the service exposes."""
     clusterIP: str | None = None
+    """The virtual IP of the service, allocated by the server unless given; None makes a headless service."""
     clusterIPs: list[str] | None = None
     externalIPs: list[str] | None = None
     externalName: str | None = None
@@ -578,11 +643,15 @@ class ServiceStatus(KubeModel):
 
 
 class Service(TypedObject):
+    """A Service is a stable virtual address (ClusterIP, NodePort, LoadBalancer) and DNS name in front of the pods its selector matches."""
+
     NAME_RULE: ClassVar[Literal["subdomain", "label"]] = "label"
     apiVersion: str | None = "v1"
     kind: str | None = "Service"
     spec: ServiceSpec = Field(default_factory=ServiceSpec)
+    """The desired behavior of the service: type, selector and ports."""
     status: ServiceStatus = Field(default_factory=ServiceStatus)
+    """Most recently observed status of the service (a load balancer's address); read-only."""
 
 
 class ObjectReference(KubeModel):
@@ -616,6 +685,8 @@ class EndpointSubset(KubeModel):
 
 
 class Endpoints(TypedObject):
+    """The addresses and ports that answer for a Service, kept by the endpoints controller."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Endpoints"
     subsets: list[EndpointSubset] | None = None
@@ -632,6 +703,8 @@ class Taint(KubeModel):
 
 
 class NodeSpec(KubeModel):
+    """The desired state of a node."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"configSource", "externalID"})
 
     podCIDR: str | None = None
@@ -677,6 +750,8 @@ class NodeDaemonEndpoints(KubeModel):
 
 
 class NodeStatus(KubeModel):
+    """The observed state of a node: conditions, addresses, capacity."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"config", "images", "volumesAttached", "volumesInUse"})
 
     capacity: dict[str, Quantity] | None = None
@@ -689,10 +764,14 @@ class NodeStatus(KubeModel):
 
 
 class Node(TypedObject):
+    """A Node is a machine that runs pods; its agent registers it and reports its status."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Node"
     spec: NodeSpec = Field(default_factory=NodeSpec)
+    """The desired state of the node: pod CIDR, taints, whether it takes new pods."""
     status: NodeStatus = Field(default_factory=NodeStatus)
+    """Most recently observed status of the node, reported by its agent; read-only."""
 
 
 # --------------------------------------------------------------------------- config, namespaces, events
@@ -705,10 +784,14 @@ def _check_data_keys(data: dict[str, str] | None) -> None:
 
 
 class ConfigMap(TypedObject):
+    """A ConfigMap holds configuration data as key/value pairs for pods to read."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "ConfigMap"
     data: dict[str, str] | None = None
+    """The configuration data (UTF-8 strings)."""
     binaryData: dict[str, str] | None = None
+    """Binary configuration data, base64-encoded."""
     immutable: bool | None = None
 
     @model_validator(mode="after")
@@ -719,11 +802,16 @@ class ConfigMap(TypedObject):
 
 
 class Secret(TypedObject):
+    """A Secret holds a small amount of sensitive data (passwords, tokens, keys) for pods."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Secret"
     type: str = "Opaque"
+    """How the data is used. Default Opaque."""
     data: dict[str, str] | None = None
+    """The secret data, base64-encoded."""
     stringData: dict[str, str] | None = None
+    """Write-only plain-text data, merged into data by the server."""
     immutable: bool | None = None
 
     @model_validator(mode="after")
@@ -756,11 +844,15 @@ class NamespaceStatus(KubeModel):
 
 
 class Namespace(TypedObject):
+    """A Namespace is a scope for names; deleting it deletes everything in it."""
+
     NAME_RULE: ClassVar[Literal["subdomain", "label"]] = "label"
     apiVersion: str | None = "v1"
     kind: str | None = "Namespace"
     spec: NamespaceSpec = Field(default_factory=NamespaceSpec)
+    """The desired state of the namespace (its finalizers)."""
     status: NamespaceStatus = Field(default_factory=NamespaceStatus)
+    """Whether the namespace is Active or Terminating; read-only."""
 
 
 class EventSource(KubeModel):
@@ -769,11 +861,14 @@ class EventSource(KubeModel):
 
 
 class Event(TypedObject):
+    """An Event reports something that happened to an object (scheduled, pulled, killed, failed)."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"action", "related", "series"})
 
     apiVersion: str | None = "v1"
     kind: str | None = "Event"
     involvedObject: ObjectReference
+    """The object the event is about."""
     reason: str | None = None
     message: str | None = None
     source: EventSource | None = None
@@ -787,6 +882,8 @@ class Event(TypedObject):
 
 
 class Binding(TypedObject):
+    """Binds a pod to a node: what the scheduler posts."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Binding"
     target: ObjectReference

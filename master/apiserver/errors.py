@@ -75,6 +75,15 @@ def conflict(resource: Resource, name: str, why: str | None = None) -> ApiError:
     )
 
 
+def for_http_status(code: int) -> ApiError:
+    """A routing answer (no such path, no such method) as kube-apiserver gives it."""
+    if code == 404:
+        return ApiError(404, "NotFound", "the server could not find the requested resource")
+    if code == 405:
+        return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return ApiError(code, "InternalError" if code >= 500 else "BadRequest", f"the request failed with HTTP status {code}")
+
+
 def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
