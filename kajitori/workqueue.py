@@ -6,6 +6,10 @@ a key is never given to two workers at once (a key added while being processed i
 handed out again after ``done``); ``add_rate_limited`` delays a key by its own
 exponential backoff (reset by ``forget``), and all rate-limited adds together are held
 to ``qps`` with a token bucket so a storm of failures cannot spin the loop.
+
+A queue given a ``name`` (a controller names its own) counts its adds and retries and is
+listed by ``named_queues()``, which the master's ``/metrics`` reads (``workqueue_depth``,
+``workqueue_adds_total``, ``workqueue_retries_total``, as client-go names them).
 """
 
 from __future__ import annotations
@@ -13,8 +17,16 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
+
+_NAMED: weakref.WeakSet[WorkQueue] = weakref.WeakSet()
+
+
+def named_queues() -> list[WorkQueue]:
+    """The live queues that have a name, for metrics."""
+    return [q for q in list(_NAMED) if q.name]
 
 
 class WorkQueue:
@@ -26,7 +38,11 @@ class WorkQueue:
         qps: float = 50.0,
         burst: int = 100,
         clock: Callable[[], float] = time.monotonic,
+        name: str = "",
     ) -> None:
+        self.adds = 0  # keys added (de-duplicated adds not counted), as client-go's adds_total
+        self.retries = 0  # rate-limited adds
+        self.name = name
         self._queue: deque[str] = deque()
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
@@ -43,12 +59,22 @@ class WorkQueue:
         self._tokens = float(burst)
         self._bucket_at = clock()
         self._clock = clock
+        if name:
+            _NAMED.add(self)
+
+    def named(self, name: str) -> WorkQueue:
+        """Give the queue a name (once), which lists it in ``named_queues()``."""
+        if not self.name:
+            self.name = name
+            _NAMED.add(self)
+        return self
 
     def add(self, key: str) -> None:
         with self._cond:
             if self._shutdown or key in self._dirty:
                 return
             self._dirty.add(key)
+            self.adds += 1
             if key not in self._processing:
                 self._queue.append(key)
                 self._cond.notify()
@@ -72,6 +98,7 @@ class WorkQueue:
         with self._cond:
             failures = self._failures.get(key, 0)
             self._failures[key] = failures + 1
+            self.retries += 1
             delay = min(self._base * (2**failures), self._max)
             delay = max(delay, self._bucket_delay())
         self.add_after(key, delay)
@@ -123,6 +150,7 @@ class WorkQueue:
             del self._ready_at[key]
             if key not in self._dirty:
                 self._dirty.add(key)
+                self.adds += 1
                 if key not in self._processing:
                     self._queue.append(key)
 

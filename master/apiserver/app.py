@@ -30,7 +30,7 @@ from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
-from master.apiserver import errors, openapi, paging, query
+from master.apiserver import errors, metrics, openapi, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
@@ -181,6 +181,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(Exception, on_any_error)
     if state.tokens is not None:
         app.add_middleware(BearerAuth, tokens=state.tokens)
+    metrics.install(app, state.store)  # outermost: 401s are counted too
 
     @app.get("/healthz")
     @app.get("/livez")
