@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -62,7 +63,14 @@ def _check_selector_matches_template(selector: LabelSelector, template: PodTempl
     if selector.is_empty():
         raise ValueError("selector: Invalid value: empty selector is invalid for deployment")
     if not selector.matches(template.metadata.labels):
-        raise ValueError("selector does not match template labels")
+        # Kubernetes' words, the labels written as Go's %#v writes a map (keys sorted).
+        labels = template.metadata.labels
+        shown = (
+            "map[string]string{" + ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(labels.items())) + "}"
+            if labels is not None
+            else "map[string]string(nil)"
+        )
+        raise ValueError(f"template.metadata.labels: Invalid value: {shown}: `selector` does not match template `labels`")
 
 
 class DeploymentSpec(KubeModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -41,8 +42,13 @@ def _unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise ValueError(f"Duplicate value: {name!r}: {what} must be unique")
+            raise ValueError(f"Duplicate value: {go_quote(name)}: {what} must be unique")
         seen.add(name)
+
+
+def go_quote(value: str) -> str:
+    """A value as Kubernetes' errors quote it (Go's %q): double quotes, JSON escapes."""
+    return json.dumps(value)
 
 
 # --------------------------------------------------------------------------- Pod
@@ -439,17 +445,26 @@ class PodSpec(KubeModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PodSpec:
-        containers = [*(self.initContainers or []), *self.containers]
-        _unique([c.name for c in containers], "container names (init and app containers together)")
+        # Kubernetes' words and paths (relative to the spec; the API server prefixes where it sits):
+        # `containers[1].name: Duplicate value: "c"`, `containers[0].volumeMounts[0].name: Not found: "v"`.
+        lists = [("initContainers", self.initContainers or []), ("containers", self.containers)]
+        seen: set[str] = set()
+        for field, containers in lists:
+            for i, container in enumerate(containers):
+                if container.name in seen:
+                    raise ValueError(f"{field}[{i}].name: Duplicate value: {go_quote(container.name)}")
+                seen.add(container.name)
         volumes = self.volumes or []
-        _unique([v.name for v in volumes], "volume names")
-        known = {v.name for v in volumes}
-        for container in containers:
-            for mount in container.volumeMounts or []:
-                if mount.name not in known:
-                    raise ValueError(
-                        f"container {container.name!r}: volumeMount {mount.name!r} names no volume of this pod"
-                    )
+        known: set[str] = set()
+        for i, volume in enumerate(volumes):
+            if volume.name in known:
+                raise ValueError(f"volumes[{i}].name: Duplicate value: {go_quote(volume.name)}")
+            known.add(volume.name)
+        for field, containers in lists:
+            for i, container in enumerate(containers):
+                for j, mount in enumerate(container.volumeMounts or []):
+                    if mount.name not in known:
+                        raise ValueError(f"{field}[{i}].volumeMounts[{j}].name: Not found: {go_quote(mount.name)}")
         return self
 
 
