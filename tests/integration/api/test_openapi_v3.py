@@ -183,3 +183,24 @@ def test_kubectl_apply_with_the_schema(master: MasterProcess, http: httpx.Client
     proc = kubectl(master, version, "apply", "-n", ns, "--validate=strict", "-f", str(bad), home=tmp_path, ok=(1,))
     assert 'strict decoding error: unknown field "bogus"' in proc.stderr
     assert http.get(f"/api/v1/namespaces/{ns}/configmaps/bad").status_code == 404
+
+
+def test_official_client_is_unaffected(master: MasterProcess, http: httpx.Client) -> None:
+    """The official client never reads OpenAPI: the examples create and read back through it as before."""
+    kubernetes = pytest.importorskip("kubernetes")
+    ns = "oa-official"
+    assert http.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
+    client = kubernetes.config.new_client_from_config(config_file=str(master.kubeconfig))
+    try:
+        for f in sorted(EXAMPLES.glob("*.yaml")):
+            for doc in yaml.safe_load_all(f.read_text()):
+                if doc and doc["kind"] == "Service":
+                    for port in doc["spec"].get("ports", []):
+                        port.pop("nodePort", None)
+                if doc:
+                    kubernetes.utils.create_from_dict(client, doc, namespace=ns)
+        deployment = kubernetes.client.AppsV1Api(client).read_namespaced_deployment("nginx", ns)
+        assert deployment.spec.template.spec.containers[0].ports[0].container_port == 80
+        assert [s.metadata.name for s in kubernetes.client.CoreV1Api(client).list_namespaced_service(ns).items] == ["nginx"]
+    finally:
+        client.close()
