@@ -114,9 +114,13 @@ class DeploymentStatus(KubeModel):
 
     observedGeneration: int | None = None
     replicas: int | None = None
+    """Pods of the Deployment (old and new)."""
     updatedReplicas: int | None = None
+    """Pods of the current template."""
     readyReplicas: int | None = None
+    """Pods that are ready."""
     availableReplicas: int | None = None
+    """Pods ready for at least minReadySeconds."""
     unavailableReplicas: int | None = None
     conditions: list[DeploymentCondition] | None = None
     collisionCount: int | None = None
@@ -137,9 +141,13 @@ class ReplicaSetSpec(KubeModel):
     """The desired state of a ReplicaSet."""
 
     replicas: NonNegative = 1
+    """Number of desired pods. Default 1."""
     selector: LabelSelector
+    """Label selector of the pods the ReplicaSet owns; must match the template's labels."""
     template: PodTemplateSpec | None = None
+    """The pods the ReplicaSet makes."""
     minReadySeconds: NonNegative = 0
+    """Seconds a new pod must be ready before it counts as available. Default 0."""
 
 
     @model_validator(mode="after")
@@ -226,8 +234,12 @@ class RollingUpdateDaemonSet(KubeModel):
 
 
 class DaemonSetUpdateStrategy(KubeModel):
+    """How a DaemonSet replaces its pods when the template changes."""
+
     type: Literal["RollingUpdate", "OnDelete"] = "RollingUpdate"
+    """RollingUpdate (the default: node by node) or OnDelete (only when a pod is deleted)."""
     rollingUpdate: RollingUpdateDaemonSet | None = None
+    """The limits of a rolling update."""
 
     @model_validator(mode="after")
     def _default(self) -> DaemonSetUpdateStrategy:
@@ -241,8 +253,11 @@ class DaemonSetSpec(KubeModel):
     """The desired state of a DaemonSet."""
 
     selector: LabelSelector
+    """Label selector of the pods the DaemonSet owns; must match the template's labels."""
     template: PodTemplateSpec
+    """The pod run on every eligible node; restartPolicy must be Always."""
     updateStrategy: DaemonSetUpdateStrategy = Field(default_factory=DaemonSetUpdateStrategy)
+    """How pods are replaced when the template changes."""
     minReadySeconds: NonNegative = 0
     revisionHistoryLimit: NonNegative = 10
 

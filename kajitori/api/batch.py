@@ -42,15 +42,19 @@ class JobSpec(KubeModel):
     completions: NonNegative | None = None
     """Successful pods that complete the Job."""
     activeDeadlineSeconds: Positive | None = None
+    """Seconds the Job may run before it is failed."""
     backoffLimit: NonNegative = 6
     """Retries before the Job is marked failed. Default 6."""
     selector: LabelSelector | None = None
+    """Label selector of the Job's pods; made by the server unless manualSelector."""
     manualSelector: bool | None = None
     template: PodTemplateSpec
     """The pods the Job runs; restartPolicy must be Never or OnFailure."""
     ttlSecondsAfterFinished: NonNegative | None = None
+    """Seconds after the Job finished before it is deleted."""
     completionMode: str = "NonIndexed"
     suspend: bool = False
+    """A suspended Job starts no pods."""
 
     @model_validator(mode="before")
     @classmethod
@@ -150,14 +154,19 @@ class CronJobSpec(KubeModel):
     schedule: str
     """When to run, in cron syntax ("*/5 * * * *", "@hourly")."""
     timeZone: str | None = None
+    """The time zone of the schedule (tz database name); default: the controller's."""
     startingDeadlineSeconds: NonNegative | None = None
+    """Seconds after a missed time within which it still runs."""
     concurrencyPolicy: Literal["Allow", "Forbid", "Replace"] = "Allow"
     """Allow (the default), Forbid or Replace a Job still running at the next time."""
     suspend: bool = False
+    """A suspended CronJob starts no Jobs."""
     jobTemplate: JobTemplateSpec
     """The Jobs the CronJob makes."""
     successfulJobsHistoryLimit: NonNegative = 3
+    """Finished successful Jobs kept. Default 3."""
     failedJobsHistoryLimit: NonNegative = 1
+    """Failed Jobs kept. Default 1."""
 
 
 class CronJobStatus(KubeModel):

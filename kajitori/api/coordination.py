@@ -11,9 +11,12 @@ class LeaseSpec(KubeModel):
     """The holder and timing of a Lease."""
 
     holderIdentity: str | None = None
+    """Who holds the lease."""
     leaseDurationSeconds: int | None = None
+    """Seconds the lease is held without a renewal."""
     acquireTime: str | None = None
     renewTime: str | None = None
+    """When the holder last renewed the lease."""
     leaseTransitions: int | None = None
 
 

@@ -80,6 +80,8 @@ class ResourceFieldSelector(KubeModel):
 
 
 class EnvVarSource(KubeModel):
+    """Where an environment variable's value comes from."""
+
     configMapKeyRef: KeySelector | None = None
     secretKeyRef: KeySelector | None = None
     fieldRef: ObjectFieldSelector | None = None
@@ -90,8 +92,11 @@ class EnvVar(KubeModel):
     """An environment variable of a container: a value, or where to read it from."""
 
     name: str
+    """Name of the environment variable."""
     value: str | None = None
+    """The value; $(VAR) names an earlier variable."""
     valueFrom: EnvVarSource | None = None
+    """Where to read the value from: a ConfigMap or Secret key, a field of the pod, a resource."""
 
     @field_validator("name")
     @classmethod
@@ -107,6 +112,8 @@ class LocalObjectReference(KubeModel):
 
 
 class EnvFromSource(KubeModel):
+    """A ConfigMap or Secret whose keys all become environment variables."""
+
     prefix: str | None = None
     configMapRef: LocalObjectReference | None = None
     secretRef: LocalObjectReference | None = None
@@ -116,10 +123,14 @@ class ContainerPort(KubeModel):
     """A port a container listens on."""
 
     name: str | None = None
+    """A name for the port (an IANA_SVC_NAME), unique in the pod; Services may refer to it."""
     containerPort: int
+    """The port number on the pod's IP address."""
     hostPort: int | None = None
+    """A port on the node's address forwarded to containerPort; most pods need none."""
     hostIP: str | None = None
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    """TCP (the default), UDP or SCTP."""
 
     @field_validator("containerPort")
     @classmethod
@@ -139,7 +150,9 @@ class ResourceRequirements(KubeModel):
 
     # Quantity bounds each value where it is parsed (the error names limits.cpu, requests.memory, ...).
     limits: dict[str, Quantity] | None = None
+    """The most of each resource the container may use."""
     requests: dict[str, Quantity] | None = None
+    """The resources the scheduler reserves for the container."""
 
 
 def _local_descending_path(value: str) -> str:
@@ -157,9 +170,13 @@ class VolumeMount(KubeModel):
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"mountPropagation"})
 
     name: str
+    """The name of one of the pod's volumes."""
     mountPath: str
+    """Where in the container the volume is mounted."""
     readOnly: bool | None = None
+    """Mount read-only. Default false."""
     subPath: str | None = None
+    """A path inside the volume to mount instead of its root."""
     subPathExpr: str | None = None
 
     @field_validator("subPath", "subPathExpr")
@@ -175,19 +192,27 @@ class HTTPHeader(KubeModel):
 
 
 class HTTPGetAction(KubeModel):
+    """An HTTP GET against the pod's IP (or host) at a port and path."""
+
     path: str = "/"
+    """The path to ask for. Default /."""
     port: IntOrString
+    """The port, a number or a container port's name."""
     host: str | None = None
     scheme: Literal["HTTP", "HTTPS"] = "HTTP"
     httpHeaders: list[HTTPHeader] | None = None
 
 
 class TCPSocketAction(KubeModel):
+    """A TCP connection to a port of the pod."""
+
     port: IntOrString
     host: str | None = None
 
 
 class ExecAction(KubeModel):
+    """A command run in the container."""
+
     command: list[str] = Field(default_factory=list)
 
 
@@ -197,13 +222,21 @@ class Probe(KubeModel):
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"grpc", "terminationGracePeriodSeconds"})
 
     httpGet: HTTPGetAction | None = None
+    """An HTTP GET that succeeds with a status from 200 to 399."""
     tcpSocket: TCPSocketAction | None = None
+    """A TCP connection that succeeds when it opens."""
     exec: ExecAction | None = None
+    """A command run in the container that succeeds when it exits 0."""
     initialDelaySeconds: int = 0
+    """Seconds after the container started before the first probe."""
     periodSeconds: int = 10
+    """Seconds between probes. Default 10."""
     timeoutSeconds: int = 1
+    """Seconds a probe may take. Default 1."""
     successThreshold: int = 1
+    """Consecutive successes that count as success after a failure. Default 1."""
     failureThreshold: int = 3
+    """Consecutive failures that count as failure. Default 3."""
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
@@ -279,22 +312,30 @@ class Container(KubeModel):
 
 
 class KeyToPath(KubeModel):
+    """A key of a ConfigMap or Secret and the file it becomes."""
+
     key: str
     path: str
     mode: int | None = None
 
 
 class EmptyDirVolumeSource(KubeModel):
+    """An empty directory for the pod's life."""
+
     medium: str | None = None
     sizeLimit: str | None = None
 
 
 class HostPathVolumeSource(KubeModel):
+    """A path on the node."""
+
     path: str
     type: str | None = None
 
 
 class ConfigMapVolumeSource(KubeModel):
+    """A ConfigMap's keys as files."""
+
     name: str | None = None
     items: list[KeyToPath] | None = None
     defaultMode: int = 0o644
@@ -302,6 +343,8 @@ class ConfigMapVolumeSource(KubeModel):
 
 
 class SecretVolumeSource(KubeModel):
+    """A Secret's keys as files."""
+
     secretName: str | None = None
     items: list[KeyToPath] | None = None
     defaultMode: int = 0o644
@@ -321,10 +364,15 @@ class Volume(KubeModel):
     )
 
     name: str
+    """Name of the volume, a DNS label unique in the pod; volumeMounts refer to it."""
     emptyDir: EmptyDirVolumeSource | None = None
+    """An empty directory that lives as long as the pod."""
     hostPath: HostPathVolumeSource | None = None
+    """A file or directory of the node."""
     configMap: ConfigMapVolumeSource | None = None
+    """The keys of a ConfigMap as files."""
     secret: SecretVolumeSource | None = None
+    """The keys of a Secret as files."""
 
     @field_validator("name")
     @classmethod
@@ -333,6 +381,8 @@ class Volume(KubeModel):
 
 
 class Toleration(KubeModel):
+    """Tolerates the taints that match it (key, value, effect)."""
+
     key: str | None = None
     operator: Literal["Exists", "Equal"] = "Equal"
     value: str | None = None
@@ -361,11 +411,15 @@ class PreferredSchedulingTerm(KubeModel):
 
 
 class NodeAffinity(KubeModel):
+    """Rules about the labels of the nodes a pod may run on."""
+
     requiredDuringSchedulingIgnoredDuringExecution: NodeSelector | None = None
     preferredDuringSchedulingIgnoredDuringExecution: list[PreferredSchedulingTerm] | None = None
 
 
 class Affinity(KubeModel):
+    """Scheduling constraints of a pod."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"podAffinity", "podAntiAffinity"})
 
     nodeAffinity: NodeAffinity | None = None
@@ -501,6 +555,8 @@ class ContainerState(KubeModel):
 
 
 class ContainerStatus(KubeModel):
+    """The state of one container of a pod, as its node reports it."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"allocatedResources", "resources"})
 
     name: str
@@ -515,6 +571,8 @@ class ContainerStatus(KubeModel):
 
 
 class PodCondition(KubeModel):
+    """One condition of a pod (PodScheduled, Initialized, ContainersReady, Ready)."""
+
     type: str
     status: Literal["True", "False", "Unknown"]
     lastProbeTime: str | None = None
@@ -567,7 +625,9 @@ class ServicePort(KubeModel):
     """A port a Service exposes, and where its traffic goes."""
 
     name: str | None = None
+    """Name of the port, required when the service has more than one."""
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    """TCP (the default), UDP or SCTP."""
     port: int
     """The port the service answers on."""
     targetPort: IntOrString | None = None
@@ -622,9 +682,12 @@ class ServiceSpec(KubeModel):
     clusterIPs: list[str] | None = None
     externalIPs: list[str] | None = None
     externalName: str | None = None
+    """The DNS name an ExternalName service stands for."""
     sessionAffinity: Literal["None", "ClientIP"] = "None"
+    """None (the default) or ClientIP: keep a client on one endpoint."""
     sessionAffinityConfig: SessionAffinityConfig | None = None
     externalTrafficPolicy: Literal["Cluster", "Local"] | None = None
+    """For NodePort and LoadBalancer: Cluster (any endpoint, source address masqueraded) or Local (this node's endpoints only, source address kept)."""
     internalTrafficPolicy: Literal["Cluster", "Local"] = "Cluster"
     ipFamilies: list[str] | None = None
     ipFamilyPolicy: str | None = None
@@ -670,6 +733,8 @@ class Service(TypedObject):
 
 
 class ObjectReference(KubeModel):
+    """A reference to an object: kind, namespace, name, uid."""
+
     kind: str | None = None
     namespace: str | None = None
     name: str | None = None
@@ -680,6 +745,8 @@ class ObjectReference(KubeModel):
 
 
 class EndpointAddress(KubeModel):
+    """One endpoint's IP and the pod it belongs to."""
+
     ip: str
     hostname: str | None = None
     nodeName: str | None = None
@@ -694,6 +761,8 @@ class EndpointPort(KubeModel):
 
 
 class EndpointSubset(KubeModel):
+    """Addresses and the ports they all answer on."""
+
     addresses: list[EndpointAddress] | None = None
     notReadyAddresses: list[EndpointAddress] | None = None
     ports: list[EndpointPort] | None = None
@@ -711,6 +780,8 @@ class Endpoints(TypedObject):
 
 
 class Taint(KubeModel):
+    """A taint keeps pods that do not tolerate it off a node (NoSchedule) or evicts them (NoExecute)."""
+
     key: str
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
@@ -730,6 +801,8 @@ class NodeSpec(KubeModel):
 
 
 class NodeCondition(KubeModel):
+    """One condition of a node (Ready, MemoryPressure, ...)."""
+
     type: str
     status: Literal["True", "False", "Unknown"]
     lastHeartbeatTime: str | None = None
@@ -739,6 +812,8 @@ class NodeCondition(KubeModel):
 
 
 class NodeAddress(KubeModel):
+    """An address of a node (InternalIP, Hostname)."""
+
     type: str
     address: str
 
