@@ -181,7 +181,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(Exception, on_any_error)
     if state.tokens is not None:
         app.add_middleware(BearerAuth, tokens=state.tokens)
-    metrics.install(app, state.store)  # outermost: 401s are counted too
+    metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
 
     @app.get("/healthz")
     @app.get("/livez")

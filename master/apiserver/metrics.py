@@ -9,7 +9,8 @@
   attach, port-forward, ``log?follow``) count when they end and are not timed, as in
   kube-apiserver; while open they are ``apiserver_longrunning_requests{verb,resource,subresource}``.
 - ``apiserver_storage_objects{resource}``: objects per resource, read from the store's
-  memory when scraped.
+  memory when scraped; ``apiserver_registered_watchers{group,version,kind}``: watches open
+  on each kind, read from the watch hub.
 - then the process's components (``kajitori.metrics.COMPONENTS``): work queues per
   controller (depth, adds, retries) and the scheduler's attempts and their latency.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi import FastAPI
 from fastapi.responses import Response
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES
 from kajitori.metrics import COMPONENTS
+from master.apiserver.watch_hub import WatchHub
 from master.store import Store
 
 # What kube-apiserver answers (and what generate_latest writes): the classic text format.
@@ -91,6 +93,25 @@ class StorageObjects(Collector):
         return iter(())
 
 
+class RegisteredWatchers(Collector):
+    """apiserver_registered_watchers{group,version,kind}: the watches open on each kind, when scraped."""
+
+    def __init__(self, hub: Callable[[], WatchHub]) -> None:
+        self.hub = hub
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "apiserver_registered_watchers", "Number of currently registered watchers for a given resources", labels=["group", "version", "kind"]
+        )
+        counts = self.hub().watchers_by_collection()
+        for r in RESOURCES:
+            family.add_metric([r.group, r.version, r.kind], counts.get(r.collection, 0))
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
 class ApiMetrics(Collector):
     """The API server's request metrics as plain counts, turned into Prometheus families when scraped.
 
@@ -98,7 +119,7 @@ class ApiMetrics(Collector):
     add (prometheus_client's children take a lock per increment and walk every bucket).
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, hub: Callable[[], WatchHub] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests: dict[tuple[str, str, str, int], int] = {}
         # per (verb, resource, subresource): a count per bucket (not cumulative; the last is +Inf), then the sum
@@ -106,6 +127,8 @@ class ApiMetrics(Collector):
         self.long_running: dict[tuple[str, str, str], int] = {}
         self.registry.register(self)
         self.registry.register(StorageObjects(store))
+        if hub is not None:
+            self.registry.register(RegisteredWatchers(hub))
 
     def count(self, verb: str, resource: str, sub: str, code: int, seconds: float | None) -> None:
         key = (verb, resource, sub, code)
@@ -184,9 +207,9 @@ class RequestMetrics:
             self.metrics.count(verb, resource, sub, code, None if long_running else time.perf_counter() - started)
 
 
-def install(app: FastAPI, store: Store) -> None:
+def install(app: FastAPI, store: Store, hub: Callable[[], WatchHub]) -> None:
     """Count every request and serve ``/metrics``."""
-    metrics = ApiMetrics(store)
+    metrics = ApiMetrics(store, hub)
     app.add_middleware(RequestMetrics, metrics=metrics)
 
     @app.get("/metrics")

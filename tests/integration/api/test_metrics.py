@@ -115,11 +115,13 @@ def test_open_watches_are_long_running_requests(tmp_master: MasterProcess) -> No
         with http.stream("GET", "/api/v1/namespaces/default/configmaps?watch=true") as watch:
             assert watch.status_code == 200
             assert sample(metrics(http), "apiserver_longrunning_requests", **labels) == 1
+            assert sample(metrics(http), "apiserver_registered_watchers", group="", version="v1", kind="ConfigMap") == 1
         deadline = time.monotonic() + PROCESS_TIMEOUT_S
         while sample(metrics(http), "apiserver_longrunning_requests", **labels) != 0:
             assert time.monotonic() < deadline, "the watch never ended on the server"
             time.sleep(0.1)
         assert sample(metrics(http), "apiserver_request_total", code="200", **labels) == 1
+        assert sample(metrics(http), "apiserver_registered_watchers", kind="ConfigMap") == 0
         assert sample(metrics(http), "apiserver_request_duration_seconds_count", **labels) is None  # not timed
 
 
