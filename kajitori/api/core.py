@@ -38,14 +38,6 @@ def _check_port(value: int, what: str) -> int:
     return value
 
 
-def _unique(names: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"Duplicate value: {go_quote(name)}: {what} must be unique")
-        seen.add(name)
-
-
 def go_quote(value: str) -> str:
     """A value as Kubernetes' errors quote it (Go's %q): double quotes, JSON escapes."""
     return json.dumps(value)
@@ -699,10 +691,13 @@ class ServiceSpec(KubeModel):
         if self.type != "ExternalName" and self.clusterIP != "None" and not ports:
             raise ValueError("ports: Required value: a service needs at least one port")
         if len(ports) > 1:
-            for port in ports:
+            names: set[str] = set()
+            for i, port in enumerate(ports):
                 if not port.name:
-                    raise ValueError("ports: every port must have a name when a service has more than one")
-            _unique([p.name or "" for p in ports], "port names")
+                    raise ValueError(f"ports[{i}].name: Required value: every port needs a name when a service has more than one")
+                if port.name in names:
+                    raise ValueError(f"ports[{i}].name: Duplicate value: {go_quote(port.name)}")
+                names.add(port.name)
         if self.type in ("NodePort", "LoadBalancer") and self.externalTrafficPolicy is None:
             self.externalTrafficPolicy = "Cluster"
         if self.type in ("ClusterIP", "ExternalName"):

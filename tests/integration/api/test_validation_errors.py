@@ -69,6 +69,13 @@ CASES = [
         id="duplicate-volume",
     ),
     pytest.param(
+        "/api/v1/namespaces/default/services",
+        {"metadata": {"name": "ports"}, "spec": {"ports": [{"name": "http", "port": 80}, {"name": "http", "port": 81}]}},
+        "spec.ports[1].name",
+        'Duplicate value: "http"',
+        id="duplicate-service-port-name",
+    ),
+    pytest.param(
         "/apis/apps/v1/namespaces/default/deployments",
         _deployment({"app": "a"}, {"app": "b", "tier": "web"}),
         "spec.template.metadata.labels",

@@ -100,7 +100,7 @@ def test_service_defaults() -> None:
 
 
 def test_service_needs_port_names_when_several() -> None:
-    with pytest.raises(ValidationError, match="must have a name"):
+    with pytest.raises(ValidationError, match=r"ports\[0\]\.name: Required value"):
         Service.model_validate({"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}, {"port": 81}]}})
 
 
