@@ -204,3 +204,139 @@ def test_official_client_is_unaffected(master: MasterProcess, http: httpx.Client
         assert [s.metadata.name for s in kubernetes.client.CoreV1Api(client).list_namespaced_service(ns).items] == ["nginx"]
     finally:
         client.close()
+
+
+# Workloads whose re-apply needs every kind of patch metadata: lists merged by key (env,
+# containers, volumeMounts), retainKeys (a volume's source, the strategy), atomic lists
+# (args, tolerations) and unmodelled fields with nested objects (securityContext).
+RICH = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: rich, labels: {app: rich}}
+spec:
+  replicas: 1
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1}}
+  selector: {matchLabels: {app: rich}}
+  template:
+    metadata: {labels: {app: rich}, annotations: {a: "1"}}
+    spec:
+      nodeSelector: {disk: ssd}
+      tolerations: [{key: k, operator: Exists}]
+      securityContext: {runAsUser: 1000, sysctls: [{name: net.core.somaxconn, value: "1024"}]}
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]
+      volumes:
+        - {name: cfg, configMap: {name: cfg}}
+        - {name: tmp, emptyDir: {}}
+      containers:
+        - name: app
+          image: busybox:1
+          args: [sleep, "3600"]
+          env: [{name: A, value: "1"}, {name: B, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+          resources: {requests: {cpu: 100m}, limits: {memory: 64Mi}}
+          securityContext: {capabilities: {add: [NET_ADMIN]}, readOnlyRootFilesystem: true}
+          volumeMounts: [{name: cfg, mountPath: /cfg}, {name: tmp, mountPath: /tmp}]
+          ports: [{containerPort: 8080, name: http}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox:1, args: [date]}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ds}
+spec:
+  selector: {matchLabels: {app: ds}}
+  template:
+    metadata: {labels: {app: ds}}
+    spec:
+      containers: [{name: c, image: busybox:1}]
+"""
+RICH_CHANGED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: rich, labels: {app: rich}}
+spec:
+  replicas: 1
+  strategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 0}}
+  selector: {matchLabels: {app: rich}}
+  template:
+    metadata: {labels: {app: rich}, annotations: {a: "1"}}
+    spec:
+      nodeSelector: {disk: ssd}
+      tolerations: [{key: k, operator: Exists}]
+      securityContext: {runAsUser: 2000, sysctls: [{name: net.core.somaxconn, value: "2048"}]}
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]
+      volumes:
+        - {name: cfg, configMap: {name: cfg}}
+        - {name: tmp, hostPath: {path: /tmp}}
+      containers:
+        - name: app
+          image: busybox:1
+          args: [sleep, "3600"]
+          env: [{name: B, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+          resources: {requests: {cpu: 100m}, limits: {memory: 64Mi}}
+          securityContext: {capabilities: {add: [SYS_TIME]}, readOnlyRootFilesystem: true}
+          volumeMounts: [{name: cfg, mountPath: /cfg}, {name: tmp, mountPath: /tmp}]
+          ports: [{containerPort: 8080, name: http}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj}
+spec:
+  schedule: "@hourly"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: c, image: busybox:1, args: [date]}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ds}
+spec:
+  selector: {matchLabels: {app: ds}}
+  template:
+    metadata: {labels: {app: ds}}
+    spec:
+      containers: [{name: c, image: busybox:2}]
+"""
+
+
+@needs_kubectl
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("version", KUBECTLS)
+def test_kubectl_reapplies_changed_workloads_from_the_schema(master: MasterProcess, http: httpx.Client, tmp_path: Path, version: str) -> None:
+    ns = f"oa-rich-{version.replace('.', '-')}"
+    assert http.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
+    first, changed = tmp_path / "rich.yaml", tmp_path / "changed.yaml"
+    first.write_text(RICH)
+    changed.write_text(RICH_CHANGED)
+    for manifest in (first, changed, first, changed):
+        proc = kubectl(master, version, "apply", "-n", ns, "-f", str(manifest), home=tmp_path)
+        assert "warning" not in proc.stderr.lower(), proc.stderr
+    spec = http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/rich").json()["spec"]
+    pod = spec["template"]["spec"]
+    container = pod["containers"][0]
+    assert [e["name"] for e in container["env"]] == ["B"]
+    assert container["securityContext"] == {"capabilities": {"add": ["SYS_TIME"]}, "readOnlyRootFilesystem": True}
+    assert pod["volumes"][1] == {"name": "tmp", "hostPath": {"path": "/tmp"}}  # retainKeys: emptyDir gone
+    assert pod["securityContext"] == {"runAsUser": 2000, "sysctls": [{"name": "net.core.somaxconn", "value": "2048"}]}
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert http.get(f"/apis/batch/v1/namespaces/{ns}/cronjobs/cj").json()["spec"]["schedule"] == "@hourly"
+    ds = http.get(f"/apis/apps/v1/namespaces/{ns}/daemonsets/ds").json()
+    assert ds["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:2"
