@@ -54,7 +54,7 @@ class Controller:
         self.reconcile = reconcile
         self.informers = list(informers)
         self.workers = workers
-        self.queue = queue if queue is not None else WorkQueue()  # an empty WorkQueue is falsy (len 0)
+        self.queue = (queue if queue is not None else WorkQueue()).named(name)  # an empty WorkQueue is falsy (len 0)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
