@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from kajitori.api.networking import DEFAULT_CLASS_ANNOTATION
+from kajitori.api.networking import DEFAULT_CLASS_ANNOTATION, KAJITORI_CLASS, KAJITORI_CONTROLLER
 from kajitori.api.registry import by_path
 from master import allocators
 from master.apiserver.errors import ApiError
@@ -13,9 +13,6 @@ from master.apiserver.resources import ResourceAPI
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-INGRESS_CLASS = "kajitori"
-INGRESS_CONTROLLER = "kajitori.io/ingress-nginx"
-"""The default IngressClass and the controller name Kajitori's ingress controller serves (net/ingress_controller.py)."""
 
 
 def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool = False) -> None:
@@ -25,16 +22,16 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
             api.create(namespaces, None, {"metadata": {"name": name}})
             log.info("created namespace %s", name)
     classes = by_path("networking.k8s.io", "v1", "ingressclasses")
-    if api.store.get(classes.store_key(None, INGRESS_CLASS)) is None:
+    if api.store.get(classes.store_key(None, KAJITORI_CLASS)) is None:
         api.create(
             classes,
             None,
             {
-                "metadata": {"name": INGRESS_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
-                "spec": {"controller": INGRESS_CONTROLLER},
+                "metadata": {"name": KAJITORI_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+                "spec": {"controller": KAJITORI_CONTROLLER},
             },
         )
-        log.info("created the default IngressClass %s", INGRESS_CLASS)
+        log.info("created the default IngressClass %s", KAJITORI_CLASS)
     services = by_path("", "v1", "services")
     if api.store.get(services.store_key("default", "kubernetes")) is None:
         api.create(

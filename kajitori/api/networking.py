@@ -28,6 +28,10 @@ from kajitori.api.meta import (
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 """An IngressClass with this annotation "true" is given to Ingresses created without a class."""
 
+KAJITORI_CLASS = "kajitori"
+KAJITORI_CONTROLLER = "kajitori.io/ingress-nginx"
+"""The default IngressClass the master creates and the controller name Kajitori's ingress controller serves (net/ingress/)."""
+
 PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
 _BAD_PATH_PARTS = ("//", "/./", "/../", "%2f", "%2F")
 _CONTROLLER = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/[-A-Za-z0-9_./]+$")

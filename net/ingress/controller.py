@@ -1,0 +1,264 @@
+"""Kajitori's ingress controller loop: the Ingresses of our class served by one nginx.
+
+One thread (`run`) owns nginx's configuration. Informers on Ingresses, IngressClasses,
+Services, Endpoints and Secrets only set a flag; each pass (`sync`) renders the whole
+configuration from their caches (net/ingress/render.py) and, if it changed:
+
+1. writes the certificate files (0600) and the configuration to a side file;
+2. asks nginx to check it (``nginx -t -c side-file``); if nginx refuses it, the Ingresses
+   are added one at a time, oldest first, to what nginx accepts, so the broken one is
+   left out and gets a Warning Event (``RejectedByNginx``) with nginx's own words, and
+   every other Ingress is still served;
+3. moves the checked file over ``nginx.conf`` and reloads nginx gracefully (new workers,
+   the old ones finish what they serve); a failed reload is retried on the next pass.
+
+Missing Services, ports or Secrets are served as 503 pages naming them and recorded once
+as Warning Events. Each served Ingress's ``status.loadBalancer.ingress`` is set to the
+addresses it is published on. A pass that fails (nginx or the API unreachable) is
+retried after `retry_s`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kajitori.api.core import Endpoints, Secret, Service
+from kajitori.api.meta import TypedObject
+from kajitori.api.networking import KAJITORI_CONTROLLER, Ingress, IngressClass
+from kajitori.client import ApiClient, ApiError
+from kajitori.events import EventRecorder
+from kajitori.informer import Informer
+from kajitori.private_files import ensure_private_dir, write_file
+from net.ingress.nginx import Nginx, NginxError
+from net.ingress.render import NamespacedName, Problem, RenderInputs, RenderSettings, render
+
+log = logging.getLogger(__name__)
+
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+
+
+@dataclass
+class IngressSettings:
+    config_dir: Path
+    """Folder of nginx.conf, the certificates and the fallback certificate (nginx sees it at the same path)."""
+    publish_addresses: list[str] = field(default_factory=list)
+    """Written into each served Ingress's status.loadBalancer.ingress[].ip."""
+    controller: str = KAJITORI_CONTROLLER
+    """The IngressClass controller name this controller serves."""
+    http_port: int = 80
+    https_port: int = 443
+    retry_s: float = 2.0
+    """Seconds before a failed pass is tried again."""
+
+    @property
+    def config(self) -> Path:
+        return self.config_dir / "nginx.conf"
+
+    def render_settings(self) -> RenderSettings:
+        return RenderSettings(
+            http_port=self.http_port,
+            https_port=self.https_port,
+            cert_dir=str(self.config_dir / "certs"),
+            pid_file=str(self.config_dir / "nginx.pid"),
+            fallback_cert=str(self.config_dir / "fallback.pem"),
+        )
+
+
+def _key(obj: TypedObject) -> NamespacedName:
+    return obj.metadata.namespace or "default", obj.metadata.name or ""
+
+
+def ensure_fallback_certificate(path: Path) -> None:
+    """A self-signed certificate+key (0600) served for a host whose TLS Secret is missing."""
+    if path.exists():
+        return
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kajitori-ingress-fallback")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    write_file(path, pem)
+
+
+class IngressController:
+    def __init__(
+        self, client: ApiClient, nginx: Nginx, settings: IngressSettings, *, recorder: EventRecorder | None = None
+    ) -> None:
+        self.client = client
+        self.nginx = nginx
+        self.settings = settings
+        self.recorder = recorder or EventRecorder(client, "kajitori-ingress-controller")
+        self.ingresses = Informer(client, Ingress)
+        self.classes = Informer(client, IngressClass)
+        self.services = Informer(client, Service)
+        self.endpoints = Informer(client, Endpoints)
+        self.secrets = Informer(client, Secret)
+        self._informers: list[Informer[Any]] = [self.ingresses, self.classes, self.services, self.endpoints, self.secrets]
+        self.changed = threading.Event()
+        for informer in self._informers:
+            informer.add_handlers(
+                lambda _new: self.changed.set(), lambda _old, _new: self.changed.set(), lambda _old: self.changed.set()
+            )
+        self.current: str | None = None  # the configuration nginx runs
+        self.reported: set[Problem] = set()
+        self.rejected: dict[NamespacedName, str] = {}
+        self.passes = 0
+        """Passes that ended with nginx on the wanted configuration (tests and benchmarks wait on it)."""
+
+    # ---------------------------------------------------------------- the loop
+
+    def run(self, stop: threading.Event) -> None:
+        for informer in self._informers:
+            informer.start()
+        try:
+            while not stop.is_set() and not all(i.wait_synced(1.0) for i in self._informers):
+                pass
+            ensure_private_dir(self.settings.config_dir / "certs")
+            ensure_fallback_certificate(self.settings.config_dir / "fallback.pem")
+            while not stop.is_set():
+                self.changed.clear()
+                try:
+                    self.sync()
+                except (NginxError, ApiError, OSError) as exc:
+                    log.warning("ingress sync failed (retrying in %.1fs): %s", self.settings.retry_s, exc)
+                    stop.wait(self.settings.retry_s)
+                    self.changed.set()
+                    continue
+                self.changed.wait(1.0)
+        finally:
+            for informer in self._informers:
+                informer.stop()
+            self.recorder.flush()
+
+    # ---------------------------------------------------------------- one pass
+
+    def our_classes(self) -> set[str]:
+        return {c.metadata.name or "" for c in self.classes.list() if c.spec.controller == self.settings.controller}
+
+    def served(self) -> list[Ingress]:
+        classes = self.our_classes()
+        chosen = []
+        for ingress in self.ingresses.list():
+            name = ingress.spec.ingressClassName or (ingress.metadata.annotations or {}).get(LEGACY_CLASS_ANNOTATION)
+            if name in classes:
+                chosen.append(ingress)
+        return chosen
+
+    def inputs(self, ingresses: list[Ingress]) -> RenderInputs:
+        return RenderInputs(
+            ingresses=[i.to_dict() for i in ingresses],
+            services={_key(s): s.to_dict() for s in self.services.list()},
+            endpoints={_key(e): e.to_dict() for e in self.endpoints.list()},
+            secrets={_key(s): s.to_dict() for s in self.secrets.list() if s.type == "kubernetes.io/tls"},
+        )
+
+    def sync(self) -> None:
+        """Render, check, swap and reload if the configuration changed; then Events and status."""
+        ingresses = self.served()
+        settings = self.settings.render_settings()
+        rendered = render(self.inputs(ingresses), settings)
+        self.nginx.ensure_running(self.settings.config)
+        accepted = ingresses
+        if rendered.config != self.current or not self.settings.config.exists():
+            self._write_certificates(rendered.certificates)
+            side = self.settings.config_dir / "nginx.conf.next"
+            write_file(side, rendered.config.encode())
+            error = self.nginx.check(side)
+            rejected: dict[NamespacedName, str] = {}
+            if error is not None:
+                accepted, rejected, rendered = self._isolate(ingresses, settings, side)
+            for key, message in rejected.items():
+                if self.rejected.get(key) != message:
+                    self._warn(key, "RejectedByNginx", f"left out of nginx's configuration: {message}")
+            self.rejected = rejected
+            os.replace(side, self.settings.config)
+            self.nginx.reload(self.settings.config)
+            self.current = rendered.config
+            self._remove_stale_certificates(rendered.certificates)
+            log.info("nginx reloaded: %d ingresses served, %d left out", len(accepted), len(rejected))
+        else:
+            accepted = [i for i in ingresses if _key(i) not in self.rejected]
+        for problem in rendered.problems:
+            if problem not in self.reported:
+                self._warn(problem.ingress, problem.reason, problem.message)
+        self.reported = set(rendered.problems)
+        self._publish(accepted)
+        self.passes += 1
+
+    def _isolate(
+        self, ingresses: list[Ingress], settings: RenderSettings, side: Path
+    ) -> tuple[list[Ingress], dict[NamespacedName, str], Any]:
+        """The Ingresses nginx accepts together (added oldest first), those it refuses with its words, and their render."""
+        ordered = sorted(
+            ingresses, key=lambda i: (i.metadata.creationTimestamp or "", i.metadata.namespace or "", i.metadata.name or "")
+        )
+        accepted: list[Ingress] = []
+        rejected: dict[NamespacedName, str] = {}
+        good = render(self.inputs([]), settings)
+        for ingress in ordered:
+            candidate = render(self.inputs([*accepted, ingress]), settings)
+            self._write_certificates(candidate.certificates)
+            write_file(side, candidate.config.encode())
+            error = self.nginx.check(side)
+            if error is None:
+                accepted.append(ingress)
+                good = candidate
+            else:
+                rejected[_key(ingress)] = error
+        write_file(side, good.config.encode())
+        return accepted, rejected, good
+
+    def _write_certificates(self, certificates: dict[str, bytes]) -> None:
+        cert_dir = ensure_private_dir(self.settings.config_dir / "certs")
+        for name, pem in certificates.items():
+            path = cert_dir / name
+            if not path.exists():
+                write_file(path, pem)
+
+    def _remove_stale_certificates(self, certificates: dict[str, bytes]) -> None:
+        for path in (self.settings.config_dir / "certs").glob("*.pem"):
+            if path.name not in certificates:
+                path.unlink(missing_ok=True)
+
+    def _warn(self, key: NamespacedName, reason: str, message: str) -> None:
+        ingress = self.ingresses.get(f"{key[0]}/{key[1]}")
+        if ingress is not None:
+            self.recorder.warning(ingress, reason, message)
+
+    def _publish(self, ingresses: list[Ingress]) -> None:
+        if not self.settings.publish_addresses:
+            return
+        wanted = [{"ip": address} for address in self.settings.publish_addresses]
+        for ingress in ingresses:
+            if ingress.status.loadBalancer.to_dict().get("ingress") == wanted:
+                continue
+            body = ingress.model_copy(deep=True)
+            body.status = type(body.status).model_validate({"loadBalancer": {"ingress": wanted}})
+            try:
+                self.client.update_status(body)
+            except ApiError as exc:
+                # A conflict or a deleted Ingress: the informer brings the news and the next pass tries again.
+                log.info("status of ingress %s/%s not written: %s", *_key(ingress), exc)
+                self.changed.set()
