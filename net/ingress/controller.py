@@ -179,9 +179,12 @@ class IngressController:
         ingresses = self.served()
         settings = self.settings.render_settings()
         rendered = render(self.inputs(ingresses), settings)
+        if not self.settings.config.exists():
+            # nginx starts on a configuration that serves nothing yet (404s, no TLS names).
+            write_file(self.settings.config, render(self.inputs([]), settings).config.encode())
         self.nginx.ensure_running(self.settings.config)
         accepted = ingresses
-        if rendered.config != self.current or not self.settings.config.exists():
+        if rendered.config != self.current:
             self._write_certificates(rendered.certificates)
             side = self.settings.config_dir / "nginx.conf.next"
             write_file(side, rendered.config.encode())

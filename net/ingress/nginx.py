@@ -12,6 +12,7 @@ mapped to `NginxError` here.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,7 +36,10 @@ class Nginx(Protocol):
         """None when nginx accepts `config` (``nginx -t``); else nginx's own words about it."""
 
     def reload(self, config: Path) -> None:
-        """Graceful reload: new workers on the new configuration, old ones finish their requests."""
+        """Graceful reload: new workers on the new configuration, old ones finish their requests.
+
+        Returns once the old workers are gone, so every new connection gets the new configuration.
+        """
 
 
 class DockerNginx:
@@ -55,6 +59,8 @@ class DockerNginx:
         self.network = network
         self.labels = {LABEL: name, **(labels or {})}
         self.docker = client or docker.from_env(timeout=120)
+        self.reload_wait_s = 60.0
+        """How long a reload waits for the old workers to finish what they serve."""
 
     def _container(self) -> Any:
         try:
@@ -93,11 +99,17 @@ class DockerNginx:
         container = self._container()
         if container is None:
             raise NginxError(f"nginx container {self.name} is gone")
+        if container.status != "running":
+            raise NginxError(f"nginx container {self.name} is {container.status}")
         try:
             code, output = container.exec_run(list(command))
         except docker.errors.DockerException as exc:
             raise NginxError(f"running {' '.join(command)} in {self.name}") from exc
-        return int(code), output.decode(errors="replace")
+        text = output.decode(errors="replace")
+        if code in (126, 127) or "OCI runtime exec failed" in text:
+            # Docker could not run the command at all: nothing was said about the configuration.
+            raise NginxError(f"running {' '.join(command)} in {self.name}: {text.strip()}")
+        return int(code), text
 
     def check(self, config: Path) -> str | None:
         code, output = self._exec("nginx", "-t", "-q", "-c", str(config))
@@ -107,9 +119,28 @@ class DockerNginx:
         return "; ".join(lines) or output.strip() or f"nginx -t exited {code}"
 
     def reload(self, config: Path) -> None:
+        old = self._workers()
         code, output = self._exec("nginx", "-s", "reload", "-c", str(config))
         if code != 0:
             raise NginxError(f"nginx -s reload exited {code}: {output.strip()}")
+        # Until the old workers have gone they may still accept a connection (they share the
+        # listening socket): the new configuration is the only one served once they have.
+        deadline = time.monotonic() + self.reload_wait_s
+        while old & self._workers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def _workers(self) -> set[str]:
+        """PIDs of the container's nginx worker processes (on the host's side, as `docker top` shows them)."""
+        container = self._container()
+        if container is None:
+            return set()
+        try:
+            top = container.top()
+        except docker.errors.DockerException as exc:
+            raise NginxError(f"listing the processes of {self.name}") from exc
+        titles = top.get("Titles") or []
+        pid, cmd = titles.index("PID"), titles.index("CMD")
+        return {row[pid] for row in top.get("Processes") or [] if row[cmd].startswith("nginx: worker process")}
 
     def ip(self) -> str | None:
         """The container's address on its network (None on the host network)."""

@@ -1,0 +1,316 @@
+"""The ingress controller end to end on this machine: a real master, the `kajitori ingress-controller`
+process, Debian's nginx in a real container it starts on a test network, and two backend
+containers (nginx answering "HOSTNAME URI") behind selector-less Services with Endpoints.
+
+Traffic goes only to the containers this module makes, by their addresses on its own Docker
+network. Everything is session-named and labelled; only what this session made is removed.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from tests.support.cluster import wait_for
+from tests.support.master_process import MasterProcess
+from tests.support.processes import PROCESS_TIMEOUT_S, stop_process
+from tests.support.session_names import SESSION, SESSION_LABEL, session_name
+
+pytestmark = pytest.mark.integration
+
+IMAGE = "nginx:1.22"
+LABELS = {"io.kajitori.test": "ingress", SESSION_LABEL: SESSION}
+PUBLISHED = "127.0.0.1"
+INGRESSES = "/apis/networking.k8s.io/v1/namespaces/default/ingresses"
+# Each backend answers every path with its host name and the URI it was asked for.
+BACKEND_SITE = 'server { listen 80 default_server; location / { default_type text/plain; return 200 "$hostname $request_uri\\n"; } }\n'
+
+
+@dataclass
+class Rig:
+    master: MasterProcess
+    http: httpx.Client
+    nginx_ip: str
+    controller_log: Path
+
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    client = docker.from_env(timeout=120)
+    try:
+        client.images.get(IMAGE)
+    except docker.errors.ImageNotFound:
+        pytest.fail(f"image {IMAGE} is missing; run `make images`")
+    tmp = tmp_path_factory.mktemp("ingress")
+    site = tmp / "backend-site.conf"
+    site.write_text(BACKEND_SITE)
+    network_name = session_name("kt-ingress-net")
+    nginx_name = session_name("kt-ingress-nginx")
+    made: list[Any] = []
+    network = client.networks.create(network_name, driver="bridge", labels=LABELS)
+    master = MasterProcess(tmp / "master").start()
+    controller: subprocess.Popen[bytes] | None = None
+    try:
+        backends = {}
+        for app in ("app-a", "app-b"):
+            container = client.containers.run(
+                IMAGE, name=session_name(f"kt-ingress-{app}"), hostname=app, network=network_name, detach=True,
+                labels=LABELS, volumes={str(site): {"bind": "/etc/nginx/sites-enabled/default", "mode": "ro"}},
+            )  # fmt: skip
+            made.append(container)
+            backends[app] = wait_for(lambda c=container: _ip(c, network_name), timeout=PROCESS_TIMEOUT_S, what=f"{app}'s address")
+        token = master.client().config.token
+        http = httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=master.tls())
+        for app, ip in backends.items():
+            _post(http, "/api/v1/namespaces/default/services", {"metadata": {"name": app}, "spec": {"ports": [{"name": "http", "port": 80}]}})
+            _post(http, "/api/v1/namespaces/default/endpoints", {
+                "metadata": {"name": app},
+                "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "http", "port": 80}]}],
+            })  # fmt: skip
+        log_path = tmp / "controller.log"
+        cmd = [
+            sys.executable, "-m", "cli", "ingress-controller", "--kubeconfig", str(master.kubeconfig),
+            "--config-dir", str(tmp / "nginx"), "--nginx-container", nginx_name, "--network", network_name,
+            "--publish-address", PUBLISHED,
+        ]  # fmt: skip
+        with log_path.open("ab") as log:
+            controller = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        def nginx_ip() -> str | None:
+            assert controller is not None and controller.poll() is None, log_path.read_text()[-3000:]
+            try:
+                return _ip(client.containers.get(nginx_name), network_name)
+            except docker.errors.NotFound:
+                return None
+
+        ip = wait_for(nginx_ip, timeout=PROCESS_TIMEOUT_S, what="the controller's nginx container")
+        yield Rig(master, http, ip, log_path)
+    finally:
+        stop_process(controller)
+        try:
+            nginx = client.containers.get(nginx_name)
+            if nginx.labels.get("io.kajitori.ingress") == nginx_name:
+                made.append(nginx)
+        except docker.errors.NotFound:
+            pass
+        for container in made:
+            container.remove(force=True)
+        master.stop()
+        network.remove()
+
+
+def _ip(container: Any, network: str) -> str | None:
+    container.reload()
+    return (container.attrs["NetworkSettings"]["Networks"].get(network) or {}).get("IPAddress") or None
+
+
+def _post(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = http.post(path, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def request(ip: str, host: str, path: str = "/", *, tls: bool = False, cafile: bytes | None = None) -> tuple[int, str]:
+    """One GET on a new connection, Host (and SNI) `host`; (status, body). Raises OSError on a failed connection."""
+    sock = socket.create_connection((ip, 443 if tls else 80), timeout=10)
+    try:
+        if tls:
+            ctx = ssl.create_default_context(cadata=cafile.decode()) if cafile else ssl._create_unverified_context()
+            sock = ctx.wrap_socket(sock, server_hostname=host)
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    finally:
+        sock.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode(errors="replace")
+
+
+def answer(rig: Rig, host: str, path: str = "/", **kwargs: Any) -> tuple[int, str] | None:
+    try:
+        return request(rig.nginx_ip, host, path, **kwargs)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def served(rig: Rig, host: str, path: str, expected: tuple[int, str], **kwargs: Any) -> None:
+    wait_for(lambda: answer(rig, host, path, **kwargs) == expected, timeout=PROCESS_TIMEOUT_S,
+             what=f"{host}{path} answering {expected} (log: {rig.controller_log})")  # fmt: skip
+
+
+def rule(host: str, *paths: tuple[str, str, str]) -> dict[str, Any]:
+    return {"host": host, "http": {"paths": [
+        {"path": p, "pathType": kind, "backend": {"service": {"name": svc, "port": {"number": 80}}}} for p, kind, svc in paths
+    ]}}  # fmt: skip
+
+
+def ingress(name: str, *rules: dict[str, Any], tls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"rules": list(rules)}
+    if tls:
+        spec["tls"] = tls
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name}, "spec": spec}
+
+
+def events_of(rig: Rig, name: str) -> list[dict[str, Any]]:
+    items = rig.http.get("/api/v1/namespaces/default/events").json()["items"]
+    return [e for e in items if e["involvedObject"].get("kind") == "Ingress" and e["involvedObject"].get("name") == name]
+
+
+def self_signed(host: str) -> tuple[bytes, bytes]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def tls_secret(name: str, cert: bytes, key: bytes) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "type": "kubernetes.io/tls",
+            "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()}}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_two_backends_by_host_and_by_path_kubernetes_matching(rig: Rig) -> None:
+    body = _post(rig.http, INGRESSES, ingress(
+        "routes",
+        rule("a.test", ("/", "Prefix", "app-a")),
+        rule("b.test", ("/", "Prefix", "app-b")),
+        rule("paths.test", ("/a", "Prefix", "app-a"), ("/b", "Exact", "app-b"), ("/a/deep", "Prefix", "app-b")),
+    ))  # fmt: skip
+    assert body["spec"]["ingressClassName"] == "kajitori"
+    served(rig, "a.test", "/x", (200, "app-a /x\n"))
+    assert answer(rig, "b.test", "/x") == (200, "app-b /x\n")
+    assert answer(rig, "paths.test", "/a") == (200, "app-a /a\n")
+    assert answer(rig, "paths.test", "/a/x") == (200, "app-a /a/x\n")
+    assert answer(rig, "paths.test", "/a/deep/er") == (200, "app-b /a/deep/er\n")  # longest prefix wins
+    assert answer(rig, "paths.test", "/b") == (200, "app-b /b\n")
+    assert answer(rig, "paths.test", "/ab")[0] == 404  # type: ignore[index]  # element-wise: /a is not a prefix of /ab
+    assert answer(rig, "paths.test", "/b/x")[0] == 404  # type: ignore[index]  # Exact
+    assert answer(rig, "unknown.test", "/")[0] == 404  # type: ignore[index]
+    status = wait_for(
+        lambda: rig.http.get(f"{INGRESSES}/routes").json().get("status", {}).get("loadBalancer", {}).get("ingress"),
+        timeout=PROCESS_TIMEOUT_S, what="the Ingress's status",
+    )  # fmt: skip
+    assert status == [{"ip": PUBLISHED}]
+
+
+def test_tls_with_sni_from_a_kubernetes_tls_secret(rig: Rig) -> None:
+    cert, key = self_signed("secure.test")
+    _post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("secure-tls", cert, key))
+    _post(rig.http, INGRESSES, ingress("secure", rule("secure.test", ("/", "Prefix", "app-b")),
+                                       tls=[{"hosts": ["secure.test"], "secretName": "secure-tls"}]))  # fmt: skip
+    # Verified against the Secret's own certificate: SNI chose it.
+    served(rig, "secure.test", "/s", (200, "app-b /s\n"), tls=True, cafile=cert)
+    assert answer(rig, "secure.test", "/s") == (200, "app-b /s\n")  # and plain HTTP too
+    with pytest.raises(ssl.SSLError):
+        request(rig.nginx_ip, "unknown.test", "/", tls=True)  # no certificate for an unknown name
+
+
+def test_a_missing_service_is_a_503_naming_it_and_an_event(rig: Rig) -> None:
+    _post(rig.http, INGRESSES, ingress("missing", rule("missing.test", ("/", "Prefix", "nope"))))
+    served(rig, "missing.test", "/", (503, "service default/nope not found\n"))
+    found = wait_for(lambda: [e for e in events_of(rig, "missing") if e["reason"] == "ServiceNotFound"],
+                     timeout=PROCESS_TIMEOUT_S, what="a ServiceNotFound event")  # fmt: skip
+    assert found[0]["type"] == "Warning" and "default/nope" in found[0]["message"]
+
+
+def test_a_broken_ingress_never_breaks_the_others(rig: Rig) -> None:
+    _post(rig.http, INGRESSES, ingress("steady", rule("steady.test", ("/", "Prefix", "app-a"))))
+    served(rig, "steady.test", "/", (200, "app-a /\n"))
+    garbage = b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
+    _post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("broken-tls", garbage, garbage))
+    _post(rig.http, INGRESSES, ingress("broken", rule("broken.test", ("/", "Prefix", "app-b")),
+                                       tls=[{"hosts": ["broken.test"], "secretName": "broken-tls"}]))  # fmt: skip
+    rejected = wait_for(lambda: [e for e in events_of(rig, "broken") if e["reason"] == "RejectedByNginx"],
+                        timeout=PROCESS_TIMEOUT_S, what="a RejectedByNginx event")  # fmt: skip
+    assert rejected[0]["type"] == "Warning" and "broken-tls" in rejected[0]["message"], rejected
+    # Changes after it are still served, and so is everything before it; the broken one is left out.
+    _post(rig.http, INGRESSES, ingress("after", rule("after.test", ("/", "Prefix", "app-b"))))
+    served(rig, "after.test", "/", (200, "app-b /\n"))
+    assert answer(rig, "steady.test", "/") == (200, "app-a /\n")
+    assert answer(rig, "broken.test", "/")[0] == 404  # type: ignore[index]
+
+
+def test_a_new_path_goes_live_without_dropping_a_request(rig: Rig) -> None:
+    _post(rig.http, INGRESSES, ingress("live", rule("live.test", ("/", "Prefix", "app-a"))))
+    served(rig, "live.test", "/", (200, "app-a /\n"))
+    stop = threading.Event()
+    results: list[tuple[int, str] | None] = []
+
+    def client() -> None:
+        while not stop.is_set() and len(results) < 20_000:
+            results.append(answer(rig, "live.test", "/"))
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        current = rig.http.get(f"{INGRESSES}/live").json()
+        current["spec"]["rules"][0]["http"]["paths"].append(
+            {"path": "/new", "pathType": "Prefix", "backend": {"service": {"name": "app-b", "port": {"number": 80}}}}
+        )
+        r = rig.http.put(f"{INGRESSES}/live", json=current)
+        assert r.status_code == 200, r.text
+        served(rig, "live.test", "/new/x", (200, "app-b /new/x\n"))
+        wait_for(lambda: len(results) > 20, timeout=PROCESS_TIMEOUT_S, what="requests after the reload")
+    finally:
+        stop.set()
+        thread.join()
+    failed = [r for r in results if r != (200, "app-a /\n")]
+    assert results and not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:5]}"
+
+
+def _kubectl(rig: Rig, version: str, *args: str) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("kubectl")
+    binary = Path(os.path.realpath(found)).parent / f"kubectl.{version}" if found else None
+    if binary is None or not binary.exists():
+        pytest.skip(f"kubectl.{version} is not installed")
+    env = {**os.environ, "KUBECONFIG": str(rig.master.kubeconfig), "HOME": str(rig.master.data_dir)}
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+@pytest.mark.parametrize("version", ["1.28", "1.33"])
+def test_kubectl_creates_and_lists_ingresses(rig: Rig, version: str) -> None:
+    name = f"made-by-kubectl-{version.replace('.', '-')}"
+    host = f"{name}.test"
+    # 1.33 sends this typed command's body as protobuf.
+    made = _kubectl(rig, version, "create", "ingress", name, f"--rule={host}/*=app-a:80")
+    assert made.returncode == 0, made.stderr
+    served(rig, host, "/k", (200, "app-a /k\n"))
+    wait_for(lambda: PUBLISHED in _kubectl(rig, version, "get", "ing", name).stdout, timeout=PROCESS_TIMEOUT_S,
+             what="the address in kubectl get ing")  # fmt: skip
+    lines = _kubectl(rig, version, "get", "ing", name).stdout.splitlines()
+    assert lines[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    assert lines[1].split()[:5] == [name, "kajitori", host, PUBLISHED, "80"]
+    classes = _kubectl(rig, version, "get", "ingressclass").stdout.splitlines()
+    assert classes[1].split()[:3] == ["kajitori", "kajitori.io/ingress-nginx", "<none>"]
