@@ -1,10 +1,5 @@
-"""The ingress controller end to end on this machine: a real master, the `kajitori ingress-controller`
-process, Debian's nginx in a real container it starts on a test network, and two backend
-containers (nginx answering "HOSTNAME URI") behind selector-less Services with Endpoints.
-
-Traffic goes only to the containers this module makes, by their addresses on its own Docker
-network. Everything is session-named and labelled; only what this session made is removed.
-"""
+"""The ingress controller end to end on this machine (tests/support/ingress_rig.py): a real master,
+the `kajitori ingress-controller` process, Debian's nginx in a container it starts, two backends."""
 
 from __future__ import annotations
 
@@ -12,19 +7,13 @@ import base64
 import datetime
 import os
 import shutil
-import socket
 import ssl
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -32,137 +21,26 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support.cluster import wait_for
-from tests.support.master_process import MasterProcess
-from tests.support.processes import PROCESS_TIMEOUT_S, stop_process
-from tests.support.session_names import SESSION, SESSION_LABEL, session_name
+from tests.support.ingress_rig import (
+    INGRESSES,
+    PUBLISHED,
+    Rig,
+    answer,
+    ingress_rig,
+    post,
+    request,
+    rule,
+    served,
+)
+from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
-
-IMAGE = "nginx:1.22"
-LABELS = {"io.kajitori.test": "ingress", SESSION_LABEL: SESSION}
-PUBLISHED = "127.0.0.1"
-INGRESSES = "/apis/networking.k8s.io/v1/namespaces/default/ingresses"
-# Each backend answers every path with its host name and the URI it was asked for.
-BACKEND_SITE = 'server { listen 80 default_server; location / { default_type text/plain; return 200 "$hostname $request_uri\\n"; } }\n'
-
-
-@dataclass
-class Rig:
-    master: MasterProcess
-    http: httpx.Client
-    nginx_ip: str
-    controller_log: Path
 
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    client = docker.from_env(timeout=120)
-    try:
-        client.images.get(IMAGE)
-    except docker.errors.ImageNotFound:
-        pytest.fail(f"image {IMAGE} is missing; run `make images`")
-    tmp = tmp_path_factory.mktemp("ingress")
-    site = tmp / "backend-site.conf"
-    site.write_text(BACKEND_SITE)
-    network_name = session_name("kt-ingress-net")
-    nginx_name = session_name("kt-ingress-nginx")
-    made: list[Any] = []
-    network = client.networks.create(network_name, driver="bridge", labels=LABELS)
-    master = MasterProcess(tmp / "master").start()
-    controller: subprocess.Popen[bytes] | None = None
-    try:
-        backends = {}
-        for app in ("app-a", "app-b"):
-            container = client.containers.run(
-                IMAGE, name=session_name(f"kt-ingress-{app}"), hostname=app, network=network_name, detach=True,
-                labels=LABELS, volumes={str(site): {"bind": "/etc/nginx/sites-enabled/default", "mode": "ro"}},
-            )  # fmt: skip
-            made.append(container)
-            backends[app] = wait_for(lambda c=container: _ip(c, network_name), timeout=PROCESS_TIMEOUT_S, what=f"{app}'s address")
-        token = master.client().config.token
-        http = httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=master.tls())
-        for app, ip in backends.items():
-            _post(http, "/api/v1/namespaces/default/services", {"metadata": {"name": app}, "spec": {"ports": [{"name": "http", "port": 80}]}})
-            _post(http, "/api/v1/namespaces/default/endpoints", {
-                "metadata": {"name": app},
-                "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "http", "port": 80}]}],
-            })  # fmt: skip
-        log_path = tmp / "controller.log"
-        cmd = [
-            sys.executable, "-m", "cli", "ingress-controller", "--kubeconfig", str(master.kubeconfig),
-            "--config-dir", str(tmp / "nginx"), "--nginx-container", nginx_name, "--network", network_name,
-            "--publish-address", PUBLISHED,
-        ]  # fmt: skip
-        with log_path.open("ab") as log:
-            controller = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-        def nginx_ip() -> str | None:
-            assert controller is not None and controller.poll() is None, log_path.read_text()[-3000:]
-            try:
-                return _ip(client.containers.get(nginx_name), network_name)
-            except docker.errors.NotFound:
-                return None
-
-        ip = wait_for(nginx_ip, timeout=PROCESS_TIMEOUT_S, what="the controller's nginx container")
-        yield Rig(master, http, ip, log_path)
-    finally:
-        stop_process(controller)
-        try:
-            nginx = client.containers.get(nginx_name)
-            if nginx.labels.get("io.kajitori.ingress") == nginx_name:
-                made.append(nginx)
-        except docker.errors.NotFound:
-            pass
-        for container in made:
-            container.remove(force=True)
-        master.stop()
-        network.remove()
-
-
-def _ip(container: Any, network: str) -> str | None:
-    container.reload()
-    return (container.attrs["NetworkSettings"]["Networks"].get(network) or {}).get("IPAddress") or None
-
-
-def _post(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = http.post(path, json=body)
-    assert r.status_code == 201, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-def request(ip: str, host: str, path: str = "/", *, tls: bool = False, cafile: bytes | None = None) -> tuple[int, str]:
-    """One GET on a new connection, Host (and SNI) `host`; (status, body). Raises OSError on a failed connection."""
-    sock = socket.create_connection((ip, 443 if tls else 80), timeout=10)
-    try:
-        if tls:
-            ctx = ssl.create_default_context(cadata=cafile.decode()) if cafile else ssl._create_unverified_context()
-            sock = ctx.wrap_socket(sock, server_hostname=host)
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    finally:
-        sock.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split()[1]), body.decode(errors="replace")
-
-
-def answer(rig: Rig, host: str, path: str = "/", **kwargs: Any) -> tuple[int, str] | None:
-    try:
-        return request(rig.nginx_ip, host, path, **kwargs)
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def served(rig: Rig, host: str, path: str, expected: tuple[int, str], **kwargs: Any) -> None:
-    wait_for(lambda: answer(rig, host, path, **kwargs) == expected, timeout=PROCESS_TIMEOUT_S,
-             what=f"{host}{path} answering {expected} (log: {rig.controller_log})")  # fmt: skip
-
-
-def rule(host: str, *paths: tuple[str, str, str]) -> dict[str, Any]:
-    return {"host": host, "http": {"paths": [
-        {"path": p, "pathType": kind, "backend": {"service": {"name": svc, "port": {"number": 80}}}} for p, kind, svc in paths
-    ]}}  # fmt: skip
+    with ingress_rig(tmp_path_factory.mktemp("ingress")) as made:
+        yield made
 
 
 def ingress(name: str, *rules: dict[str, Any], tls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -202,7 +80,7 @@ def tls_secret(name: str, cert: bytes, key: bytes) -> dict[str, Any]:
 
 
 def test_two_backends_by_host_and_by_path_kubernetes_matching(rig: Rig) -> None:
-    body = _post(rig.http, INGRESSES, ingress(
+    body = post(rig.http, INGRESSES, ingress(
         "routes",
         rule("a.test", ("/", "Prefix", "app-a")),
         rule("b.test", ("/", "Prefix", "app-b")),
@@ -227,8 +105,8 @@ def test_two_backends_by_host_and_by_path_kubernetes_matching(rig: Rig) -> None:
 
 def test_tls_with_sni_from_a_kubernetes_tls_secret(rig: Rig) -> None:
     cert, key = self_signed("secure.test")
-    _post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("secure-tls", cert, key))
-    _post(rig.http, INGRESSES, ingress("secure", rule("secure.test", ("/", "Prefix", "app-b")),
+    post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("secure-tls", cert, key))
+    post(rig.http, INGRESSES, ingress("secure", rule("secure.test", ("/", "Prefix", "app-b")),
                                        tls=[{"hosts": ["secure.test"], "secretName": "secure-tls"}]))  # fmt: skip
     # Verified against the Secret's own certificate: SNI chose it.
     served(rig, "secure.test", "/s", (200, "app-b /s\n"), tls=True, cafile=cert)
@@ -238,7 +116,7 @@ def test_tls_with_sni_from_a_kubernetes_tls_secret(rig: Rig) -> None:
 
 
 def test_a_missing_service_is_a_503_naming_it_and_an_event(rig: Rig) -> None:
-    _post(rig.http, INGRESSES, ingress("missing", rule("missing.test", ("/", "Prefix", "nope"))))
+    post(rig.http, INGRESSES, ingress("missing", rule("missing.test", ("/", "Prefix", "nope"))))
     served(rig, "missing.test", "/", (503, "service default/nope not found\n"))
     found = wait_for(lambda: [e for e in events_of(rig, "missing") if e["reason"] == "ServiceNotFound"],
                      timeout=PROCESS_TIMEOUT_S, what="a ServiceNotFound event")  # fmt: skip
@@ -246,24 +124,24 @@ def test_a_missing_service_is_a_503_naming_it_and_an_event(rig: Rig) -> None:
 
 
 def test_a_broken_ingress_never_breaks_the_others(rig: Rig) -> None:
-    _post(rig.http, INGRESSES, ingress("steady", rule("steady.test", ("/", "Prefix", "app-a"))))
+    post(rig.http, INGRESSES, ingress("steady", rule("steady.test", ("/", "Prefix", "app-a"))))
     served(rig, "steady.test", "/", (200, "app-a /\n"))
     garbage = b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
-    _post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("broken-tls", garbage, garbage))
-    _post(rig.http, INGRESSES, ingress("broken", rule("broken.test", ("/", "Prefix", "app-b")),
+    post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("broken-tls", garbage, garbage))
+    post(rig.http, INGRESSES, ingress("broken", rule("broken.test", ("/", "Prefix", "app-b")),
                                        tls=[{"hosts": ["broken.test"], "secretName": "broken-tls"}]))  # fmt: skip
     rejected = wait_for(lambda: [e for e in events_of(rig, "broken") if e["reason"] == "RejectedByNginx"],
                         timeout=PROCESS_TIMEOUT_S, what="a RejectedByNginx event")  # fmt: skip
     assert rejected[0]["type"] == "Warning" and "broken-tls" in rejected[0]["message"], rejected
     # Changes after it are still served, and so is everything before it; the broken one is left out.
-    _post(rig.http, INGRESSES, ingress("after", rule("after.test", ("/", "Prefix", "app-b"))))
+    post(rig.http, INGRESSES, ingress("after", rule("after.test", ("/", "Prefix", "app-b"))))
     served(rig, "after.test", "/", (200, "app-b /\n"))
     assert answer(rig, "steady.test", "/") == (200, "app-a /\n")
     assert answer(rig, "broken.test", "/")[0] == 404  # type: ignore[index]
 
 
 def test_a_new_path_goes_live_without_dropping_a_request(rig: Rig) -> None:
-    _post(rig.http, INGRESSES, ingress("live", rule("live.test", ("/", "Prefix", "app-a"))))
+    post(rig.http, INGRESSES, ingress("live", rule("live.test", ("/", "Prefix", "app-a"))))
     served(rig, "live.test", "/", (200, "app-a /\n"))
     stop = threading.Event()
     results: list[tuple[int, str] | None] = []
