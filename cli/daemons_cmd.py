@@ -161,6 +161,7 @@ def ingress_controller(
     configure_logging(verbose)
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
     import signal
+    import socket
     import threading
 
     from net.ingress.nginx import DockerNginx
@@ -171,7 +172,7 @@ def ingress_controller(
         typer.echo(f"removed nginx container {nginx_container}")
         return
     from kajitori.client import ApiClient
-    from net.ingress.controller import IngressController, IngressSettings
+    from net.ingress.controller import IngressSettings, run
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -180,7 +181,7 @@ def ingress_controller(
         config_dir=config_dir.resolve(), publish_addresses=publish_address, http_port=http_port, https_port=https_port
     )
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-ingress-controller")
-    IngressController(client, nginx, settings).run(stop)
+    run(client, nginx, settings, stop, host=socket.gethostname())
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Kajitori's ingress controller loop: the Ingresses of our class served by one nginx.
 
-One thread (`run`) owns nginx's configuration. Informers on Ingresses, IngressClasses,
+One thread (`IngressController.loop`, started by `run`) owns nginx's configuration. Informers on Ingresses, IngressClasses,
 Services, Endpoints and Secrets only set a flag; each pass (`sync`) renders the whole
 configuration from their caches (net/ingress/render.py) and, if it changed:
 
@@ -26,7 +26,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -40,12 +40,14 @@ from kajitori.client import ApiClient, ApiError
 from kajitori.events import EventRecorder
 from kajitori.informer import Informer
 from kajitori.private_files import ensure_private_dir, write_file
+from kajitori.seams import ApiWriter, Cache, InformerSource, Recorder
 from net.ingress.nginx import Nginx, NginxError
 from net.ingress.render import NamespacedName, Problem, RenderInputs, RenderSettings, render
 
 log = logging.getLogger(__name__)
 
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+T = TypeVar("T", bound=TypedObject)
 
 
 @dataclass
@@ -102,55 +104,62 @@ def ensure_fallback_certificate(path: Path) -> None:
     write_file(path, pem)
 
 
+class OwnInformers:
+    """An informer per kind on one client (the controller runs outside the master's shared ones)."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self.client = client
+        self.made: list[Informer[Any]] = []
+
+    def informer(self, model: type[T]) -> Informer[T]:
+        found = next((i for i in self.made if i.model is model), None)
+        if found is None:
+            found = Informer(self.client, model)
+            self.made.append(found)
+        return found
+
+
 class IngressController:
     def __init__(
-        self, client: ApiClient, nginx: Nginx, settings: IngressSettings, *, recorder: EventRecorder | None = None
+        self, client: ApiWriter, nginx: Nginx, settings: IngressSettings, *, informers: InformerSource, recorder: Recorder
     ) -> None:
         self.client = client
         self.nginx = nginx
         self.settings = settings
-        self.recorder = recorder or EventRecorder(client, "kajitori-ingress-controller")
-        self.ingresses = Informer(client, Ingress)
-        self.classes = Informer(client, IngressClass)
-        self.services = Informer(client, Service)
-        self.endpoints = Informer(client, Endpoints)
-        self.secrets = Informer(client, Secret)
-        self._informers: list[Informer[Any]] = [self.ingresses, self.classes, self.services, self.endpoints, self.secrets]
+        self.recorder = recorder
+        self.ingresses = informers.informer(Ingress)
+        self.classes = informers.informer(IngressClass)
+        self.services = informers.informer(Service)
+        self.endpoints = informers.informer(Endpoints)
+        self.secrets = informers.informer(Secret)
+        self._caches: list[Cache[Any]] = [self.ingresses, self.classes, self.services, self.endpoints, self.secrets]
         self.changed = threading.Event()
-        for informer in self._informers:
-            informer.add_handlers(
+        for cache in self._caches:
+            cache.add_handlers(
                 lambda _new: self.changed.set(), lambda _old, _new: self.changed.set(), lambda _old: self.changed.set()
             )
         self.current: str | None = None  # the configuration nginx runs
         self.reported: set[Problem] = set()
         self.rejected: dict[NamespacedName, str] = {}
-        self.passes = 0
-        """Passes that ended with nginx on the wanted configuration (tests and benchmarks wait on it)."""
 
     # ---------------------------------------------------------------- the loop
 
-    def run(self, stop: threading.Event) -> None:
-        for informer in self._informers:
-            informer.start()
-        try:
-            while not stop.is_set() and not all(i.wait_synced(1.0) for i in self._informers):
-                pass
-            ensure_private_dir(self.settings.config_dir / "certs")
-            ensure_fallback_certificate(self.settings.config_dir / "fallback.pem")
-            while not stop.is_set():
-                self.changed.clear()
-                try:
-                    self.sync()
-                except (NginxError, ApiError, OSError) as exc:
-                    log.warning("ingress sync failed (retrying in %.1fs): %s", self.settings.retry_s, exc)
-                    stop.wait(self.settings.retry_s)
-                    self.changed.set()
-                    continue
-                self.changed.wait(1.0)
-        finally:
-            for informer in self._informers:
-                informer.stop()
-            self.recorder.flush()
+    def loop(self, stop: threading.Event) -> None:
+        """Passes until `stop`, each after a change (or every second); a failed pass is retried after retry_s."""
+        while not stop.is_set() and not all(c.wait_synced(1.0) for c in self._caches):
+            pass
+        ensure_private_dir(self.settings.config_dir / "certs")
+        ensure_fallback_certificate(self.settings.config_dir / "fallback.pem")
+        while not stop.is_set():
+            self.changed.clear()
+            try:
+                self.sync()
+            except (NginxError, ApiError, OSError) as exc:
+                log.warning("ingress sync failed (retrying in %.1fs): %s", self.settings.retry_s, exc)
+                stop.wait(self.settings.retry_s)
+                self.changed.set()
+                continue
+            self.changed.wait(1.0)
 
     # ---------------------------------------------------------------- one pass
 
@@ -208,7 +217,6 @@ class IngressController:
                 self._warn(problem.ingress, problem.reason, problem.message)
         self.reported = set(rendered.problems)
         self._publish(accepted)
-        self.passes += 1
 
     def _isolate(
         self, ingresses: list[Ingress], settings: RenderSettings, side: Path
@@ -265,3 +273,18 @@ class IngressController:
                 # A conflict or a deleted Ingress: the informer brings the news and the next pass tries again.
                 log.info("status of ingress %s/%s not written: %s", *_key(ingress), exc)
                 self.changed.set()
+
+
+def run(client: ApiClient, nginx: Nginx, settings: IngressSettings, stop: threading.Event, *, host: str | None = None) -> None:
+    """`kajitori ingress-controller`: informers on `client`, the loop until `stop`, then the informers stopped."""
+    informers = OwnInformers(client)
+    recorder = EventRecorder(client, "kajitori-ingress-controller", host=host)
+    controller = IngressController(client, nginx, settings, informers=informers, recorder=recorder)
+    for informer in informers.made:
+        informer.start()
+    try:
+        controller.loop(stop)
+    finally:
+        for informer in informers.made:
+            informer.stop()
+        recorder.flush()
