@@ -10,7 +10,10 @@ configuration from their caches (net/ingress/render.py) and, if it changed:
    left out and gets a Warning Event (``RejectedByNginx``) with nginx's own words, and
    every other Ingress is still served;
 3. moves the checked file over ``nginx.conf`` and reloads nginx gracefully (new workers,
-   the old ones finish what they serve); a failed reload is retried on the next pass.
+   the old ones finish what they serve); a failed reload is retried on the next pass. The
+   reload returns once the old workers are gone, and only then does each Ingress whose
+   generation is now served get a Normal ``Sync`` Event ("generation N served by nginx"):
+   what a client (or a test) waits for before it counts on a change.
 
 Missing Services, ports or Secrets are served as 503 pages naming them and recorded once
 as Warning Events. Each served Ingress's ``status.loadBalancer.ingress`` is set to the
@@ -139,8 +142,10 @@ class IngressController:
                 lambda _new: self.changed.set(), lambda _old, _new: self.changed.set(), lambda _old: self.changed.set()
             )
         self.current: str | None = None  # the configuration nginx runs
+        self.rendered: str | None = None  # what was rendered for it (differs when an Ingress was left out)
         self.reported: set[Problem] = set()
         self.rejected: dict[NamespacedName, str] = {}
+        self.synced: dict[str, int] = {}  # uid -> the generation last reported served
 
     # ---------------------------------------------------------------- the loop
 
@@ -193,7 +198,8 @@ class IngressController:
             write_file(self.settings.config, render(self.inputs([]), settings).config.encode())
         self.nginx.ensure_running(self.settings.config)
         accepted = ingresses
-        if rendered.config != self.current:
+        wanted = rendered.config
+        if rendered.config != self.rendered:
             self._write_certificates(rendered.certificates)
             side = self.settings.config_dir / "nginx.conf.next"
             write_file(side, rendered.config.encode())
@@ -207,11 +213,13 @@ class IngressController:
             self.rejected = rejected
             os.replace(side, self.settings.config)
             self.nginx.reload(self.settings.config)
+            self.rendered = wanted
             self.current = rendered.config
             self._remove_stale_certificates(rendered.certificates)
             log.info("nginx reloaded: %d ingresses served, %d left out", len(accepted), len(rejected))
         else:
             accepted = [i for i in ingresses if _key(i) not in self.rejected]
+        self._record_synced(accepted)
         for problem in rendered.problems:
             if problem not in self.reported:
                 self._warn(problem.ingress, problem.reason, problem.message)
@@ -240,6 +248,16 @@ class IngressController:
                 rejected[_key(ingress)] = error
         write_file(side, good.config.encode())
         return accepted, rejected, good
+
+    def _record_synced(self, served: list[Ingress]) -> None:
+        """A Normal `Sync` Event once each generation of an Ingress is what every nginx worker serves."""
+        synced: dict[str, int] = {}
+        for ingress in served:
+            uid, generation = ingress.metadata.uid or "", ingress.metadata.generation or 0
+            synced[uid] = generation
+            if self.synced.get(uid) != generation:
+                self.recorder.normal(ingress, "Sync", f"generation {generation} served by nginx")
+        self.synced = synced
 
     def _write_certificates(self, certificates: dict[str, bytes]) -> None:
         cert_dir = ensure_private_dir(self.settings.config_dir / "certs")

@@ -125,9 +125,10 @@ class DockerNginx:
             raise NginxError(f"nginx -s reload exited {code}: {output.strip()}")
         # Until the old workers have gone they may still accept a connection (they share the
         # listening socket): the new configuration is the only one served once they have.
-        deadline = time.monotonic() + self.reload_wait_s
-        while old & self._workers() and time.monotonic() < deadline:
+        started = time.monotonic()
+        while (left := old & self._workers()) and time.monotonic() < started + self.reload_wait_s:
             time.sleep(0.05)
+        log.info("nginx reloaded; %d old workers gone after %.2fs (%d left)", len(old), time.monotonic() - started, len(left))
 
     def _workers(self) -> set[str]:
         """PIDs of the container's nginx worker processes (on the host's side, as `docker top` shows them)."""

@@ -360,7 +360,12 @@ def render(inputs: RenderInputs, settings: RenderSettings) -> Rendered:
     builder = _Builder(inputs, settings)
     for ingress in sorted(inputs.ingresses, key=_sort_key):
         builder.add_ingress(ingress)
-    return Rendered(builder.text(), builder.certificates, builder.problems)
+    text = builder.text()
+    # Every answer names the configuration that gave it (X-Kajitori-Config), so a reader can tell
+    # which of two configurations served a request while a reload is under way.
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    text = text.replace("http {\n", f"http {{\n    add_header X-Kajitori-Config {digest} always;\n", 1)
+    return Rendered(text, builder.certificates, builder.problems)
 
 
 def ingress_keys(ingresses: Iterable[Obj]) -> list[NamespacedName]:

@@ -126,11 +126,16 @@ def _pod_name(answer: tuple[int, str] | None, prefix: str) -> bool:
 
 @pytest.mark.parametrize("node_ip", list(NODES.values()))
 def test_two_apps_by_host_and_by_path_on_every_node(demo: Path, node_ip: str) -> None:
+    # Each check waits for its own answer: pods become ready (Endpoints, then a reload) on their own time.
     wait_until("hello by host", lambda: _pod_name(get(node_ip, "hello.lab.test", "/hostname"), "hello-"), timeout_s=120)
-    assert _pod_name(get(node_ip, "nginx.lab.test", "/hostname"), "nginx-")
-    assert _pod_name(get(node_ip, "apps.lab.test", "/hostname"), "hello-")  # Exact /hostname
-    page = get(node_ip, "apps.lab.test", "/")
-    assert page is not None and page[0] == 200 and "Hello from nginx-" in page[1]  # Prefix /
+    wait_until("nginx by host", lambda: _pod_name(get(node_ip, "nginx.lab.test", "/hostname"), "nginx-"), timeout_s=60)
+    wait_until("hello by Exact path", lambda: _pod_name(get(node_ip, "apps.lab.test", "/hostname"), "hello-"), timeout_s=60)
+
+    def nginx_page() -> bool:
+        page = get(node_ip, "apps.lab.test", "/")
+        return page is not None and page[0] == 200 and "Hello from nginx-" in page[1]
+
+    wait_until("nginx by Prefix /", nginx_page, timeout_s=60)
     assert get(node_ip, "other.lab.test", "/") == (404, "default backend - 404\n")
 
 

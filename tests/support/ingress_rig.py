@@ -100,6 +100,8 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
         try:
             nginx = client.containers.get(nginx_name)
             if nginx.labels.get("io.kajitori.ingress") == nginx_name:
+                # nginx's own words, kept beside the controller's log for a failed run.
+                (tmp / "nginx.log").write_bytes(nginx.logs(timestamps=True))
                 made.append(nginx)
         except docker.errors.NotFound:
             pass
@@ -155,3 +157,14 @@ def rule(host: str, *paths: tuple[str, str, str]) -> dict[str, Any]:
     ]}}  # fmt: skip
 
 
+def events_of(rig: Rig, name: str) -> list[dict[str, Any]]:
+    """The Events about Ingress `name` in default."""
+    items = rig.http.get("/api/v1/namespaces/default/events").json()["items"]
+    return [e for e in items if e["involvedObject"].get("kind") == "Ingress" and e["involvedObject"].get("name") == name]
+
+
+def synced(rig: Rig, name: str, generation: int) -> None:
+    """Wait for the controller's Sync Event of that generation: from then on every nginx worker serves it."""
+    wanted = f"generation {generation} served by nginx"
+    wait_for(lambda: any(e["reason"] == "Sync" and e["message"] == wanted for e in events_of(rig, name)),
+             timeout=PROCESS_TIMEOUT_S, what=f"ingress {name}: {wanted} (log: {rig.controller_log})")  # fmt: skip

@@ -20,17 +20,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.support.cli import invoker
 from tests.support.cluster import wait_for
 from tests.support.ingress_rig import (
     INGRESSES,
     PUBLISHED,
     Rig,
     answer,
+    events_of,
     ingress_rig,
     post,
     request,
     rule,
-    served,
+    synced,
 )
 from tests.support.processes import PROCESS_TIMEOUT_S
 
@@ -48,11 +50,6 @@ def ingress(name: str, *rules: dict[str, Any], tls: list[dict[str, Any]] | None 
     if tls:
         spec["tls"] = tls
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name}, "spec": spec}
-
-
-def events_of(rig: Rig, name: str) -> list[dict[str, Any]]:
-    items = rig.http.get("/api/v1/namespaces/default/events").json()["items"]
-    return [e for e in items if e["involvedObject"].get("kind") == "Ingress" and e["involvedObject"].get("name") == name]
 
 
 def self_signed(host: str) -> tuple[bytes, bytes]:
@@ -87,7 +84,8 @@ def test_two_backends_by_host_and_by_path_kubernetes_matching(rig: Rig) -> None:
         rule("paths.test", ("/a", "Prefix", "app-a"), ("/b", "Exact", "app-b"), ("/a/deep", "Prefix", "app-b")),
     ))  # fmt: skip
     assert body["spec"]["ingressClassName"] == "kajitori"
-    served(rig, "a.test", "/x", (200, "app-a /x\n"))
+    synced(rig, "routes", body["metadata"]["generation"])
+    assert answer(rig, "a.test", "/x") == (200, "app-a /x\n")
     assert answer(rig, "b.test", "/x") == (200, "app-b /x\n")
     assert answer(rig, "paths.test", "/a") == (200, "app-a /a\n")
     assert answer(rig, "paths.test", "/a/x") == (200, "app-a /a/x\n")
@@ -106,26 +104,34 @@ def test_two_backends_by_host_and_by_path_kubernetes_matching(rig: Rig) -> None:
 def test_tls_with_sni_from_a_kubernetes_tls_secret(rig: Rig) -> None:
     cert, key = self_signed("secure.test")
     post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("secure-tls", cert, key))
-    post(rig.http, INGRESSES, ingress("secure", rule("secure.test", ("/", "Prefix", "app-b")),
-                                       tls=[{"hosts": ["secure.test"], "secretName": "secure-tls"}]))  # fmt: skip
+    made = post(rig.http, INGRESSES, ingress("secure", rule("secure.test", ("/", "Prefix", "app-b")),
+                                              tls=[{"hosts": ["secure.test"], "secretName": "secure-tls"}]))  # fmt: skip
+    synced(rig, "secure", made["metadata"]["generation"])
     # Verified against the Secret's own certificate: SNI chose it.
-    served(rig, "secure.test", "/s", (200, "app-b /s\n"), tls=True, cafile=cert)
+    assert request(rig.nginx_ip, "secure.test", "/s", tls=True, cafile=cert) == (200, "app-b /s\n")
     assert answer(rig, "secure.test", "/s") == (200, "app-b /s\n")  # and plain HTTP too
     with pytest.raises(ssl.SSLError):
         request(rig.nginx_ip, "unknown.test", "/", tls=True)  # no certificate for an unknown name
 
 
 def test_a_missing_service_is_a_503_naming_it_and_an_event(rig: Rig) -> None:
-    post(rig.http, INGRESSES, ingress("missing", rule("missing.test", ("/", "Prefix", "nope"))))
-    served(rig, "missing.test", "/", (503, "service default/nope not found\n"))
+    made = post(rig.http, INGRESSES, ingress("missing", rule("missing.test", ("/", "Prefix", "nope"))))
+    synced(rig, "missing", made["metadata"]["generation"])
+    assert answer(rig, "missing.test", "/") == (503, "service default/nope not found\n")
     found = wait_for(lambda: [e for e in events_of(rig, "missing") if e["reason"] == "ServiceNotFound"],
                      timeout=PROCESS_TIMEOUT_S, what="a ServiceNotFound event")  # fmt: skip
     assert found[0]["type"] == "Warning" and "default/nope" in found[0]["message"]
+    described = invoker(rig.master)("describe", "ingress", "missing")
+    assert described.exit_code == 0, described.output
+    text = described.stdout
+    assert 'nope:80 (<error: services "nope" not found>)' in text and "Ingress Class:" in text, text
+    assert "ServiceNotFound" in text and "service default/nope not found" in text, text
 
 
 def test_a_broken_ingress_never_breaks_the_others(rig: Rig) -> None:
-    post(rig.http, INGRESSES, ingress("steady", rule("steady.test", ("/", "Prefix", "app-a"))))
-    served(rig, "steady.test", "/", (200, "app-a /\n"))
+    made = post(rig.http, INGRESSES, ingress("steady", rule("steady.test", ("/", "Prefix", "app-a"))))
+    synced(rig, "steady", made["metadata"]["generation"])
+    assert answer(rig, "steady.test", "/") == (200, "app-a /\n")
     garbage = b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n"
     post(rig.http, "/api/v1/namespaces/default/secrets", tls_secret("broken-tls", garbage, garbage))
     post(rig.http, INGRESSES, ingress("broken", rule("broken.test", ("/", "Prefix", "app-b")),
@@ -134,15 +140,16 @@ def test_a_broken_ingress_never_breaks_the_others(rig: Rig) -> None:
                         timeout=PROCESS_TIMEOUT_S, what="a RejectedByNginx event")  # fmt: skip
     assert rejected[0]["type"] == "Warning" and "broken-tls" in rejected[0]["message"], rejected
     # Changes after it are still served, and so is everything before it; the broken one is left out.
-    post(rig.http, INGRESSES, ingress("after", rule("after.test", ("/", "Prefix", "app-b"))))
-    served(rig, "after.test", "/", (200, "app-b /\n"))
+    made = post(rig.http, INGRESSES, ingress("after", rule("after.test", ("/", "Prefix", "app-b"))))
+    synced(rig, "after", made["metadata"]["generation"])
+    assert answer(rig, "after.test", "/") == (200, "app-b /\n")
     assert answer(rig, "steady.test", "/") == (200, "app-a /\n")
     assert answer(rig, "broken.test", "/")[0] == 404  # type: ignore[index]
 
 
 def test_a_new_path_goes_live_without_dropping_a_request(rig: Rig) -> None:
-    post(rig.http, INGRESSES, ingress("live", rule("live.test", ("/", "Prefix", "app-a"))))
-    served(rig, "live.test", "/", (200, "app-a /\n"))
+    made = post(rig.http, INGRESSES, ingress("live", rule("live.test", ("/", "Prefix", "app-a"))))
+    synced(rig, "live", made["metadata"]["generation"])
     stop = threading.Event()
     results: list[tuple[int, str] | None] = []
 
@@ -159,8 +166,10 @@ def test_a_new_path_goes_live_without_dropping_a_request(rig: Rig) -> None:
         )
         r = rig.http.put(f"{INGRESSES}/live", json=current)
         assert r.status_code == 200, r.text
-        served(rig, "live.test", "/new/x", (200, "app-b /new/x\n"))
-        wait_for(lambda: len(results) > 20, timeout=PROCESS_TIMEOUT_S, what="requests after the reload")
+        synced(rig, "live", r.json()["metadata"]["generation"])
+        assert answer(rig, "live.test", "/new/x") == (200, "app-b /new/x\n")
+        count = len(results)
+        wait_for(lambda: len(results) > count + 20, timeout=PROCESS_TIMEOUT_S, what="requests after the reload")
     finally:
         stop.set()
         thread.join()
@@ -184,7 +193,8 @@ def test_kubectl_creates_and_lists_ingresses(rig: Rig, version: str) -> None:
     # 1.33 sends this typed command's body as protobuf.
     made = _kubectl(rig, version, "create", "ingress", name, f"--rule={host}/*=app-a:80")
     assert made.returncode == 0, made.stderr
-    served(rig, host, "/k", (200, "app-a /k\n"))
+    synced(rig, name, rig.http.get(f"{INGRESSES}/{name}").json()["metadata"]["generation"])
+    assert answer(rig, host, "/k") == (200, "app-a /k\n")
     wait_for(lambda: PUBLISHED in _kubectl(rig, version, "get", "ing", name).stdout, timeout=PROCESS_TIMEOUT_S,
              what="the address in kubectl get ing")  # fmt: skip
     lines = _kubectl(rig, version, "get", "ing", name).stdout.splitlines()
@@ -192,3 +202,29 @@ def test_kubectl_creates_and_lists_ingresses(rig: Rig, version: str) -> None:
     assert lines[1].split()[:5] == [name, "kajitori", host, PUBLISHED, "80"]
     classes = _kubectl(rig, version, "get", "ingressclass").stdout.splitlines()
     assert classes[1].split()[:3] == ["kajitori", "kajitori.io/ingress-nginx", "<none>"]
+
+
+def test_the_official_client_creates_reads_and_lists_ingresses(rig: Rig) -> None:
+    import kubernetes
+
+    api = kubernetes.client.NetworkingV1Api(kubernetes.config.new_client_from_config(config_file=str(rig.master.kubeconfig)))
+    body = kubernetes.client.V1Ingress(
+        metadata=kubernetes.client.V1ObjectMeta(name="from-python"),
+        spec=kubernetes.client.V1IngressSpec(rules=[kubernetes.client.V1IngressRule(
+            host="python.test",
+            http=kubernetes.client.V1HTTPIngressRuleValue(paths=[kubernetes.client.V1HTTPIngressPath(
+                path="/", path_type="Prefix",
+                backend=kubernetes.client.V1IngressBackend(service=kubernetes.client.V1IngressServiceBackend(
+                    name="app-b", port=kubernetes.client.V1ServiceBackendPort(number=80))),
+            )]),
+        )]),
+    )  # fmt: skip
+    created = api.create_namespaced_ingress("default", body)
+    assert created.spec.ingress_class_name == "kajitori"
+    synced(rig, "from-python", created.metadata.generation)
+    assert answer(rig, "python.test", "/p") == (200, "app-b /p\n")
+    status = wait_for(lambda: api.read_namespaced_ingress_status("from-python", "default").status.load_balancer.ingress,
+                      timeout=PROCESS_TIMEOUT_S, what="the status through the official client")  # fmt: skip
+    assert [point.ip for point in status] == [PUBLISHED]
+    assert "from-python" in [i.metadata.name for i in api.list_namespaced_ingress("default").items]
+    assert [c.spec.controller for c in api.list_ingress_class().items] == ["kajitori.io/ingress-nginx"]

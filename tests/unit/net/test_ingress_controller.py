@@ -40,7 +40,7 @@ def ingress(name: str, host: str, service: str, *, klass: str = "kajitori", secr
     }  # fmt: skip
     if secret:
         spec["tls"] = [{"hosts": [host], "secretName": secret}]
-    return Ingress.model_validate({"metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}"}, "spec": spec})
+    return Ingress.model_validate({"metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}", "generation": 1}, "spec": spec})
 
 
 def make(tmp_path: Path, *ingresses: Ingress) -> tuple[IngressController, FakeNginx, RecordingClient, RecordingRecorder]:
@@ -72,9 +72,15 @@ def test_a_pass_serves_our_class_reloads_once_and_publishes_status(tmp_path: Pat
     assert [(verb, name) for verb, _, name in client.verbs()] == [("update_status", "ours")]
     status = client.writes[0][3].status.loadBalancer.to_dict()
     assert status == {"ingress": [{"ip": "192.168.56.11"}, {"ip": "192.168.56.12"}]}
-    assert recorder.events == []
-    controller.sync()  # nothing changed: no check, no reload
-    assert len(nginx.checked) == 1 and len(nginx.reloads) == 1
+    assert recorder.events == [("Normal", "ours", "Sync", "generation 1 served by nginx")]
+    controller.sync()  # nothing changed: no check, no reload, no new Event
+    assert len(nginx.checked) == 1 and len(nginx.reloads) == 1 and len(recorder.events) == 1
+    changed = ingress("ours", "a2.test", "web")
+    changed.metadata.generation = 2
+    controller.ingresses.add(changed)  # type: ignore[attr-defined]
+    controller.sync()
+    assert "server_name a2.test;" in nginx.reloads[-1]
+    assert recorder.events[-1] == ("Normal", "ours", "Sync", "generation 2 served by nginx")
 
 
 def test_an_ingress_nginx_refuses_is_left_out_with_a_warning_and_the_others_served(tmp_path: Path) -> None:
@@ -85,19 +91,25 @@ def test_an_ingress_nginx_refuses_is_left_out_with_a_warning_and_the_others_serv
     config = (tmp_path / "nginx.conf").read_text()
     assert "server_name a.test;" in config and "bad.test" not in config
     assert nginx.reloads == [config]
-    assert recorder.events == [(
-        "Warning", "bad", "RejectedByNginx",
-        'left out of nginx\'s configuration: cannot load certificate "broken": PEM_read_bio_X509_AUX() failed',
-    )]  # fmt: skip
+    assert recorder.events == [
+        ("Warning", "bad", "RejectedByNginx",
+         'left out of nginx\'s configuration: cannot load certificate "broken": PEM_read_bio_X509_AUX() failed'),
+        ("Normal", "good", "Sync", "generation 1 served by nginx"),
+    ]  # fmt: skip
     assert [(verb, name) for verb, _, name in client.verbs()] == [("update_status", "good")]
     assert list((tmp_path / "certs").iterdir()) == []  # the refused certificate is not kept
+    checks = len(nginx.checked)
     controller.sync()
-    assert len(recorder.events) == 1  # reported once
+    assert len(recorder.events) == 2  # reported once
+    assert len(nginx.checked) == checks and len(nginx.reloads) == 1  # nothing changed: no new check, no reload
 
 
 def test_a_missing_service_is_reported_once(tmp_path: Path) -> None:
     controller, _nginx, _client, recorder = make(tmp_path, ingress("lost", "a.test", "nope"))
     controller.sync()
     controller.sync()
-    assert recorder.events == [("Warning", "lost", "ServiceNotFound", "service default/nope not found")]
+    assert recorder.events == [
+        ("Normal", "lost", "Sync", "generation 1 served by nginx"),
+        ("Warning", "lost", "ServiceNotFound", "service default/nope not found"),
+    ]
     assert 'return 503 "service default/nope not found\\n";' in (tmp_path / "nginx.conf").read_text()
