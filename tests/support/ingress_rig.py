@@ -27,7 +27,7 @@ import httpx
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
 from tests.support.processes import PROCESS_TIMEOUT_S, stop_process
-from tests.support.session_names import SESSION, SESSION_LABEL, session_name
+from tests.support.session_names import SESSION, SESSION_LABEL, is_gone, session_name, session_of
 
 IMAGE = "nginx:1.22"
 LABELS = {"io.kajitori.test": "ingress", SESSION_LABEL: SESSION}
@@ -52,6 +52,7 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
     """The master, two backends with Services and Endpoints, the controller and its nginx; all removed after."""
     client = docker.from_env(timeout=120)
     client.images.get(IMAGE)  # ImageNotFound: run `make images`
+    remove_leftovers(client)
     site = tmp / "backend-site.conf"
     site.write_text(BACKEND_SITE)
     network_name = session_name("kt-ingress-net")
@@ -109,6 +110,22 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
             container.remove(force=True)
         master.stop()
         network.remove()
+
+
+def remove_leftovers(client: Any) -> None:
+    """What rigs of sessions that are gone left behind (killed runs): their containers, then their networks."""
+    wanted = {"label": [f"io.kajitori.test={LABELS['io.kajitori.test']}"]}
+    for container in client.containers.list(all=True, filters=wanted):
+        if is_gone(container.labels.get(SESSION_LABEL)):
+            container.remove(force=True)
+    # The controller's nginx carries the controller's label only; its name says whose it is.
+    for container in client.containers.list(all=True, filters={"label": ["io.kajitori.ingress"]}):
+        name = container.labels.get("io.kajitori.ingress", "")
+        if name == container.name and is_gone(session_of(name, "kt-ingress-nginx")):
+            container.remove(force=True)
+    for network in client.networks.list(filters=wanted):
+        if is_gone((network.attrs.get("Labels") or {}).get(SESSION_LABEL)):
+            network.remove()
 
 
 def _ip(container: Any, network: str) -> str | None:
