@@ -149,6 +149,7 @@ def ingress_controller(
     kubeconfig: str = typer.Option(None, "--kubeconfig", help="Kubeconfig (server and token)."),
     config_dir: Path = typer.Option(Path("/var/lib/kajitori/ingress"), "--config-dir", help="nginx.conf and certificates (0700); nginx sees it at the same path."),
     publish_address: list[str] = typer.Option([], "--publish-address", help="An address the Ingresses are served on (status.loadBalancer); repeatable."),
+    publish_service: str = typer.Option(None, "--publish-service", help="NAMESPACE/NAME of a LoadBalancer Service in front of the nodes: its addresses, once it has them, are the Ingresses' status."),
     nginx_container: str = typer.Option("kajitori-ingress-nginx", "--nginx-container", help="Name of the nginx container this controller runs (labelled io.kajitori.ingress)."),
     nginx_image: str = typer.Option("nginx:1.22", "--nginx-image", help="Image of nginx (Debian's, built by make images)."),
     network: str = typer.Option("host", "--network", help="Docker network of the nginx container (host: the node's own ports)."),
@@ -178,7 +179,8 @@ def ingress_controller(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     settings = IngressSettings(
-        config_dir=config_dir.resolve(), publish_addresses=publish_address, http_port=http_port, https_port=https_port
+        config_dir=config_dir.resolve(), publish_addresses=publish_address, publish_service=publish_service,
+        http_port=http_port, https_port=https_port,
     )
     client = ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-ingress-controller")
     run(client, nginx, settings, stop, host=socket.gethostname())

@@ -17,7 +17,8 @@ configuration from their caches (net/ingress/render.py) and, if it changed:
 
 Missing Services, ports or Secrets are served as 503 pages naming them and recorded once
 as Warning Events. Each served Ingress's ``status.loadBalancer.ingress`` is set to the
-addresses it is published on. A pass that fails (nginx or the API unreachable) is
+addresses it is published on: the publish Service's load-balancer addresses once it has
+them, else the configured addresses. A pass that fails (nginx or the API unreachable) is
 retried after `retry_s`.
 """
 
@@ -59,6 +60,9 @@ class IngressSettings:
     """Folder of nginx.conf, the certificates and the fallback certificate (nginx sees it at the same path)."""
     publish_addresses: list[str] = field(default_factory=list)
     """Written into each served Ingress's status.loadBalancer.ingress[].ip."""
+    publish_service: str | None = None
+    """``namespace/name`` of a LoadBalancer Service in front of the nodes: once it has addresses,
+    they are what the Ingresses' status shows instead of `publish_addresses` (ingress-nginx's flag)."""
     controller: str = KAJITORI_CONTROLLER
     """The IngressClass controller name this controller serves."""
     http_port: int = 80
@@ -276,10 +280,21 @@ class IngressController:
         if ingress is not None:
             self.recorder.warning(ingress, reason, message)
 
+    def published(self) -> list[str]:
+        """The addresses the Ingresses are served on: the publish Service's, else the configured ones."""
+        if self.settings.publish_service:
+            service = self.services.get(self.settings.publish_service)
+            points = (service.status.loadBalancer.get("ingress") or []) if service is not None else []
+            found = [p["ip"] for p in points if isinstance(p, dict) and p.get("ip")]
+            if found:
+                return found
+        return list(self.settings.publish_addresses)
+
     def _publish(self, ingresses: list[Ingress]) -> None:
-        if not self.settings.publish_addresses:
+        addresses = self.published()
+        if not addresses:
             return
-        wanted = [{"ip": address} for address in self.settings.publish_addresses]
+        wanted = [{"ip": address} for address in addresses]
         for ingress in ingresses:
             if ingress.status.loadBalancer.to_dict().get("ingress") == wanted:
                 continue

@@ -195,3 +195,41 @@ def test_a_new_path_goes_live_without_dropping_requests(lab_api: ApiClient, demo
         thread.join()
     failed = [a for a in answers if not _pod_name(a, "nginx-")]
     assert answers and not failed, f"{len(failed)} of {len(answers)} requests failed: {failed[:5]}"
+
+
+def test_a_load_balancer_address_in_front_of_the_nodes(lab_api: ApiClient, demo: Path) -> None:
+    """examples/ingress-nginx-lb.yaml: a pool address answers for every Ingress and becomes their status."""
+    docs = list(yaml.safe_load_all((ROOT / "examples" / "ingress-nginx-lb.yaml").read_text()))
+    service_path = "/api/v1/namespaces/kube-system/services/ingress-nginx"
+    endpoints_path = "/api/v1/namespaces/kube-system/endpoints/ingress-nginx"
+    for path in (service_path, endpoints_path):
+        try:
+            lab_api.request("DELETE", path)
+        except NotFoundError:
+            pass
+    lab_api.request("POST", "/api/v1/namespaces/kube-system/endpoints", body=next(d for d in docs if d["kind"] == "Endpoints"))
+    lab_api.request("POST", "/api/v1/namespaces/kube-system/services", body=next(d for d in docs if d["kind"] == "Service"))
+    try:
+        def external_ip() -> str | None:
+            points = ((lab_api.request("GET", service_path).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+            return str(points[0]["ip"]) if points and points[0].get("ip") else None
+
+        address = wait_until("an address for ingress-nginx", external_ip, timeout_s=30)
+
+        def status() -> bool:
+            points = ((lab_api.request("GET", f"{INGRESSES}/demo").get("status") or {}).get("loadBalancer") or {}).get("ingress")
+            return points == [{"ip": address}]
+
+        wait_until("the Ingress's status naming the load-balancer address", status, timeout_s=60)
+        wait_until("hello through the load-balancer address",
+                   lambda: _pod_name(get(address, "hello.lab.test", "/hostname"), "hello-"), timeout_s=60)  # fmt: skip
+    finally:
+        for path in (service_path, endpoints_path):
+            try:
+                lab_api.request("DELETE", path)
+            except NotFoundError:
+                pass
+    # Without the Service the nodes' own addresses are the status again.
+    wait_until("the nodes' addresses back in the status", lambda: sorted(
+        p["ip"] for p in ((lab_api.request("GET", f"{INGRESSES}/demo").get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    ) == sorted(NODES.values()), timeout_s=60)  # fmt: skip

@@ -113,3 +113,18 @@ def test_a_missing_service_is_reported_once(tmp_path: Path) -> None:
         ("Warning", "lost", "ServiceNotFound", "service default/nope not found"),
     ]
     assert 'return 503 "service default/nope not found\\n";' in (tmp_path / "nginx.conf").read_text()
+
+
+def test_the_publish_services_address_is_the_status_once_it_has_one(tmp_path: Path) -> None:
+    controller, _nginx, client, _recorder = make(tmp_path, ingress("ours", "a.test", "web"))
+    controller.settings.publish_service = "kube-system/ingress-nginx"
+    controller.sync()  # the Service does not exist (yet): the configured addresses
+    assert client.writes[-1][3].status.loadBalancer.to_dict() == {"ingress": [{"ip": "192.168.56.11"}, {"ip": "192.168.56.12"}]}
+    front = Service.model_validate({"metadata": {"name": "ingress-nginx", "namespace": "kube-system"},
+                                    "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]},
+                                    "status": {"loadBalancer": {"ingress": [{"ip": "192.168.56.200"}]}}})  # fmt: skip
+    controller.services.add(front)  # type: ignore[attr-defined]
+    published = client.writes[-1][3]
+    controller.ingresses.add(published)  # type: ignore[attr-defined]  # the informer brings the status back
+    controller.sync()
+    assert client.writes[-1][3].status.loadBalancer.to_dict() == {"ingress": [{"ip": "192.168.56.200"}]}
