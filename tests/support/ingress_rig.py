@@ -45,6 +45,18 @@ class Rig:
     controller_log: Path
     backends: dict[str, str]
     """Backend name (app-a, app-b) → its address."""
+    controller_cmd: list[str]
+    controller: subprocess.Popen[bytes] | None = None
+
+    def start_controller(self) -> None:
+        with self.controller_log.open("ab") as log:
+            self.controller = subprocess.Popen(
+                self.controller_cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
+
+    def stop_controller(self) -> None:
+        stop_process(self.controller)
+        self.controller = None
 
 
 @contextmanager
@@ -60,7 +72,7 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
     made: list[Any] = []
     network = client.networks.create(network_name, driver="bridge", labels=LABELS)
     master = MasterProcess(tmp / "master").start()
-    controller: subprocess.Popen[bytes] | None = None
+    rig: Rig | None = None
     try:
         backends = {}
         for app in ("app-a", "app-b"):
@@ -84,20 +96,21 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
             "--config-dir", str(tmp / "nginx"), "--nginx-container", nginx_name, "--network", network_name,
             "--publish-address", PUBLISHED,
         ]  # fmt: skip
-        with log_path.open("ab") as log:
-            controller = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        rig = Rig(master, http, "", log_path, backends, cmd)
+        rig.start_controller()
 
         def nginx_ip() -> str | None:
-            assert controller is not None and controller.poll() is None, log_path.read_text()[-3000:]
+            assert rig is not None and rig.controller is not None and rig.controller.poll() is None, log_path.read_text()[-3000:]
             try:
                 return _ip(client.containers.get(nginx_name), network_name)
             except docker.errors.NotFound:
                 return None
 
-        ip = wait_for(nginx_ip, timeout=PROCESS_TIMEOUT_S, what="the controller's nginx container")
-        yield Rig(master, http, ip, log_path, backends)
+        rig.nginx_ip = wait_for(nginx_ip, timeout=PROCESS_TIMEOUT_S, what="the controller's nginx container")
+        yield rig
     finally:
-        stop_process(controller)
+        if rig is not None:
+            rig.stop_controller()
         try:
             nginx = client.containers.get(nginx_name)
             if nginx.labels.get("io.kajitori.ingress") == nginx_name:

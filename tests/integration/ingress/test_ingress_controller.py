@@ -200,6 +200,10 @@ def test_kubectl_creates_and_lists_ingresses(rig: Rig, version: str) -> None:
     lines = _kubectl(rig, version, "get", "ing", name).stdout.splitlines()
     assert lines[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
     assert lines[1].split()[:5] == [name, "kajitori", host, PUBLISHED, "80"]
+    described = _kubectl(rig, version, "describe", "ingress", name)
+    assert described.returncode == 0, described.stderr
+    assert "Ingress Class:    kajitori" in described.stdout and "app-a:80 (" in described.stdout, described.stdout
+    assert "Sync" in described.stdout, described.stdout  # the controller's Event
     classes = _kubectl(rig, version, "get", "ingressclass").stdout.splitlines()
     assert classes[1].split()[:3] == ["kajitori", "kajitori.io/ingress-nginx", "<none>"]
 
@@ -228,3 +232,18 @@ def test_the_official_client_creates_reads_and_lists_ingresses(rig: Rig) -> None
     assert [point.ip for point in status] == [PUBLISHED]
     assert "from-python" in [i.metadata.name for i in api.list_namespaced_ingress("default").items]
     assert [c.spec.controller for c in api.list_ingress_class().items] == ["kajitori.io/ingress-nginx"]
+
+
+def test_nginx_keeps_serving_while_the_controller_restarts(rig: Rig) -> None:
+    made = post(rig.http, INGRESSES, ingress("before-restart", rule("before.test", ("/", "Prefix", "app-a"))))
+    synced(rig, "before-restart", made["metadata"]["generation"])
+    rig.stop_controller()
+    try:
+        assert answer(rig, "before.test", "/r") == (200, "app-a /r\n")  # nginx runs on without its controller
+        made = post(rig.http, INGRESSES, ingress("during-restart", rule("during.test", ("/", "Prefix", "app-b"))))
+    finally:
+        rig.start_controller()
+    # The new controller takes the running nginx over and serves what changed meanwhile.
+    synced(rig, "during-restart", made["metadata"]["generation"])
+    assert answer(rig, "during.test", "/r") == (200, "app-b /r\n")
+    assert answer(rig, "before.test", "/r") == (200, "app-a /r\n")
