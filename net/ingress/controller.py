@@ -46,7 +46,7 @@ from kajitori.informer import Informer
 from kajitori.private_files import ensure_private_dir, write_file
 from kajitori.seams import ApiWriter, Cache, InformerSource, Recorder
 from net.ingress.nginx import Nginx, NginxError
-from net.ingress.render import NamespacedName, Problem, RenderInputs, RenderSettings, render
+from net.ingress.render import NamespacedName, Problem, Rendered, RenderInputs, RenderSettings, render
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,7 @@ class IngressController:
             cache.add_handlers(
                 lambda _new: self.changed.set(), lambda _old, _new: self.changed.set(), lambda _old: self.changed.set()
             )
-        self.current: str | None = None  # the configuration nginx runs
-        self.rendered: str | None = None  # what was rendered for it (differs when an Ingress was left out)
+        self.rendered: str | None = None  # what was last rendered for nginx (all Ingresses, before any was left out)
         self.reported: set[Problem] = set()
         self.rejected: dict[NamespacedName, str] = {}
         self.synced: dict[str, int] = {}  # uid -> the generation last reported served
@@ -218,7 +217,6 @@ class IngressController:
             os.replace(side, self.settings.config)
             self.nginx.reload(self.settings.config)
             self.rendered = wanted
-            self.current = rendered.config
             self._remove_stale_certificates(rendered.certificates)
             log.info("nginx reloaded: %d ingresses served, %d left out", len(accepted), len(rejected))
         else:
@@ -232,7 +230,7 @@ class IngressController:
 
     def _isolate(
         self, ingresses: list[Ingress], settings: RenderSettings, side: Path
-    ) -> tuple[list[Ingress], dict[NamespacedName, str], Any]:
+    ) -> tuple[list[Ingress], dict[NamespacedName, str], Rendered]:
         """The Ingresses nginx accepts together (added oldest first), those it refuses with its words, and their render."""
         ordered = sorted(
             ingresses, key=lambda i: (i.metadata.creationTimestamp or "", i.metadata.namespace or "", i.metadata.name or "")

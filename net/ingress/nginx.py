@@ -143,16 +143,6 @@ class DockerNginx:
         pid, cmd = titles.index("PID"), titles.index("CMD")
         return {row[pid] for row in top.get("Processes") or [] if row[cmd].startswith("nginx: worker process")}
 
-    def ip(self) -> str | None:
-        """The container's address on its network (None on the host network)."""
-        container = self._container()
-        if container is None or self.network == "host":
-            return None
-        container.reload()
-        networks = container.attrs["NetworkSettings"]["Networks"]
-        address = (networks.get(self.network) or {}).get("IPAddress")
-        return address or None
-
     def remove(self) -> None:
         container = self._container()
         if container is not None and container.labels.get(LABEL) == self.name:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -366,7 +366,3 @@ def render(inputs: RenderInputs, settings: RenderSettings) -> Rendered:
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     text = text.replace("http {\n", f"http {{\n    add_header X-Kajitori-Config {digest} always;\n", 1)
     return Rendered(text, builder.certificates, builder.problems)
-
-
-def ingress_keys(ingresses: Iterable[Obj]) -> list[NamespacedName]:
-    return [_key(i) for i in sorted(ingresses, key=_sort_key)]
