@@ -189,6 +189,8 @@ class IngressStatus(KubeModel):
 
 
 class Ingress(TypedObject):
+    """Rules that route outside HTTP(S) traffic by host and path to Services, served by an ingress controller."""
+
     apiVersion: str | None = "networking.k8s.io/v1"
     kind: str | None = "Ingress"
     spec: IngressSpec = Field(default_factory=IngressSpec)
@@ -219,6 +221,8 @@ class IngressClassSpec(KubeModel):
 
 
 class IngressClass(TypedObject):
+    """A kind of ingress controller; Ingresses name the one that serves them (the default one when they name none)."""
+
     apiVersion: str | None = "networking.k8s.io/v1"
     kind: str | None = "IngressClass"
     spec: IngressClassSpec

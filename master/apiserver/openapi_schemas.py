@@ -52,6 +52,7 @@ _PACKAGES = {
     "kajitori.api.apps": "io.k8s.api.apps.v1",
     "kajitori.api.batch": "io.k8s.api.batch.v1",
     "kajitori.api.coordination": "io.k8s.api.coordination.v1",
+    "kajitori.api.networking": "io.k8s.api.networking.v1",
     "kajitori.api.meta": META,
 }
 _OWN_PACKAGE: dict[type[KubeModel], str] = {Scale: "io.k8s.api.autoscaling.v1"}
@@ -61,6 +62,7 @@ _PROTO_PACKAGES = {
     "apps/v1": "io.k8s.api.apps.v1",
     "batch/v1": "io.k8s.api.batch.v1",
     "coordination/v1": "io.k8s.api.coordination.v1",
+    "networking/v1": "io.k8s.api.networking.v1",
     "autoscaling/v1": "io.k8s.api.autoscaling.v1",
     "policy/v1": "io.k8s.api.policy.v1",
 }
