@@ -63,14 +63,42 @@ _SERVER_META = ("name", "namespace", "uid", "resourceVersion", "generation", "cr
 _IGNORED: frozenset[Path] = frozenset({("f:apiVersion",), ("f:kind",), *(("f:metadata", "f:" + m) for m in _SERVER_META)})
 
 
-@dataclass
 class Entry:
-    manager: str
-    operation: str
-    api_version: str
-    subresource: str
-    fields: FieldSet
-    time: str | None = None
+    """One manager's entry. A stored entry keeps its ``fieldsV1`` tree and is decoded only when a
+    write changes what it owns: most writes touch one or two managers of an object, and
+    decoding every entry would cost a write more than the rest of the field manager."""
+
+    def __init__(
+        self, manager: str, operation: str, api_version: str, subresource: str, fields: FieldSet | None,
+        time: str | None = None, *, tree: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
+        self.manager, self.operation, self.api_version, self.subresource = manager, operation, api_version, subresource
+        self.time = time
+        self._fields = fields
+        self._tree = tree
+
+    @property
+    def fields(self) -> FieldSet:
+        if self._fields is None:
+            self._fields = decode(self._tree or {})
+        return self._fields
+
+    @fields.setter
+    def fields(self, value: FieldSet) -> None:
+        self._fields = value
+
+    def owned(self, paths: FieldSet) -> FieldSet:
+        """Which of ``paths`` this entry owns (without decoding a stored tree)."""
+        if self._fields is not None:
+            return self._fields & paths
+        return {path for path in paths if _tree_has(self._tree or {}, path)}
+
+    def discard(self, paths: FieldSet) -> None:
+        if self.owned(paths):
+            self.fields = self.fields - paths
+
+    def empty(self) -> bool:
+        return not self._fields if self._fields is not None else not self._tree
 
     def key(self) -> tuple[str, str, str, str]:
         # Appliers are one manager whatever version they applied, as in Kubernetes.
@@ -80,7 +108,7 @@ class Entry:
         out: dict[str, Any] = {"manager": self.manager, "operation": self.operation, "apiVersion": self.api_version}
         if self.time:
             out["time"] = self.time
-        out.update(fieldsType="FieldsV1", fieldsV1=encode(self.fields))
+        out.update(fieldsType="FieldsV1", fieldsV1=self._tree if self._fields is None else encode(self._fields))
         if self.subresource:
             out["subresource"] = self.subresource
         return out
@@ -150,7 +178,17 @@ def parse_entries(resource: Resource, name: str | None, value: Any) -> list[Entr
         raise errors.field_invalid(resource, name, f"metadata.managedFields{exc.where}", exc.message) from None
 
 
-def _parse(value: Any) -> list[Entry]:
+def _tree_has(tree: dict[str, Any], path: Path) -> bool:
+    node: Any = tree
+    for element in path:
+        node = node.get(element)
+        if not isinstance(node, dict):
+            return False
+    return not node or "." in node
+
+
+def _parse(value: Any, *, trusted: bool = False) -> list[Entry]:
+    """Entries from a managedFields list; a ``trusted`` one (stored by this module) keeps its trees undecoded."""
     if not isinstance(value, list):
         raise _EntryError("", "must be a list of ManagedFieldsEntry objects")
     entries: list[Entry] = []
@@ -172,11 +210,12 @@ def _parse(value: Any) -> list[Entry]:
             raise _EntryError(f"{at}.manager", f"Invalid value: must be at most {MAX_MANAGER_LENGTH} printable characters")
         if len(raw.get("subresource") or "") > 256:
             raise _EntryError(f"{at}.subresource", "Too long: may not be more than 256 bytes")
+        tree = raw.get("fieldsV1") or {}
         try:
-            fields = decode(raw.get("fieldsV1") or {})
+            fields = None if trusted and isinstance(tree, dict) else decode(tree)
         except DecodeError as exc:
             raise _EntryError(f"{at}.fieldsV1", f"Invalid value: {exc}") from None
-        entry = Entry(manager, operation, raw.get("apiVersion") or "", raw.get("subresource") or "", fields, raw.get("time"))
+        entry = Entry(manager, operation, raw.get("apiVersion") or "", raw.get("subresource") or "", fields, raw.get("time"), tree=tree)
         entries = [e for e in entries if e.key() != entry.key()] + [entry]
     return entries
 
@@ -187,13 +226,13 @@ def _stored_entries(obj: dict[str, Any]) -> list[Entry]:
     if not isinstance(value, list):
         return []
     try:
-        return _parse(value)
+        return _parse(value, trusted=True)
     except _EntryError:
         return []
 
 
 def _store_entries(obj: dict[str, Any], entries: list[Entry]) -> None:
-    kept = [e for e in entries if e.fields]
+    kept = [e for e in entries if not e.empty()]
     kept.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource))
     meta = obj.setdefault("metadata", {})
     if kept:
@@ -229,7 +268,8 @@ def track_update(resource: Resource, name: str, old: dict[str, Any] | None, new:
     """Set ``new``'s managedFields: the writer's Update entry takes the fields this write changed."""
     sent = (new.get("metadata") or {}).get("managedFields")
     entries = _stored_entries(old) if old is not None else []
-    if sent is not None and (writer.subresource == "" or old is None):
+    unchanged = old is not None and sent == (old.get("metadata") or {}).get("managedFields")
+    if sent is not None and (writer.subresource == "" or old is None) and not unchanged:
         given = parse_entries(resource, name, sent)
         if given or sent:  # [] keeps the live entries; [{}] leaves none
             entries = given
@@ -237,7 +277,7 @@ def track_update(resource: Resource, name: str, old: dict[str, Any] | None, new:
         changes = compare(without_managed_fields(old or {}), without_managed_fields(new), resource.kind)
         taken = _scoped(changes.changed(), resource, writer.subresource)
         for entry in entries:
-            entry.fields -= taken | changes.removed
+            entry.discard(taken | changes.removed)
         if taken:
             mine = Entry(writer.manager, UPDATE, resource.api_version, writer.subresource, taken, writer.now)
             previous = next((e for e in entries if e.key() == mine.key()), None)
@@ -314,12 +354,12 @@ class ApplyPlan:
         for entry in self.writer.entries:
             if entry.key() == self._key():
                 continue
-            conflicts.extend((entry, path) for path in sorted(entry.fields & changed & self.applied))
+            conflicts.extend((entry, path) for path in sorted(entry.owned(changed & self.applied)))
         if conflicts and not self.writer.force:
             raise conflict_error(self.resource, self.name, conflicts)
         entries = [e for e in self.writer.entries if e.key() != self._key()]
         for entry in entries:
-            entry.fields -= (changed & self.applied) | removed
+            entry.discard((changed & self.applied) | removed)
         # The time moves only when the object does (Kubernetes' rule), so applying again is a no-op.
         last = next((e for e in self.writer.entries if e.key() == self._key()), None)
         moved = bool(changed or removed)
