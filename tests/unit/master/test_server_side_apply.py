@@ -205,3 +205,69 @@ def test_applying_the_same_configuration_again_writes_nothing(server: tuple[Test
     time.sleep(1.1)  # the entry's time has seconds: a new second must not make a write
     again = apply(client, "same", deployment("same")).json()
     assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+
+
+def test_ports_are_keyed_by_port_and_protocol_and_finalizers_are_a_set(server: tuple[TestClient, SQLiteStore]) -> None:
+    client, _ = server
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "dns", "finalizers": ["example.com/keep"]},
+           "spec": {"selector": {"app": "dns"}, "ports": [{"name": "udp", "port": 53, "protocol": "UDP"}, {"name": "tcp", "port": 53}]}}  # fmt: skip
+    r = client.patch("/api/v1/namespaces/default/services/dns?fieldManager=m", content=json.dumps(svc), headers=APPLY)
+    assert r.status_code == 201, r.text
+    fields = entries(r.json())[("m", "Apply")]["fieldsV1"]
+    assert set(fields["f:spec"]["f:ports"]) == {'k:{"port":53,"protocol":"TCP"}', 'k:{"port":53,"protocol":"UDP"}'}
+    assert fields["f:metadata"]["f:finalizers"] == {'v:"example.com/keep"': {}}
+    assert fields["f:spec"]["f:selector"] == {"f:app": {}}  # a Service's selector is a map, a Deployment's is atomic
+
+
+def test_applied_lists_keep_other_managers_items_in_place(server: tuple[TestClient, SQLiteStore]) -> None:
+    client, _ = server
+    body = deployment("order")
+    template = body["spec"]["template"]["spec"]
+    template["containers"] = [{"name": "a", "image": "x"}, {"name": "b", "image": "x"}]
+    assert apply(client, "order", body).status_code == 201
+    smp = {"Content-Type": "application/strategic-merge-patch+json"}
+    client.patch(f"{DEPLOYMENTS}/order?fieldManager=other", json={"spec": {"template": {"spec": {"containers": [{"name": "z", "image": "x"}]}}}}, headers=smp)
+    template["containers"] = [{"name": "c", "image": "x"}, {"name": "b", "image": "x"}, {"name": "a", "image": "x"}]
+    r = apply(client, "order", body)
+    assert [c["name"] for c in r.json()["spec"]["template"]["spec"]["containers"]] == ["c", "z", "b", "a"]
+    template["containers"] = [{"name": "b", "image": "y"}]
+    r = apply(client, "order", body)
+    assert [(c["name"], c["image"]) for c in r.json()["spec"]["template"]["spec"]["containers"]] == [("z", "x"), ("b", "y")]
+
+
+MANIFESTS = {
+    "Namespace": {},
+    "Node": {"spec": {"unschedulable": True}},
+    "Pod": {"spec": {"containers": [{"name": "c", "image": "x"}]}},
+    "Service": {"spec": {"ports": [{"port": 80}]}},
+    "Endpoints": {"subsets": [{"addresses": [{"ip": "10.244.1.2"}], "ports": [{"port": 80}]}]},
+    "ConfigMap": {"data": {"a": "1"}},
+    "Secret": {"stringData": {"a": "1"}},
+    "Event": {"involvedObject": {"kind": "Pod", "name": "x", "namespace": "default"}, "reason": "R", "message": "m"},
+    "Lease": {"spec": {"holderIdentity": "me"}},
+    "Deployment": deployment("kinds")["spec"],
+    "ReplicaSet": deployment("kinds")["spec"],
+    "DaemonSet": {k: v for k, v in deployment("kinds")["spec"].items() if k != "replicas"},
+    "Job": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}},
+    "CronJob": {"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}}},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MANIFESTS))
+def test_every_kind_served_applies(server: tuple[TestClient, SQLiteStore], kind: str) -> None:
+    from kajitori.api.registry import RESOURCES
+
+    client, _ = server
+    resource = next(r for r in RESOURCES if r.kind == kind)
+    extra = MANIFESTS[kind]
+    if kind in ("Deployment", "ReplicaSet", "DaemonSet"):
+        extra = {"spec": extra}
+    body = {"apiVersion": resource.api_version, "kind": kind, "metadata": {"name": "kinds", "labels": {"by": "apply"}}, **extra}
+    ns = "namespaces/default/" if resource.namespaced else ""
+    path = f"{resource.prefix.rstrip('/')}/{ns}{resource.plural}/kinds?fieldManager=m"
+    r = client.patch(path, content=json.dumps(body), headers=APPLY)
+    assert r.status_code == 201, r.text
+    assert entries(r.json())[("m", "Apply")]["fieldsV1"]["f:metadata"] == {"f:labels": {"f:by": {}}}
+    body["metadata"]["labels"] = {"by": "apply-again"}
+    r = client.patch(path, content=json.dumps(body), headers=APPLY)
+    assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"by": "apply-again"}
