@@ -174,8 +174,10 @@ def compare(old: dict[str, Any], new: dict[str, Any], kind: str) -> Comparison:
 
 def _all_paths(value: Any, type_name: str | None, shape: ListShape | None, path: Path, out: FieldSet) -> None:
     """Every path of a value that appeared or vanished as a whole, the value itself included."""
-    if path and (len(path) > 1 or not isinstance(value, dict)):
-        out.add(path)  # a top-level object (metadata, spec) is structure, not a field someone sets
+    # A top-level object (metadata, spec) is structure, not a field someone sets; nor is a
+    # list merged by item (its items are), as Kubernetes' Update entries show them.
+    if path and (len(path) > 1 or not isinstance(value, dict)) and not (isinstance(value, list) and shape is not None and shape.kind != "atomic"):
+        out.add(path)
     if isinstance(value, dict) and shape is None:
         table = table_of(type_name)
         atomic = ATOMIC_FIELDS.get(type_name or "", frozenset())

@@ -117,6 +117,10 @@ def test_other_writes_record_update_entries_that_applies_conflict_with(server: t
     assert r.status_code == 201
     created = entries(r.json())[("kubectl-client-side-apply", "Update")]
     assert created["fieldsV1"]["f:spec"]["f:replicas"] == {} and "f:status" not in created["fieldsV1"]
+    # Kubernetes' shape of an Update entry: a map it added is a member ("."), a list merged by key is not.
+    assert created["fieldsV1"]["f:metadata"]["f:labels"] == {".": {}, "f:app": {}}
+    containers = created["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]
+    assert "." not in containers and containers['k:{"name":"web"}']["."] == {}
     r = client.patch(f"{DEPLOYMENTS}/upd", json={"spec": {"paused": True}}, headers={**MERGE, "User-Agent": "kubectl/v1.28.4 (linux/amd64)"})
     assert entries(r.json())[("kubectl", "Update")]["fieldsV1"] == {"f:spec": {"f:paused": {}}}
     r = apply(client, "upd", {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "upd"}, "spec": {"replicas": 3, "paused": True}})
