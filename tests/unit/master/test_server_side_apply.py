@@ -275,3 +275,22 @@ def test_every_kind_served_applies(server: tuple[TestClient, SQLiteStore], kind:
     body["metadata"]["labels"] = {"by": "apply-again"}
     r = client.patch(path, content=json.dumps(body), headers=APPLY)
     assert r.status_code == 200 and r.json()["metadata"]["labels"] == {"by": "apply-again"}
+
+
+def test_apply_to_status_owns_status_fields_under_the_subresource(server: tuple[TestClient, SQLiteStore]) -> None:
+    client, _ = server
+    assert apply(client, "st", deployment("st")).status_code == 201
+    status = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "st"}, "spec": {"replicas": 9}, "status": {"replicas": 3}}
+    r = client.patch(f"{DEPLOYMENTS}/st/status?fieldManager=ctrl", content=json.dumps(status), headers=APPLY)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"]["replicas"], r.json()["spec"]["replicas"]) == (3, 2)  # /status changes only status
+    entry = next(e for e in r.json()["metadata"]["managedFields"] if e["manager"] == "ctrl")
+    assert (entry["operation"], entry["subresource"], entry["fieldsV1"]) == ("Apply", "status", {"f:status": {"f:replicas": {}}})
+
+
+@pytest.mark.parametrize("manager", ["bad\nname", "tab\there", "\u2028"])
+def test_a_field_manager_with_unprintable_characters_is_refused(server: tuple[TestClient, SQLiteStore], manager: str) -> None:
+    client, _ = server
+    r = client.post(DEPLOYMENTS, params={"fieldManager": manager}, json=deployment("unprintable"))
+    assert r.status_code == 422 and r.json()["details"]["causes"][0]["field"] == "fieldManager"
+    assert client.get(f"{DEPLOYMENTS}/unprintable").status_code == 404
