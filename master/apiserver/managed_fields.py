@@ -18,9 +18,10 @@ field manager does:
   another manager owns them or something below them; the fields it changes that another
   manager owns are conflicts (409, Kubernetes' words) unless ``force``, which moves them.
 
-Simplified against Kubernetes: one version per kind (no conversion of field sets
-between versions), no cap on the number of Update entries, and ``.`` markers of Update
-entries follow the JSON tree rather than Go's pointer fields.
+At most ten Update entries are kept: the oldest are folded into ``ancient-changes``, as in
+Kubernetes. Simplified against Kubernetes: one version per kind (no conversion of field
+sets between versions), and ``.`` markers of Update entries follow the JSON tree rather
+than Go's pointer fields.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ from master.apiserver.fieldsets import (
 APPLY, UPDATE = "Apply", "Update"
 MAX_MANAGER_LENGTH = 128
 BEFORE_FIRST_APPLY = "before-first-apply"
+# Kubernetes keeps at most ten Update entries; older ones are folded into one.
+MAX_UPDATE_ENTRIES = 10
+ANCIENT_CHANGES = "ancient-changes"
 # Metadata the server owns: never in a field set.
 _SERVER_META = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
                 "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink")  # fmt: skip
@@ -231,8 +235,31 @@ def _stored_entries(obj: dict[str, Any]) -> list[Entry]:
         return []
 
 
+def _cap_updates(entries: list[Entry]) -> list[Entry]:
+    """At most ``MAX_UPDATE_ENTRIES`` Update entries: the oldest are folded into ``ancient-changes``, as Kubernetes does."""
+    updates = sorted((e for e in entries if e.operation == UPDATE), key=lambda e: (e.time or "", e.manager))
+    if len(updates) <= MAX_UPDATE_ENTRIES:
+        return entries
+    gone: set[int] = set()
+    bucket = next((e for e in updates if e.manager == ANCIENT_CHANGES and not e.subresource), None)
+    for entry in updates:
+        if len(updates) - len(gone) <= MAX_UPDATE_ENTRIES:
+            break
+        if entry is bucket:
+            continue
+        if bucket is None:
+            bucket = Entry(ANCIENT_CHANGES, UPDATE, entry.api_version, "", set(entry.fields), entry.time)
+            entries = [*entries, bucket]
+            updates.append(bucket)
+        else:
+            bucket.fields = bucket.fields | entry.fields
+            bucket.time = max(bucket.time or "", entry.time or "") or None
+        gone.add(id(entry))
+    return [e for e in entries if id(e) not in gone]
+
+
 def _store_entries(obj: dict[str, Any], entries: list[Entry]) -> None:
-    kept = [e for e in entries if not e.empty()]
+    kept = _cap_updates([e for e in entries if not e.empty()])
     kept.sort(key=lambda e: (e.operation, e.time or "", e.manager, e.api_version, e.subresource))
     meta = obj.setdefault("metadata", {})
     if kept:

@@ -294,3 +294,16 @@ def test_a_field_manager_with_unprintable_characters_is_refused(server: tuple[Te
     r = client.post(DEPLOYMENTS, params={"fieldManager": manager}, json=deployment("unprintable"))
     assert r.status_code == 422 and r.json()["details"]["causes"][0]["field"] == "fieldManager"
     assert client.get(f"{DEPLOYMENTS}/unprintable").status_code == 404
+
+
+def test_at_most_ten_update_entries_the_oldest_folded_into_ancient_changes(server: tuple[TestClient, SQLiteStore]) -> None:
+    client, _ = server
+    client.post(f"{DEPLOYMENTS}?fieldManager=m00", json=deployment("many"))
+    for i in range(1, 12):
+        r = client.patch(f"{DEPLOYMENTS}/many?fieldManager=m{i:02}", json={"metadata": {"labels": {f"l{i:02}": "x"}}}, headers=MERGE)
+        assert r.status_code == 200
+    updates = [e for e in r.json()["metadata"]["managedFields"] if e["operation"] == "Update"]
+    names = [e["manager"] for e in updates]
+    assert len(updates) == 10 and "ancient-changes" in names and not {"m00", "m01", "m02"} & set(names), names
+    ancient = next(e for e in updates if e["manager"] == "ancient-changes")["fieldsV1"]
+    assert {"f:l01", "f:l02"} <= set(ancient["f:metadata"]["f:labels"]) and "f:replicas" in ancient["f:spec"]
