@@ -307,3 +307,17 @@ def test_at_most_ten_update_entries_the_oldest_folded_into_ancient_changes(serve
     assert len(updates) == 10 and "ancient-changes" in names and not {"m00", "m01", "m02"} & set(names), names
     ancient = next(e for e in updates if e["manager"] == "ancient-changes")["fieldsV1"]
     assert {"f:l01", "f:l02"} <= set(ancient["f:metadata"]["f:labels"]) and "f:replicas" in ancient["f:spec"]
+
+
+def test_several_conflicts_are_listed_per_manager_in_kubernetes_words(server: tuple[TestClient, SQLiteStore]) -> None:
+    client, _ = server
+    assert apply(client, "two", deployment("two")).status_code == 201
+    client.patch(f"{DEPLOYMENTS}/two?fieldManager=kubectl-edit", json={"spec": {"paused": True}}, headers=MERGE)
+    change = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "two"}, "spec": {"replicas": 5, "paused": False, "minReadySeconds": 3}}
+    r = apply(client, "two", change, "fieldManager=bob")
+    assert r.status_code == 409
+    assert r.json()["message"] == (
+        'Apply failed with 2 conflicts: conflicts with "alice":\n- .spec.replicas\n'
+        'conflicts with "kubectl-edit" using apps/v1:\n- .spec.paused'
+    )
+    assert [c["field"] for c in r.json()["details"]["causes"]] == [".spec.replicas", ".spec.paused"]
