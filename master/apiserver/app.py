@@ -23,13 +23,14 @@ from typing import Any, cast
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
-from master.apiserver import errors, paging, query
+from master.apiserver import errors, metrics, openapi, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
@@ -171,10 +172,17 @@ def create_app(state: ServerState) -> FastAPI:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(errors.ApiError(500, "InternalError", f"an internal error occurred: {type(exc).__name__}"))
 
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        # Routing's own 404/405 as kube-apiserver words them, never FastAPI's {"detail": ...}.
+        code = getattr(exc, "status_code", 500)
+        return error_response(errors.for_http_status(code))
+
     app.add_exception_handler(errors.ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_any_error)
     if state.tokens is not None:
         app.add_middleware(BearerAuth, tokens=state.tokens)
+    metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
 
     @app.get("/healthz")
     @app.get("/livez")
@@ -191,13 +199,14 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/openapi/v2")
     async def openapi_v2(request: Request) -> Response:
-        # kubectl apply fetches the schema (protobuf first) for validation and patch
-        # metadata. An empty document is a valid answer: kubectl then skips client-side
-        # validation of kinds it finds no schema for and takes strategic-merge metadata
-        # from its own built-in types, which cover every kind served here.
+        # kubectl reads v2 only as gnostic protobuf and only as a fallback of v3
+        # (openapi.py): an empty document is a valid answer, and kubectl then takes
+        # strategic-merge metadata from its built-in types, which cover every kind served.
         if "protobuf" in request.headers.get("accept", ""):
             return Response(b"", media_type=OPENAPI_V2_PROTOBUF)
         return json_response({"swagger": "2.0", "info": {"title": "Kajitori", "version": VERSION["gitVersion"]}, "paths": {}, "definitions": {}})
+
+    openapi.install(app, VERSION["gitVersion"])
 
     @app.get("/api")
     async def api_versions(request: Request) -> Response:

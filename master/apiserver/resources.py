@@ -148,6 +148,22 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _check_name(resource: Resource, name: str, obj: dict[str, Any]) -> None:
+    """kube-apiserver's checkName for an update or a patched object: the body names the URL's object
+    (no metadata, or no name, is the name "" and does not)."""
+    body_name = _metadata(obj).get("name")
+    if body_name != name:
+        shown = body_name if isinstance(body_name, str) else ""
+        raise errors.ApiError(
+            400,
+            "BadRequest",
+            f"the name of the object ({shown}) does not match the name on the URL ({name})",
+            name=name,
+            resource=resource,
+            causes=[StatusCause(reason="FieldValueInvalid", field="metadata.name", message=f"Invalid value: must be {name!r}")],
+        )
+
+
 def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k != "resourceVersion"}
     return {**obj, "metadata": meta}
@@ -358,6 +374,7 @@ class ResourceAPI:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
+        _check_name(resource, name, body)
         old = self.load(resource, namespace, name)
         expected = _parse_rv(_metadata(body).get("resourceVersion"))
         track = self._tracker(resource, name, manager, subresource)
@@ -382,6 +399,7 @@ class ResourceAPI:
             raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
         # The patch was bounded as a body; what it makes of the object is bounded the same way.
         check_result(resource, name, patched)
+        _check_name(resource, name, patched)
         # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
         wanted = _metadata(patched).get("resourceVersion")
         expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv
@@ -483,15 +501,13 @@ class ResourceAPI:
         try:
             if subresource != "status":
 
-                def prepare() -> None:
-                    strategy.prepare_for_update(merged, old_obj)
-                    strategy.check_immutable(merged, old_obj)
-
-                self._prepare(resource, merged, prepare)
+                self._prepare(resource, merged, lambda: strategy.prepare_for_update(merged, old_obj))
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         validated = self.validate(resource, merged, fields=fields, old=old_obj)
         try:
+            if subresource != "status":
+                strategy.check_immutable(validated, old_obj)
             strategy.validate(validated)
             strategy.after_validate_update(self.store, resource, validated, old_obj)
         except FieldError as exc:
@@ -527,16 +543,11 @@ class ResourceAPI:
             finalizers.append("foregroundDeletion")
         if options.propagation_policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        grace = strategy_for(resource).deletion_grace(obj, options.grace_period_seconds)
-        if resource is NAMESPACES:
-            spec_finalizers = (obj.get("spec") or {}).get("finalizers") or []
-            if spec_finalizers:
-                obj.setdefault("status", {})["phase"] = "Terminating"
-                finalizers = finalizers or []
-        else:
-            spec_finalizers = []
+        strategy = strategy_for(resource)
+        grace = strategy.deletion_grace(obj, options.grace_period_seconds)
+        held = strategy.begin_deletion(obj)
         key = self.key(resource, namespace, name)
-        if grace or finalizers or spec_finalizers:
+        if grace or finalizers or held:
             if meta.get("deletionTimestamp"):
                 current = meta.get("deletionGracePeriodSeconds")
                 if current is not None and grace is not None and grace < current:
@@ -550,7 +561,7 @@ class ResourceAPI:
             meta["finalizers"] = finalizers or None
             if meta["finalizers"] is None:
                 del meta["finalizers"]
-            if grace == 0 and not finalizers and not spec_finalizers:
+            if grace == 0 and not finalizers and not held:
                 return self.store.delete(key, expected_rv=old.rv).obj, True
             try:
                 stored = self.store.update(key, obj, expected_rv=old.rv)
