@@ -7,7 +7,8 @@ an object knows lists from the patch metadata strategic merge uses (``patch_meta
 list Kubernetes merges by a key is a map-list (``k:``), one merged without a key a set
 (``v:``), any other list and the structs Kubernetes marks atomic are one leaf. Lists whose
 Kubernetes list-map keys are more than the patch merge key (container and Service ports:
-the port and its protocol, TCP when left out) are named in ``LIST_KEYS``.
+the port and its protocol, TCP when left out) are named in ``patch_meta.LIST_MAP_KEYS``,
+the table OpenAPI v3 publishes as ``x-kubernetes-list-map-keys`` too.
 
 Three operations serve server-side apply and the ``Update`` entries of other writes:
 ``field_set`` (the fields an applied configuration sets, structured-merge-diff's rules:
@@ -23,17 +24,15 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from master.apiserver.patch_meta import KINDS, Field, fields_of
+from master.apiserver.patch_meta import KINDS, LIST_MAP_KEY_DEFAULTS, LIST_MAP_KEYS, Field, fields_of
 
 Path = tuple[str, ...]
 FieldSet = set[Path]
 
 # (parent type, field) -> the list's Kubernetes list-map keys and their defaults, where
-# they differ from the patch merge key.
+# they differ from the patch merge key (one table with OpenAPI v3's, in patch_meta).
 LIST_KEYS: dict[tuple[str, str], tuple[tuple[str, ...], dict[str, Any]]] = {
-    ("Container", "ports"): (("containerPort", "protocol"), {"protocol": "TCP"}),
-    ("ServiceSpec", "ports"): (("port", "protocol"), {"protocol": "TCP"}),
-    ("PodSpec", "topologySpreadConstraints"): (("topologyKey", "whenUnsatisfiable"), {}),
+    where: (keys, {k: v for k, v in LIST_MAP_KEY_DEFAULTS.items() if k in keys}) for where, keys in LIST_MAP_KEYS.items()
 }
 # Structs Kubernetes marks ``structType=atomic``: owned, compared and replaced as one value.
 ATOMIC_FIELDS: dict[str, frozenset[str]] = {
