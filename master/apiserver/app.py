@@ -34,7 +34,8 @@ from master.apiserver import errors, metrics, openapi, paging, query
 from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
-from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
+from master.apiserver.managed_fields import request_manager
+from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
 from master.apiserver.watch_hub import WatchHub
@@ -423,23 +424,29 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
             return json_response(stored.raw)
         if method == "PUT":
             body = await read_body(request)
+            manager, _ = request_manager(request.query_params, request.headers, apply=False)
             if sub == "scale":
-                return json_response(await write(api.update_scale, r, ns or "", name, body))
+                return json_response(await write(api.update_scale, r, ns or "", name, body, manager=manager))
             fields = field_validation(request)
-            return warned(json_response(await write(api.update, r, ns, name, body, sub, fields=fields)), fields)
+            return warned(json_response(await write(api.update, r, ns, name, body, sub, fields=fields, manager=manager)), fields)
         if method == "PATCH":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
-            if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH):
+            if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH) or (sub == "scale" and content_type == APPLY_PATCH):
                 raise errors.ApiError(
                     415,
                     "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}",
+                    f"the body of the request was in an unknown format - accepted media types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}"
+                    + ("" if sub == "scale" else f", {APPLY_PATCH}"),
                 )
+            manager, force = request_manager(request.query_params, request.headers, apply=content_type == APPLY_PATCH)
             patch = await read_body(request)
             if sub == "scale":
-                return json_response(await write(api.patch_scale, r, ns or "", name, content_type, patch))
+                return json_response(await write(api.patch_scale, r, ns or "", name, content_type, patch, manager=manager))
             fields = field_validation(request)
-            return warned(json_response(await write(api.patch, r, ns, name, content_type, patch, sub, fields=fields)), fields)
+            if content_type == APPLY_PATCH:
+                obj, created = await write(api.apply, r, ns, name, patch, sub, manager=manager, force=force, fields=fields)
+                return warned(json_response(obj, 201 if created else 200), fields)
+            return warned(json_response(await write(api.patch, r, ns, name, content_type, patch, sub, fields=fields, manager=manager)), fields)
         if method == "POST" and sub == "binding":
             status = await write(api.bind, ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
@@ -486,7 +493,8 @@ async def _collection(state: ServerState, api: ResourceAPI, request: Request, ta
         if r.namespaced and ns is None:
             raise errors.bad_request(f"{r.plural} are namespaced: POST to /{r.prefix.strip('/')}/namespaces/NAMESPACE/{r.plural}")
         fields = field_validation(request)
-        return warned(json_response(await write(api.create, r, ns, body, fields=fields), 201), fields)
+        manager, _ = request_manager(request.query_params, request.headers, apply=False)
+        return warned(json_response(await write(api.create, r, ns, body, fields=fields, manager=manager), 201), fields)
     if request.method == "DELETE":
         labels, fields = _selectors(request)
         body = await read_body(request)

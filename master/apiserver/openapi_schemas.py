@@ -68,11 +68,7 @@ _PROTO_PACKAGES = {
 }
 
 # Lists Kubernetes keys by more than their patch merge key (listMapKey tags).
-LIST_MAP_KEYS: dict[tuple[str, str], list[str]] = {
-    ("Container", "ports"): ["containerPort", "protocol"],
-    ("ServiceSpec", "ports"): ["port", "protocol"],
-    ("PodSpec", "topologySpreadConstraints"): ["topologyKey", "whenUnsatisfiable"],
-}
+LIST_MAP_KEYS = patch_meta.LIST_MAP_KEYS  # one table for OpenAPI and server-side apply
 
 _TYPED_OBJECT_DOCS = {
     "apiVersion": "The versioned schema of this object: servers convert recognized schemas to the latest "
@@ -285,7 +281,7 @@ class SchemaSet:
         if patch_field is not None and "merge" in patch_field.strategy:
             if patch_field.key:
                 prop["x-kubernetes-list-type"] = "map"
-                prop["x-kubernetes-list-map-keys"] = LIST_MAP_KEYS.get((owner, wire), [patch_field.key])
+                prop["x-kubernetes-list-map-keys"] = list(LIST_MAP_KEYS.get((owner, wire), (patch_field.key,)))
             else:
                 prop["x-kubernetes-list-type"] = "set"
         else:

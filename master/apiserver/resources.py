@@ -33,6 +33,7 @@ from kajitori.api.selectors import FieldQuery, LabelQuery
 from kajitori.clock import Clock
 from master.apiserver import errors
 from master.apiserver.body import BodyError, check_tree
+from master.apiserver.managed_fields import ApplyPlan, Writer, track_update
 from master.apiserver.patch import PatchError, apply_patch
 from master.apiserver.strategies import FieldError, strategy_for
 from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 NAMESPACES = by_path("", "v1", "namespaces")
 PODS = by_path("", "v1", "pods")
 _INT64_MAX = 2**63 - 1
+# Called with (old or None, new) once ``new`` is validated: sets its managedFields, or refuses the write.
+Track = Callable[[dict[str, Any] | None, dict[str, Any]], None]
 # Metadata only the server writes; a client's update cannot change them.
 _SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 
@@ -283,7 +286,14 @@ class ResourceAPI:
     # -- create ----------------------------------------------------------------
 
     def create(
-        self, resource: Resource, namespace: str | None, body: Any, *, fields: FieldValidation | None = None
+        self,
+        resource: Resource,
+        namespace: str | None,
+        body: Any,
+        *,
+        fields: FieldValidation | None = None,
+        manager: str | None = None,
+        track: Track | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
@@ -324,6 +334,7 @@ class ResourceAPI:
             strategy.after_validate_create(self.store, resource, obj)
         except FieldError as exc:
             raise errors.field_invalid(resource, meta["name"], exc.field, exc.message) from None
+        (track or self._tracker(resource, meta["name"], manager, None))(None, obj)
         try:
             stored = self.store.create(self.key(resource, namespace, meta["name"]), obj)
         except AlreadyExists:
@@ -358,6 +369,7 @@ class ResourceAPI:
         subresource: str | None = None,
         *,
         fields: FieldValidation | None = None,
+        manager: str | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
@@ -365,7 +377,8 @@ class ResourceAPI:
         _check_name(resource, name, body)
         old = self.load(resource, namespace, name)
         expected = _parse_rv(_metadata(body).get("resourceVersion"))
-        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields)
+        track = self._tracker(resource, name, manager, subresource)
+        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields, track)
 
     def patch(
         self,
@@ -377,6 +390,7 @@ class ResourceAPI:
         subresource: str | None = None,
         *,
         fields: FieldValidation | None = None,
+        manager: str | None = None,
     ) -> dict[str, Any]:
         old = self.load(resource, namespace, name)
         try:
@@ -389,7 +403,50 @@ class ResourceAPI:
         # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
         wanted = _metadata(patched).get("resourceVersion")
         expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv
-        return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields)
+        track = self._tracker(resource, name, manager, subresource)
+        return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields, track)
+
+    def apply(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        config: Any,
+        subresource: str | None = None,
+        *,
+        manager: str,
+        force: bool = False,
+        fields: FieldValidation | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Server-side apply (``managed_fields.ApplyPlan``): (the object, created?). Creates what does not exist."""
+        if not isinstance(config, dict):
+            raise errors.bad_request("the applied configuration must be a YAML or JSON object")
+        for field in ("apiVersion", "kind"):
+            if not isinstance(config.get(field), str) or not config[field]:
+                raise errors.bad_request(f"{field}: Required value: an applied configuration names its {field}")
+        self._check_kind(resource, config)
+        meta = config.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise errors.field_invalid(resource, name, "metadata", "must be an object")
+        if _metadata(config).get("name") not in (None, name):
+            raise errors.bad_request(f"the name of the object ({_metadata(config).get('name')}) does not match the name on the URL ({name})")
+        writer = Writer(manager, self.clock.rfc3339(), subresource or "", force)
+        live = self.store.get(self.key(resource, namespace, name))
+        if live is None:
+            if subresource:
+                raise errors.not_found(resource, name)
+            plan = ApplyPlan.make(resource, name, None, config, writer)
+            plan.merged.setdefault("metadata", {})["name"] = name
+            return self.create(resource, namespace, plan.merged, fields=fields, track=plan.finish), True
+        plan = ApplyPlan.make(resource, name, live.obj, config, writer)
+        wanted = _metadata(config).get("resourceVersion")
+        expected = _parse_rv(wanted) if wanted is not None else live.rv
+        return self._write_update(resource, namespace, name, plan.merged, live, subresource, expected, fields, plan.finish), False
+
+    def _tracker(self, resource: Resource, name: str, manager: str | None, subresource: str | None) -> Track:
+        """The managedFields step of a write that is not an apply: the manager's Update entry."""
+        writer = Writer(manager, self.clock.rfc3339(), subresource or "")
+        return lambda old, new: track_update(resource, name, old, new, writer)
 
     def _write_update(
         self,
@@ -401,6 +458,7 @@ class ResourceAPI:
         subresource: str | None,
         expected_rv: int | None,
         fields: FieldValidation | None = None,
+        track: Track | None = None,
     ) -> dict[str, Any]:
         if expected_rv is not None and expected_rv != old.rv:
             raise errors.conflict(resource, name)
@@ -456,6 +514,7 @@ class ResourceAPI:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         if resource.has_status and validated.get("spec") != old_obj.get("spec"):
             validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
+        (track or self._tracker(resource, name, None, subresource))(old_obj, validated)
         if validated == _strip_rv(old_obj):
             return old_obj  # a no-op write keeps the resourceVersion, as in Kubernetes
         key = self.key(resource, namespace, name)
@@ -613,7 +672,7 @@ class ResourceAPI:
         )
         return scale.to_dict()
 
-    def update_scale(self, resource: Resource, namespace: str, name: str, body: Any) -> dict[str, Any]:
+    def update_scale(self, resource: Resource, namespace: str, name: str, body: Any, *, manager: str | None = None) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a Scale object")
         self._check_kind(resource, body, expected_kind="Scale")
@@ -625,14 +684,16 @@ class ResourceAPI:
         expected = _parse_rv(scale.metadata.resourceVersion)
         new = copy.deepcopy(old.obj)
         new["spec"]["replicas"] = scale.spec.replicas
-        self._write_update(resource, namespace, name, new, old, None, expected)
+        self._write_update(resource, namespace, name, new, old, None, expected, track=self._tracker(resource, name, manager, "scale"))
         return self.get_scale(resource, namespace, name)
 
-    def patch_scale(self, resource: Resource, namespace: str, name: str, content_type: str, patch: Any) -> dict[str, Any]:
+    def patch_scale(
+        self, resource: Resource, namespace: str, name: str, content_type: str, patch: Any, *, manager: str | None = None
+    ) -> dict[str, Any]:
         current = self.get_scale(resource, namespace, name)
         try:
             patched = apply_patch(content_type, current, patch)
         except PatchError as exc:
             raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
-        return self.update_scale(resource, namespace, name, patched)
+        return self.update_scale(resource, namespace, name, patched, manager=manager)
 

@@ -2,7 +2,7 @@
 
 Each example takes a valid Pod, Deployment, Service, ConfigMap, Secret or Job, creates
 it, and then sends one hostile request about it: a create, an update (PUT), a merge,
-JSON or strategic merge patch, or a status update (with or without a
+JSON or strategic merge patch, a server-side apply, or a status update (with or without a
 ``fieldValidation``), whose body is the object (or a
 patch) with one value somewhere replaced by something a careless or hostile client
 might send — null, a value of the wrong type, an integer past 64 bits, NaN, a
@@ -169,10 +169,11 @@ def mutated(draw: st.DrawFn, doc: Any) -> Any:
 
 # -- requests ----------------------------------------------------------------------------------
 
-VERBS = ["create", "update", "merge", "strategic", "json-patch", "status"]
+VERBS = ["create", "update", "merge", "strategic", "json-patch", "apply", "status"]
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+APPLY = "application/apply-patch+yaml"
 
 
 @dataclass
@@ -214,6 +215,10 @@ def hostile_requests(draw: st.DrawFn, kind: Kind, name: str, stored: dict[str, A
     elif verb in ("merge", "strategic"):
         doc = draw(mutated({"metadata": {"labels": {"b": "2"}}, **{k: v for k, v in stored.items() if k != "metadata"}}))
         method, path, content_type = "PATCH", item, MERGE if verb == "merge" else STRATEGIC
+    elif verb == "apply":
+        # A server-side apply of the whole manifest, one value hostile; the manager sometimes forces.
+        doc = draw(mutated(kind.object(name)))
+        method, path, content_type = "PATCH", item + draw(st.sampled_from(["?fieldManager=fuzz", "?fieldManager=fuzz&force=true"])), APPLY
     else:
         pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in draw(st.sampled_from(list(paths(stored)))))
         op = draw(st.sampled_from(["add", "replace", "remove", "test", "move", "copy", "bogus"]))
@@ -221,7 +226,7 @@ def hostile_requests(draw: st.DrawFn, kind: Kind, name: str, stored: dict[str, A
         method, path, content_type = "PATCH", item, JSON_PATCH
     validation = draw(st.sampled_from([None, None, "Strict", "Ignore", "Warn", "bogus"]))
     if validation is not None:
-        path += f"?fieldValidation={validation}"
+        path += ("&" if "?" in path else "?") + f"fieldValidation={validation}"
     body = encode(doc, encoding)
     if encoding == "yaml" and content_type == "application/json":
         content_type = "application/yaml"
