@@ -35,9 +35,9 @@ from fastapi.responses import RedirectResponse, Response
 from kajitori.api.registry import RESOURCES, Resource
 from master.apiserver import errors
 from master.apiserver.openapi_schemas import META, Schema, all_schemas, closure, gvk, ref
-from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
+from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 
-PATCH_TYPES: tuple[str, ...] = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
+PATCH_TYPES: tuple[str, ...] = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 _STARTED = formatdate(time(), usegmt=True)
 _ONE_YEAR_S = 365 * 24 * 3600
 
