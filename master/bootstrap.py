@@ -1,10 +1,11 @@
-"""What every cluster has from its first second: the default namespaces and the API's Service."""
+"""What every cluster has from its first second: the default namespaces, the API's Service, the default StorageClass."""
 
 from __future__ import annotations
 
 import logging
 
 from kajitori.api.registry import by_path
+from kajitori.api.storage import DEFAULT_CLASS_ANNOTATION
 from master import allocators
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
@@ -12,6 +13,8 @@ from master.apiserver.resources import ResourceAPI
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+DEFAULT_STORAGE_CLASS = "local-path"
+LOCAL_PATH_PROVISIONER = "kajitori.io/local-path"
 
 
 def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool = False) -> None:
@@ -20,6 +23,7 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
         if api.store.get(namespaces.store_key(None, name)) is None:
             api.create(namespaces, None, {"metadata": {"name": name}})
             log.info("created namespace %s", name)
+    _ensure_default_storage_class(api)
     services = by_path("", "v1", "services")
     if api.store.get(services.store_key("default", "kubernetes")) is None:
         api.create(
@@ -66,6 +70,27 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
                 }
             ],
         )
+
+
+def _ensure_default_storage_class(api: ResourceAPI) -> None:
+    """``local-path``, as k3s ships it: a directory on the node the first pod lands on (master/controllers/persistentvolume.py).
+
+    Made only when the cluster has no StorageClass at all: an administrator's own classes are left alone.
+    """
+    classes = by_path("storage.k8s.io", "v1", "storageclasses")
+    if api.store.list(classes.collection)[0]:
+        return
+    api.create(
+        classes,
+        None,
+        {
+            "metadata": {"name": DEFAULT_STORAGE_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+            "provisioner": LOCAL_PATH_PROVISIONER,
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer",
+        },
+    )
+    log.info("created the default StorageClass %s", DEFAULT_STORAGE_CLASS)
 
 
 def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list[dict[str, object]]) -> None:

@@ -276,12 +276,17 @@ class SecretVolumeSource(KubeModel):
     optional: bool | None = None
 
 
+class PersistentVolumeClaimVolumeSource(KubeModel):
+    claimName: str
+    readOnly: bool | None = None
+
+
 class Volume(KubeModel):
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "downwardAPI", "ephemeral",
             "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs", "iscsi", "nfs",
-            "persistentVolumeClaim", "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd",
+            "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd",
             "scaleIO", "storageos", "vsphereVolume"
         }
     )
@@ -291,6 +296,7 @@ class Volume(KubeModel):
     hostPath: HostPathVolumeSource | None = None
     configMap: ConfigMapVolumeSource | None = None
     secret: SecretVolumeSource | None = None
+    persistentVolumeClaim: PersistentVolumeClaimVolumeSource | None = None
 
     @field_validator("name")
     @classmethod

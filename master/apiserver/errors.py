@@ -137,6 +137,11 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return path
 
 
+def _is_field_path(text: str) -> bool:
+    """``spec.volumeClaimTemplates[0].spec.accessModes``: dotted names with list indices."""
+    return "." in text and text.replace(".", "").replace("_", "").replace("[", "").replace("]", "").isalnum()
+
+
 def from_validation_error(resource: Resource, name: str | None, exc: ValidationError) -> ApiError:
     causes = []
     for err in exc.errors(include_url=False):
@@ -144,7 +149,7 @@ def from_validation_error(resource: Resource, name: str | None, exc: ValidationE
         message = str(err["msg"]).removeprefix("Value error, ")
         # Messages raised as "metadata.name: ..." name their own field (see TypedObject._name).
         head, sep, rest = message.partition(": ")
-        if sep and not field and head.replace(".", "").replace("_", "").isalnum() and "." in head:
+        if sep and not field and _is_field_path(head):
             field, message = head, rest
         if err["type"] == "missing":
             reason, message = "FieldValueRequired", "Required value"

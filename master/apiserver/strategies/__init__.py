@@ -15,6 +15,12 @@ from master.apiserver.strategies.namespace import NamespaceStrategy
 from master.apiserver.strategies.node import NodeStrategy
 from master.apiserver.strategies.pod import PodStrategy
 from master.apiserver.strategies.service import ServiceStrategy
+from master.apiserver.strategies.statefulset import ControllerRevisionStrategy, StatefulSetStrategy
+from master.apiserver.strategies.storage import (
+    PersistentVolumeClaimStrategy,
+    PersistentVolumeStrategy,
+    StorageClassStrategy,
+)
 from master.apiserver.strategies.workloads import WorkloadStrategy
 
 STRATEGIES: dict[str, Strategy] = {
@@ -27,6 +33,11 @@ STRATEGIES: dict[str, Strategy] = {
     "DaemonSet": WorkloadStrategy(),
     "Job": JobStrategy(),
     "CronJob": CronJobStrategy(),
+    "PersistentVolumeClaim": PersistentVolumeClaimStrategy(),
+    "PersistentVolume": PersistentVolumeStrategy(),
+    "StorageClass": StorageClassStrategy(),
+    "StatefulSet": StatefulSetStrategy(),
+    "ControllerRevision": ControllerRevisionStrategy(),
 }
 """Keyed by kind (every kind this server serves has one group)."""
 
