@@ -29,6 +29,7 @@ from master.controllers.leading import start_when_leading
 from master.controllers.load_balancer import LoadBalancerController
 from master.controllers.namespace import NamespaceController
 from master.controllers.node_lifecycle import NodeLifecycleController
+from master.controllers.persistentvolume import PersistentVolumeController
 from master.controllers.replicaset import ReplicaSetController
 from master.scheduler.scheduler import Scheduler
 from master.settings import MasterSettings
@@ -59,6 +60,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.daemonset, DaemonSetController),
         (loops.job, JobController),
         (loops.cronjob, CronJobController),
+        (loops.persistentvolume, PersistentVolumeController),
         (loops.endpoints, EndpointsController),
         (loops.load_balancer, LoadBalancerController),
         (loops.node_lifecycle, NodeLifecycleController),
