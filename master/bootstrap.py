@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from kajitori.api.registry import by_path
-from kajitori.api.storage import DEFAULT_CLASS_ANNOTATION
+from kajitori.api.storage import DEFAULT_CLASS_ANNOTATION, LOCAL_PATH_PROVISIONER
 from master import allocators
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
@@ -14,7 +14,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 DEFAULT_STORAGE_CLASS = "local-path"
-LOCAL_PATH_PROVISIONER = "kajitori.io/local-path"
 
 
 def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool = False) -> None:

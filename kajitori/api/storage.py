@@ -30,6 +30,7 @@ PROVISIONER_ANNOTATION = "volume.kubernetes.io/storage-provisioner"
 PROVISIONED_BY_ANNOTATION = "pv.kubernetes.io/provisioned-by"
 BOUND_BY_CONTROLLER_ANNOTATION = "pv.kubernetes.io/bound-by-controller"
 BIND_COMPLETED_ANNOTATION = "pv.kubernetes.io/bind-completed"
+LOCAL_PATH_PROVISIONER = "kajitori.io/local-path"  # the built-in provisioner of the default class
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
 

@@ -45,6 +45,7 @@ from kajitori.api.meta import ObjectMeta
 from kajitori.api.storage import (
     BIND_COMPLETED_ANNOTATION,
     BOUND_BY_CONTROLLER_ANNOTATION,
+    LOCAL_PATH_PROVISIONER,
     PROVISIONED_BY_ANNOTATION,
     PV_PROTECTION,
     PVC_PROTECTION,
@@ -66,7 +67,6 @@ from master.controllers.volume_binding import best_volume, claim_key, volume_pha
 log = logging.getLogger(__name__)
 T = TypeVar("T", PersistentVolume, PersistentVolumeClaim)
 
-LOCAL_PATH_PROVISIONER = "kajitori.io/local-path"
 VOLUMES_ROOT_ANNOTATION = "kajitori.io/volumes-root"
 DEFAULT_VOLUMES_ROOT = "/var/lib/kajitori/volumes"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
