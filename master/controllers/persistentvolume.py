@@ -58,6 +58,7 @@ from kajitori.api.storage import (
     StorageClass,
     VolumeNodeAffinity,
 )
+from kajitori.api.well_known import VOLUMES_ROOT as VOLUMES_ROOT_ANNOTATION
 from kajitori.client import AlreadyExistsError, NotFoundError
 from kajitori.controller import Controller
 from kajitori.informer import object_key
@@ -67,7 +68,6 @@ from master.controllers.volume_binding import best_volume, claim_key, volume_pha
 log = logging.getLogger(__name__)
 T = TypeVar("T", PersistentVolume, PersistentVolumeClaim)
 
-VOLUMES_ROOT_ANNOTATION = "kajitori.io/volumes-root"
 DEFAULT_VOLUMES_ROOT = "/var/lib/kajitori/volumes"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 CLAIM, VOLUME = "claim:", "volume:"
