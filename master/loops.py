@@ -31,6 +31,7 @@ from master.controllers.namespace import NamespaceController
 from master.controllers.node_lifecycle import NodeLifecycleController
 from master.controllers.persistentvolume import PersistentVolumeController
 from master.controllers.replicaset import ReplicaSetController
+from master.controllers.statefulset import StatefulSetController
 from master.scheduler.scheduler import Scheduler
 from master.settings import MasterSettings
 
@@ -60,6 +61,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.daemonset, DaemonSetController),
         (loops.job, JobController),
         (loops.cronjob, CronJobController),
+        (loops.statefulset, StatefulSetController),
         (loops.persistentvolume, PersistentVolumeController),
         (loops.endpoints, EndpointsController),
         (loops.load_balancer, LoadBalancerController),
