@@ -282,6 +282,9 @@ class StatefulSetOrdinals(KubeModel):
     start: NonNegative = 0
 
 
+_CLAIM_TEMPLATE_MARK = "<volumeClaimTemplate>"  # never a claim's name (not a DNS subdomain)
+
+
 class StatefulSetSpec(KubeModel):
     replicas: NonNegative = 1
     selector: LabelSelector
@@ -301,6 +304,32 @@ class StatefulSetSpec(KubeModel):
     @classmethod
     def _service_name(cls, v: str | None) -> str | None:
         return v if not v else check_dns1123_label(v, what="serviceName")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _claim_volumes_for_validation(cls, data: Any) -> Any:
+        """The template's mounts may name a claim template: for the pod's checks it is a volume (removed after)."""
+        if not isinstance(data, dict):
+            return data
+        template, claims = data.get("template"), data.get("volumeClaimTemplates")
+        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict) or not isinstance(claims, list):
+            return data
+        volumes = template["spec"].get("volumes")
+        volumes = list(volumes) if isinstance(volumes, list) else []
+        present = {v.get("name") for v in volumes if isinstance(v, dict)}
+        names = [((c.get("metadata") or {}).get("name") if isinstance(c, dict) else None) for c in claims]
+        added = [{"name": n, "persistentVolumeClaim": {"claimName": _CLAIM_TEMPLATE_MARK}} for n in names if isinstance(n, str) and n and n not in present]
+        if not added:
+            return data
+        return {**data, "template": {**template, "spec": {**template["spec"], "volumes": volumes + added}}}
+
+    @model_validator(mode="after")
+    def _drop_claim_volumes(self) -> StatefulSetSpec:
+        volumes = self.template.spec.volumes
+        if volumes:
+            kept = [v for v in volumes if v.persistentVolumeClaim is None or v.persistentVolumeClaim.claimName != _CLAIM_TEMPLATE_MARK]
+            self.template.spec.volumes = kept or None
+        return self
 
 
 class StatefulSetCondition(KubeModel):

@@ -29,7 +29,7 @@ import threading
 from typing import Any
 
 from kajitori.api.apps import ControllerRevision, StatefulSet, StatefulSetStatus
-from kajitori.api.core import Pod, PodTemplateSpec, Volume
+from kajitori.api.core import Pod, PodTemplateSpec
 from kajitori.api.meta import ObjectMeta, OwnerReference
 from kajitori.api.storage import PersistentVolumeClaim, PersistentVolumeClaimSpec
 from kajitori.client import AlreadyExistsError, NotFoundError
@@ -204,7 +204,14 @@ class StatefulSetController:
 
     def _create_pod(self, sts: StatefulSet, ordinal: int, revision: str, template: dict[str, Any]) -> None:
         name = pod_name(sts.metadata.name or "", ordinal)
-        spec_template = PodTemplateSpec.model_validate(template)
+        set_name = sts.metadata.name or ""
+        # The claim templates become the pod's volumes (replacing any of the same name) before the pod's own checks.
+        claim_templates = sorted({t.metadata.name for t in sts.spec.volumeClaimTemplates or [] if t.metadata.name})
+        raw_spec = dict(template.get("spec") or {})
+        volumes = [v for v in raw_spec.get("volumes") or [] if v.get("name") not in claim_templates]
+        volumes += [{"name": t, "persistentVolumeClaim": {"claimName": claim_name(t, set_name, ordinal)}} for t in claim_templates]
+        raw_spec["volumes"] = volumes or None
+        spec_template = PodTemplateSpec.model_validate({**template, "spec": raw_spec})
         for claim in self._claims_for(sts, ordinal):
             try:
                 self.client.create(claim, claim.metadata.namespace)
@@ -216,17 +223,10 @@ class StatefulSetController:
             POD_NAME_LABEL: name,
             POD_INDEX_LABEL: str(ordinal),
         }
-        spec = spec_template.spec.model_copy(deep=True)
+        spec = spec_template.spec
         spec.hostname = name
         if sts.spec.serviceName:
             spec.subdomain = sts.spec.serviceName
-        templates = {t.metadata.name for t in sts.spec.volumeClaimTemplates or []}
-        volumes = [v for v in spec.volumes or [] if v.name not in templates]
-        set_name = sts.metadata.name or ""
-        for template_name in sorted(t for t in templates if t):
-            claimed = claim_name(template_name, set_name, ordinal)
-            volumes.append(Volume.model_validate({"name": template_name, "persistentVolumeClaim": {"claimName": claimed}}))
-        spec.volumes = volumes or None
         body = Pod(
             metadata=ObjectMeta(
                 name=name,
