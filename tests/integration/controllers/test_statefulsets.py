@@ -16,7 +16,9 @@ from kajitori.client import ApiClient, NotFoundError
 from kajitori.informer import Informer
 from master.controllers.pod_state import is_ready
 from master.hollow_nodes import HollowCluster
+from tests.integration.api.test_kubectl_protobuf import kubectl_binary, run
 from tests.integration.controllers.conftest import wait_for
+from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
 
@@ -130,7 +132,7 @@ def test_ordered_start_claims_per_ordinal_kept_across_recreation_and_ordered_sca
 
 
 def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_partition(
-    client: ApiClient, hollow: Callable[..., HollowCluster]
+    client: ApiClient, hollow: Callable[..., HollowCluster], cluster_master: MasterProcess
 ) -> None:
     hollow(["node-a"])
     client.create(statefulset("db", replicas=3, claims=False, update={"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}))
@@ -147,11 +149,18 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
     status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).updatedReplicas == 1 and s, what="status of the partition")
     assert status.currentRevision == first and status.updateRevision != first
     assert (status.currentReplicas, status.updatedReplicas, status.readyReplicas) == (2, 1, 3)
+    if kubectl_binary("1.33") is not None:  # what kubectl's StatefulSet status viewer reads
+        said = run(cluster_master, "1.33", "rollout", "status", "sts/db", "-n", "default", "--timeout=60s").stdout
+        assert said.strip().endswith("partitioned roll out complete: 1 new pods have been updated...")
 
     client.patch(StatefulSet, "db", {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}}, "default")
     wait_for(lambda: images() == ["nginx:1.26"] * 3, what="all updated", timeout=90)
     status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).currentRevision == s.updateRevision and s,
                       what="the update revision current")  # fmt: skip
     assert (status.currentReplicas, status.updatedReplicas, status.readyReplicas) == (3, 3, 3)
+    if kubectl_binary("1.33") is not None:
+        said = run(cluster_master, "1.33", "rollout", "status", "sts/db", "-n", "default", "--timeout=60s").stdout
+        # kubectl says "partitioned" whenever rollingUpdate is set, which Kubernetes' defaults always do.
+        assert said.strip() == "partitioned roll out complete: 3 new pods have been updated..."
     numbers = sorted(r.revision for r in client.list(ControllerRevision, "default").items)
     assert numbers == [1, 2]
