@@ -164,3 +164,12 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
         assert said.strip() == "partitioned roll out complete: 3 new pods have been updated..."
     numbers = sorted(r.revision for r in client.list(ControllerRevision, "default").items)
     assert numbers == [1, 2]
+    if kubectl_binary("1.33") is None:
+        return
+    # kubectl's history and undo read and apply the ControllerRevisions as on Kubernetes.
+    history = run(cluster_master, "1.33", "rollout", "history", "sts/db", "-n", "default").stdout.split()
+    assert history[:4] == ["statefulset.apps/db", "REVISION", "CHANGE-CAUSE", "1"] and history[history.index("2") - 1] == "<none>"
+    undone = run(cluster_master, "1.33", "rollout", "undo", "sts/db", "-n", "default").stdout.strip()
+    assert undone == "statefulset.apps/db rolled back"
+    wait_for(lambda: images() == ["nginx:1.25"] * 3, what="all back on nginx:1.25", timeout=90)
+    assert sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3]
