@@ -315,8 +315,10 @@ class StatefulSetSpec(KubeModel):
         if not isinstance(template, dict) or not isinstance(template.get("spec"), dict) or not isinstance(claims, list):
             return data
         volumes = template["spec"].get("volumes")
-        volumes = list(volumes) if isinstance(volumes, list) else []
-        present = {v.get("name") for v in volumes if isinstance(v, dict)}
+        if volumes is not None and not isinstance(volumes, list):
+            return data  # the model refuses it, naming the field
+        volumes = list(volumes or [])
+        present = {v.get("name") for v in volumes if isinstance(v, dict) and isinstance(v.get("name"), str)}
         names = [((c.get("metadata") or {}).get("name") if isinstance(c, dict) else None) for c in claims]
         added = [{"name": n, "persistentVolumeClaim": {"claimName": _CLAIM_TEMPLATE_MARK}} for n in names if isinstance(n, str) and n and n not in present]
         if not added:

@@ -23,7 +23,10 @@ _PV_SOURCE_FIELDS = ("hostPath", "local", "nfs", "csi", "iscsi", "fc", "rbd", "c
 
 def _add_finalizer(obj: Obj, finalizer: str) -> None:
     meta = obj.setdefault("metadata", {})
-    finalizers = list(meta.get("finalizers") or [])
+    finalizers = meta.get("finalizers") or []
+    if not isinstance(finalizers, list):
+        return  # the model refuses it, naming metadata.finalizers
+    finalizers = list(finalizers)
     if finalizer not in finalizers:
         finalizers.append(finalizer)
     meta["finalizers"] = finalizers

@@ -151,3 +151,19 @@ def test_tables_read_as_kubectls(client: TestClient) -> None:
     discovery = client.get("/apis/apps/v1").json()
     sts = next(r for r in discovery["resources"] if r["name"] == "statefulsets")
     assert sts["shortNames"] == ["sts"] and sts["categories"] == ["all"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        pytest.param(PVCS, {**claim(), "metadata": {"name": "x", "finalizers": "kubernetes.io/pvc-protection"}}, "metadata.finalizers", id="finalizers-string"),
+        pytest.param(STSS, statefulset(volumeClaimTemplates="www"), "spec.volumeClaimTemplates", id="templates-string"),
+        pytest.param(STSS, statefulset(volumeClaimTemplates=[{"metadata": {"name": ["www"]}}]), "spec.volumeClaimTemplates[0].metadata.name", id="template-name-list"),
+        pytest.param(PVS, volume(capacity="5Gi"), "spec.capacity", id="capacity-string"),
+        pytest.param(PVCS, claim(resources={"requests": {"storage": [1]}}), "spec.resources.requests.storage", id="request-list"),
+    ],
+)
+def test_hostile_shapes_are_422s_never_500s(client: TestClient, path: str, body: dict[str, Any], field: str) -> None:
+    answer = client.post(path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert field in [c.get("field") for c in answer.json()["details"]["causes"]]
