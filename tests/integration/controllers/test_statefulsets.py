@@ -173,3 +173,26 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
     assert undone == "statefulset.apps/db rolled back"
     wait_for(lambda: images() == ["nginx:1.25"] * 3, what="all back on nginx:1.25", timeout=90)
     assert sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3]
+
+
+def claim_names(client: ApiClient) -> set[str]:
+    return {c.metadata.name or "" for c in client.list(PersistentVolumeClaim, "default").items if c.metadata.deletionTimestamp is None}
+
+
+def test_a_delete_retention_policy_removes_claims_on_scale_down_and_with_the_set(
+    client: ApiClient, hollow: Callable[..., HollowCluster]
+) -> None:
+    hollow(["node-a"])
+    body = statefulset("cache", replicas=2, policy="Parallel")
+    body.spec.persistentVolumeClaimRetentionPolicy.whenDeleted = "Delete"
+    body.spec.persistentVolumeClaimRetentionPolicy.whenScaled = "Delete"
+    client.create(body)
+    wait_for(lambda: client.get(StatefulSet, "cache", "default").status.readyReplicas == 2, what="2 ready", timeout=60)
+    assert claim_names(client) == {"www-cache-0", "www-cache-1"}
+    owners = client.get(PersistentVolumeClaim, "www-cache-0", "default").metadata.ownerReferences or []
+    assert [(o.kind, o.name, o.controller) for o in owners] == [("StatefulSet", "cache", False)]
+
+    client.patch(StatefulSet, "cache", {"spec": {"replicas": 1}}, "default")
+    wait_for(lambda: claim_names(client) == {"www-cache-0"}, what="www-cache-1 deleted after scale-down")
+    client.delete(StatefulSet, "cache", "default")
+    wait_for(lambda: not claim_names(client) and get_pod(client, "cache-0") is None, what="claims and pods gone with the set")
