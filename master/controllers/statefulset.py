@@ -10,7 +10,8 @@ reconcile(namespace/name):
 2. the pods the set controls (its controller reference, names ``<set>-<ordinal>``), by
    ordinal; ``statefulset_rules.next_actions`` decides what this pass creates and deletes
    (order, scale-down, rolling update); a new pod's claims (``volumeClaimTemplates``) are
-   made first and kept when the pod goes, so the pod that comes back finds its data;
+   made first and kept when the pod goes, so the pod that comes back finds its data (a claim
+   deleted under a live pod is made again);
 3. persistentVolumeClaimRetentionPolicy: ``whenDeleted: Delete`` gives the claims an
    owner reference to the set (the garbage collector removes them with it);
    ``whenScaled: Delete`` deletes the claims of ordinals above the range once their pod is gone;
@@ -120,6 +121,7 @@ class StatefulSetController:
                 self._create_pod(sts, ordinal, revision, template)
             for victim in actions.delete:
                 self._delete_pod(key, sts, victim, pods)
+            self._ensure_claims_of_live_pods(sts, pods)
             self._retain_claims(sts, pods)
         self._write_status(sts, pods, current_revision, update_revision, now)
         requeue_at_min_ready([p for p in pods.values() if not is_terminating(p)], sts.spec.minReadySeconds, now)
@@ -265,6 +267,21 @@ class StatefulSetController:
                 )
             )
         return claims
+
+    def _ensure_claims_of_live_pods(self, sts: StatefulSet, pods: dict[int, Pod]) -> None:
+        """A claim deleted under a live pod is made again (the pod waits for it), as Kubernetes does."""
+        if not sts.spec.volumeClaimTemplates:
+            return
+        for ordinal, pod in pods.items():
+            if is_terminating(pod):
+                continue
+            for claim in self._claims_for(sts, ordinal):
+                if self.claims.get(f"{claim.metadata.namespace}/{claim.metadata.name}") is not None:
+                    continue
+                try:
+                    self.client.create(claim, claim.metadata.namespace)
+                except AlreadyExistsError:
+                    pass
 
     def _delete_pod(self, key: str, sts: StatefulSet, name: str, pods: dict[int, Pod]) -> None:
         pod = next((p for p in pods.values() if p.metadata.name == name), None)
