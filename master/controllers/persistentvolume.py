@@ -190,6 +190,17 @@ class PersistentVolumeController:
         volume = best_volume(claim, self.volumes.list())
         if volume is not None:
             self._bind(volume, claim)
+        elif not claim.spec.storageClassName:
+            self.ctx.recorder.normal(claim, "FailedBinding", "no persistent volumes available for this claim and no storage class is set")
+        elif sc is None:
+            self.ctx.recorder.warning(claim, "ProvisioningFailed", f'storageclass.storage.k8s.io "{claim.spec.storageClassName}" not found')
+        else:
+            self.ctx.recorder.normal(
+                claim,
+                "ExternalProvisioning",
+                f"Waiting for a volume to be created either by the external provisioner '{sc.provisioner}' "
+                "or manually by the system administrator.",
+            )
 
     def _release_protection(self, claim: PersistentVolumeClaim) -> None:
         if PVC_PROTECTION not in (claim.metadata.finalizers or []):
@@ -209,7 +220,8 @@ class PersistentVolumeController:
     def _bind_at_selected_node(self, claim: PersistentVolumeClaim, sc: StorageClass) -> None:
         node_name = (claim.metadata.annotations or {}).get(SELECTED_NODE_ANNOTATION)
         if not node_name:
-            return  # Kubernetes' "waiting for first consumer to be created before binding"
+            self.ctx.recorder.normal(claim, "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+            return
         node = self.nodes.get(node_name)
         if node is None:
             return

@@ -117,6 +117,8 @@ def test_a_wait_for_first_consumer_claim_waits_then_is_provisioned_on_the_select
     informers.informer(PersistentVolumeClaim).add(claim(sc="local-path"))
     ctrl.reconcile("claim:default/data")
     assert client.writes == []  # no consumer yet
+    assert recorder.events == [("Normal", "data", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")]
+    recorder.events.clear()
     informers.informer(PersistentVolumeClaim).add(claim(sc="local-path", annotations={"volume.kubernetes.io/selected-node": "node1"}))
     ctrl.reconcile("claim:default/data")
     assert client.verbs()[0] == ("create", "PersistentVolume", "pvc-uid-data")
@@ -127,6 +129,15 @@ def test_a_wait_for_first_consumer_claim_waits_then_is_provisioned_on_the_select
     assert made.spec.claimRef.uid == "uid-data"
     assert ("update", "PersistentVolumeClaim", "data") in client.verbs()
     assert recorder.events[0][2] == "ProvisioningSucceeded"
+
+
+def test_a_claim_no_volume_fits_stays_pending_and_says_why() -> None:
+    ctrl, informers, client, recorder = controller()
+    informers.informer(PersistentVolumeClaim).add(claim(size="50Gi"))
+    informers.informer(PersistentVolume).add(pv("small", "1Gi"))
+    ctrl.reconcile("claim:default/data")
+    assert client.writes == []
+    assert recorder.events == [("Normal", "data", "FailedBinding", "no persistent volumes available for this claim and no storage class is set")]
 
 
 def test_a_claim_in_use_keeps_its_finalizer_until_its_pod_is_gone() -> None:
