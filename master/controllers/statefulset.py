@@ -45,6 +45,7 @@ from master.controllers.pod_state import (
     is_terminating,
     owner_reference,
 )
+from master.controllers.revisions import ensure_revision, prune_revisions, template_of
 from master.controllers.statefulset_rules import (
     POD_INDEX_LABEL,
     POD_NAME_LABEL,
@@ -53,10 +54,8 @@ from master.controllers.statefulset_rules import (
     next_actions,
     ordinal_of,
     pod_name,
-    revision_data,
     revision_of,
     template_hash,
-    template_of,
 )
 
 log = logging.getLogger(__name__)
@@ -151,47 +150,14 @@ class StatefulSetController:
     def _ensure_update_revision(self, sts: StatefulSet, templates: dict[str, dict[str, Any]]) -> str:
         template = sts.spec.template.to_dict()
         name = f"{sts.metadata.name}-{template_hash(template, sts.status.collisionCount or 0)}"
-        owned = self.revisions.by_index("controller-uid", sts.metadata.uid or "")
-        highest = max((r.revision for r in owned), default=0)
-        existing = next((r for r in owned if r.metadata.name == name), None)
-        if existing is not None:
-            if existing.revision != highest and sts.status.updateRevision != name:
-                # The template came back (rollout undo): its revision becomes the newest.
-                updated = existing.model_copy(deep=True)
-                updated.revision = highest + 1
-                try:
-                    self.client.update(updated)
-                except NotFoundError:
-                    pass
-            return name
-        body = ControllerRevision(
-            metadata=ObjectMeta(
-                name=name,
-                namespace=sts.metadata.namespace,
-                labels=dict(sts.spec.template.metadata.labels or {}),
-                ownerReferences=[owner_reference(sts)],
-            ),
-            data=revision_data(template),
-            revision=highest + 1,
-        )
-        try:
-            self.client.create(body, sts.metadata.namespace)
-        except AlreadyExistsError:
-            pass
-        templates[name] = template
-        self._prune_revisions(sts, owned)
-        return name
-
-    def _prune_revisions(self, sts: StatefulSet, owned: list[ControllerRevision]) -> None:
-        """Keep revisionHistoryLimit old revisions besides the current and update ones (and any a pod still uses)."""
-        in_use = {sts.status.currentRevision, sts.status.updateRevision}
+        # A template that comes back (rollout undo) becomes the newest revision again.
+        newest = sts.status.updateRevision != name
+        ensure_revision(self.client, self.revisions, sts, name, template, labels=sts.spec.template.metadata.labels, newest=newest)
+        templates.setdefault(name, template)
+        in_use = {sts.status.currentRevision or "", sts.status.updateRevision or "", name}
         in_use |= {revision_of(p) for p in self.pods.by_index("controller-uid", sts.metadata.uid or "")}
-        old = sorted((r for r in owned if r.metadata.name not in in_use), key=lambda r: r.revision)
-        for revision in old[: max(0, len(old) - sts.spec.revisionHistoryLimit)]:
-            try:
-                self.client.delete(ControllerRevision, revision.metadata.name or "", revision.metadata.namespace)
-            except NotFoundError:
-                pass
+        prune_revisions(self.client, self.revisions, sts, keep=sts.spec.revisionHistoryLimit, in_use=in_use)
+        return name
 
     @staticmethod
     def _revision_for_new_pod(sts: StatefulSet, ordinal: int, current: str, update: str) -> str:

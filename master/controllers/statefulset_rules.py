@@ -66,17 +66,6 @@ def template_hash(template: dict[str, Any], collision_count: int = 0) -> str:
     return out
 
 
-def revision_data(template: dict[str, Any]) -> dict[str, Any]:
-    """A ControllerRevision's ``data``: the patch that puts this template back, as Kubernetes stores it."""
-    return {"spec": {"template": {**template, "$patch": "replace"}}}
-
-
-def template_of(data: dict[str, Any] | None) -> dict[str, Any]:
-    template = dict(((data or {}).get("spec") or {}).get("template") or {})
-    template.pop("$patch", None)
-    return template
-
-
 def max_unavailable(sts: StatefulSet) -> int:
     rolling = sts.spec.updateStrategy.rollingUpdate
     value = rolling.maxUnavailable if rolling is not None else None

@@ -8,14 +8,13 @@ import pytest
 
 from kajitori.api.apps import StatefulSet
 from kajitori.api.core import Pod
+from master.controllers.revisions import revision_data, template_of
 from master.controllers.statefulset_rules import (
     claim_name,
     next_actions,
     ordinal_of,
     pod_name,
-    revision_data,
     template_hash,
-    template_of,
 )
 
 TEMPLATE: dict[str, Any] = {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
