@@ -100,7 +100,7 @@ class DaemonSetController:
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ds-write")
         self._placement_reported: set[str] = set()  # pod uids a FailedPlacement event was recorded for
         self.controller = Controller(
-            "daemonset", self.reconcile, informers=[self.daemonsets, self.nodes, self.pods], workers=workers
+            "daemonset", self.reconcile, informers=[self.daemonsets, self.nodes, self.pods, self.revisions], workers=workers
         )
         self.daemonsets.add_handlers(self._on_ds, lambda _o, n: self._on_ds(n), self._on_ds_delete)
         self.nodes.add_handlers(self._on_node, self._on_node_update, self._on_node)
