@@ -23,6 +23,7 @@ import logging
 import threading
 from typing import Any
 
+from agent.claims import ApiClaimSource, reclaim_released_volumes
 from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
 from agent.node_status import NodeStatusReporter
@@ -92,7 +93,7 @@ class Agent:
             self.client, Pod, field_selector=f"spec.nodeName={settings.node_name}"
         )
         config_source = ApiConfigSource(self.client)
-        self.volumes = VolumeManager(settings.pods_root, config_source)
+        self.volumes = VolumeManager(settings.pods_root, config_source, ApiClaimSource(self.client))
         self.recorder = EventRecorder(self.client, "kubelet", host=settings.node_name)
         self.probes = ProbeManager(Prober(self.runtime, network=settings.probe_network), self._wake_key)
         self.syncer = PodSyncer(
@@ -248,6 +249,7 @@ class Agent:
                 removed = self.syncer.remove_orphans(self._live_uids)
                 if removed:
                     log.info("removed %d containers of pods no longer bound to this node", removed)
+                reclaim_released_volumes(self.client, self.settings.node_name, self.settings.volumes_root)
             except Exception as exc:
                 log.warning("housekeeping failed: %s", exc)
             self.workers.wake_all()

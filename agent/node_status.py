@@ -31,6 +31,7 @@ from kajitori.api.coordination import Lease
 from kajitori.api.core import Node
 from kajitori.api.quantity import format_bytes
 from kajitori.api.well_known import SERVING_CERTIFICATE
+from kajitori.api.well_known import VOLUMES_ROOT as VOLUMES_ROOT_ANNOTATION
 from kajitori.client import AlreadyExistsError, ApiClient, ApiError, NotFoundError
 from kajitori.clock import Clock
 from kajitori.version import GIT_VERSION
@@ -171,6 +172,9 @@ class NodeStatusReporter:
             except AlreadyExistsError:
                 pass
             existing = self.client.get(Node, name)
+        root = str(self.settings.volumes_root)
+        if (existing.metadata.annotations or {}).get(VOLUMES_ROOT_ANNOTATION) != root:
+            self.client.patch(Node, name, {"metadata": {"annotations": {VOLUMES_ROOT_ANNOTATION: root}}})
         if serving_cert is not None and (existing.metadata.annotations or {}).get(SERVING_CERTIFICATE) != serving_cert:
             self.client.patch(Node, name, {"metadata": {"annotations": {SERVING_CERTIFICATE: serving_cert}}})
             log.info("node %s: serving certificate of port %d published", name, self.settings.port)

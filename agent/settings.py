@@ -55,6 +55,9 @@ class AgentSettings:
     max_pods: int = 110
     pods_root: Path = Path("/var/lib/kajitori/pods")
     """Where pod volumes (emptyDir, configMap, secret) live, one directory per pod uid."""
+    volumes_root: Path = Path("/var/lib/kajitori/volumes")
+    """Where local-path PersistentVolumes of this node live, one directory per volume (published on the Node
+    as the ``kajitori.io/volumes-root`` annotation for the master's provisioner)."""
     network: str = "kajitori-pods"
     """The runtime network pods join; `kajitori-pods` is the node's podCIDR bridge made by net.pod_network."""
     port: int = 10250

@@ -3,7 +3,9 @@
 Layout: `<pods_root>/<pod uid>/volumes/<volume name>/`. emptyDir is an empty directory
 shared by every container of the pod (it lives as long as the pod does on this node);
 configMap and secret volumes get one file per key (or per `items` entry, at its `path`)
-with `defaultMode`/`mode`; hostPath mounts the node's path itself. Volumes are written
+with `defaultMode`/`mode`; hostPath mounts the node's path itself, and a
+persistentVolumeClaim the directory of the volume it is bound to (agent/claims.py),
+made if it is a local-path one; its data outlives the pod. Volumes are written
 when the pod's sandbox is made; `cleanup` removes the pod's directory when the pod goes.
 
 Secrets are private on the node from their first byte: the pods root is 0750 (root's and
@@ -28,6 +30,7 @@ import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
+from agent.claims import ClaimSource
 from agent.env import ConfigSource, ContainerConfigError
 from agent.runtime import Mount
 from kajitori.api.core import Container, KeyToPath, Pod, Volume
@@ -38,9 +41,10 @@ PODS_ROOT_MODE = 0o750
 
 
 class VolumeManager:
-    def __init__(self, pods_root: Path, source: ConfigSource) -> None:
+    def __init__(self, pods_root: Path, source: ConfigSource, claims: ClaimSource | None = None) -> None:
         self.pods_root = pods_root
         self._source = source
+        self._claims = claims
 
     def pod_dir(self, uid: str) -> Path:
         return self.pods_root / _component(uid, "pod uid")
@@ -66,6 +70,9 @@ class VolumeManager:
         if volume.hostPath is not None:
             if volume.hostPath.type in ("DirectoryOrCreate",):
                 Path(volume.hostPath.path).mkdir(parents=True, exist_ok=True)
+            return
+        if volume.persistentVolumeClaim is not None:
+            self._claim_dir(namespace, volume.persistentVolumeClaim.claimName)
             return
         if volume.configMap is not None:
             cm = volume.configMap
@@ -123,6 +130,8 @@ class VolumeManager:
                 raise ContainerConfigError(f'volumeMount "{mount.name}" names no volume of the pod')
             if volume.hostPath is not None:
                 host = Path(volume.hostPath.path)
+            elif volume.persistentVolumeClaim is not None:
+                host = self._claim_dir(pod.metadata.namespace or "default", volume.persistentVolumeClaim.claimName)
             else:
                 host = self.volume_dir(uid, volume.name)
             if mount.subPath:
@@ -132,6 +141,16 @@ class VolumeManager:
             read_only = bool(mount.readOnly) or volume.configMap is not None or volume.secret is not None
             mounts.append(Mount(host_path=str(host), container_path=mount.mountPath, read_only=read_only))
         return tuple(mounts)
+
+    def _claim_dir(self, namespace: str, claim: str) -> Path:
+        if self._claims is None:
+            raise ContainerConfigError(f'persistentvolumeclaim "{claim}": this agent cannot read claims')
+        path, create = self._claims.volume_dir(namespace, claim)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not path.is_dir():
+            raise ContainerConfigError(f"the volume directory {path} of claim {claim!r} does not exist on this node")
+        return path
 
     def cleanup(self, uid: str) -> None:
         """Remove the pod's directory (emptyDir contents included); hostPaths are the node's and stay."""

@@ -1,4 +1,5 @@
-"""Commands `kajitori rollout status|history|undo` and `kajitori set image`, as kubectl's.
+"""Commands `kajitori rollout status|history|undo` and `kajitori set image`, as kubectl's
+(``rollout status`` also of DaemonSets and StatefulSets, with kubectl's status viewers' words).
 
 A Deployment's revisions are its ReplicaSets (those it controls), numbered by their
 ``deployment.kubernetes.io/revision`` annotation. ``undo`` copies the pod template
@@ -192,6 +193,37 @@ def daemonset_progress(ds: Obj) -> tuple[bool, str]:
     return True, f'daemon set "{name}" successfully rolled out'
 
 
+STATEFULSET_KINDS = ("statefulset", "statefulsets", "sts", "statefulset.apps")
+
+
+def statefulset_progress(sts: Obj) -> tuple[bool, str]:
+    """(done?, kubectl's message) for a StatefulSet's status, as kubectl's StatefulSetStatusViewer words it."""
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        raise CliError("rollout status is only available for RollingUpdate strategy type")
+    if not status.get("observedGeneration") or (sts["metadata"].get("generation") or 0) > status["observedGeneration"]:
+        return False, "Waiting for statefulset spec update to be observed..."
+    replicas = spec.get("replicas", 1)
+    ready = status.get("readyReplicas") or 0
+    if ready < replicas:
+        return False, f"Waiting for {replicas - ready} pods to be ready..."
+    updated = status.get("updatedReplicas") or 0
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:
+        partition = rolling.get("partition")
+        if partition is not None and updated < replicas - partition:
+            return False, (
+                f"Waiting for partitioned roll out to finish: {updated} out of {replicas - partition} new pods have been updated..."
+            )
+        return True, f"partitioned roll out complete: {updated} new pods have been updated..."
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return False, (
+            f"waiting for statefulset rolling update to complete {updated} pods at revision {status.get('updateRevision')}..."
+        )
+    return True, f"statefulset rolling update complete {status.get('currentReplicas') or 0} pods at revision {status.get('currentRevision')}..."
+
+
 def _follow(read: Callable[[], Obj], progress: Callable[[Obj], tuple[bool, str]], watch: bool, timeout: float) -> None:
     """Prints each new progress message of the object `read` returns until it is done
     (or once, without --watch); kubectl's timeout error after `timeout` seconds (0: none)."""
@@ -231,6 +263,16 @@ def status(
             session = open_session(kubeconfig, namespace)
             daemonsets = by_name("daemonsets")
             _follow(lambda: session.client.get_raw(daemonsets, ds_name, session.namespace), daemonset_progress, watch, timeout)
+            return
+        if kind.lower() in STATEFULSET_KINDS:
+            sts_name = rest if sep else name
+            if not sts_name:
+                raise CliError("a statefulset name is required: statefulset/NAME")
+            from kajitori.api.registry import by_name
+
+            session = open_session(kubeconfig, namespace)
+            sets = by_name("statefulsets")
+            _follow(lambda: session.client.get_raw(sets, sts_name, session.namespace), statefulset_progress, watch, timeout)
             return
         deploy_name = _deployment_name(target, name)
         session = open_session(kubeconfig, namespace)

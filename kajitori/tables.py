@@ -492,6 +492,90 @@ def generic_cells(obj: Obj, now: float) -> list[str]:
 # --------------------------------------------------------------------------- columns
 
 
+# --------------------------------------------------------------------------- storage and StatefulSets
+
+_ACCESS_SHORT = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+_UNSET = "<unset>"
+
+
+def access_modes_text(modes: list[str] | None) -> str:
+    """kubectl's ACCESS MODES: RWO,ROX,RWX,RWOP in that order, each once."""
+    wanted = set(modes or [])
+    return ",".join(short for mode, short in _ACCESS_SHORT.items() if mode in wanted)
+
+
+def persistentvolume_cells(obj: Obj, now: float) -> list[str]:
+    meta, spec, status = _meta(obj), _spec(obj), _status(obj)
+    ref = spec.get("claimRef") or {}
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    phase = "Terminating" if meta.get("deletionTimestamp") else status.get("phase") or ""
+    return [
+        meta.get("name", ""),
+        str((spec.get("capacity") or {}).get("storage", "")),
+        access_modes_text(spec.get("accessModes")),
+        spec.get("persistentVolumeReclaimPolicy") or "",
+        phase,
+        claim,
+        spec.get("storageClassName") or "",
+        spec.get("volumeAttributesClassName") or _UNSET,
+        status.get("reason") or "",
+        age(meta.get("creationTimestamp"), now),
+        spec.get("volumeMode") or "",
+    ]
+
+
+def persistentvolumeclaim_cells(obj: Obj, now: float) -> list[str]:
+    meta, spec, status = _meta(obj), _spec(obj), _status(obj)
+    phase = "Terminating" if meta.get("deletionTimestamp") else status.get("phase") or ""
+    bound = bool(spec.get("volumeName"))
+    return [
+        meta.get("name", ""),
+        phase,
+        spec.get("volumeName") or "",
+        str((status.get("capacity") or {}).get("storage", "")) if bound else "",
+        access_modes_text(status.get("accessModes")) if bound else "",
+        spec.get("storageClassName") or "",
+        spec.get("volumeAttributesClassName") or _UNSET,
+        age(meta.get("creationTimestamp"), now),
+        spec.get("volumeMode") or "",
+    ]
+
+
+def storageclass_cells(obj: Obj, now: float) -> list[str]:
+    meta = _meta(obj)
+    name = meta.get("name", "")
+    if (meta.get("annotations") or {}).get("storageclass.kubernetes.io/is-default-class") == "true":
+        name += " (default)"
+    return [
+        name,
+        obj.get("provisioner") or "",
+        obj.get("reclaimPolicy") or "Delete",
+        obj.get("volumeBindingMode") or "Immediate",
+        "true" if obj.get("allowVolumeExpansion") else "false",
+        age(meta.get("creationTimestamp"), now),
+    ]
+
+
+def statefulset_cells(obj: Obj, now: float) -> list[str]:
+    spec, status = _spec(obj), _status(obj)
+    return [
+        _meta(obj).get("name", ""),
+        f"{status.get('readyReplicas') or 0}/{spec.get('replicas', 1)}",
+        age(_meta(obj).get("creationTimestamp"), now),
+        *_containers_and_images(spec.get("template") or {}),
+    ]
+
+
+def controllerrevision_cells(obj: Obj, now: float) -> list[str]:
+    meta = _meta(obj)
+    owner = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+    controller = NONE
+    if owner:
+        group = (owner.get("apiVersion") or "").partition("/")[0] if "/" in (owner.get("apiVersion") or "") else ""
+        controller = f"{owner.get('kind', '').lower()}{'.' + group if group else ''}/{owner.get('name', '')}"
+    return [meta.get("name", ""), controller, str(obj.get("revision", 0)), age(meta.get("creationTimestamp"), now)]
+
+
 @dataclass(frozen=True)
 class Column:
     """One of Kubernetes' TableColumnDefinitions; kubectl prints the name upper-cased."""
@@ -585,6 +669,52 @@ TABLES: dict[str, TableSpec] = {
             SELECTOR,
         ),
         daemonset_cells,
+    ),
+    "StatefulSet": TableSpec((NAME, Column("Ready", "Number of the pod with ready state."), AGE, CONTAINERS, IMAGES), statefulset_cells),
+    "ControllerRevision": TableSpec(
+        (NAME, Column("Controller", "The controller that owns the revision."), Column("Revision", "The revision number."), AGE),
+        controllerrevision_cells,
+    ),
+    "PersistentVolume": TableSpec(
+        (
+            NAME,
+            Column("Capacity", "The storage capacity of the volume."),
+            Column("Access Modes", "How the volume may be mounted."),
+            Column("Reclaim Policy", "What happens to the volume when its claim is released."),
+            Column("Status", "The phase of the volume."),
+            Column("Claim", "The claim bound to the volume."),
+            Column("StorageClass", "The class of the volume."),
+            Column("VolumeAttributesClass", "The volume attributes class of the volume."),
+            Column("Reason", "Why the volume is in its phase."),
+            AGE,
+            Column("VolumeMode", "Filesystem or Block.", 1),
+        ),
+        persistentvolume_cells,
+    ),
+    "PersistentVolumeClaim": TableSpec(
+        (
+            NAME,
+            Column("Status", "The phase of the claim."),
+            Column("Volume", "The volume bound to the claim."),
+            Column("Capacity", "The storage capacity of the bound volume."),
+            Column("Access Modes", "How the bound volume may be mounted."),
+            Column("StorageClass", "The class of the claim."),
+            Column("VolumeAttributesClass", "The volume attributes class of the claim."),
+            AGE,
+            Column("VolumeMode", "Filesystem or Block.", 1),
+        ),
+        persistentvolumeclaim_cells,
+    ),
+    "StorageClass": TableSpec(
+        (
+            NAME,
+            Column("Provisioner", "The provisioner of the class's volumes."),
+            Column("ReclaimPolicy", "What happens to a released volume of the class."),
+            Column("VolumeBindingMode", "When the class's claims are bound."),
+            Column("AllowVolumeExpansion", "Whether the class's volumes may grow."),
+            AGE,
+        ),
+        storageclass_cells,
     ),
     "Job": TableSpec(
         (

@@ -1,11 +1,13 @@
-"""What every cluster has from its first second: the default namespaces, the API's Service, the default IngressClass."""
+"""What every cluster has from its first second: the default namespaces, the API's Service, the default IngressClass and StorageClass."""
 
 from __future__ import annotations
 
 import logging
 
-from kajitori.api.networking import DEFAULT_CLASS_ANNOTATION, KAJITORI_CLASS, KAJITORI_CONTROLLER
+from kajitori.api import networking, storage
+from kajitori.api.networking import KAJITORI_CLASS, KAJITORI_CONTROLLER
 from kajitori.api.registry import by_path
+from kajitori.api.storage import LOCAL_PATH_PROVISIONER
 from master import allocators
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
@@ -13,6 +15,7 @@ from master.apiserver.resources import ResourceAPI
 log = logging.getLogger(__name__)
 
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+DEFAULT_STORAGE_CLASS = "local-path"
 
 
 def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool = False) -> None:
@@ -27,11 +30,12 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
             classes,
             None,
             {
-                "metadata": {"name": KAJITORI_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+                "metadata": {"name": KAJITORI_CLASS, "annotations": {networking.DEFAULT_CLASS_ANNOTATION: "true"}},
                 "spec": {"controller": KAJITORI_CONTROLLER},
             },
         )
         log.info("created the default IngressClass %s", KAJITORI_CLASS)
+    _ensure_default_storage_class(api)
     services = by_path("", "v1", "services")
     if api.store.get(services.store_key("default", "kubernetes")) is None:
         api.create(
@@ -78,6 +82,27 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
                 }
             ],
         )
+
+
+def _ensure_default_storage_class(api: ResourceAPI) -> None:
+    """``local-path``, as k3s ships it: a directory on the node the first pod lands on (master/controllers/persistentvolume.py).
+
+    Made only when the cluster has no StorageClass at all: an administrator's own classes are left alone.
+    """
+    classes = by_path("storage.k8s.io", "v1", "storageclasses")
+    if api.store.list(classes.collection)[0]:
+        return
+    api.create(
+        classes,
+        None,
+        {
+            "metadata": {"name": DEFAULT_STORAGE_CLASS, "annotations": {storage.DEFAULT_CLASS_ANNOTATION: "true"}},
+            "provisioner": LOCAL_PATH_PROVISIONER,
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "WaitForFirstConsumer",
+        },
+    )
+    log.info("created the default StorageClass %s", DEFAULT_STORAGE_CLASS)
 
 
 def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list[dict[str, object]]) -> None:

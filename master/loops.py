@@ -29,7 +29,9 @@ from master.controllers.leading import start_when_leading
 from master.controllers.load_balancer import LoadBalancerController
 from master.controllers.namespace import NamespaceController
 from master.controllers.node_lifecycle import NodeLifecycleController
+from master.controllers.persistentvolume import PersistentVolumeController
 from master.controllers.replicaset import ReplicaSetController
+from master.controllers.statefulset import StatefulSetController
 from master.scheduler.scheduler import Scheduler
 from master.settings import MasterSettings
 
@@ -59,6 +61,8 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.daemonset, DaemonSetController),
         (loops.job, JobController),
         (loops.cronjob, CronJobController),
+        (loops.statefulset, StatefulSetController),
+        (loops.persistentvolume, PersistentVolumeController),
         (loops.endpoints, EndpointsController),
         (loops.load_balancer, LoadBalancerController),
         (loops.node_lifecycle, NodeLifecycleController),

@@ -1,4 +1,4 @@
-"""The placement rules the scheduler and the DaemonSet controller share: taints and node requirements.
+"""The placement rules the scheduler and the DaemonSet and volume controllers share: taints, node requirements, volume affinity.
 
 Pure functions over API objects (Kubernetes keeps the same ones in
 component-helpers/scheduling): whether a toleration tolerates a taint, the first taint
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kajitori.api.core import NodeSelectorRequirement, Taint, Toleration
+from kajitori.api.core import NodeSelector, NodeSelectorRequirement, Taint, Toleration
 
 
 def tolerates(toleration: Toleration, taint: Taint) -> bool:
@@ -53,4 +53,22 @@ def requirement_matches(req: NodeSelectorRequirement, labels: dict[str, str]) ->
         except ValueError:
             return False
         return have > want if req.operator == "Gt" else have < want
+    return False
+
+
+def volume_admits_node(required: NodeSelector | None, node_name: str, labels: dict[str, str]) -> bool:
+    """A PersistentVolume's ``nodeAffinity.required`` holds on a node (no affinity: every node).
+
+    Terms are ORed, expressions within a term ANDed; ``matchFields`` may name ``metadata.name``.
+    """
+    if required is None:
+        return True
+    for term in required.nodeSelectorTerms:
+        expressions, fields = term.matchExpressions or [], term.matchFields or []
+        if not expressions and not fields:
+            continue
+        if all(requirement_matches(r, labels) for r in expressions) and all(
+            requirement_matches(r, {"metadata.name": node_name}) for r in fields
+        ):
+            return True
     return False

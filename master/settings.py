@@ -30,6 +30,10 @@ class ControllerSettings:
     """Run the CronJob controller (Jobs on a schedule)."""
     cronjob_clock_speed: float = 1.0
     """How many times faster than real time the CronJob controller's clock runs (tests only: 60 makes a minute a second)."""
+    statefulset: bool = True
+    """Run the StatefulSet controller (pods with stable names and claims, in order)."""
+    persistentvolume: bool = True
+    """Run the PersistentVolume controller (binding, the local-path provisioner, protection finalizers)."""
     endpoints: bool = True
     """Run the Endpoints controller."""
     load_balancer: bool = True

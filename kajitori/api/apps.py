@@ -1,14 +1,15 @@
-"""The apps/v1 kinds: Deployment, ReplicaSet and DaemonSet, and autoscaling/v1 Scale."""
+"""The apps/v1 kinds: Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision, and autoscaling/v1 Scale."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from kajitori.api.core import PodTemplateSpec
-from kajitori.api.meta import KubeModel, LabelSelector, TypedObject
+from kajitori.api.meta import KubeModel, LabelSelector, TypedObject, check_dns1123_label
+from kajitori.api.storage import StatefulSetVolumeClaim, check_claim_spec
 
 IntOrString = int | str
 # Kubernetes' counts are int32: a controller never loops over more than that.
@@ -304,3 +305,164 @@ class DaemonSet(TypedObject):
     """Specification of the desired behavior of the DaemonSet."""
     status: DaemonSetStatus = Field(default_factory=DaemonSetStatus)
     """Most recently observed status of the DaemonSet; read-only."""
+
+
+# -- StatefulSet and ControllerRevision -----------------------------------------------------
+
+
+class RollingUpdateStatefulSetStrategy(KubeModel):
+    """partition: ordinals below it keep their revision; maxUnavailable: at most this many updated at once (1 when unset)."""
+
+    partition: NonNegative = 0
+    maxUnavailable: IntOrString | None = None
+
+    @model_validator(mode="after")
+    def _values(self) -> RollingUpdateStatefulSetStrategy:
+        if self.maxUnavailable is not None:
+            _check_int_or_percent(self.maxUnavailable, "maxUnavailable")
+            if self.maxUnavailable in (0, "0%"):
+                raise ValueError("maxUnavailable: Invalid value: 0: must be greater than 0")
+        return self
+
+
+class StatefulSetUpdateStrategy(KubeModel):
+    type: Literal["RollingUpdate", "OnDelete"] = "RollingUpdate"
+    rollingUpdate: RollingUpdateStatefulSetStrategy | None = None
+
+    @model_validator(mode="after")
+    def _default(self) -> StatefulSetUpdateStrategy:
+        if self.type == "RollingUpdate" and self.rollingUpdate is None:
+            self.rollingUpdate = RollingUpdateStatefulSetStrategy()
+        if self.type == "OnDelete" and self.rollingUpdate is not None:
+            raise ValueError("rollingUpdate: Invalid value: only allowed for updateStrategy 'RollingUpdate'")
+        return self
+
+
+class StatefulSetPersistentVolumeClaimRetentionPolicy(KubeModel):
+    whenDeleted: Literal["Retain", "Delete"] = "Retain"
+    whenScaled: Literal["Retain", "Delete"] = "Retain"
+
+
+class StatefulSetOrdinals(KubeModel):
+    start: NonNegative = 0
+
+
+_CLAIM_TEMPLATE_MARK = "<volumeClaimTemplate>"  # never a claim's name (not a DNS subdomain)
+
+
+class StatefulSetSpec(KubeModel):
+    replicas: NonNegative = 1
+    selector: LabelSelector
+    template: PodTemplateSpec
+    volumeClaimTemplates: list[StatefulSetVolumeClaim] | None = None
+    serviceName: str | None = None
+    podManagementPolicy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
+    updateStrategy: StatefulSetUpdateStrategy = Field(default_factory=StatefulSetUpdateStrategy)
+    revisionHistoryLimit: NonNegative = 10
+    minReadySeconds: NonNegative = 0
+    persistentVolumeClaimRetentionPolicy: StatefulSetPersistentVolumeClaimRetentionPolicy = Field(
+        default_factory=StatefulSetPersistentVolumeClaimRetentionPolicy
+    )
+    ordinals: StatefulSetOrdinals | None = None
+
+    @field_validator("serviceName")
+    @classmethod
+    def _service_name(cls, v: str | None) -> str | None:
+        return v if not v else check_dns1123_label(v, what="serviceName")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _claim_volumes_for_validation(cls, data: Any) -> Any:
+        """The template's mounts may name a claim template: for the pod's checks it is a volume (removed after)."""
+        if not isinstance(data, dict):
+            return data
+        template, claims = data.get("template"), data.get("volumeClaimTemplates")
+        if not isinstance(template, dict) or not isinstance(template.get("spec"), dict) or not isinstance(claims, list):
+            return data
+        volumes = template["spec"].get("volumes")
+        if volumes is not None and not isinstance(volumes, list):
+            return data  # the model refuses it, naming the field
+        volumes = list(volumes or [])
+        present = {v.get("name") for v in volumes if isinstance(v, dict) and isinstance(v.get("name"), str)}
+        names = [((c.get("metadata") or {}).get("name") if isinstance(c, dict) else None) for c in claims]
+        added = [{"name": n, "persistentVolumeClaim": {"claimName": _CLAIM_TEMPLATE_MARK}} for n in names if isinstance(n, str) and n and n not in present]
+        if not added:
+            return data
+        return {**data, "template": {**template, "spec": {**template["spec"], "volumes": volumes + added}}}
+
+    @model_validator(mode="after")
+    def _drop_claim_volumes(self) -> StatefulSetSpec:
+        volumes = self.template.spec.volumes
+        if volumes:
+            kept = [v for v in volumes if v.persistentVolumeClaim is None or v.persistentVolumeClaim.claimName != _CLAIM_TEMPLATE_MARK]
+            self.template.spec.volumes = kept or None
+        return self
+
+
+class StatefulSetCondition(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    lastTransitionTime: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class StatefulSetStatus(KubeModel):
+    observedGeneration: int | None = None
+    replicas: int = 0
+    readyReplicas: int | None = None
+    currentReplicas: int | None = None
+    updatedReplicas: int | None = None
+    currentRevision: str | None = None
+    updateRevision: str | None = None
+    collisionCount: int | None = None
+    availableReplicas: int = 0
+    conditions: list[StatefulSetCondition] | None = None
+
+
+class StatefulSet(TypedObject):
+    """Pods with stable names, host names and their own claims, started, updated and removed in ordinal order."""
+
+    apiVersion: str | None = "apps/v1"
+    kind: str | None = "StatefulSet"
+    spec: StatefulSetSpec
+    status: StatefulSetStatus = Field(default_factory=StatefulSetStatus)
+
+    @model_validator(mode="after")
+    def _rules(self) -> StatefulSet:
+        spec = self.spec
+        if spec.selector.is_empty():
+            raise ValueError("spec.selector: Invalid value: empty selector is invalid for statefulset")
+        if not spec.selector.matches(spec.template.metadata.labels):
+            raise ValueError("spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`")
+        if spec.template.spec.restartPolicy != "Always":
+            raise ValueError(
+                f"spec.template.spec.restartPolicy: Unsupported value: {spec.template.spec.restartPolicy!r}: "
+                'supported values: "Always"'
+            )
+        names: set[str] = set()
+        for i, claim in enumerate(spec.volumeClaimTemplates or []):
+            path = f"spec.volumeClaimTemplates[{i}]"
+            if not claim.metadata.name:
+                raise ValueError(f"{path}.metadata.name: Required value")
+            if claim.metadata.name in names:
+                raise ValueError(f"{path}.metadata.name: Duplicate value: {claim.metadata.name!r}")
+            names.add(claim.metadata.name)
+            check_claim_spec(claim.spec, f"{path}.spec")
+        return self
+
+
+class ControllerRevision(TypedObject):
+    """apps/v1: an immutable snapshot of a controller's template (``data``) at a ``revision`` number."""
+
+    apiVersion: str | None = "apps/v1"
+    kind: str | None = "ControllerRevision"
+    data: dict[str, Any] | None = None
+    revision: int
+
+    @field_validator("revision")
+    @classmethod
+    def _revision(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be greater than or equal to 0")
+        return v

@@ -348,6 +348,11 @@ class SecretVolumeSource(KubeModel):
     optional: bool | None = None
 
 
+class PersistentVolumeClaimVolumeSource(KubeModel):
+    claimName: str
+    readOnly: bool | None = None
+
+
 class Volume(KubeModel):
     """A named volume the containers of a pod may mount: an emptyDir, a hostPath, a ConfigMap or a Secret."""
 
@@ -355,7 +360,7 @@ class Volume(KubeModel):
         {
             "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "downwardAPI", "ephemeral",
             "fc", "flexVolume", "flocker", "gcePersistentDisk", "gitRepo", "glusterfs", "iscsi", "nfs",
-            "persistentVolumeClaim", "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd",
+            "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd",
             "scaleIO", "storageos", "vsphereVolume"
         }
     )
@@ -370,6 +375,7 @@ class Volume(KubeModel):
     """The keys of a ConfigMap as files."""
     secret: SecretVolumeSource | None = None
     """The keys of a Secret as files."""
+    persistentVolumeClaim: PersistentVolumeClaimVolumeSource | None = None
 
     @field_validator("name")
     @classmethod

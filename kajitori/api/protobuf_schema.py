@@ -111,6 +111,11 @@ KINDS: dict[tuple[str, str], str] = {
     ("batch/v1", "CronJob"): "batch/v1.CronJob",
     ("networking.k8s.io/v1", "Ingress"): "networking/v1.Ingress",
     ("networking.k8s.io/v1", "IngressClass"): "networking/v1.IngressClass",
+    ("v1", "PersistentVolume"): "core/v1.PersistentVolume",
+    ("v1", "PersistentVolumeClaim"): "core/v1.PersistentVolumeClaim",
+    ("storage.k8s.io/v1", "StorageClass"): "storage/v1.StorageClass",
+    ("apps/v1", "StatefulSet"): "apps/v1.StatefulSet",
+    ("apps/v1", "ControllerRevision"): "apps/v1.ControllerRevision",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
 }
@@ -829,6 +834,83 @@ MESSAGES: dict[str, str] = {
         "1 apiGroup *string,omitempty; 2 kind string; 3 name string; 4 scope *string; 5 namespace *string,omitempty"
     ),
     "batch/v1.UncountedTerminatedPods": ("1 succeeded []string,omitempty; 2 failed []string,omitempty"),
+    # Storage and StatefulSets. PersistentVolumeSource lists the sources whose messages the
+    # tables already hold (Kajitori mounts hostPath and local); the persistent-only variants
+    # (4 glusterfs, 6 rbd, 7 iscsi, 8 cinder, 9 cephfs, 12 flexVolume, 13 azureFile, 19 scaleIO,
+    # 21 storageos, 22 csi) are skipped on the wire like any unknown field (JSON keeps them).
+    "core/v1.PersistentVolume": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec PersistentVolumeSpec,omitempty; "
+        "3 status PersistentVolumeStatus,omitempty"
+    ),
+    "core/v1.PersistentVolumeSpec": (
+        "1 capacity map[string]Quantity,omitempty; 2 - PersistentVolumeSource,inline; 3 accessModes []string,omitempty; "
+        "4 claimRef *ObjectReference,omitempty; 5 persistentVolumeReclaimPolicy string,omitempty; "
+        "6 storageClassName string,omitempty; 7 mountOptions []string,omitempty; 8 volumeMode *string,omitempty; "
+        "9 nodeAffinity *VolumeNodeAffinity,omitempty; 10 volumeAttributesClassName *string,omitempty"
+    ),
+    "core/v1.PersistentVolumeSource": (
+        "1 gcePersistentDisk *GCEPersistentDiskVolumeSource,omitempty; "
+        "2 awsElasticBlockStore *AWSElasticBlockStoreVolumeSource,omitempty; 3 hostPath *HostPathVolumeSource,omitempty; "
+        "5 nfs *NFSVolumeSource,omitempty; 10 fc *FCVolumeSource,omitempty; 11 flocker *FlockerVolumeSource,omitempty; "
+        "14 vsphereVolume *VsphereVirtualDiskVolumeSource,omitempty; 15 quobyte *QuobyteVolumeSource,omitempty; "
+        "16 azureDisk *AzureDiskVolumeSource,omitempty; 17 photonPersistentDisk *PhotonPersistentDiskVolumeSource,omitempty; "
+        "18 portworxVolume *PortworxVolumeSource,omitempty; 20 local *LocalVolumeSource,omitempty"
+    ),
+    "core/v1.LocalVolumeSource": ("1 path string; 2 fsType *string,omitempty"),
+    "core/v1.VolumeNodeAffinity": ("1 required *NodeSelector,omitempty"),
+    "core/v1.PersistentVolumeStatus": (
+        "1 phase string,omitempty; 2 message string,omitempty; 3 reason string,omitempty; "
+        "4 lastPhaseTransitionTime *Time,omitempty"
+    ),
+    "core/v1.PersistentVolumeClaim": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec PersistentVolumeClaimSpec,omitempty; "
+        "3 status PersistentVolumeClaimStatus,omitempty"
+    ),
+    "core/v1.PersistentVolumeClaimStatus": (
+        "1 phase string,omitempty; 2 accessModes []string,omitempty; 3 capacity map[string]Quantity,omitempty; "
+        "4 conditions []PersistentVolumeClaimCondition,omitempty; 5 allocatedResources map[string]Quantity,omitempty; "
+        "7 allocatedResourceStatuses map[string]string,omitempty; 8 currentVolumeAttributesClassName *string,omitempty; "
+        "9 modifyVolumeStatus *ModifyVolumeStatus,omitempty"
+    ),
+    "core/v1.PersistentVolumeClaimCondition": (
+        "1 type string; 2 status string; 3 lastProbeTime Time,omitempty; 4 lastTransitionTime Time,omitempty; "
+        "5 reason string,omitempty; 6 message string,omitempty"
+    ),
+    "core/v1.ModifyVolumeStatus": ("1 targetVolumeAttributesClassName string,omitempty; 2 status string"),
+    "core/v1.TopologySelectorTerm": ("1 matchLabelExpressions []TopologySelectorLabelRequirement,omitempty"),
+    "core/v1.TopologySelectorLabelRequirement": ("1 key string; 2 values []string"),
+    "storage/v1.StorageClass": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 provisioner string; 3 parameters map[string]string,omitempty; "
+        "4 reclaimPolicy *string,omitempty; 5 mountOptions []string,omitempty; 6 allowVolumeExpansion *bool,omitempty; "
+        "7 volumeBindingMode *string,omitempty; 8 allowedTopologies []core/v1.TopologySelectorTerm,omitempty"
+    ),
+    "apps/v1.StatefulSet": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec StatefulSetSpec,omitempty; 3 status StatefulSetStatus,omitempty"
+    ),
+    "apps/v1.StatefulSetSpec": (
+        "1 replicas *int32,omitempty; 2 selector *meta/v1.LabelSelector; 3 template core/v1.PodTemplateSpec; "
+        "4 volumeClaimTemplates []core/v1.PersistentVolumeClaim,omitempty; 5 serviceName string; "
+        "6 podManagementPolicy string,omitempty; 7 updateStrategy StatefulSetUpdateStrategy,omitempty; "
+        "8 revisionHistoryLimit *int32,omitempty; 9 minReadySeconds int32,omitempty; "
+        "10 persistentVolumeClaimRetentionPolicy *StatefulSetPersistentVolumeClaimRetentionPolicy,omitempty; "
+        "11 ordinals *StatefulSetOrdinals,omitempty"
+    ),
+    "apps/v1.StatefulSetUpdateStrategy": ("1 type string,omitempty; 2 rollingUpdate *RollingUpdateStatefulSetStrategy,omitempty"),
+    "apps/v1.RollingUpdateStatefulSetStrategy": ("1 partition *int32,omitempty; 2 maxUnavailable *IntOrString,omitempty"),
+    "apps/v1.StatefulSetPersistentVolumeClaimRetentionPolicy": ("1 whenDeleted string,omitempty; 2 whenScaled string,omitempty"),
+    "apps/v1.StatefulSetOrdinals": ("1 start int32"),
+    "apps/v1.StatefulSetStatus": (
+        "1 observedGeneration int64,omitempty; 2 replicas int32; 3 readyReplicas int32,omitempty; "
+        "4 currentReplicas int32,omitempty; 5 updatedReplicas int32,omitempty; 6 currentRevision string,omitempty; "
+        "7 updateRevision string,omitempty; 9 collisionCount *int32,omitempty; "
+        "10 conditions []StatefulSetCondition,omitempty; 11 availableReplicas int32"
+    ),
+    "apps/v1.StatefulSetCondition": (
+        "1 type string; 2 status string; 3 lastTransitionTime Time,omitempty; 4 reason string,omitempty; "
+        "5 message string,omitempty"
+    ),
+    # data is a runtime.RawExtension: one bytes field 1 holding the JSON, the wire shape of FieldsV1.
+    "apps/v1.ControllerRevision": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 data FieldsV1,omitempty; 3 revision int64"),
     "policy/v1.Eviction": (
         "1 metadata meta/v1.ObjectMeta,omitempty; 2 deleteOptions *meta/v1.DeleteOptions,omitempty"
     ),

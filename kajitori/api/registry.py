@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kajitori.api.apps import DaemonSet, Deployment, ReplicaSet
+from kajitori.api.apps import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
 from kajitori.api.batch import CronJob, Job
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from kajitori.api.meta import TypedObject
 from kajitori.api.networking import Ingress, IngressClass
+from kajitori.api.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("batch", "v1", "CronJob", "cronjobs", True, CronJob, ("cj",), frozenset({"status"}), categories=ALL),
     Resource("networking.k8s.io", "v1", "Ingress", "ingresses", True, Ingress, ("ing",), frozenset({"status"})),
     Resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, IngressClass, (), has_status=False),
+    # Storage and StatefulSets (issue 15).
+    Resource("", "v1", "PersistentVolume", "persistentvolumes", False, PersistentVolume, ("pv",), frozenset({"status"})),
+    Resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", True, PersistentVolumeClaim, ("pvc",), frozenset({"status"})),
+    Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, StorageClass, ("sc",), has_status=False),
+    Resource("apps", "v1", "StatefulSet", "statefulsets", True, StatefulSet, ("sts",), frozenset({"status", "scale"}), categories=ALL),
+    Resource("apps", "v1", "ControllerRevision", "controllerrevisions", True, ControllerRevision, (), has_status=False),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -38,6 +38,7 @@ from kajitori.api.apps import Scale
 from kajitori.api.meta import KubeModel, TypedObject
 from kajitori.api.quantity import Quantity
 from kajitori.api.registry import RESOURCES, Resource
+from kajitori.api.storage import StorageClass
 from master.apiserver import patch_meta
 
 Schema = dict[str, Any]
@@ -53,9 +54,10 @@ _PACKAGES = {
     "kajitori.api.batch": "io.k8s.api.batch.v1",
     "kajitori.api.coordination": "io.k8s.api.coordination.v1",
     "kajitori.api.networking": "io.k8s.api.networking.v1",
+    "kajitori.api.storage": "io.k8s.api.core.v1",  # PersistentVolume(Claim)s; StorageClass below
     "kajitori.api.meta": META,
 }
-_OWN_PACKAGE: dict[type[KubeModel], str] = {Scale: "io.k8s.api.autoscaling.v1"}
+_OWN_PACKAGE: dict[type[KubeModel], str] = {Scale: "io.k8s.api.autoscaling.v1", StorageClass: "io.k8s.api.storage.v1"}
 _PROTO_PACKAGES = {
     "meta/v1": META,
     "core/v1": "io.k8s.api.core.v1",
@@ -63,6 +65,7 @@ _PROTO_PACKAGES = {
     "batch/v1": "io.k8s.api.batch.v1",
     "coordination/v1": "io.k8s.api.coordination.v1",
     "networking/v1": "io.k8s.api.networking.v1",
+    "storage/v1": "io.k8s.api.storage.v1",
     "autoscaling/v1": "io.k8s.api.autoscaling.v1",
     "policy/v1": "io.k8s.api.policy.v1",
 }

@@ -24,9 +24,9 @@ up to ``maxSurge`` nodes at once and delete the old one when the new one is avai
 so no node goes without a serving pod. OnDelete replaces only pods someone else deleted.
 
 A template's revision is ``controller-revision-hash``, a hash of the template kept in
-the pods' label. Kubernetes also stores each revision as a ControllerRevision object
-(for ``rollout undo``); Kajitori computes the hash from the current template on each
-pass and keeps no history objects. Status goes through /status, only when it changed.
+the pods' label, and a ControllerRevision ``<name>-<hash>`` holding the template
+(master/controllers/revisions.py), so ``kubectl rollout history|undo daemonset/NAME`` work
+as on Kubernetes. Status goes through /status, only when it changed.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from kajitori.api.apps import DaemonSet, DaemonSetStatus
+from kajitori.api.apps import ControllerRevision, DaemonSet, DaemonSetStatus
 from kajitori.api.core import Node, Pod
 from kajitori.client import AlreadyExistsError, NotFoundError
 from kajitori.clock import parse_time
@@ -46,6 +46,7 @@ from master.controllers.deployment import resolve_fraction, template_hash
 from master.controllers.expectations import Expectations
 from master.controllers.owned_pods import OwnedPodEvents, claim_pods, requeue_at_min_ready
 from master.controllers.pod_state import is_available, is_ready
+from master.controllers.revisions import ensure_revision, prune_revisions
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +95,12 @@ class DaemonSetController:
         self.daemonsets = ctx.informers.informer(DaemonSet)
         self.nodes = ctx.informers.informer(Node)
         self.pods = ctx.informers.informer(Pod)
+        self.revisions = ctx.informers.informer(ControllerRevision)
         self.expectations = Expectations(ctx.clock)
         self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="ds-write")
         self._placement_reported: set[str] = set()  # pod uids a FailedPlacement event was recorded for
         self.controller = Controller(
-            "daemonset", self.reconcile, informers=[self.daemonsets, self.nodes, self.pods], workers=workers
+            "daemonset", self.reconcile, informers=[self.daemonsets, self.nodes, self.pods, self.revisions], workers=workers
         )
         self.daemonsets.add_handlers(self._on_ds, lambda _o, n: self._on_ds(n), self._on_ds_delete)
         self.nodes.add_handlers(self._on_node, self._on_node_update, self._on_node)
@@ -147,6 +149,8 @@ class DaemonSetController:
             by_node.setdefault(target_node(pod) or "", []).append(pod)
         nodes = {n.metadata.name or "": n for n in self.nodes.list()}
         current = revision_hash(ds)
+        if ds.metadata.deletionTimestamp is None:
+            self._record_revision(ds, current, pods)
         if ds.metadata.deletionTimestamp is None and self.expectations.satisfied(key):
             wrote = self._manage(ds, key, nodes, by_node, current)
             if not wrote and ds.spec.updateStrategy.type == "RollingUpdate":
@@ -155,6 +159,14 @@ class DaemonSetController:
         now = self.ctx.clock.time()
         self._write_status(ds, nodes, by_node, current, now)
         requeue_at_min_ready(pods, ds.spec.minReadySeconds, now)
+
+    def _record_revision(self, ds: DaemonSet, current: str, pods: list[Pod]) -> None:
+        """The template's ControllerRevision (the newest: a template that comes back is renumbered), old ones pruned."""
+        name = f"{ds.metadata.name}-{current}"
+        ensure_revision(self.client, self.revisions, ds, name, ds.spec.template.to_dict(),
+                        labels={**(ds.spec.template.metadata.labels or {}), REVISION_HASH_LABEL: current}, newest=True)  # fmt: skip
+        in_use = {name} | {f"{ds.metadata.name}-{(p.metadata.labels or {}).get(REVISION_HASH_LABEL)}" for p in pods}
+        prune_revisions(self.client, self.revisions, ds, keep=ds.spec.revisionHistoryLimit, in_use=in_use)
 
     def _manage(self, ds: DaemonSet, key: str, nodes: dict[str, Node], by_node: dict[str, list[Pod]], current: str) -> bool:
         """Create missing pods and delete misplaced, failed and extra ones; True when it wrote."""

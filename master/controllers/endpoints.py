@@ -55,11 +55,13 @@ def resolve_ports(service: Service, pod: Pod) -> tuple[EndpointPort, ...] | None
     return tuple(ports)
 
 
-def endpoint_address(pod: Pod) -> EndpointAddress:
+def endpoint_address(pod: Pod, service: Service) -> EndpointAddress:
+    # As Kubernetes: a pod's hostname is published only by the Service its subdomain names (DNS: web-0.nginx).
+    named = bool(pod.spec.hostname) and pod.spec.subdomain == service.metadata.name
     return EndpointAddress(
         ip=pod.status.podIP or "",
         nodeName=pod.spec.nodeName,
-        hostname=pod.spec.hostname if pod.spec.subdomain else None,
+        hostname=pod.spec.hostname if named else None,
         targetRef=ObjectReference(
             kind="Pod", namespace=pod.metadata.namespace, name=pod.metadata.name, uid=pod.metadata.uid
         ),
@@ -81,7 +83,7 @@ def desired_subsets(service: Service, pods: list[Pod]) -> list[EndpointSubset]:
         signature: tuple[tuple[str | None, int, str], ...] = tuple((p.name, p.port, p.protocol) for p in ports)
         port_models[signature] = ports
         ready, not_ready = groups.setdefault(signature, ([], []))
-        (ready if publish_all or is_ready(pod) else not_ready).append(endpoint_address(pod))
+        (ready if publish_all or is_ready(pod) else not_ready).append(endpoint_address(pod, service))
     subsets = []
     for signature in sorted(groups, key=lambda s: [(n or "", p, pr) for n, p, pr in s]):
         ready, not_ready = groups[signature]

@@ -15,8 +15,8 @@ Keys are ``Kind|namespace/name``. reconcile(key) looks at one object:
 Handlers enqueue an object when it has owners or is being deleted with a
 finalizer, its dependents when it is deleted, and its owners when a dependent
 goes (a foreground deletion waits for that). Watched kinds: the ones that own or
-are owned in practice (Deployment, ReplicaSet, DaemonSet, CronJob, Job, Pod, Service,
-ConfigMap, Secret).
+are owned in practice (Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision,
+CronJob, Job, Pod, PersistentVolumeClaim, Service, ConfigMap, Secret).
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kajitori.api.apps import DaemonSet, Deployment, ReplicaSet
+from kajitori.api.apps import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
 from kajitori.api.batch import CronJob, Job
 from kajitori.api.core import ConfigMap, Pod, Secret, Service
 from kajitori.api.meta import OwnerReference, TypedObject
 from kajitori.api.registry import UnknownResource, by_kind
+from kajitori.api.storage import PersistentVolumeClaim
 from kajitori.client import ConflictError, NotFoundError
 from kajitori.controller import Controller
 from kajitori.informer import object_key
@@ -36,7 +37,10 @@ from master.controllers.context import LoopContext
 
 log = logging.getLogger(__name__)
 
-WATCHED: tuple[type[TypedObject], ...] = (Deployment, ReplicaSet, DaemonSet, CronJob, Job, Pod, Service, ConfigMap, Secret)
+WATCHED: tuple[type[TypedObject], ...] = (
+    Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision, CronJob, Job, Pod, PersistentVolumeClaim,
+    Service, ConfigMap, Secret,
+)  # fmt: skip
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from kajitori.api.core import Node, NodeSelectorTerm, Pod, PreferredSchedulingTerm, Taint, Toleration
 from kajitori.api.quantity import cpu_millicores, memory_bytes, parse_quantity
 from kajitori.informer import object_key
+from master.scheduler.volumes import PodVolumes
 
 # Kubernetes scores a pod without requests as if it asked for this much (non-zero defaults).
 DEFAULT_CPU_M = 100
@@ -39,6 +40,8 @@ class PodFacts:
     required_terms: tuple[NodeSelectorTerm, ...]
     preferred_terms: tuple[PreferredSchedulingTerm, ...]
     owner_uid: str | None
+    volumes: PodVolumes | None = None
+    """What the pod's claims ask of a node (master/scheduler/volumes.py), set by the scheduling cycle."""
 
     @classmethod
     def of(cls, pod: Pod) -> PodFacts:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from kajitori.api.core import NodeSelectorTerm, Taint
 from master.placement_rules import requirement_matches, tolerates, untolerated_taint
 from master.scheduler.cache import NodeInfo, PodFacts
+from master.scheduler.volumes import volume_reasons
 
 Filter = Callable[[PodFacts, NodeInfo], tuple[str, ...]]
 
@@ -100,7 +101,13 @@ def resources_fit(pod: PodFacts, node: NodeInfo) -> tuple[str, ...]:
     return tuple(reasons)
 
 
-FILTERS: tuple[Filter, ...] = (node_unschedulable, taint_toleration, node_ready, node_affinity, node_ports, resources_fit)
+def volume_binding(pod: PodFacts, node: NodeInfo) -> tuple[str, ...]:
+    return volume_reasons(pod.volumes, node.name, node.labels)
+
+
+FILTERS: tuple[Filter, ...] = (
+    node_unschedulable, taint_toleration, node_ready, node_affinity, volume_binding, node_ports, resources_fit
+)
 
 
 def failure_reasons(pod: PodFacts, node: NodeInfo) -> tuple[str, ...]:

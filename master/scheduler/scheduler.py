@@ -25,10 +25,17 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import prometheus_client
 
 from kajitori.api.core import Node, Pod, PodCondition
+from kajitori.api.storage import (
+    SELECTED_NODE_ANNOTATION,
+    PersistentVolume,
+    PersistentVolumeClaim,
+    StorageClass,
+)
 from kajitori.client import ApiClient, ApiError, ConflictError, NotFoundError
 from kajitori.informer import object_key, split_key
 from kajitori.metrics import COMPONENTS
@@ -38,6 +45,7 @@ from master.scheduler.cache import NodeInfo, PodFacts, SchedulerCache
 from master.scheduler.filters import failure_reasons, unschedulable_message
 from master.scheduler.queue import SchedulingQueue
 from master.scheduler.scores import score_nodes
+from master.scheduler.volumes import PodVolumes, VolumeProblem, pod_volumes
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +63,8 @@ ATTEMPT_SECONDS = prometheus_client.Histogram(
     buckets=[0.001 * 2**i for i in range(15)],
     registry=COMPONENTS,
 )
+
+VOLUME_BINDING_TIMEOUT_S = 120.0  # how long a binding waits for its WaitForFirstConsumer claims to be bound
 
 
 def feasible_nodes_to_find(total: int, percentage: int = 0) -> int:
@@ -85,6 +95,9 @@ class Scheduler:
         self.client = ctx.client
         self.pods = ctx.informers.informer(Pod)
         self.nodes = ctx.informers.informer(Node)
+        self.claims = ctx.informers.informer(PersistentVolumeClaim)
+        self.volumes = ctx.informers.informer(PersistentVolume)
+        self.classes = ctx.informers.informer(StorageClass)
         self.queue = SchedulingQueue()
         self.cache = SchedulerCache()
         self.percentage = percentage_of_nodes_to_score
@@ -100,6 +113,9 @@ class Scheduler:
         self._last_report = (0, 0.0)
         self.pods.add_handlers(self._on_pod_add, self._on_pod_update, self._on_pod_delete)
         self.nodes.add_handlers(self._on_node_add, self._on_node_update, self._on_node_delete)
+        # A claim bound or a volume added may let a pod waiting for its volumes in.
+        self.claims.add_handlers(self._on_storage_change, lambda _old, new: self._on_storage_change(new), None)
+        self.volumes.add_handlers(self._on_storage_change, lambda _old, new: self._on_storage_change(new), None)
 
     # -- informer handlers: keep the cache and the queue current ---------------------
 
@@ -153,6 +169,9 @@ class Scheduler:
     def _on_node_delete(self, node: Node) -> None:
         self.cache.remove_node(node.metadata.name or "")
 
+    def _on_storage_change(self, _obj: PersistentVolumeClaim | PersistentVolume) -> None:
+        self.queue.move_all_to_active()
+
     # -- the loop ---------------------------------------------------------------------------
 
     def start(self) -> Scheduler:
@@ -167,7 +186,8 @@ class Scheduler:
         self._binder.shutdown(wait=False, cancel_futures=True)
 
     def _run(self) -> None:
-        while not (self.pods.wait_synced(1.0) and self.nodes.wait_synced(1.0)):
+        informers = (self.pods, self.nodes, self.claims, self.volumes, self.classes)
+        while not all(i.wait_synced(1.0) for i in informers):
             if self._stop.is_set():
                 return
         log.info("scheduler: caches synced, scheduling")
@@ -210,6 +230,15 @@ class Scheduler:
             return None
         started = time.perf_counter()
         facts = PodFacts.of(pod)
+        try:
+            volumes = pod_volumes(pod, self.claims, self.volumes, self.classes)
+        except VolumeProblem as problem:
+            total = len(self.cache.nodes)
+            self._record_unschedulable(pod, f"0/{total} nodes are available: {problem}.")
+            self.queue.unschedulable(key)
+            return None
+        if volumes is not None:
+            facts = replace(facts, volumes=volumes)
         with self.cache.lock:
             chosen, total, reasons = self._find_node(facts)
             if chosen is not None:
@@ -219,7 +248,7 @@ class Scheduler:
             self.queue.unschedulable(key)
             _attempted("unschedulable", started)
             return None
-        self._binder.submit(self._bind, pod, chosen)
+        self._binder.submit(self._bind, pod, chosen, volumes)
         _attempted("scheduled", started)
         return chosen
 
@@ -235,7 +264,7 @@ class Scheduler:
         checked = 0
         # Most pods ask only for resources: on a Ready node without taints, only the resource
         # filter can fail, so check that inline and run the full filter chain for the rest.
-        plain_pod = not facts.node_selector and not facts.required_terms and not facts.host_ports
+        plain_pod = not facts.node_selector and not facts.required_terms and not facts.host_ports and facts.volumes is None
         cpu, memory = facts.cpu_m, facts.memory_b
         for node in nodes[start:] + nodes[:start]:
             checked += 1
@@ -274,10 +303,32 @@ class Scheduler:
     def _client_bind(self, namespace: str, name: str, node_name: str, *, uid: str | None = None) -> None:
         self.client.bind(namespace, name, node_name, uid=uid)
 
-    def _bind(self, pod: Pod, node_name: str) -> None:
+    def _bind_volumes(self, pod: Pod, node_name: str, volumes: PodVolumes) -> bool:
+        """Kubernetes' PreBind: WaitForFirstConsumer claims get the node, then the pod waits until they are bound."""
+        for claim in volumes.wait_for_consumer:
+            if (claim.metadata.annotations or {}).get(SELECTED_NODE_ANNOTATION) != node_name:
+                patch = {"metadata": {"annotations": {SELECTED_NODE_ANNOTATION: node_name}}}
+                self.client.patch(PersistentVolumeClaim, claim.metadata.name or "", patch, claim.metadata.namespace)
+        deadline = time.monotonic() + VOLUME_BINDING_TIMEOUT_S
+        keys = [object_key(c) for c in volumes.wait_for_consumer]
+        while not self._stop.is_set():
+            current = [self.claims.get(k) for k in keys]
+            if all(c is not None and c.spec.volumeName for c in current):
+                return True
+            if any(c is None or c.metadata.deletionTimestamp for c in current) or time.monotonic() > deadline:
+                return False
+            self._stop.wait(0.05)
+        return False
+
+    def _bind(self, pod: Pod, node_name: str, volumes: PodVolumes | None = None) -> None:
         key = object_key(pod)
         namespace, name = split_key(key)
         try:
+            if volumes is not None and volumes.wait_for_consumer and not self._bind_volumes(pod, node_name, volumes):
+                log.info("scheduler: the claims of %s were not bound on %s in time", key, node_name)
+                self.cache.forget_assumed(key)
+                self.queue.backoff(key)
+                return
             self._bind_call(namespace or "", name, node_name, uid=pod.metadata.uid)
         except (NotFoundError, ConflictError) as exc:
             # Gone, or bound already (by us before a restart, or by someone): the watch tells.

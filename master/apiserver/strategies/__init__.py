@@ -16,6 +16,12 @@ from master.apiserver.strategies.namespace import NamespaceStrategy
 from master.apiserver.strategies.node import NodeStrategy
 from master.apiserver.strategies.pod import PodStrategy
 from master.apiserver.strategies.service import ServiceStrategy
+from master.apiserver.strategies.statefulset import ControllerRevisionStrategy, StatefulSetStrategy
+from master.apiserver.strategies.storage import (
+    PersistentVolumeClaimStrategy,
+    PersistentVolumeStrategy,
+    StorageClassStrategy,
+)
 from master.apiserver.strategies.workloads import WorkloadStrategy
 
 STRATEGIES: dict[str, Strategy] = {
@@ -30,6 +36,11 @@ STRATEGIES: dict[str, Strategy] = {
     "CronJob": CronJobStrategy(),
     "Ingress": IngressStrategy(),
     "IngressClass": IngressClassStrategy(),
+    "PersistentVolumeClaim": PersistentVolumeClaimStrategy(),
+    "PersistentVolume": PersistentVolumeStrategy(),
+    "StorageClass": StorageClassStrategy(),
+    "StatefulSet": StatefulSetStrategy(),
+    "ControllerRevision": ControllerRevisionStrategy(),
 }
 """Keyed by kind (every kind this server serves has one group)."""
 

@@ -80,6 +80,11 @@ class AgentProcess:
         return f"https://127.0.0.1:{self.port}"
 
     @property
+    def volumes_root(self) -> Path:
+        """The agent's --volumes-root: local-path volumes of this test's node, inside its tmp dir."""
+        return self.work_dir / "volumes"
+
+    @property
     def cert_dir(self) -> Path:
         return self.work_dir / "pki"
 
@@ -94,6 +99,7 @@ class AgentProcess:
             "--kubeconfig", str(self.node_kubeconfig), "--node-name", self.node_name,
             "--node-ip", "127.0.0.1", "--runtime", self.runtime, "--network", self.network,
             "--port", str(self.port), "--pods-root", str(self.work_dir / "pods"), "--cert-dir", str(self.cert_dir),
+            "--volumes-root", str(self.volumes_root),
         ]  # fmt: skip
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(

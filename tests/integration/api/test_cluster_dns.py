@@ -49,6 +49,21 @@ def test_master_serves_cluster_dns(tmp_path: Path) -> None:
         assert srv.rr and srv.rr[0].rtype == QTYPE.SRV and srv.rr[0].rdata.port == 80
         assert ask(port, "nope.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
         assert ask(port, "example.com").header.rcode in (RCODE.REFUSED, RCODE.NXDOMAIN)
+        # A headless Service: its ready endpoints, and each by its hostname (the Endpoints object
+        # is written by hand here: this master runs no controllers).
+        client.create(Service.model_validate({"metadata": {"name": "nginx", "namespace": "default"},
+                                              "spec": {"clusterIP": "None", "ports": [{"name": "web", "port": 80}]}}))  # fmt: skip
+        client.create(Endpoints.model_validate({
+            "metadata": {"name": "nginx", "namespace": "default"},
+            "subsets": [{"addresses": [{"ip": "10.244.1.4", "hostname": "web-0"}, {"ip": "10.244.2.4", "hostname": "web-1"}],
+                         "ports": [{"name": "web", "port": 80}]}],
+        }))  # fmt: skip
+        deadline = time.monotonic() + 10
+        while not (pod_a := ask(port, "web-0.nginx.default.svc.cluster.local")).rr:
+            assert time.monotonic() < deadline, "web-0.nginx never resolved"
+            time.sleep(0.1)
+        assert [str(r.rdata) for r in pod_a.rr] == ["10.244.1.4"]
+        assert sorted(str(r.rdata) for r in ask(port, "nginx.default.svc.cluster.local").rr) == ["10.244.1.4", "10.244.2.4"]
         client.delete(Service, "web", "default")
         deadline = time.monotonic() + 10
         while ask(port, "web.default.svc.cluster.local").header.rcode != RCODE.NXDOMAIN:

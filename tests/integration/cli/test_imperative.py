@@ -289,7 +289,7 @@ def test_version_and_api_resources(kj: Any, master: MasterProcess, tmp_path: Pat
     cluster_wide = kj("api-resources", "--namespaced=false", "-o", "name").stdout.split()
     assert "nodes" in cluster_wide and "namespaces" in cluster_wide and "pods" not in cluster_wide
     assert kj("api-resources", "--api-group=apps", "-o", "name").stdout.split() == \
-        ["daemonsets.apps", "deployments.apps", "replicasets.apps"]  # fmt: skip
+        ["controllerrevisions.apps", "daemonsets.apps", "deployments.apps", "replicasets.apps", "statefulsets.apps"]  # fmt: skip
     assert "VERBS" in kj("api-resources", "-o", "wide").stdout.splitlines()[0]
     assert '"--namespaced"' in one_line_error(kj("api-resources", "--namespaced=maybe"))
 

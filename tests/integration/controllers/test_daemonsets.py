@@ -296,3 +296,30 @@ def test_a_selector_that_does_not_match_the_template_is_refused(client: ApiClien
     assert refused.value.code == 422
     assert refused.value.causes[0]["field"].startswith("spec")
     assert "`selector` does not match template `labels`" in refused.value.message
+
+
+def test_kubectl_rollout_history_and_undo_of_a_daemonset_use_its_controller_revisions(
+    client: ApiClient, hollow: Callable[..., HollowCluster], cluster_master: MasterProcess
+) -> None:
+    from kajitori.api.apps import ControllerRevision
+    from tests.integration.api.test_kubectl_protobuf import kubectl_binary, run
+
+    hollow(["node-a"])
+    client.create(daemonset("logs"))
+    wait_for(lambda: settled(client, "logs", 1), what="logs settled")
+    client.patch(DaemonSet, "logs", {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": "kajitori/busybox:2"}]}}}}, "default")
+
+    def image() -> str | None:
+        pods = [p for p in active(app_pods(client, "logs")) if is_ready(p)]
+        return pods[0].spec.containers[0].image if len(pods) == 1 else None
+
+    wait_for(lambda: image() == "kajitori/busybox:2" and settled(client, "logs", 1), what="logs on busybox:2")
+    revisions = sorted((r.revision, r.metadata.name) for r in client.list(ControllerRevision, "default").items)
+    assert [number for number, _ in revisions] == [1, 2]
+    if kubectl_binary("1.33") is None:
+        return
+    history = run(cluster_master, "1.33", "rollout", "history", "daemonset/logs", "-n", "default").stdout.split()
+    assert history[:4] == ["daemonset.apps/logs", "REVISION", "CHANGE-CAUSE", "1"]
+    assert run(cluster_master, "1.33", "rollout", "undo", "daemonset/logs", "-n", "default").stdout.strip() == "daemonset.apps/logs rolled back"
+    wait_for(lambda: image() == "kajitori/busybox:1" and settled(client, "logs", 1), what="logs back on busybox:1")
+    wait_for(lambda: sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3], what="revision 1 renumbered 3")

@@ -200,14 +200,14 @@ def test_a_node_whose_pod_is_terminating_waits_for_it() -> None:
     ds = daemonset()
     ctrl, client, _ = controller_with(ds, [node("n1")], [daemon(ds, "old", "n1", deleting=True)])
     ctrl.reconcile("default/agent")
-    assert [v for v in client.verbs() if v[0] != "update_status"] == []
+    assert [v for v in client.verbs() if v[0] != "update_status" and v[1] != "ControllerRevision"] == []
 
 
 def test_an_unbound_pod_counts_for_the_node_its_affinity_names() -> None:
     ds = daemonset()
     ctrl, client, _ = controller_with(ds, [node("n1")], [daemon(ds, "pending", "n1", bound=False)])
     ctrl.reconcile("default/agent")
-    assert [v for v in client.verbs() if v[0] != "update_status"] == []
+    assert [v for v in client.verbs() if v[0] != "update_status" and v[1] != "ControllerRevision"] == []
 
 
 def test_rolling_update_deletes_old_pods_up_to_max_unavailable() -> None:
@@ -232,7 +232,7 @@ def test_on_delete_leaves_old_pods_alone() -> None:
     ds = daemonset(image="img:2", strategy={"type": "OnDelete"})
     ctrl, client, _ = controller_with(ds, [node("n1")], [daemon(ds, "old-n1", "n1", revision="old")])
     ctrl.reconcile("default/agent")
-    assert [v for v in client.verbs() if v[0] != "update_status"] == []
+    assert [v for v in client.verbs() if v[0] != "update_status" and v[1] != "ControllerRevision"] == []
     status = next(obj for verb, _, _, obj in client.writes if verb == "update_status").status
     assert (status.desiredNumberScheduled, status.currentNumberScheduled, status.updatedNumberScheduled) == (1, 1, 0)
 
@@ -252,7 +252,7 @@ def test_status_counts_nodes_and_is_not_rewritten_when_unchanged() -> None:
     ds.status = status
     ctrl, client, _ = controller_with(ds, nodes, pods)
     ctrl.reconcile("default/agent")
-    assert client.verbs() == []
+    assert [v for v in client.verbs() if v[1] != "ControllerRevision"] == []
 
 
 SURGE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
@@ -363,3 +363,13 @@ def test_get_ds_row_as_kubectl_prints_it() -> None:
     assert row_for("DaemonSet", ds, 1_704_067_200.0 + 300, wide=True) == [
         "agent", "3", "3", "2", "1", "2", "logs=yes", "5m", "agent", "img:1", "app=agent"
     ]  # fmt: skip
+
+
+def test_the_template_is_recorded_as_a_controller_revision() -> None:
+    ds = daemonset()
+    ctrl, client, _ = controller_with(ds, [node("n1")], [])
+    ctrl.reconcile("default/agent")
+    [revision] = [obj for verb, kind, _, obj in client.writes if (verb, kind) == ("create", "ControllerRevision")]
+    assert revision.metadata.name == f"agent-{revision_hash(ds)}" and revision.revision == 1
+    assert revision.data == {"spec": {"template": {**ds.spec.template.to_dict(), "$patch": "replace"}}}
+    assert [(r.kind, r.name, r.controller) for r in revision.metadata.ownerReferences] == [("DaemonSet", "agent", True)]

@@ -191,3 +191,20 @@ def test_foreground_deletion_deletes_dependents_then_removes_the_finalizer() -> 
     gc.reconcile("ReplicaSet|default/web")
     [(verb, kind, name, updated)] = client.writes
     assert (verb, kind, name, updated.metadata.finalizers) == ("update", "ReplicaSet", "web", None)
+
+
+def test_a_pods_hostname_is_published_only_by_the_service_its_subdomain_names() -> None:
+    ctx, informers, client, _ = _ctx()
+    ctrl = EndpointsController(ctx)
+    for name in ("nginx", "other"):
+        informers.informer(Service).add(Service.model_validate({
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"name": "web", "port": 80}]},
+        }))  # fmt: skip
+    web0 = pod("web-0", ip="10.244.0.5")
+    web0.spec.hostname, web0.spec.subdomain = "web-0", "nginx"
+    informers.informer(Pod).add(web0)
+    ctrl.reconcile("default/nginx")
+    ctrl.reconcile("default/other")
+    hostnames = {name: [a.hostname for s in body.subsets or [] for a in s.addresses or []] for _v, _k, name, body in client.writes}
+    assert hostnames == {"nginx": ["web-0"], "other": [None]}

@@ -22,13 +22,18 @@ KUBERNETES = {
         "configmaps": ("configmap", ["cm"], None),
         "secrets": ("secret", [], None),
         "events": ("event", ["ev"], None),
+        "persistentvolumes": ("persistentvolume", ["pv"], None),
+        "persistentvolumeclaims": ("persistentvolumeclaim", ["pvc"], None),
     },
     "coordination.k8s.io/v1": {"leases": ("lease", [], None)},
     "apps/v1": {
         "deployments": ("deployment", ["deploy"], ["all"]),
         "replicasets": ("replicaset", ["rs"], ["all"]),
         "daemonsets": ("daemonset", ["ds"], ["all"]),
+        "statefulsets": ("statefulset", ["sts"], ["all"]),
+        "controllerrevisions": ("controllerrevision", [], None),
     },
+    "storage.k8s.io/v1": {"storageclasses": ("storageclass", ["sc"], None)},
     "batch/v1": {"jobs": ("job", [], ["all"]), "cronjobs": ("cronjob", ["cj"], ["all"])},
     "networking.k8s.io/v1": {"ingresses": ("ingress", ["ing"], None), "ingressclasses": ("ingressclass", [], None)},
 }

@@ -76,3 +76,34 @@ def test_table_follows_service_updates(dns: tuple[ServiceNameTable, int]) -> Non
     table.on_service_update(moved, None)
     assert ask(port, "nginx.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
     table.update_service(NGINX)
+
+
+WEB = {"metadata": {"namespace": "default", "name": "web"},
+       "spec": {"clusterIP": "None", "ports": [{"name": "http", "port": 80}]}}  # fmt: skip
+WEB_ENDPOINTS = {
+    "metadata": {"namespace": "default", "name": "web"},
+    "subsets": [{
+        "addresses": [{"ip": "10.244.1.7", "hostname": "web-1"}, {"ip": "10.244.2.5", "hostname": "web-0"}],
+        "notReadyAddresses": [{"ip": "10.244.1.9", "hostname": "web-2"}],
+        "ports": [{"name": "http", "port": 80}],
+    }],
+}  # fmt: skip
+
+
+def test_a_headless_service_answers_its_ready_pods_and_each_by_hostname(dns: tuple[ServiceNameTable, int]) -> None:
+    table, port = dns
+    table.update_service(WEB)
+    assert ask(port, "web.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN  # no endpoints yet
+    table.on_endpoints_update(None, WEB_ENDPOINTS)
+    assert [str(rr.rdata) for rr in ask(port, "web.default.svc.cluster.local").rr] == ["10.244.1.7", "10.244.2.5"]
+    assert [str(rr.rdata) for rr in ask(port, "web-0.web.default.svc.cluster.local").rr] == ["10.244.2.5"]
+    assert [str(rr.rdata) for rr in ask(port, "web-1.web.default.svc.cluster.local", tcp=True).rr] == ["10.244.1.7"]
+    # Not ready, or not a pod of it: no such name.
+    assert ask(port, "web-2.web.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
+    assert ask(port, "web-0.nginx.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
+    srv = ask(port, "_http._tcp.web.default.svc.cluster.local", "SRV")
+    assert sorted(str(rr.rdata.target) for rr in srv.rr) == ["web-0.web.default.svc.cluster.local.", "web-1.web.default.svc.cluster.local."]
+    assert sorted(str(rr.rdata) for rr in srv.ar) == ["10.244.1.7", "10.244.2.5"]
+    table.on_endpoints_update(WEB_ENDPOINTS, None)
+    assert ask(port, "web-0.web.default.svc.cluster.local").header.rcode == RCODE.NXDOMAIN
+    table.delete_service(WEB)
