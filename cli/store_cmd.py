@@ -24,8 +24,12 @@ from typing import NoReturn
 import typer
 
 from cli.app import app
+from cli.options import Kubeconfig
+from cli.session import failures_reported, open_session
+from kajitori.api.registry import by_name
+from kajitori.client import ConflictError, NotFoundError
 
-store_app = typer.Typer(help="The master's state store: snapshots to back it up and restore it.", no_args_is_help=True)
+store_app = typer.Typer(help="The master's state store: snapshots to back it up and restore it, re-encryption of Secrets.", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Save, check and restore snapshots of the store (SQLite or etcd).", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 store_app.add_typer(snapshot_app, name="snapshot")
@@ -151,3 +155,31 @@ def restore(
         _fail(str(exc))
     typer.echo(f"restored {file} into {data_dir / snapshot.STORE_FILE}: revision {checked.revision}, {checked.objects} objects")
     typer.echo(f"pki/ and tokens.json are {_COPY_HINT}")
+
+
+@store_app.command("reencrypt")
+def reencrypt(kubeconfig: Kubeconfig = None) -> None:
+    """Rewrite every Secret so the first provider of the encryption config encrypts it (key rotation).
+
+    As ``kubectl get secrets -A -o json | kubectl replace -f -``: each Secret is read and put back
+    through the API, so it works on either store and with every master running. A Secret stored
+    with an older provider is rewritten even though nothing changed (it is "stale"); one already
+    under the first provider keeps its resourceVersion. A Secret changed meanwhile (409) is read again.
+    """
+    with failures_reported():
+        session = open_session(kubeconfig, None)
+        secrets = by_name("secrets")
+        count = 0
+        for item in session.client.list_raw(secrets).get("items", []):
+            meta = item["metadata"]
+            while True:
+                try:
+                    session.client.update_raw(secrets, item)
+                    break
+                except ConflictError:
+                    item = session.client.get_raw(secrets, meta["name"], meta["namespace"])
+                except NotFoundError:
+                    break
+            count += 1
+        session.close()
+        typer.echo(f"{count} secrets rewritten with the first provider of the encryption config")

@@ -28,7 +28,7 @@ from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
-from master.store import SQLiteStore, Store, StoreError
+from master.store import SQLiteStore, Store, StoreError, encryption
 from master.store.etcd import EtcdStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,11 @@ ControllerStarter = Callable[[MasterSettings], Callable[[], None]]
 
 
 def open_store(settings: MasterSettings) -> Store:
+    try:
+        # Secrets encrypted at rest by the data dir's EncryptionConfiguration (made on first start).
+        transformer = encryption.load(settings.data_dir)
+    except encryption.EncryptionError as exc:
+        raise StoreError(str(exc)) from exc
     if settings.store.backend == "etcd":
         return EtcdStore(
             settings.store.etcd_servers,
@@ -48,8 +53,14 @@ def open_store(settings: MasterSettings) -> Store:
             history_bytes=settings.watch_history_bytes,
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
+            transformer=transformer,
         )
-    return SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history, history_bytes=settings.watch_history_bytes)
+    return SQLiteStore(
+        settings.data_dir / "state.db",
+        history=settings.watch_history,
+        history_bytes=settings.watch_history_bytes,
+        transformer=transformer,
+    )
 
 
 def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
