@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -23,6 +24,7 @@ from master.apiserver.auth import ensure_credentials
 from master.apiserver.http_protocol import bounded_protocol
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
+from master.apiserver.serviceaccount_tokens import ServiceAccountTokens, ensure_signing_key
 from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults
@@ -69,7 +71,14 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     tokens = ensure_credentials(settings.data_dir, settings.server_url, ca_pem=serving.ca_pem) if settings.auth else None
     advertise = settings.advertised_host
     ensure_defaults(api, advertise_ip=advertise, port=settings.port, dns=settings.dns_listen is not None)
-    state = ServerState(store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"))
+    def lookup(key: str) -> dict[str, Any] | None:
+        stored = store.get(key)
+        return stored.obj if stored is not None else None
+
+    service_accounts = ServiceAccountTokens(ensure_signing_key(settings.data_dir), lookup)
+    state = ServerState(
+        store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"), service_accounts=service_accounts
+    )
     state.proxy = NodeProxy(api, tokens.node if tokens else None)
     return state
 

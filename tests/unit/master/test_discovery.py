@@ -21,6 +21,7 @@ KUBERNETES = {
         "endpoints": ("endpoints", ["ep"], None),
         "configmaps": ("configmap", ["cm"], None),
         "secrets": ("secret", [], None),
+        "serviceaccounts": ("serviceaccount", ["sa"], None),
         "events": ("event", ["ev"], None),
     },
     "coordination.k8s.io/v1": {"leases": ("lease", [], None)},
