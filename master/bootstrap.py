@@ -1,4 +1,6 @@
-"""What every cluster has from its first second: the default namespaces and the API's Service."""
+"""What every cluster has from its first second: the default namespaces, their ``default``
+ServiceAccounts (the ServiceAccounts controller keeps them afterwards, and makes those of new
+namespaces), and the API's Service."""
 
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
         if api.store.get(namespaces.store_key(None, name)) is None:
             api.create(namespaces, None, {"metadata": {"name": name}})
             log.info("created namespace %s", name)
+    accounts = by_path("", "v1", "serviceaccounts")
+    for name in DEFAULT_NAMESPACES:
+        if api.store.get(accounts.store_key(name, "default")) is None:
+            api.create(accounts, name, {"metadata": {"name": "default"}})
     services = by_path("", "v1", "services")
     if api.store.get(services.store_key("default", "kubernetes")) is None:
         api.create(
