@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from kajitori.private_files import write_file
+from kajitori.private_files import ensure_private_dir, write_file
 
 CONFIG_FILE = "encryption-config.yaml"
 PREFIX = b"k8s:enc:"
@@ -261,7 +261,7 @@ def default_config() -> str:
 
 def load(data_dir: Path) -> Transformer:
     """The data dir's encryption config, written (0600, one fresh aescbc key) if there is none."""
-    path = data_dir / CONFIG_FILE
+    path = ensure_private_dir(data_dir) / CONFIG_FILE
     if not path.exists():
         write_file(path, default_config().encode())
     try:
