@@ -112,7 +112,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         raise SystemExit(1) from None
     app = create_app(state)
     if isinstance(state.proxy, NodeProxy):
-        streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve))
+        streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve, state.service_accounts))
     server = uvicorn.Server(server_config(app, settings, serving))
     stops: list[Callable[[], None]] = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import httpx
@@ -48,7 +49,27 @@ def running(api: ApiClient, pod: str) -> bool:
     return api.get(Pod, pod, "default").status.phase == "Running"
 
 
-def test_a_pod_has_its_token_ca_namespace_and_service_env(api: ApiClient, agent: AgentProcess, master: MasterProcess) -> None:
+def assert_official_client_in_cluster(master: MasterProcess, token: str, tmp_path: Path) -> None:
+    """The official client's in-cluster loader, fed the pod's token and the master's CA, lists pods and
+    execs as the ServiceAccount (the pod's own network cannot reach a loopback master: the host stands in)."""
+    kubernetes = pytest.importorskip("kubernetes")
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+    from kubernetes.stream import stream
+
+    (tmp_path / "token").write_text(token)
+    (tmp_path / "ca.crt").write_bytes(master.ca_file.read_bytes())
+    configuration = kubernetes.client.Configuration()
+    environ = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(master.port)}
+    InClusterConfigLoader(str(tmp_path / "token"), str(tmp_path / "ca.crt"), environ=environ).load_and_set(configuration)
+    with kubernetes.client.ApiClient(configuration) as api_client:
+        core = kubernetes.client.CoreV1Api(api_client)
+        assert "ident" in [p.metadata.name for p in core.list_namespaced_pod("default").items]
+        out = stream(core.connect_get_namespaced_pod_exec, "ident", "default", command=["cat", f"{SA_DIR}/namespace"],
+                     stderr=True, stdin=False, stdout=True, tty=False)  # fmt: skip
+        assert out == "default"
+
+
+def test_a_pod_has_its_token_ca_namespace_and_service_env(api: ApiClient, agent: AgentProcess, master: MasterProcess, tmp_path: Path) -> None:
     api.create(Service.model_validate({
         "metadata": {"name": "web-front", "namespace": "default"},
         "spec": {"selector": {"app": "none"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
@@ -66,6 +87,7 @@ def test_a_pod_has_its_token_ca_namespace_and_service_env(api: ApiClient, agent:
     answer = httpx.get(f"{master.url}/api/v1/namespaces/default/pods", headers={"Authorization": f"Bearer {token}"}, verify=master.tls())
     assert answer.status_code == 200
     assert agent.exec("default", "ident", "main", ["cat", f"{SA_DIR}/namespace"]) == (0, "default")
+    assert_official_client_in_cluster(master, token, tmp_path)
     assert agent.exec("default", "ident", "main", ["cat", f"{SA_DIR}/ca.crt"]) == (0, master.ca_file.read_text())
     code, output = agent.exec("default", "ident", "main", ["sh", "-c", f"touch {SA_DIR}/x 2>&1; echo rc=$?"])
     assert "Read-only file system" in output and "rc=1" in output
