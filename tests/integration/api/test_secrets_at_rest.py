@@ -126,7 +126,7 @@ def etcd(tmp_path: Path) -> Iterator[EtcdProcess]:
     proc.stop()
 
 
-def test_etcd_secret_is_encrypted_and_plain_after_identity(tmp_path: Path, etcd: EtcdProcess, plaintext: tuple[bytes, bytes]) -> None:
+def test_etcd_secret_is_encrypted_rotates_and_is_plain_after_identity(tmp_path: Path, etcd: EtcdProcess, plaintext: tuple[bytes, bytes]) -> None:
     value, b64 = plaintext
     master = MasterProcess(tmp_path / "m", extra_args=["--no-controllers", "--store", "etcd", "--etcd-servers", etcd.url]).start()
     try:
@@ -137,9 +137,21 @@ def test_etcd_secret_is_encrypted_and_plain_after_identity(tmp_path: Path, etcd:
         master.start()
         assert read_secret(master, "db") == value
 
-        master.stop()
+        # Rotation on etcd: the new key first, reencrypt, the old key dropped; the Secret still reads.
         key1 = key1_of(master.data_dir)
-        (master.data_dir / CONFIG_FILE).write_text(config("identity: {}", key1))
+        gcm = f"aesgcm: {{keys: [{{name: key2, secret: {K_NEW}}}]}}"
+        master.stop()
+        (master.data_dir / CONFIG_FILE).write_text(config(gcm, key1))
+        master.start()
+        result = invoker(master)("store", "reencrypt")
+        assert result.exit_code == 0, result.output
+        master.stop()
+        (master.data_dir / CONFIG_FILE).write_text(config(gcm))
+        master.start()
+        assert read_secret(master, "db") == value
+
+        master.stop()
+        (master.data_dir / CONFIG_FILE).write_text(config("identity: {}", gcm))
         master.start()
         kubectl_replace_all_secrets(master)
         assert b64 in files_bytes(etcd.data_dir)
