@@ -27,6 +27,7 @@ from agent.claims import ApiClaimSource, reclaim_released_volumes
 from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
 from agent.node_status import NodeStatusReporter
+from agent.pod_identity import PodIdentity
 from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.pod_workers import PodWorkers
 from agent.probes import ProbeManager, Prober
@@ -104,6 +105,7 @@ class Agent:
             probes=self.probes,
             config_source=config_source,
             recorder=self.recorder,
+            identity=PodIdentity(self.client, self.volumes.volume_dir, self.client.config.ca_pem or b""),
             container_id_scheme="fake" if settings.runtime == "fake" else "docker",
         )
         self.workers = PodWorkers(self.syncer, self.informer, workers=settings.pod_workers)

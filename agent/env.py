@@ -118,11 +118,18 @@ def resource_value(pod: Pod, container: Container, resource: str, divisor: str |
 
 
 def container_env(
-    pod: Pod, container: Container, source: ConfigSource, *, pod_ip: str, host_ip: str
+    pod: Pod,
+    container: Container,
+    source: ConfigSource,
+    *,
+    pod_ip: str,
+    host_ip: str,
+    base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment of `container`, in Kubernetes' order: envFrom first, env after (env wins)."""
+    """The environment of `container`, in Kubernetes' order: ``base`` (the Services' link variables),
+    envFrom, then env (the later wins; ``$(VAR)`` sees all before it)."""
     namespace = pod.metadata.namespace or "default"
-    env: dict[str, str] = {}
+    env: dict[str, str] = dict(base or {})
     for from_source in container.envFrom or []:
         prefix = from_source.prefix or ""
         if from_source.configMapRef is not None:

@@ -36,6 +36,7 @@ from typing import Any
 
 from agent.backoff import Backoff
 from agent.env import ConfigSource, ContainerConfigError, container_env, expand
+from agent.pod_identity import PodIdentity
 from agent.pod_status import ContainerView, pod_status, same_status
 from agent.probes import ProbeManager, ProbeTarget
 from agent.runtime import (
@@ -95,6 +96,7 @@ class PodSyncer:
         probes: ProbeManager,
         config_source: ConfigSource,
         recorder: EventRecorder | None = None,
+        identity: PodIdentity | None = None,
         backoff: Backoff | None = None,
         container_id_scheme: str = "docker",
         now: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
@@ -107,6 +109,7 @@ class PodSyncer:
         self.probes = probes
         self.config_source = config_source
         self.recorder = recorder
+        self.identity = identity  # ServiceAccount token volume and Services' env (agent.pod_identity)
         self.backoff = backoff or Backoff(
             initial_s=settings.backoff.initial_s,
             max_s=settings.backoff.max_s,
@@ -133,6 +136,8 @@ class PodSyncer:
             return None
         requeue: list[float] = []
         sandbox = self._ensure_sandbox(pod, uid, memo, requeue)
+        if sandbox is not None and not self._ensure_identity(pod, memo, requeue):
+            sandbox = None  # no container may start without the token it would mount
         containers = self.runtime.list_containers(uid) if sandbox is not None else []
         if sandbox is not None and sandbox.state == ContainerState.RUNNING:
             acted = self._converge(pod, sandbox, containers, memo, requeue)
@@ -140,6 +145,22 @@ class PodSyncer:
                 containers = self.runtime.list_containers(uid)
         self._write_status(pod, sandbox, containers, memo)
         return min(requeue) if requeue else None
+
+    def _ensure_identity(self, pod: Pod, memo: PodMemo, requeue: list[float]) -> bool:
+        """The pod's ServiceAccount token written or renewed when due; False (and waiting) if none can be had."""
+        if self.identity is None:
+            return True
+        try:
+            renew_in = self.identity.ensure(pod)
+        except ContainerConfigError as exc:
+            self._event(pod, "Warning", "FailedMount", f"MountVolume.SetUp failed for volume \"kube-api-access\": {exc}")
+            for spec in [*(pod.spec.initContainers or []), *pod.spec.containers]:
+                memo.waiting[spec.name] = ("ContainerCreating", str(exc))
+            requeue.append(5.0)
+            return False
+        if renew_in is not None:
+            requeue.append(max(renew_in, 1.0))
+        return True
 
     def terminate(self, pod: Pod) -> None:
         """Stop the pod's containers with its grace period, remove everything of it, release the API object."""
@@ -198,6 +219,8 @@ class PodSyncer:
                 log.warning("pod %s/%s: preStop hook of %s failed: %s", pod.metadata.namespace, pod.metadata.name, container.name, exc)
 
     def forget(self, uid: str) -> None:
+        if self.identity is not None:
+            self.identity.forget(uid)
         with self._memo_lock:
             self._memos.pop(uid, None)
         self.backoff.forget_prefix(f"{uid}/")
@@ -471,10 +494,13 @@ class PodSyncer:
         if restarting:
             self.backoff.next(f"{uid}/{name}")
         try:
+            links = self.identity.service_env(pod) if self.identity is not None else None
             env = container_env(
-                pod, spec, self.config_source, pod_ip=sandbox.ip, host_ip=self.settings.node_ip
+                pod, spec, self.config_source, pod_ip=sandbox.ip, host_ip=self.settings.node_ip, base=links
             )
             mounts = self.volumes.mounts(pod, spec)  # a subPath leaving its volume is refused here
+            if self.identity is not None:
+                mounts += self.identity.mounts(pod, {m.container_path for m in mounts})
         except ContainerConfigError as exc:
             memo.waiting[name] = ("CreateContainerConfigError", str(exc))
             self._event(pod, "Warning", "Failed", f"Error: {exc}")

@@ -9,7 +9,7 @@ and prints how to start etcd there. (etcd 3.4's HTTP gateway does answer POST
 /v3/maintenance/snapshot, as newline-delimited JSON of base64 chunks, but restore needs etcdctl
 anyway, and etcdctl writes FILE.part 0600 and renames it only when the stream ended whole.)
 An etcd snapshot is consistent at one etcd revision, which is every object's resourceVersion;
-the restored member keeps it, with a new cluster ID so old members cannot rejoin it. In both cases ``pki/`` and ``tokens.json`` of the master's
+the restored member keeps it, with a new cluster ID so old members cannot rejoin it. In both cases ``pki/``, ``tokens.json`` and ``encryption-config.yaml`` of the master's
 data dir are not in the snapshot: copy them to the new master's data dir.
 """
 
@@ -24,13 +24,17 @@ from typing import NoReturn
 import typer
 
 from cli.app import app
+from cli.options import Kubeconfig
+from cli.session import failures_reported, open_session
+from kajitori.api.registry import by_name
+from kajitori.client import ConflictError, NotFoundError
 
-store_app = typer.Typer(help="The master's state store: snapshots to back it up and restore it.", no_args_is_help=True)
+store_app = typer.Typer(help="The master's state store: snapshots to back it up and restore it, re-encryption of Secrets.", no_args_is_help=True)
 snapshot_app = typer.Typer(help="Save, check and restore snapshots of the store (SQLite or etcd).", no_args_is_help=True)
 app.add_typer(store_app, name="store")
 store_app.add_typer(snapshot_app, name="snapshot")
 
-_COPY_HINT = "not in the snapshot: copy pki/ and tokens.json of the old data dir into the new one before starting its master"
+_COPY_HINT = "not in the snapshot: copy them from the old data dir into the new one before starting its master"
 
 
 def _fail(message: str) -> NoReturn:
@@ -88,14 +92,14 @@ def save(
         # One endpoint: etcdctl snapshot save refuses several.
         _etcdctl(["snapshot", "save", str(file)], etcd_servers.split(",")[0], etcd_cafile, etcd_certfile, etcd_keyfile, timeout)
         file.chmod(0o600)
-        typer.echo(f"saved etcd snapshot {file} ({file.stat().st_size} bytes); pki/ and tokens.json are {_COPY_HINT}")
+        typer.echo(f"saved etcd snapshot {file} ({file.stat().st_size} bytes); pki/, tokens.json and encryption-config.yaml are {_COPY_HINT}")
         return
     try:
         status = snapshot.save(data_dir, file)
     except snapshot.SnapshotError as exc:
         _fail(str(exc))
     typer.echo(f"saved {file}: revision {status.revision}, {status.objects} objects, {status.size} bytes")
-    typer.echo(f"pki/ and tokens.json are {_COPY_HINT}")
+    typer.echo(f"pki/, tokens.json and encryption-config.yaml are {_COPY_HINT}")
 
 
 @snapshot_app.command("status")
@@ -143,11 +147,39 @@ def restore(
         _etcdctl(["snapshot", "restore", str(file), f"--data-dir={data_dir}", *flags])
         typer.echo(f"restored {file} into {data_dir}; start etcd there with:")
         typer.echo(f"  etcd --data-dir={data_dir} {flags[0]} {flags[2]} --listen-peer-urls={initial_advertise_peer_urls} --listen-client-urls=URL --advertise-client-urls=URL")
-        typer.echo(f"then the masters with --store etcd --etcd-servers URL; pki/ and tokens.json are {_COPY_HINT}")
+        typer.echo(f"then the masters with --store etcd --etcd-servers URL; pki/, tokens.json and encryption-config.yaml are {_COPY_HINT}")
         return
     try:
         checked = snapshot.restore(file, data_dir)
     except snapshot.SnapshotError as exc:
         _fail(str(exc))
     typer.echo(f"restored {file} into {data_dir / snapshot.STORE_FILE}: revision {checked.revision}, {checked.objects} objects")
-    typer.echo(f"pki/ and tokens.json are {_COPY_HINT}")
+    typer.echo(f"pki/, tokens.json and encryption-config.yaml are {_COPY_HINT}")
+
+
+@store_app.command("reencrypt")
+def reencrypt(kubeconfig: Kubeconfig = None) -> None:
+    """Rewrite every Secret so the first provider of the encryption config encrypts it (key rotation).
+
+    As ``kubectl get secrets -A -o json | kubectl replace -f -``: each Secret is read and put back
+    through the API, so it works on either store and with every master running. A Secret stored
+    with an older provider is rewritten even though nothing changed (it is "stale"); one already
+    under the first provider keeps its resourceVersion. A Secret changed meanwhile (409) is read again.
+    """
+    with failures_reported():
+        session = open_session(kubeconfig, None)
+        secrets = by_name("secrets")
+        count = 0
+        for item in session.client.list_raw(secrets).get("items", []):
+            meta = item["metadata"]
+            while True:
+                try:
+                    session.client.update_raw(secrets, item)
+                    break
+                except ConflictError:
+                    item = session.client.get_raw(secrets, meta["name"], meta["namespace"])
+                except NotFoundError:
+                    break
+            count += 1
+        session.close()
+        typer.echo(f"{count} secrets rewritten with the first provider of the encryption config")

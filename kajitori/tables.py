@@ -408,6 +408,10 @@ def secret_cells(obj: Obj, now: float) -> list[str]:
     return [_meta(obj).get("name", ""), obj.get("type") or "Opaque", str(count), age(_meta(obj).get("creationTimestamp"), now)]
 
 
+def serviceaccount_cells(obj: Obj, now: float) -> list[str]:
+    return [_meta(obj).get("name", ""), str(len(obj.get("secrets") or [])), age(_meta(obj).get("creationTimestamp"), now)]
+
+
 def lease_cells(obj: Obj, now: float) -> list[str]:
     holder = _spec(obj).get("holderIdentity") or ""
     return [_meta(obj).get("name", ""), holder, age(_meta(obj).get("creationTimestamp"), now)]
@@ -774,6 +778,7 @@ TABLES: dict[str, TableSpec] = {
     "Namespace": TableSpec((NAME, Column("Status", "The phase of the namespace."), AGE), namespace_cells),
     "ConfigMap": TableSpec((NAME, Column("Data", "The number of keys."), AGE), configmap_cells),
     "Secret": TableSpec((NAME, Column("Type", "The secret's type."), Column("Data", "The number of keys."), AGE), secret_cells),
+    "ServiceAccount": TableSpec((NAME, Column("Secrets", "The number of secrets."), AGE), serviceaccount_cells),
     "Event": TableSpec(
         (
             Column("Last Seen", "When the event last happened."),

@@ -1,4 +1,6 @@
-"""What every cluster has from its first second: the default namespaces, the API's Service, the default IngressClass and StorageClass."""
+"""What every cluster has from its first second: the default namespaces, their ``default``
+ServiceAccounts (the ServiceAccounts controller keeps them afterwards, and makes those of new
+namespaces), the API's Service, the default IngressClass and StorageClass."""
 
 from __future__ import annotations
 
@@ -36,6 +38,10 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
         )
         log.info("created the default IngressClass %s", KAJITORI_CLASS)
     _ensure_default_storage_class(api)
+    accounts = by_path("", "v1", "serviceaccounts")
+    for name in DEFAULT_NAMESPACES:
+        if api.store.get(accounts.store_key(name, "default")) is None:
+            api.create(accounts, name, {"metadata": {"name": "default"}})
     services = by_path("", "v1", "services")
     if api.store.get(services.store_key("default", "kubernetes")) is None:
         api.create(

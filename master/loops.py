@@ -31,6 +31,7 @@ from master.controllers.namespace import NamespaceController
 from master.controllers.node_lifecycle import NodeLifecycleController
 from master.controllers.persistentvolume import PersistentVolumeController
 from master.controllers.replicaset import ReplicaSetController
+from master.controllers.serviceaccounts import ServiceAccountsController
 from master.controllers.statefulset import StatefulSetController
 from master.scheduler.scheduler import Scheduler
 from master.settings import MasterSettings
@@ -69,6 +70,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.garbage_collector, GarbageCollector),
         (loops.namespace, NamespaceController),
         (loops.event_ttl, EventTTLController),
+        (loops.serviceaccount, ServiceAccountsController),
     ]
     running = [make(ctx).controller for enabled, make in loop_table if enabled and controllers]
     scheduling = None

@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -23,12 +24,13 @@ from master.apiserver.auth import ensure_credentials
 from master.apiserver.http_protocol import bounded_protocol
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
+from master.apiserver.serviceaccount_tokens import ServiceAccountTokens, ensure_signing_key
 from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
-from master.store import SQLiteStore, Store, StoreError
+from master.store import SQLiteStore, Store, StoreError, encryption
 from master.store.etcd import EtcdStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,11 @@ ControllerStarter = Callable[[MasterSettings], Callable[[], None]]
 
 
 def open_store(settings: MasterSettings) -> Store:
+    try:
+        # Secrets encrypted at rest by the data dir's EncryptionConfiguration (made on first start).
+        transformer = encryption.load(settings.data_dir)
+    except encryption.EncryptionError as exc:
+        raise StoreError(str(exc)) from exc
     if settings.store.backend == "etcd":
         return EtcdStore(
             settings.store.etcd_servers,
@@ -48,8 +55,14 @@ def open_store(settings: MasterSettings) -> Store:
             history_bytes=settings.watch_history_bytes,
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
+            transformer=transformer,
         )
-    return SQLiteStore(settings.data_dir / "state.db", history=settings.watch_history, history_bytes=settings.watch_history_bytes)
+    return SQLiteStore(
+        settings.data_dir / "state.db",
+        history=settings.watch_history,
+        history_bytes=settings.watch_history_bytes,
+        transformer=transformer,
+    )
 
 
 def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
@@ -58,7 +71,14 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     tokens = ensure_credentials(settings.data_dir, settings.server_url, ca_pem=serving.ca_pem) if settings.auth else None
     advertise = settings.advertised_host
     ensure_defaults(api, advertise_ip=advertise, port=settings.port, dns=settings.dns_listen is not None)
-    state = ServerState(store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"))
+    def lookup(key: str) -> dict[str, Any] | None:
+        stored = store.get(key)
+        return stored.obj if stored is not None else None
+
+    service_accounts = ServiceAccountTokens(ensure_signing_key(settings.data_dir), lookup)
+    state = ServerState(
+        store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"), service_accounts=service_accounts
+    )
     state.proxy = NodeProxy(api, tokens.node if tokens else None)
     return state
 
@@ -92,7 +112,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         raise SystemExit(1) from None
     app = create_app(state)
     if isinstance(state.proxy, NodeProxy):
-        streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve))
+        streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve, state.service_accounts))
     server = uvicorn.Server(server_config(app, settings, serving))
     stops: list[Callable[[], None]] = []
 

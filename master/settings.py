@@ -48,6 +48,8 @@ class ControllerSettings:
     """Run the garbage collector (ownerReferences, namespace deletion)."""
     namespace: bool = True
     """Run the namespace controller (empties a Terminating namespace, then finalizes it)."""
+    serviceaccount: bool = True
+    """Run the ServiceAccounts controller (a ``default`` ServiceAccount in every namespace)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0

@@ -13,6 +13,7 @@ from kajitori.api.core import (
     Pod,
     Secret,
     Service,
+    ServiceAccount,
 )
 from kajitori.api.meta import LabelSelector, ObjectMeta, OwnerReference, Status, TypedObject
 from kajitori.api.registry import RESOURCES, Resource, by_kind, by_model, by_name, by_path
@@ -37,6 +38,7 @@ __all__ = [
     "Scale",
     "Secret",
     "Service",
+    "ServiceAccount",
     "Status",
     "TypedObject",
     "by_kind",

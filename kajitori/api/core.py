@@ -898,6 +898,16 @@ class ConfigMap(TypedObject):
         return self
 
 
+class ServiceAccount(TypedObject):
+    """An identity for pods: ``system:serviceaccount:<namespace>:<name>``, with tokens from TokenRequest."""
+
+    apiVersion: str | None = "v1"
+    kind: str | None = "ServiceAccount"
+    secrets: list[ObjectReference] | None = None
+    imagePullSecrets: list[LocalObjectReference] | None = None
+    automountServiceAccountToken: bool | None = None
+
+
 class Secret(TypedObject):
     """A Secret holds a small amount of sensitive data (passwords, tokens, keys) for pods."""
 

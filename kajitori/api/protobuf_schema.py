@@ -11,7 +11,7 @@ lifts into the parent (``Volume``'s ``VolumeSource``).
 
 Where the facts come from: the field numbers and proto types are those of the
 ``generated.proto`` files of k8s.io/api v0.33.0 (Kubernetes 1.33: core/v1, apps/v1,
-batch/v1, coordination/v1, networking/v1, policy/v1, autoscaling/v1) and k8s.io/apimachinery v0.33.0
+batch/v1, coordination/v1, networking/v1, policy/v1, autoscaling/v1, authentication/v1) and k8s.io/apimachinery v0.33.0
 (meta/v1, util/intstr, api/resource); the JSON names, pointers, ``omitempty`` and
 ``inline`` are those of the same version's Go struct tags (``types.go``). Kubernetes never
 renumbers a field, so 1.33's tables read what every kubectl up to 1.33 sends, and a field
@@ -101,6 +101,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "Endpoints"): "core/v1.Endpoints",
     ("v1", "ConfigMap"): "core/v1.ConfigMap",
     ("v1", "Secret"): "core/v1.Secret",
+    ("v1", "ServiceAccount"): "core/v1.ServiceAccount",
+    ("authentication.k8s.io/v1", "TokenRequest"): "authentication/v1.TokenRequest",
     ("v1", "Event"): "core/v1.Event",
     ("v1", "Binding"): "core/v1.Binding",
     ("coordination.k8s.io/v1", "Lease"): "coordination/v1.Lease",
@@ -666,6 +668,20 @@ MESSAGES: dict[str, str] = {
         "1 metadata meta/v1.ObjectMeta,omitempty; 5 immutable *bool,omitempty; "
         "2 data map[string]bytes,omitempty; 4 stringData map[string]string,omitempty; "
         "3 type string,omitempty"
+    ),
+    "core/v1.ServiceAccount": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 secrets []ObjectReference,omitempty; "
+        "3 imagePullSecrets []LocalObjectReference,omitempty; 4 automountServiceAccountToken *bool,omitempty"
+    ),
+    "authentication/v1.TokenRequest": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec TokenRequestSpec; 3 status TokenRequestStatus,omitempty"
+    ),
+    "authentication/v1.TokenRequestSpec": (
+        "1 audiences []string; 4 expirationSeconds *int64; 3 boundObjectRef *BoundObjectReference"
+    ),
+    "authentication/v1.TokenRequestStatus": ("1 token string; 2 expirationTimestamp Time"),
+    "authentication/v1.BoundObjectReference": (
+        "1 kind string,omitempty; 2 apiVersion string,omitempty; 3 name string,omitempty; 4 uid string,omitempty"
     ),
     "core/v1.Event": (
         "1 metadata meta/v1.ObjectMeta; 2 involvedObject ObjectReference; 3 reason string,omitempty; "

@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 from kajitori.api.apps import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
 from kajitori.api.batch import CronJob, Job
 from kajitori.api.coordination import Lease
-from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
+from kajitori.api.core import (
+    ConfigMap,
+    Endpoints,
+    Event,
+    Namespace,
+    Node,
+    Pod,
+    Secret,
+    Service,
+    ServiceAccount,
+)
 from kajitori.api.meta import TypedObject
 from kajitori.api.networking import Ingress, IngressClass
 from kajitori.api.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
@@ -80,6 +90,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Endpoints", "endpoints", True, Endpoints, ("ep",), has_status=False),
     Resource("", "v1", "ConfigMap", "configmaps", True, ConfigMap, ("cm",), has_status=False),
     Resource("", "v1", "Secret", "secrets", True, Secret, (), has_status=False),
+    Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ServiceAccount, ("sa",), frozenset({"token"}), has_status=False),
     Resource("", "v1", "Event", "events", True, Event, ("ev",), has_status=False),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True, Lease, (), has_status=False),
     Resource("apps", "v1", "Deployment", "deployments", True, Deployment, ("deploy",), frozenset({"status", "scale"}), categories=ALL),

@@ -37,6 +37,8 @@ from master.apiserver.dry_run import dry_run_api
 from master.apiserver.managed_fields import request_manager
 from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
+from master.apiserver.serviceaccount_tokens import ServiceAccountTokens
+from master.apiserver.token_request import request_token
 from master.apiserver.watch import WatchStream
 from master.apiserver.watch_hub import WatchHub
 from master.apiserver.writes import Writes
@@ -65,6 +67,7 @@ class ServerState:
     ready: bool = True
     writes: Writes = field(default_factory=lambda: Writes(own_thread=False))
     hub: WatchHub | None = None  # made by create_app when not given
+    service_accounts: ServiceAccountTokens | None = None  # TokenRequest and ServiceAccount JWTs; None: neither
 
     def watch_hub(self) -> WatchHub:
         if self.hub is None:
@@ -181,7 +184,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_any_error)
     if state.tokens is not None:
-        app.add_middleware(BearerAuth, tokens=state.tokens)
+        app.add_middleware(BearerAuth, tokens=state.tokens, service_accounts=state.service_accounts)
     metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
 
     @app.get("/healthz")
@@ -256,14 +259,21 @@ def create_app(state: ServerState) -> FastAPI:
 class BearerAuth:
     """Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request)."""
 
-    def __init__(self, app: ASGIApp, tokens: Tokens) -> None:
+    def __init__(self, app: ASGIApp, tokens: Tokens, service_accounts: ServiceAccountTokens | None = None) -> None:
         self.app = app
         self.tokens = tokens
+        self.service_accounts = service_accounts
+
+    def _known(self, token: str | None) -> bool:
+        """The admin or node token, or a ServiceAccount JWT that holds now (every valid token may do everything)."""
+        if self.tokens.user_of(token) is not None:
+            return True
+        return token is not None and self.service_accounts is not None and self.service_accounts.authenticate(token) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
             header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-            if self.tokens.user_of(bearer_token(header)) is None:
+            if not self._known(bearer_token(header)):
                 response = error_response(errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
                 await response(scope, receive, send)
                 return
@@ -292,11 +302,13 @@ def _resource_list(group: str, version: str) -> dict[str, Any]:
             }
         )
         for sub in sorted(r.subresources):
-            kind = {"scale": "Scale", "binding": "Binding", "eviction": "Eviction"}.get(sub, r.kind)
+            kind = {"scale": "Scale", "binding": "Binding", "eviction": "Eviction", "token": "TokenRequest"}.get(sub, r.kind)
             entry = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": kind, "verbs": ["get", "patch", "update", "create"]}
             if sub == "eviction":
                 # kubectl drain evicts (instead of deleting) only where discovery names the Eviction's group.
                 entry.update(group="policy", version="v1", verbs=["create"])
+            if sub == "token":
+                entry.update(group="authentication.k8s.io", version="v1", verbs=["create"])
             resources.append(entry)
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
 
@@ -450,6 +462,10 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
         if method == "POST" and sub == "binding":
             status = await write(api.bind, ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
+        if method == "POST" and sub == "token":
+            if state.service_accounts is None:
+                raise errors.ApiError(503, "ServiceUnavailable", "serviceaccounts/token is not available on this server")
+            return json_response(request_token(api, state.service_accounts, ns or "", name, await read_body(request)), 201)
         if method == "POST" and sub == "eviction":
             status = await write(api.evict, ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)

@@ -69,6 +69,9 @@ class DryRunStore:
                 merged[key] = stored
         return list(merged.values()), revision
 
+    def is_stale(self, key: str) -> bool:
+        return key not in self._overlay and self.base.is_stale(key)
+
     def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
         if self.get(key) is not None:
             raise AlreadyExists(key)

@@ -515,9 +515,11 @@ class ResourceAPI:
         if resource.has_status and validated.get("spec") != old_obj.get("spec"):
             validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
         (track or self._tracker(resource, name, None, subresource))(old_obj, validated)
-        if validated == _strip_rv(old_obj):
-            return old_obj  # a no-op write keeps the resourceVersion, as in Kubernetes
         key = self.key(resource, namespace, name)
+        if validated == _strip_rv(old_obj) and not self.store.is_stale(key):
+            # A no-op write keeps the resourceVersion, as in Kubernetes; unless the stored bytes
+            # are encrypted with an older provider: then it rewrites them (key rotation).
+            return old_obj
         try:
             if strategy.ready_to_delete(validated):
                 # The last finalizer is gone: the object goes now.

@@ -42,6 +42,7 @@ from typing import Any
 
 import orjson
 
+from master.store.encryption import PLAIN, EncryptionError, Transformer
 from master.store.etcd_client import (
     EtcdClient,
     EtcdCompacted,
@@ -101,15 +102,22 @@ class EtcdStore(MemoryReads):
         compaction_interval_s: float = 300.0,
         ack_timeout_s: float = 10.0,
         startup_timeout_s: float = 0.0,
+        transformer: Transformer = PLAIN,
     ) -> None:
+        self._transformer = transformer  # encryption at rest: etcd's bytes <-> the cache's plain JSON
+        self._stale = set()
         self._client = EtcdClient(endpoints, cafile=cafile, certfile=certfile, keyfile=keyfile)
         self._prefix = prefix.rstrip("/").encode()
         self._ack_timeout_s = ack_timeout_s
         self._closed = threading.Event()
         kvs, revision = self._first_read(endpoints, startup_timeout_s)
+        try:
+            first = [_stamped(self._key(kv), self._plain(self._key(kv), kv.value), kv.mod_revision) for kv in kvs]
+        except EncryptionError as exc:
+            raise StoreError(str(exc)) from exc
         self._memory = MemoryState(
             revision,
-            (_stamped(self._key(kv), kv.value, kv.mod_revision) for kv in kvs),
+            first,
             history=history,
             history_bytes=history_bytes,
         )
@@ -145,19 +153,31 @@ class EtcdStore(MemoryReads):
     def _key(self, kv: KeyValue) -> str:
         return kv.key[len(self._prefix) :].decode()
 
+    def _plain(self, key: str, value: bytes) -> bytes:
+        """etcd's bytes of ``key`` as JSON, noting whether a write would encrypt them otherwise."""
+        plain, stale = self._transformer.from_storage(key, value)
+        if stale:
+            self._stale.add(key)
+        else:
+            self._stale.discard(key)
+        return plain
+
+    def _stored(self, key: str, obj: dict[str, Any]) -> bytes:
+        return self._transformer.to_storage(key, _unversioned(obj))
+
     # -- writes (one etcd transaction each) ----------------------------------
 
     def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
-        result = self._txn(key, target="CREATE", equals=0, put=_unversioned(obj))
+        result = self._txn(key, target="CREATE", equals=0, put=self._stored(key, obj))
         if not result.succeeded:
             raise AlreadyExists(key)
         return self._acknowledged(key, result.revision)
 
     def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
         if expected_rv is None:
-            result = self._txn(key, target="CREATE", equals=0, result="GREATER", put=_unversioned(obj))
+            result = self._txn(key, target="CREATE", equals=0, result="GREATER", put=self._stored(key, obj))
         else:
-            result = self._txn(key, target="MOD", equals=expected_rv, put=_unversioned(obj))
+            result = self._txn(key, target="MOD", equals=expected_rv, put=self._stored(key, obj))
         if not result.succeeded:
             raise Conflict(key) if result.kvs else NotFound(key)
         return self._acknowledged(key, result.revision)
@@ -174,7 +194,7 @@ class EtcdStore(MemoryReads):
         ):  # deleted by someone else between the compare and the delete: cannot happen in one txn
             raise NotFound(key)
         self._wait_for(result.revision, key)
-        return _stamped(key, result.kvs[0].value, result.revision)
+        return _stamped(key, self._transformer.from_storage(key, result.kvs[0].value)[0], result.revision)
 
     def _txn(self, key: str, **kwargs: Any) -> Any:
         try:
@@ -237,11 +257,16 @@ class EtcdStore(MemoryReads):
                 if ev.type == "DELETE":
                     if previous is None and ev.prev is None:
                         continue
-                    last = ev.prev.value if ev.prev is not None else _unversioned(previous.obj)  # type: ignore[union-attr]
+                    last = (
+                        self._transformer.from_storage(key, ev.prev.value)[0]
+                        if ev.prev is not None
+                        else _unversioned(previous.obj)  # type: ignore[union-attr]
+                    )
+                    self._stale.discard(key)
                     current = _stamped(key, last, rv)
                     kind = "DELETED"
                 else:
-                    current = _stamped(key, ev.kv.value, rv)
+                    current = _stamped(key, self._plain(key, ev.kv.value), rv)
                     kind = "ADDED" if previous is None else "MODIFIED"
                 self._memory.apply(StoreEvent(kind, rv, collection_of(key), current, previous))
             self._seen.notify_all()
@@ -260,7 +285,7 @@ class EtcdStore(MemoryReads):
             for key, kv in fresh.items():
                 previous = self._memory.get(key)
                 if previous is None or previous.rv != kv.mod_revision:
-                    current = _stamped(key, kv.value, kv.mod_revision)
+                    current = _stamped(key, self._plain(key, kv.value), kv.mod_revision)
                     kind: EventType = "ADDED" if previous is None else "MODIFIED"
                     events.append(StoreEvent(kind, kv.mod_revision, collection_of(key), current, previous))
             for previous in self._memory.objects():

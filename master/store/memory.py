@@ -241,6 +241,9 @@ class MemoryReads:
     """The reads and watches of a store whose state is the ``MemoryState`` in ``self._memory``."""
 
     _memory: MemoryState
+    # Keys whose stored value was written by another encryption provider than the first
+    # (master.store.encryption): an update of one is written even when nothing changed.
+    _stale: set[str]
     # Whether watchers registered from an event loop are called on it (etcd feeds memory from a thread).
     _watch_on_loop = False
 
@@ -256,6 +259,10 @@ class MemoryReads:
 
     def list(self, collection: str, namespace: str | None = None) -> tuple[list[StoredObject], int]:
         return self._memory.list(collection, namespace)
+
+    def is_stale(self, key: str) -> bool:
+        """Whether ``key``'s stored bytes are encrypted otherwise than a write would now encrypt them."""
+        return key in self._stale
 
     @property
     def history_bytes(self) -> int:

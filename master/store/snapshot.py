@@ -13,11 +13,12 @@ What a snapshot holds, and when it is consistent:
 - A snapshot holds the objects and the revision only. The master's identity is NOT in it:
   ``DATA_DIR/pki/`` (the cluster CA, the API server's and the service-account keys) and
   ``DATA_DIR/tokens.json`` (the admin and node tokens) must be copied into the new data dir
-  by hand, or the restored master makes a new CA and new tokens that no agent, kubeconfig
+  by hand, and so must ``DATA_DIR/encryption-config.yaml`` (the keys of the Secrets encrypted
+  at rest, ``master.store.encryption``: without it they cannot be read), or the restored master makes a new CA and new tokens that no agent, kubeconfig
   or ServiceAccount token of the old cluster is accepted by. The kubeconfigs are rewritten
   from those at start.
 - ``restore`` checks the file first (``PRAGMA integrity_check``, Kajitori's schema:
-  ``objects(key, rv, value)`` and ``meta`` with the revision, every value JSON) and refuses to overwrite an
+  ``objects(key, rv, value)`` and ``meta`` with the revision, every value JSON or encrypted) and refuses to overwrite an
   existing store; the master started on the new data dir resumes at the snapshot's revision
   (watches from older revisions get 410 Gone and relist, as after any restart).
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 import orjson
 
 from kajitori.private_files import create_private, ensure_private_dir
+from master.store.encryption import PREFIX as ENCRYPTED_PREFIX
 
 STORE_FILE = "state.db"
 """The store's file inside a master's data dir (master/server.py opens the same name)."""
@@ -129,6 +131,8 @@ def check(path: Path) -> SnapshotStatus:
         if newest > revision:
             raise SnapshotError(f"{path} is corrupt: an object at revision {newest} after the store's {revision}")
         for key, value in db.execute("SELECT key, value FROM objects"):
+            if bytes(value).startswith(ENCRYPTED_PREFIX):
+                continue  # a Secret encrypted at rest: only the master's encryption config reads it
             try:
                 orjson.loads(value)
             except orjson.JSONDecodeError:

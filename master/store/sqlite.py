@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from kajitori.private_files import create_private, ensure_private_dir
+from master.store.encryption import PLAIN, EncryptionError, Transformer
 from master.store.interface import (
     HISTORY_BYTES,
     HISTORY_EVENTS,
@@ -55,9 +56,16 @@ class SQLiteStore(MemoryReads):
     """The default store. ``history`` and ``history_bytes`` bound the recent events a watch may resume from."""
 
     def __init__(
-        self, path: str | Path, *, history: int = HISTORY_EVENTS, history_bytes: int = HISTORY_BYTES
+        self,
+        path: str | Path,
+        *,
+        history: int = HISTORY_EVENTS,
+        history_bytes: int = HISTORY_BYTES,
+        transformer: Transformer = PLAIN,
     ) -> None:
         self.path = Path(path)
+        self._transformer = transformer  # encryption at rest: file bytes <-> the cache's plain JSON
+        self._stale = set()
         # The file holds every Secret. SQLite makes its -wal and -shm files with the mode of
         # the database file, so creating that one 0600 (in a 0700 directory) covers all three.
         ensure_private_dir(self.path.parent)
@@ -74,10 +82,15 @@ class SQLiteStore(MemoryReads):
         except sqlite3.Error as exc:
             raise StoreError(f"opening {self.path}: {exc}") from exc
         row = self._db.execute("SELECT value FROM meta WHERE name='revision'").fetchone()
-        objects = [
-            StoredObject(key, rv, orjson.loads(value), bytes(value))
-            for key, rv, value in self._db.execute("SELECT key, rv, value FROM objects")
-        ]
+        objects = []
+        try:
+            for key, rv, value in self._db.execute("SELECT key, rv, value FROM objects"):
+                plain, stale = transformer.from_storage(key, bytes(value))
+                objects.append(StoredObject(key, rv, orjson.loads(plain), plain))
+                if stale:
+                    self._stale.add(key)
+        except EncryptionError as exc:
+            raise StoreError(str(exc)) from exc
         self._memory = MemoryState(
             row[0] if row else 0, objects, history=history, history_bytes=history_bytes
         )
@@ -124,7 +137,8 @@ class SQLiteStore(MemoryReads):
                 self._db.execute("DELETE FROM objects WHERE key=?", (key,))
             else:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO objects(key, rv, value) VALUES (?,?,?)", (key, rv, raw)
+                    "INSERT OR REPLACE INTO objects(key, rv, value) VALUES (?,?,?)",
+                    (key, rv, self._transformer.to_storage(key, raw)),
                 )
             self._db.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('revision', ?)", (rv,))
             self._db.execute("COMMIT")
@@ -132,6 +146,7 @@ class SQLiteStore(MemoryReads):
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise StoreError(f"writing {key}: {exc}") from exc
+        self._stale.discard(key)
         stored = StoredObject(key, rv, obj, raw)
         # Committed and fsynced: only now may readers and watchers learn of it.
         self._memory.apply(StoreEvent(kind, rv, collection_of(key), stored, previous))

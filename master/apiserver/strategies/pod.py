@@ -11,16 +11,48 @@ from __future__ import annotations
 import copy
 
 from kajitori.api.core import PodSpec
+from kajitori.api.registry import Resource
+from master.apiserver import errors
 from master.apiserver.strategies.base import FieldError, Obj, Strategy
+from master.store import Store
+
+DEFAULT_SERVICE_ACCOUNT = "default"
 
 
 class PodStrategy(Strategy):
     def prepare_for_create(self, obj: Obj) -> None:
         # Status is the agent's to write; a new pod is Pending.
         obj["status"] = {"phase": "Pending"}
+        # ServiceAccount admission: a pod runs as its namespace's default ServiceAccount unless it names one.
+        spec = obj.get("spec")
+        if isinstance(spec, dict):
+            spec["serviceAccountName"] = spec.get("serviceAccountName") or spec.get("serviceAccount") or DEFAULT_SERVICE_ACCOUNT
+            spec["serviceAccount"] = spec["serviceAccountName"]
+
+    def after_validate_create(self, store: Store, resource: Resource, obj: Obj) -> None:
+        """A pod naming a ServiceAccount that does not exist is refused, as Kubernetes' ServiceAccount admission
+        refuses it (403). The ``default`` one is let through while missing: the ServiceAccounts controller
+        makes it moments after its namespace, and the pod's token then works once it exists."""
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        account, namespace = spec.get("serviceAccountName") or DEFAULT_SERVICE_ACCOUNT, meta.get("namespace", "")
+        if account == DEFAULT_SERVICE_ACCOUNT or store.get(f"/core/serviceaccounts/{namespace}/{account}") is not None:
+            return
+        raise errors.ApiError(
+            403,
+            "Forbidden",
+            f'pods "{meta.get("name", "")}" is forbidden: error looking up service account {namespace}/{account}: '
+            f'serviceaccount "{account}" not found',
+            name=meta.get("name"),
+            kind="pods",
+        )
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         """Kubernetes allows a pod's spec to change only in container images, tolerations, deadlines."""
+        old_account = (old.get("spec") or {}).get("serviceAccountName")
+        if isinstance(new.get("spec"), dict) and old_account:
+            # The ServiceAccount is defaulted on create; a client sending back its manifest means the same pod.
+            new["spec"].setdefault("serviceAccountName", old_account)
+            new["spec"].setdefault("serviceAccount", old_account)
         new_spec = copy.deepcopy(new.get("spec") or {})
         old_spec = copy.deepcopy(old.get("spec") or {})
         if old_spec.get("nodeName") and new_spec.get("nodeName") in (None, ""):

@@ -1,5 +1,5 @@
 """`kajitori store snapshot save|status|restore` on the embedded store of a real master: saved while a
-loop writes, restored into a new data dir (with pki/ and tokens.json copied, as documented), the
+loop writes, restored into a new data dir (with pki/ and tokens.json copied, as documented; encryption-config.yaml too when Secrets are stored), the
 master started there has every object acknowledged before the save, with its resourceVersion.
 Corrupt, foreign and existing stores are refused with a one-line error."""
 
@@ -82,7 +82,7 @@ def test_a_snapshot_saved_while_writing_restores_every_acknowledged_object(maste
     finally:
         writer.stop()
     assert stat.S_IMODE(snap.stat().st_mode) == 0o600
-    assert "pki/ and tokens.json" in saved.stdout
+    assert "pki/, tokens.json and encryption-config.yaml" in saved.stdout
 
     status = kajitori("store", "snapshot", "status", str(snap), "-o", "json")
     assert status.returncode == 0, status.stderr

@@ -198,6 +198,8 @@ OBJECTS: dict[str, dict[str, Any]] = {
     "ConfigMap": {"metadata": {"name": "cfg", "namespace": "default"}, "data": {"a": "1", "empty": ""},
                   "binaryData": {"bin": "AAEC/w=="}, "immutable": False},
     "Secret": {"metadata": {"name": "s", "namespace": "default"}, "type": "Opaque", "data": {"p": "cQ==", "zero": ""}},
+    "ServiceAccount": {"metadata": {"name": "sa", "namespace": "default"}, "secrets": [{"name": "t"}],
+                       "imagePullSecrets": [{"name": "reg"}], "automountServiceAccountToken": False},
     "Event": {"metadata": {"name": "web.1", "namespace": "default"},
               "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web", "uid": "u", "apiVersion": "v1"},
               "reason": "Started", "message": "Started container web", "source": {"component": "kubelet", "host": "node1"},
@@ -274,6 +276,11 @@ EXTRA_MESSAGES = {
     ("policy/v1", "Eviction"): {"metadata": {"name": "web", "namespace": "default"},
                                 "deleteOptions": {"gracePeriodSeconds": 0, "preconditions": {"uid": "u"}, "propagationPolicy": "Foreground"}},
     ("autoscaling/v1", "Scale"): {"metadata": {"name": "web"}, "spec": {"replicas": 4}, "status": {"replicas": 0, "selector": "app=web"}},
+    ("authentication.k8s.io/v1", "TokenRequest"): {
+        "metadata": {"name": "default", "namespace": "default"},
+        "spec": {"audiences": ["https://kubernetes.default.svc"], "expirationSeconds": 600,
+                 "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "web", "uid": "u"}},
+        "status": {"token": "t", "expirationTimestamp": "2026-11-30T10:00:00Z"}},
     ("v1", "DeleteOptions"): {"gracePeriodSeconds": 5, "orphanDependents": False, "dryRun": ["All"]},
 }
 

@@ -21,6 +21,7 @@ KUBERNETES = {
         "endpoints": ("endpoints", ["ep"], None),
         "configmaps": ("configmap", ["cm"], None),
         "secrets": ("secret", [], None),
+        "serviceaccounts": ("serviceaccount", ["sa"], None),
         "events": ("event", ["ev"], None),
         "persistentvolumes": ("persistentvolume", ["pv"], None),
         "persistentvolumeclaims": ("persistentvolumeclaim", ["pvc"], None),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from master.store import SQLiteStore, snapshot
+from master.store import SQLiteStore, encryption, snapshot
 
 
 def test_save_then_restore_gives_the_same_objects_at_the_same_revision(tmp_path: Path) -> None:
@@ -28,6 +28,13 @@ def test_save_then_restore_gives_the_same_objects_at_the_same_revision(tmp_path:
         snapshot.restore(tmp_path / "snap.db", tmp_path / "new")
     store.close()
     restored.close()
+
+
+def test_a_secret_encrypted_at_rest_passes_the_check(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "old" / "state.db", transformer=encryption.load(tmp_path / "old"))
+    store.create("/core/secrets/default/s", {"metadata": {"name": "s"}, "data": {"p": "cQ=="}})
+    store.close()
+    assert snapshot.check(tmp_path / "old" / "state.db").objects == 1
 
 
 def test_a_value_that_is_not_json_is_refused(tmp_path: Path) -> None:

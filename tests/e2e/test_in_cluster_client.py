@@ -1,0 +1,93 @@
+"""A program in a pod reaches the API with its own ServiceAccount, as in-cluster clients do.
+
+In a namespace of its own, a ServiceAccount ``lister`` and a pod running as it. From inside
+the pod, exactly what the official client's ``load_incluster_config()`` reads is used:
+``KUBERNETES_SERVICE_HOST``/``KUBERNETES_SERVICE_PORT`` (10.96.0.1:443, through the proxy),
+``token`` and ``ca.crt`` under /var/run/secrets/kubernetes.io/serviceaccount (TLS verified
+against that CA, no -k). First with curl in the tools image (always there); then, when an
+image with python3 and the ``kubernetes`` package is named in ``KAJITORI_E2E_PYTHON_IMAGE``
+and loaded on the nodes, with the official client itself. Without RBAC (issue 14's other
+half) every authenticated ServiceAccount may list; once RBAC is merged, add the 403 check
+for another namespace here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from kajitori.client import ApiClient, NotFoundError
+from lab.failover import wait_until
+from tests.e2e.lab_access import TOOLS_IMAGE, pod_exec
+
+pytestmark = pytest.mark.e2e
+
+NAMESPACE = "e2e-in-cluster"
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+PYTHON_IMAGE = os.environ.get("KAJITORI_E2E_PYTHON_IMAGE", "")
+LIST_WITH_OFFICIAL_CLIENT = (
+    "from kubernetes import client, config\n"
+    "config.load_incluster_config()\n"
+    f"print(' '.join(sorted(p.metadata.name for p in client.CoreV1Api().list_namespaced_pod('{NAMESPACE}').items)))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def namespace(lab_api: ApiClient) -> Iterator[str]:
+    api = lab_api
+    try:
+        api.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
+    except Exception:  # left by an earlier run: reuse it
+        pass
+    try:
+        api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts", body={"metadata": {"name": "lister"}})
+    except Exception:
+        pass
+    yield NAMESPACE
+    try:
+        api.request("DELETE", f"/api/v1/namespaces/{NAMESPACE}")
+    except NotFoundError:
+        pass
+
+
+def run_pod(api: ApiClient, name: str, image: str, command: list[str] | None = None) -> None:
+    container: dict[str, object] = {"name": "main", "image": image, "imagePullPolicy": "Never"}
+    if command:
+        container["command"] = command
+    api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", body={
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+        "spec": {"serviceAccountName": "lister", "terminationGracePeriodSeconds": 1, "restartPolicy": "Never", "containers": [container]},
+    })  # fmt: skip
+
+
+def phase(api: ApiClient, name: str) -> str:
+    return str(api.request("GET", f"/api/v1/namespaces/{NAMESPACE}/pods/{name}").get("status", {}).get("phase", ""))
+
+
+def test_a_pod_lists_pods_of_its_namespace_with_its_serviceaccount_token(lab_api: ApiClient, namespace: str) -> None:
+    api = lab_api
+    run_pod(api, "curl-lister", TOOLS_IMAGE)
+    wait_until("pod curl-lister Running", lambda: phase(api, "curl-lister") == "Running", timeout_s=120)
+    script = (
+        f'curl -sS --fail --cacert {SA_DIR}/ca.crt -H "Authorization: Bearer $(cat {SA_DIR}/token)" '
+        f'"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/$(cat {SA_DIR}/namespace)/pods"'
+    )
+    code, output = pod_exec(api, namespace, "curl-lister", ["sh", "-c", script])
+    assert code == 0, output
+    assert "curl-lister" in [p["metadata"]["name"] for p in json.loads(output)["items"]]
+    code, output = pod_exec(api, namespace, "curl-lister", ["sh", "-c", f'curl -s -o /dev/null -w "%{{http_code}}" --cacert {SA_DIR}/ca.crt '
+                                                                       f'-H "Authorization: Bearer forged" https://$KUBERNETES_SERVICE_HOST/api/v1/pods'])  # fmt: skip
+    assert output == "401"
+
+
+@pytest.mark.skipif(not PYTHON_IMAGE, reason="KAJITORI_E2E_PYTHON_IMAGE names no image with python3 and the kubernetes package")
+def test_the_official_client_in_a_pod_uses_load_incluster_config(lab_api: ApiClient, namespace: str) -> None:
+    api = lab_api
+    run_pod(api, "official-client", PYTHON_IMAGE, ["python3", "-c", LIST_WITH_OFFICIAL_CLIENT])
+    wait_until("pod official-client Succeeded", lambda: phase(api, "official-client") in ("Succeeded", "Failed"), timeout_s=120)
+    log = api.request("GET", f"/api/v1/namespaces/{NAMESPACE}/pods/official-client/log")
+    assert phase(api, "official-client") == "Succeeded", log
+    assert "official-client" in str(log).split()
