@@ -1,4 +1,4 @@
-"""What every cluster has from its first second: the default namespaces and the API's Service."""
+"""What every cluster has from its first second: the default namespaces, the API's Service, the default RBAC roles."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 
 from kajitori.api.registry import by_path
 from master import allocators
+from master.apiserver.authz.defaults import cluster_role_bindings, cluster_roles
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
 
@@ -82,3 +83,12 @@ def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list
             api.update(endpoints, namespace, name, body)
     except ApiError as exc:
         log.warning("could not write the %s/%s endpoints: %s", namespace, name, exc.message)
+
+
+def ensure_rbac_defaults(api: ResourceAPI) -> None:
+    """Kubernetes' default ClusterRoles and ClusterRoleBindings (``master.apiserver.authz.defaults``), the missing ones."""
+    for plural, objects in (("clusterroles", cluster_roles()), ("clusterrolebindings", cluster_role_bindings())):
+        resource = by_path("rbac.authorization.k8s.io", "v1", plural)
+        for obj in objects:
+            if api.store.get(resource.store_key(None, obj["metadata"]["name"])) is None:
+                api.create(resource, None, obj)

@@ -119,7 +119,9 @@ class MasterSettings:
     advertise_address: str | None = None
     """Address written into the kubeconfigs (default: the listen address, or 127.0.0.1)."""
     auth: bool = True
-    """Require bearer tokens (tests of the raw API may switch it off)."""
+    """Require credentials (tests of the raw API may switch it off)."""
+    authorization: bool = True
+    """Authorize each request (Node, RBAC; kube-apiserver's --authorization-mode=Node,RBAC); off: AlwaysAllow."""
     watch_history: int = 20_000
     """Recent events kept for watches that resume; older versions answer 410 Gone."""
     watch_history_bytes: int = 64 * 1024 * 1024

@@ -111,6 +111,10 @@ KINDS: dict[tuple[str, str], str] = {
     ("batch/v1", "CronJob"): "batch/v1.CronJob",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
+    ("rbac.authorization.k8s.io/v1", "Role"): "rbac/v1.Role",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "rbac/v1.ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac/v1.RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac/v1.ClusterRoleBinding",
 }
 # DeleteOptions is registered in every group version (client-go sends it under the resource's).
 ANY_VERSION_KINDS = {"DeleteOptions": "meta/v1.DeleteOptions"}
@@ -670,6 +674,23 @@ MESSAGES: dict[str, str] = {
     "core/v1.EventSource": ("1 component string,omitempty; 2 host string,omitempty"),
     "core/v1.EventSeries": ("1 count int32,omitempty; 2 lastObservedTime MicroTime,omitempty"),
     "core/v1.Binding": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 target ObjectReference"),
+    "rbac/v1.Role": "1 metadata meta/v1.ObjectMeta,omitempty; 2 rules []PolicyRule",
+    "rbac/v1.ClusterRole": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 rules []PolicyRule; 3 aggregationRule *AggregationRule,omitempty"
+    ),
+    "rbac/v1.AggregationRule": "1 clusterRoleSelectors []meta/v1.LabelSelector,omitempty",
+    "rbac/v1.PolicyRule": (
+        "1 verbs []string; 2 apiGroups []string,omitempty; 3 resources []string,omitempty; "
+        "4 resourceNames []string,omitempty; 5 nonResourceURLs []string,omitempty"
+    ),
+    "rbac/v1.RoleBinding": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 subjects []Subject,omitempty; 3 roleRef RoleRef"
+    ),
+    "rbac/v1.ClusterRoleBinding": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 subjects []Subject,omitempty; 3 roleRef RoleRef"
+    ),
+    "rbac/v1.Subject": "1 kind string; 2 apiGroup string,omitempty; 3 name string; 4 namespace string,omitempty",
+    "rbac/v1.RoleRef": "1 apiGroup string; 2 kind string; 3 name string",
     "coordination/v1.Lease": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 spec LeaseSpec,omitempty"),
     "coordination/v1.LeaseSpec": (
         "1 holderIdentity *string,omitempty; 2 leaseDurationSeconds *int32,omitempty; "

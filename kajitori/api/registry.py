@@ -13,6 +13,7 @@ from kajitori.api.batch import CronJob, Job
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from kajitori.api.meta import TypedObject
+from kajitori.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"}), categories=ALL),
     Resource("batch", "v1", "Job", "jobs", True, Job, (), frozenset({"status"}), categories=ALL),
     Resource("batch", "v1", "CronJob", "cronjobs", True, CronJob, ("cj",), frozenset({"status"}), categories=ALL),
+    Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True, Role, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, ClusterRole, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, RoleBinding, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False, ClusterRoleBinding, (), has_status=False),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

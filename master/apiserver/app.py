@@ -23,16 +23,18 @@ from typing import Any, cast
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
 from master.apiserver import errors, paging, query
-from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
+from master.apiserver.auth import Tokens
+from master.apiserver.authn import Authenticator, x509_authenticator
+from master.apiserver.authz import Authorizer
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
+from master.apiserver.gate import Gate
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
@@ -63,6 +65,16 @@ class ServerState:
     ready: bool = True
     writes: Writes = field(default_factory=lambda: Writes(own_thread=False))
     hub: WatchHub | None = None  # made by create_app when not given
+    authorizer: Authorizer | None = None
+    """Node and RBAC authorization (``master.apiserver.authz``); None allows every authenticated request."""
+    authenticators: list[Authenticator] = field(default_factory=list)
+    """Tried in order after the client certificate and the tokens (ServiceAccount tokens plug in here)."""
+
+    def authenticator_chain(self) -> list[Authenticator]:
+        chain: list[Authenticator] = [x509_authenticator]
+        if self.tokens is not None:
+            chain.append(self.tokens.authenticate)
+        return [*chain, *self.authenticators]
 
     def watch_hub(self) -> WatchHub:
         if self.hub is None:
@@ -172,8 +184,8 @@ def create_app(state: ServerState) -> FastAPI:
 
     app.add_exception_handler(errors.ApiError, on_api_error)
     app.add_exception_handler(Exception, on_any_error)
-    if state.tokens is not None:
-        app.add_middleware(BearerAuth, tokens=state.tokens)
+    if state.tokens is not None or state.authenticators:
+        app.add_middleware(Gate, authenticators=state.authenticator_chain(), authorizer=state.authorizer)
 
     @app.get("/healthz")
     @app.get("/livez")
@@ -241,23 +253,6 @@ def create_app(state: ServerState) -> FastAPI:
         return await dispatch(state, request, group, version, rest)
 
     return app
-
-
-class BearerAuth:
-    """Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request)."""
-
-    def __init__(self, app: ASGIApp, tokens: Tokens) -> None:
-        self.app = app
-        self.tokens = tokens
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
-            header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-            if self.tokens.user_of(bearer_token(header)) is None:
-                response = error_response(errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def _group(group: str, version: str) -> dict[str, Any]:

@@ -33,7 +33,8 @@ from kajitori.streaming import link
 from master.apiserver import errors
 from master.apiserver.agent_link import AgentLink, open_link
 from master.apiserver.app import error_response
-from master.apiserver.auth import Tokens, bearer_token
+from master.apiserver.authn import UserInfo
+from master.apiserver.gate import AUTH_ERROR, USER
 from master.apiserver.node_proxy import NodeProxy, stream_url
 
 log = logging.getLogger(__name__)
@@ -71,18 +72,17 @@ def install(app: FastAPI, streams: PodStreams) -> None:
 class PodStreams:
     """The WebSocket face of pods/exec, pods/attach and pods/portforward."""
 
-    def __init__(self, proxy: NodeProxy, tokens: Tokens | None, spdy: SpdyServer | None = None) -> None:
+    def __init__(self, proxy: NodeProxy, spdy: SpdyServer | None = None) -> None:
         self.proxy = proxy
-        self.tokens = tokens
         self.spdy = spdy
 
     def _user(self, ws: WebSocket) -> str:
-        if self.tokens is None:
-            return "anonymous"
-        user = self.tokens.user_of(bearer_token(ws.headers.get("authorization")))
-        if user is None:
-            raise errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required")
-        return user
+        """The user the gates let through (``master.apiserver.gate``), or the refusal they left."""
+        refusal = ws.scope.get(AUTH_ERROR)
+        if isinstance(refusal, errors.ApiError):
+            raise refusal
+        user = ws.scope.get(USER)
+        return user.name if isinstance(user, UserInfo) else "anonymous"
 
     async def __call__(self, ws: WebSocket, namespace: str, name: str, sub: str) -> None:
         try:
