@@ -111,6 +111,11 @@ KINDS: dict[tuple[str, str], str] = {
     ("batch/v1", "CronJob"): "batch/v1.CronJob",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization/v1.SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): "authorization/v1.SubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "authorization/v1.SelfSubjectRulesReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication/v1.SelfSubjectReview",
+    ("authentication.k8s.io/v1beta1", "SelfSubjectReview"): "authentication/v1.SelfSubjectReview",
     ("rbac.authorization.k8s.io/v1", "Role"): "rbac/v1.Role",
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): "rbac/v1.ClusterRole",
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac/v1.RoleBinding",
@@ -674,6 +679,49 @@ MESSAGES: dict[str, str] = {
     "core/v1.EventSource": ("1 component string,omitempty; 2 host string,omitempty"),
     "core/v1.EventSeries": ("1 count int32,omitempty; 2 lastObservedTime MicroTime,omitempty"),
     "core/v1.Binding": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 target ObjectReference"),
+    "authorization/v1.SelfSubjectAccessReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec SelfSubjectAccessReviewSpec; "
+        "3 status SubjectAccessReviewStatus,omitempty"
+    ),
+    "authorization/v1.SelfSubjectAccessReviewSpec": (
+        "1 resourceAttributes *ResourceAttributes,omitempty; 2 nonResourceAttributes *NonResourceAttributes,omitempty"
+    ),
+    "authorization/v1.SubjectAccessReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec SubjectAccessReviewSpec; "
+        "3 status SubjectAccessReviewStatus,omitempty"
+    ),
+    "authorization/v1.SubjectAccessReviewSpec": (
+        "1 resourceAttributes *ResourceAttributes,omitempty; 2 nonResourceAttributes *NonResourceAttributes,omitempty; "
+        "3 user string,omitempty; 4 groups []string,omitempty; 6 uid string,omitempty"
+    ),
+    "authorization/v1.ResourceAttributes": (
+        "1 namespace string,omitempty; 2 verb string,omitempty; 3 group string,omitempty; "
+        "4 version string,omitempty; 5 resource string,omitempty; 6 subresource string,omitempty; "
+        "7 name string,omitempty"
+    ),
+    "authorization/v1.NonResourceAttributes": "1 path string,omitempty; 2 verb string,omitempty",
+    "authorization/v1.SubjectAccessReviewStatus": (
+        "1 allowed bool; 4 denied bool,omitempty; 2 reason string,omitempty; 3 evaluationError string,omitempty"
+    ),
+    "authorization/v1.SelfSubjectRulesReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec SelfSubjectRulesReviewSpec; "
+        "3 status SubjectRulesReviewStatus,omitempty"
+    ),
+    "authorization/v1.SelfSubjectRulesReviewSpec": "1 namespace string,omitempty",
+    "authorization/v1.SubjectRulesReviewStatus": (
+        "1 resourceRules []ResourceRule; 2 nonResourceRules []NonResourceRule; 3 incomplete bool; "
+        "4 evaluationError string,omitempty"
+    ),
+    "authorization/v1.ResourceRule": (
+        "1 verbs []string; 2 apiGroups []string,omitempty; 3 resources []string,omitempty; "
+        "4 resourceNames []string,omitempty"
+    ),
+    "authorization/v1.NonResourceRule": "1 verbs []string; 2 nonResourceURLs []string,omitempty",
+    "authentication/v1.SelfSubjectReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 status SelfSubjectReviewStatus,omitempty"
+    ),
+    "authentication/v1.SelfSubjectReviewStatus": "1 userInfo UserInfo,omitempty",
+    "authentication/v1.UserInfo": "1 username string,omitempty; 2 uid string,omitempty; 3 groups []string,omitempty",
     "rbac/v1.Role": "1 metadata meta/v1.ObjectMeta,omitempty; 2 rules []PolicyRule",
     "rbac/v1.ClusterRole": (
         "1 metadata meta/v1.ObjectMeta,omitempty; 2 rules []PolicyRule; 3 aggregationRule *AggregationRule,omitempty"

@@ -30,11 +30,11 @@ from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
 from master.apiserver import errors, paging, query
 from master.apiserver.auth import Tokens
-from master.apiserver.authn import Authenticator, x509_authenticator
-from master.apiserver.authz import Authorizer
+from master.apiserver.authn import Authenticator, UserInfo, x509_authenticator
+from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
-from master.apiserver.gate import Gate
+from master.apiserver.gate import USER, Gate
 from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
@@ -222,12 +222,12 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/apis")
     async def api_groups() -> Response:
-        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group})
+        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group} | set(reviews.DISCOVERY))
         return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
 
     @app.get("/apis/{group}")
     async def api_group(group: str) -> Response:
-        versions = sorted({r.version for r in RESOURCES if r.group == group})
+        versions = sorted({r.version for r in RESOURCES if r.group == group} | {v for g, v in reviews.DISCOVERY if g == group})
         if not versions:
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource (group {group})")
         return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions[0])})
@@ -238,6 +238,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/apis/{group}/{version}")
     async def group_resources(group: str, version: str) -> Response:
+        if (group, version) in reviews.DISCOVERY:
+            listed = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}"}
+            return json_response({**listed, "resources": reviews.DISCOVERY[(group, version)]})
         if not any(r.group == group and r.version == version for r in RESOURCES):
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource ({group}/{version})")
         return json_response(_resource_list(group, version))
@@ -247,6 +250,18 @@ def create_app(state: ServerState) -> FastAPI:
     @app.api_route("/api/v1/{rest:path}", methods=methods)
     async def core(request: Request, rest: str) -> Response:
         return await dispatch(state, request, "", "v1", rest)
+
+    @app.post("/apis/authorization.k8s.io/v1/{plural}")
+    @app.post("/apis/authentication.k8s.io/{version}/selfsubjectreviews")
+    async def access_review(request: Request, plural: str = "selfsubjectreviews", version: str = "v1") -> Response:
+        # Reviews are answered, never stored (master.apiserver.authz.reviews).
+        group = "authentication.k8s.io" if plural == "selfsubjectreviews" else "authorization.k8s.io"
+        if group == "authentication.k8s.io" and version not in ("v1", "v1beta1"):
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        user = request.scope.get(USER) or UserInfo("system:anonymous", ("system:unauthenticated",))
+        body = await read_body(request)
+        answer = reviews.review(group, version if group == "authentication.k8s.io" else "v1", plural, body, user, state.authorizer)
+        return json_response(answer, 201)
 
     @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
     async def grouped(request: Request, group: str, version: str, rest: str) -> Response:

@@ -250,6 +250,18 @@ EXTRA_MESSAGES = {
                                 "deleteOptions": {"gracePeriodSeconds": 0, "preconditions": {"uid": "u"}, "propagationPolicy": "Foreground"}},
     ("autoscaling/v1", "Scale"): {"metadata": {"name": "web"}, "spec": {"replicas": 4}, "status": {"replicas": 0, "selector": "app=web"}},
     ("v1", "DeleteOptions"): {"gracePeriodSeconds": 5, "orphanDependents": False, "dryRun": ["All"]},
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        "metadata": {}, "spec": {"resourceAttributes": {"namespace": "ns", "verb": "delete", "resource": "pods", "subresource": "exec", "name": "web"}},
+        "status": {"allowed": False, "denied": True, "reason": "no"}},
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): {
+        "metadata": {}, "spec": {"nonResourceAttributes": {"path": "/api", "verb": "get"}, "user": "alice", "groups": ["g"]},
+        "status": {"allowed": True}},
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        "metadata": {}, "spec": {"namespace": "ns"},
+        "status": {"resourceRules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}],
+                   "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/api"]}], "incomplete": False}},
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): {
+        "metadata": {}, "status": {"userInfo": {"username": "alice", "groups": ["system:authenticated"]}}},
 }
 
 
