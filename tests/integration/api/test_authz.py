@@ -1,0 +1,218 @@
+"""Who may do what, against a real master: client certificates, RBAC, the Node authorizer,
+NodeRestriction, access reviews and impersonation, seen through kubectl (1.32, 1.33), the
+official client and raw HTTPS.
+
+Every user here gets a kubeconfig from ``kajitori certs issue`` (a certificate of the
+master's CA: CN the user, O the groups); the admin's own kubeconfig creates what they
+are allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app as kajitori_app
+from kajitori import config
+from tests.integration.api.test_kubectl_protobuf import kubectl_binary
+from tests.support.master_process import MasterProcess
+
+pytestmark = pytest.mark.integration
+
+VERSIONS = ("1.32", "1.33")
+NS = "authz"
+
+
+def issue(master: MasterProcess, *args: str) -> Path:
+    out = master.data_dir / f"{'-'.join(a.strip('-').replace(':', '_') for a in args)}.kubeconfig"
+    result = CliRunner().invoke(kajitori_app, ["certs", "issue", "--data-dir", str(master.data_dir), "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    return out
+
+
+def kubectl(master: MasterProcess, version: str, kubeconfig: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    binary = kubectl_binary(version)
+    if binary is None:
+        pytest.skip(f"kubectl.{version} is not installed")
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(master.data_dir)}
+    proc = subprocess.run([binary, *args], capture_output=True, text=True, timeout=90, env=env)
+    if check:
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+def admin(master: MasterProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    return kubectl(master, "1.33", master.kubeconfig, *args)
+
+
+@pytest.fixture(scope="module")
+def alice(master: MasterProcess) -> Path:
+    """User alice, allowed by a Role to read pods in NS, and to manage Roles and RoleBindings there."""
+    kubeconfig = issue(master, "--user", "alice", "--group", "devs")
+    admin(master, "create", "namespace", NS)
+    admin(master, "-n", NS, "run", "web", "--image", "busybox", "--restart", "Never")
+    admin(master, "-n", NS, "create", "role", "pod-reader", "--verb", "get,list,watch", "--resource", "pods")
+    admin(master, "-n", NS, "create", "rolebinding", "alice-reads", "--role", "pod-reader", "--user", "alice")
+    admin(master, "-n", NS, "create", "role", "rbac-writer", "--verb", "create,update,patch", "--resource", "roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io")
+    admin(master, "-n", NS, "create", "rolebinding", "alice-rbac", "--role", "rbac-writer", "--group", "devs")
+    return kubeconfig
+
+
+@pytest.fixture(params=VERSIONS, ids=lambda v: f"kubectl-{v}")
+def version(request: pytest.FixtureRequest) -> str:
+    if kubectl_binary(request.param) is None:
+        pytest.skip(f"kubectl.{request.param} is not installed")
+    return str(request.param)
+
+
+def test_a_user_certificate_bound_to_a_role_lists_pods_and_is_refused_delete(master: MasterProcess, alice: Path, version: str) -> None:
+    listed = kubectl(master, version, alice, "-n", NS, "get", "pods", "-o", "name").stdout.split()
+    assert listed == ["pod/web"]
+    refused = kubectl(master, version, alice, "-n", NS, "delete", "pod", "web", check=False)
+    assert refused.returncode != 0
+    assert (
+        'Error from server (Forbidden): pods "web" is forbidden: User "alice" cannot delete resource "pods" '
+        'in API group "" in the namespace "authz"'
+    ) in refused.stderr
+    assert kubectl(master, version, alice, "-n", NS, "auth", "can-i", "list", "pods").stdout.strip() == "yes"
+    cannot = kubectl(master, version, alice, "-n", NS, "auth", "can-i", "delete", "pods", check=False)
+    assert (cannot.returncode, cannot.stdout.strip()) == (1, "no")
+    assert kubectl(master, version, alice, "-n", "default", "auth", "can-i", "list", "pods", check=False).stdout.strip() == "no"
+    who = kubectl(master, version, alice, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}").stdout
+    assert who == 'alice ["devs","system:authenticated"]'
+    rules = kubectl(master, version, alice, "-n", NS, "auth", "can-i", "--list").stdout
+    assert any(line.split()[:1] == ["pods"] and "[get list watch]" in line for line in rules.splitlines()), rules
+
+
+def test_the_admin_impersonates_and_a_user_without_impersonate_is_refused(master: MasterProcess, alice: Path, version: str) -> None:
+    as_alice = kubectl(master, version, master.kubeconfig, "--as", "alice", "-n", NS, "delete", "pod", "web", "--dry-run=server", check=False)
+    assert 'User "alice" cannot delete resource "pods"' in as_alice.stderr
+    assert kubectl(master, version, master.kubeconfig, "--as", "alice", "-n", NS, "get", "pods", "-o", "name").stdout.split() == ["pod/web"]
+    refused = kubectl(master, version, alice, "--as", "bob", "-n", NS, "get", "pods", check=False)
+    assert refused.returncode != 0
+    assert 'users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope' in refused.stderr
+
+
+def test_nobody_grants_what_they_do_not_hold(master: MasterProcess, alice: Path) -> None:
+    refused = kubectl(master, "1.33", alice, "-n", NS, "create", "role", "deleter", "--verb", "delete", "--resource", "pods", check=False)
+    assert refused.returncode != 0
+    assert 'roles.rbac.authorization.k8s.io "deleter" is forbidden: user "alice"' in refused.stderr
+    assert "is attempting to grant RBAC permissions not currently held" in refused.stderr
+    # What alice holds she may pass on.
+    kubectl(master, "1.33", alice, "-n", NS, "create", "role", "reader-too", "--verb", "get", "--resource", "pods")
+    kubectl(master, "1.33", alice, "-n", NS, "create", "rolebinding", "bob-reads", "--role", "reader-too", "--user", "bob")
+    bound = kubectl(master, "1.33", alice, "-n", NS, "create", "rolebinding", "bob-edits", "--clusterrole", "edit", "--user", "bob", check=False)
+    assert bound.returncode != 0
+    assert "is attempting to grant RBAC permissions not currently held" in bound.stderr
+
+
+def test_without_credentials_only_the_public_paths_answer(master: MasterProcess) -> None:
+    tls = master.tls()
+    assert httpx.get(f"{master.url}/version", verify=tls).status_code == 200
+    assert httpx.get(f"{master.url}/healthz", verify=tls).status_code == 200
+    anonymous = httpx.get(f"{master.url}/api/v1/namespaces/default/pods", verify=tls)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["reason"] == "Unauthorized"
+
+
+def test_the_component_kubeconfigs_carry_their_own_identities(master: MasterProcess) -> None:
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+
+    folder = master.data_dir / "kubeconfigs"
+    for name in ("admin", "scheduler", "controller-manager", "proxy"):
+        assert (folder / f"{name}.kubeconfig").stat().st_mode & 0o777 == 0o600
+    proxy = k8s.CoreV1Api(k8s_config.new_client_from_config(str(folder / "proxy.kubeconfig")))
+    assert any(s.metadata.name == "kubernetes" for s in proxy.list_service_for_all_namespaces().items)
+    with pytest.raises(k8s.ApiException) as refused:
+        proxy.list_namespaced_secret("default")
+    assert refused.value.status == 403
+    admin_api = k8s.CoreV1Api(k8s_config.new_client_from_config(str(folder / "admin.kubeconfig")))
+    assert admin_api.read_namespace("default").metadata.name == "default"
+
+
+# -- nodes ------------------------------------------------------------------------------------
+
+
+class Node:
+    """Raw HTTPS as node NAME with its own certificate."""
+
+    def __init__(self, master: MasterProcess, name: str) -> None:
+        self.name = name
+        cfg = config.load(issue(master, "--node", name))
+        self.http = httpx.Client(base_url=master.url, verify=cfg.ssl_context(), timeout=30)
+
+    def __call__(self, method: str, path: str, body: object = None, content_type: str = "application/json") -> httpx.Response:
+        if method == "PATCH":
+            content_type = "application/merge-patch+json"
+        return self.http.request(method, path, json=body, headers={"Content-Type": content_type})
+
+
+@pytest.fixture(scope="module")
+def nodes(master: MasterProcess) -> Iterator[tuple[Node, Node]]:
+    """Nodes a and b registered by themselves; pod pa on a uses Secret sa, pod pb on b uses Secret sb."""
+    a, b = Node(master, "node-a"), Node(master, "node-b")
+    for node in (a, b):
+        assert node("POST", "/api/v1/nodes", {"metadata": {"name": node.name}}).status_code == 201
+    admin(master, "create", "namespace", "nodes")
+    for suffix in ("a", "b"):
+        admin(master, "-n", "nodes", "create", "secret", "generic", f"s{suffix}", f"--from-literal=k={suffix}")
+        pod = (
+            f'{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{suffix}","namespace":"nodes"}},'
+            f'"spec":{{"nodeName":"node-{suffix}","containers":[{{"name":"c","image":"busybox",'
+            f'"env":[{{"name":"K","valueFrom":{{"secretKeyRef":{{"name":"s{suffix}","key":"k"}}}}}}]}}]}}}}'
+        )
+        proc = subprocess.run(
+            [kubectl_binary("1.33") or "kubectl", "create", "-f", "-"],
+            input=pod, capture_output=True, text=True, timeout=90,
+            env={**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    yield a, b
+    a.http.close()
+    b.http.close()
+
+
+def test_a_node_reads_only_the_secrets_of_its_own_pods(nodes: tuple[Node, Node]) -> None:
+    a, _ = nodes
+    assert a("GET", "/api/v1/namespaces/nodes/secrets/sa").status_code == 200
+    refused = a("GET", "/api/v1/namespaces/nodes/secrets/sb")
+    assert refused.status_code == 403
+    assert refused.json()["message"] == (
+        'secrets "sb" is forbidden: User "system:node:node-a" cannot get resource "secrets" in API group "" '
+        'in the namespace "nodes": no relationship found between node "node-a" and this object'
+    )
+    assert a("GET", "/api/v1/namespaces/nodes/secrets").status_code == 403
+
+
+def test_a_node_writes_only_its_own_node_and_lease(nodes: tuple[Node, Node]) -> None:
+    a, b = nodes
+    assert a("PATCH", "/api/v1/nodes/node-a", {"metadata": {"labels": {"ok": "yes"}}}).status_code == 200
+    assert a("PATCH", "/api/v1/nodes/node-b", {"metadata": {"labels": {"ok": "no"}}}).status_code == 403
+    stolen = {"metadata": {"annotations": {"kajitori.io/serving-certificate": "forged"}}}
+    assert a("PATCH", "/api/v1/nodes/node-b", stolen).status_code == 403
+    restricted = a("PATCH", "/api/v1/nodes/node-a", {"metadata": {"labels": {"node-restriction.kubernetes.io/x": "y"}}})
+    assert restricted.status_code == 403, restricted.text
+    lease = {"metadata": {"name": "node-b", "namespace": "kube-node-lease"}, "spec": {"holderIdentity": "node-b"}}
+    assert b("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", lease).status_code == 201
+    assert a("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", {**lease, "metadata": {"name": "node-x", "namespace": "kube-node-lease"}}).status_code == 403
+    assert a("PATCH", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-b", {"spec": {"holderIdentity": "node-a"}}).status_code == 403
+    own = {"metadata": {"name": "node-a", "namespace": "kube-node-lease"}, "spec": {"holderIdentity": "node-a"}}
+    assert a("POST", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases", own).status_code == 201
+
+
+def test_a_node_creates_no_pods_and_writes_only_its_own_pods_status(nodes: tuple[Node, Node]) -> None:
+    a, _ = nodes
+    pod = {"metadata": {"name": "sneaky"}, "spec": {"nodeName": "node-a", "containers": [{"name": "c", "image": "busybox"}]}}
+    assert a("POST", "/api/v1/namespaces/nodes/pods", pod).status_code == 403
+    status = {"status": {"phase": "Running"}}
+    assert a("PATCH", "/api/v1/namespaces/nodes/pods/pa/status", status).status_code == 200
+    assert a("PATCH", "/api/v1/namespaces/nodes/pods/pb/status", status).status_code == 403
+    assert a("GET", "/api/v1/namespaces/nodes/pods/pb").status_code == 200  # nodes read every pod, as in Kubernetes
