@@ -104,13 +104,8 @@ def forbidden_message(attrs: Attributes, reason: str = "") -> str:
     if not attrs.resource_request:
         text = f'forbidden: {user} cannot {attrs.verb} path "{attrs.path}"'
     else:
+        # The head names the resource without its subresource, as kube-apiserver's NewForbidden does.
         what = f"{attrs.resource}.{attrs.api_group}" if attrs.api_group else attrs.resource
-        if attrs.subresource:
-            what = (
-                f"{attrs.resource}.{attrs.api_group}/{attrs.subresource}"
-                if attrs.api_group
-                else f"{attrs.resource}/{attrs.subresource}"
-            )
         head = f'{what} "{attrs.name}" is forbidden' if attrs.name else f"{what} is forbidden"
         scope = f'in the namespace "{attrs.namespace}"' if attrs.namespace else "at the cluster scope"
         text = f'{head}: {user} cannot {attrs.verb} resource "{attrs.resource_and_sub}" in API group "{attrs.api_group}" {scope}'
