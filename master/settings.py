@@ -44,6 +44,8 @@ class ControllerSettings:
     """Run the garbage collector (ownerReferences, namespace deletion)."""
     namespace: bool = True
     """Run the namespace controller (empties a Terminating namespace, then finalizes it)."""
+    clusterrole_aggregation: bool = True
+    """Run the ClusterRole aggregation controller (rules of aggregated ClusterRoles such as admin, edit, view)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0

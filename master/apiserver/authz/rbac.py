@@ -77,6 +77,23 @@ def aggregated_rules(role: dict[str, Any], all_roles: Iterable[dict[str, Any]]) 
     return rules
 
 
+def effective_cluster_rules(cluster_roles: list[dict[str, Any]]) -> dict[str, list[Rule]]:
+    """Each ClusterRole's rules, aggregated ones filled through chains (``edit`` holds ``view``'s)."""
+    effective = {r["metadata"]["name"]: list(r.get("rules") or []) for r in cluster_roles}
+    aggregated = [r for r in cluster_roles if (r.get("aggregationRule") or {}).get("clusterRoleSelectors") is not None]
+    for _ in range(len(aggregated) + 1):  # a fixed point; each pass lets one more level of a chain through
+        changed = False
+        as_objects = [{"metadata": r["metadata"], "rules": effective[r["metadata"]["name"]]} for r in cluster_roles]
+        for role in aggregated:
+            rules = aggregated_rules(role, as_objects) or []
+            if rules != effective[role["metadata"]["name"]]:
+                effective[role["metadata"]["name"]] = rules
+                changed = True
+        if not changed:
+            break
+    return effective
+
+
 @dataclass
 class RBACIndex:
     roles: dict[tuple[str, str], list[Rule]] = field(default_factory=dict)
@@ -91,11 +108,7 @@ class RBACIndex:
     def build(cls, store: Store) -> RBACIndex:
         index = cls()
         cluster_roles = [o.obj for o in store.list(CLUSTER_ROLES)[0]]
-        for role in cluster_roles:
-            aggregated = aggregated_rules(role, cluster_roles)
-            index.cluster_roles[role["metadata"]["name"]] = (
-                aggregated if aggregated is not None else list(role.get("rules") or [])
-            )
+        index.cluster_roles = effective_cluster_rules(cluster_roles)
         for stored in store.list(ROLES)[0]:
             meta = stored.obj["metadata"]
             index.roles[(meta.get("namespace", ""), meta["name"])] = list(stored.obj.get("rules") or [])

@@ -152,3 +152,22 @@ def test_masters_discovery_and_nodes(authorizer: Any) -> None:
     assert not authz.allows(Attributes(node, "patch", True, resource="nodes", subresource="status", name="n2"))
     assert not authz.allows(Attributes(node, "create", True, resource="pods", namespace="default"))
     assert not authz.allows(Attributes(node, "get", True, resource="secrets", namespace="default", name="s"))
+
+
+def test_edit_holds_what_view_holds_and_admin_what_edit_holds(authorizer: Any) -> None:
+    api, authz = authorizer
+    rbac = "rbac.authorization.k8s.io"
+    api.create(by_path("", "v1", "namespaces"), None, {"metadata": {"name": "team"}})
+    for role in ("edit", "admin"):
+        api.create(
+            by_path(rbac, "v1", "rolebindings"),
+            "team",
+            {"metadata": {"name": role}, "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": role}, "subjects": [{"kind": "User", "name": f"{role}-user"}]},
+        )
+    for role in ("edit", "admin"):
+        user = UserInfo(f"{role}-user", (AUTHENTICATED,))
+        assert authz.allows(Attributes(user, "list", True, namespace="team", resource="pods"))  # from view
+        assert authz.allows(Attributes(user, "get", True, namespace="team", resource="pods", subresource="log"))
+        assert authz.allows(Attributes(user, "delete", True, namespace="team", resource="pods", name="p"))  # from edit
+    assert authz.allows(Attributes(UserInfo("admin-user", (AUTHENTICATED,)), "create", True, api_group=rbac, namespace="team", resource="roles"))
+    assert not authz.allows(Attributes(UserInfo("edit-user", (AUTHENTICATED,)), "create", True, api_group=rbac, namespace="team", resource="roles"))
