@@ -95,6 +95,8 @@ def test_the_admin_impersonates_and_a_user_without_impersonate_is_refused(master
     as_alice = kubectl(master, version, master.kubeconfig, "--as", "alice", "-n", NS, "delete", "pod", "web", "--dry-run=server", check=False)
     assert 'User "alice" cannot delete resource "pods"' in as_alice.stderr
     assert kubectl(master, version, master.kubeconfig, "--as", "alice", "-n", NS, "get", "pods", "-o", "name").stdout.split() == ["pod/web"]
+    who = kubectl(master, version, master.kubeconfig, "--as", "carol", "--as-group", "devs", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+    assert who.stdout == 'carol ["devs","system:authenticated"]'
     refused = kubectl(master, version, alice, "--as", "bob", "-n", NS, "get", "pods", check=False)
     assert refused.returncode != 0
     assert 'users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope' in refused.stderr
