@@ -30,6 +30,10 @@ class Decision:
     reason: str = ""
 
 
+ALLOWED = Decision(True)
+NO_OPINION = Decision(False)
+
+
 class Authorizer:
     def __init__(self, store: Store) -> None:
         self.rbac = RBACAuthorizer(store)
@@ -38,13 +42,11 @@ class Authorizer:
 
     def decide(self, attrs: Attributes) -> Decision:
         if MASTERS in attrs.user.groups:
-            return Decision(True)
+            return ALLOWED
         allowed, reason = self.nodes.decide(attrs)
-        if allowed:
-            return Decision(True)
-        if self.rbac.allows(attrs):
-            return Decision(True)
-        return Decision(False, reason)
+        if allowed or self.rbac.allows(attrs):
+            return ALLOWED
+        return Decision(False, reason) if reason else NO_OPINION
 
     def allows(self, attrs: Attributes) -> bool:
         return self.decide(attrs).allowed

@@ -14,7 +14,7 @@ are ``create`` whatever their method, as Kubernetes' roles grant them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import unquote_plus
 
 from master.apiserver.authn import UserInfo
 
@@ -22,7 +22,7 @@ _STREAMS = frozenset({"exec", "attach", "portforward"})
 _METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attributes:
     user: UserInfo
     verb: str
@@ -63,11 +63,10 @@ def request_attributes(user: UserInfo, method: str, path: str, query_string: str
     resource = rest[0] if rest else ""
     name = rest[1] if len(rest) > 1 else ""
     subresource = "/".join(rest[2:]) if len(rest) > 2 else ""
-    query = parse_qs(query_string) if query_string else {}
     if subresource in _STREAMS:
         verb = "create"
     elif method in ("GET", "HEAD"):
-        watching = watch_path or query.get("watch", [""])[0] in ("true", "1")
+        watching = watch_path or _watch_asked(query_string)
         verb = "watch" if watching else ("get" if name else "list")
     elif method == "DELETE":
         verb = "delete" if name else "deletecollection"
@@ -85,6 +84,13 @@ def request_attributes(user: UserInfo, method: str, path: str, query_string: str
         subresource=subresource,
         name=name,
     )
+
+
+def _watch_asked(query_string: str) -> bool:
+    if "watch=" not in query_string:
+        return False
+    values = [unquote_plus(part[6:]) for part in query_string.split("&") if part.startswith("watch=")]
+    return bool(values) and values[0] in ("true", "1")
 
 
 def _non_resource_verb(method: str) -> str:

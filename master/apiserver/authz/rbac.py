@@ -33,6 +33,7 @@ CLUSTER_ROLE_BINDINGS = f"/{GROUP}/clusterrolebindings"
 COLLECTIONS = (ROLES, CLUSTER_ROLES, ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS)
 
 Subject = tuple[str, str]  # ("User", name) or ("Group", name)
+DECISION_CACHE = 50_000
 
 
 def subject_key(subject: dict[str, Any], binding_namespace: str) -> Subject | None:
@@ -103,6 +104,8 @@ class RBACIndex:
         default_factory=lambda: defaultdict(list)
     )
     """(namespace, subject) -> [(roleRef kind, name)]"""
+    decisions: dict[tuple[Any, ...], bool] = field(default_factory=dict)
+    """Answers already given by this index (a new index starts empty): one dict lookup for a repeated request."""
 
     @classmethod
     def build(cls, store: Store) -> RBACIndex:
@@ -133,6 +136,16 @@ class RBACIndex:
         return self.roles.get((namespace, name), [])
 
     def allows(self, attrs: Attributes) -> bool:
+        user = attrs.user
+        key = (user.name, user.groups, attrs.verb, attrs.api_group, attrs.namespace, attrs.resource, attrs.subresource, attrs.name, attrs.path)
+        answer = self.decisions.get(key)
+        if answer is None:
+            if len(self.decisions) >= DECISION_CACHE:
+                self.decisions.clear()
+            answer = self.decisions[key] = self._allows(attrs)
+        return answer
+
+    def _allows(self, attrs: Attributes) -> bool:
         subjects = user_subjects(attrs.user)
         for subject in subjects:
             for role in self.cluster_bindings.get(subject, ()):
