@@ -13,6 +13,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as kajitori_app
 from kajitori import config
+from kajitori.client import NotFoundError
 from tests.integration.api.test_kubectl_protobuf import kubectl_binary
 from tests.support.master_process import MasterProcess
 
@@ -218,3 +220,56 @@ def test_a_node_creates_no_pods_and_writes_only_its_own_pods_status(nodes: tuple
     assert a("PATCH", "/api/v1/namespaces/nodes/pods/pa/status", status).status_code == 200
     assert a("PATCH", "/api/v1/namespaces/nodes/pods/pb/status", status).status_code == 403
     assert a("GET", "/api/v1/namespaces/nodes/pods/pb").status_code == 200  # nodes read every pod, as in Kubernetes
+
+
+def test_an_agent_runs_with_its_own_node_certificate(master: MasterProcess, tmp_path: Path) -> None:
+    """A hollow agent (fake runtime) on a node certificate registers, renews its Lease, runs a pod
+    that reads a Secret and reports its status, and lets it go: everything nodes need, nothing refused."""
+    import sys
+
+    from kajitori.api.coordination import Lease
+    from kajitori.api.core import Node as NodeObject
+    from kajitori.api.core import Pod
+    from tests.support.cluster import wait_for
+    from tests.support.processes import PROCESS_TIMEOUT_S, stop_process
+
+    kubeconfig = issue(master, "--node", "hollow-authz")
+    admin(master, "create", "namespace", "hollow")
+    admin(master, "-n", "hollow", "create", "secret", "generic", "hs", "--from-literal=a=b")
+    log = (tmp_path / "agent.log").open("wb")
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "cli", "agent", "--kubeconfig", str(kubeconfig), "--node-name", "hollow-authz",
+         "--node-ip", "127.0.0.1", "--runtime", "fake", "--pods-root", str(tmp_path / "pods"), "--port", "0",
+         "--cert-dir", str(tmp_path / "pki")],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    api = master.client()
+
+    def found(model: Any, name: str, namespace: str | None = None) -> Any:
+        try:
+            return api.get(model, name, namespace)
+        except NotFoundError:
+            return None
+
+    try:
+        wait_for(lambda: found(Lease, "hollow-authz", "kube-node-lease"), timeout=PROCESS_TIMEOUT_S, what="the node's Lease")
+        ready = wait_for(lambda: found(NodeObject, "hollow-authz"), what="the Node")
+        assert ready.metadata.name == "hollow-authz"
+        pod = (
+            '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"hp","namespace":"hollow"},'
+            '"spec":{"nodeName":"hollow-authz","containers":[{"name":"c","image":"busybox",'
+            '"env":[{"name":"A","valueFrom":{"secretKeyRef":{"name":"hs","key":"a"}}}]}]}}'
+        )
+        created = subprocess.run(
+            [kubectl_binary("1.33") or "kubectl", "create", "-f", "-"], input=pod, capture_output=True, text=True, timeout=90,
+            env={**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)},
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        wait_for(lambda: (found(Pod, "hp", "hollow") or Pod()).status.phase == "Running", timeout=60, what="the pod Running")
+        admin(master, "-n", "hollow", "delete", "pod", "hp", "--wait=true", "--timeout=60s")
+    finally:
+        stop_process(agent)
+        log.close()
+        api.close()
+    text = (tmp_path / "agent.log").read_text()
+    assert "403" not in text and "forbidden" not in text.lower(), text[-3000:]
