@@ -90,6 +90,7 @@ class Gate:
                 forbidden_message(attrs, decision.reason),
                 name=attrs.name or None,
                 kind=attrs.resource or None,
+                group=attrs.api_group or None,
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

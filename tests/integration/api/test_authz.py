@@ -273,3 +273,20 @@ def test_an_agent_runs_with_its_own_node_certificate(master: MasterProcess, tmp_
         api.close()
     text = (tmp_path / "agent.log").read_text()
     assert "403" not in text and "forbidden" not in text.lower(), text[-3000:]
+
+
+def test_a_refusal_is_a_status_naming_what_was_refused(master: MasterProcess, alice: Path) -> None:
+    cfg = config.load(alice)
+    with httpx.Client(base_url=master.url, verify=cfg.ssl_context(), timeout=30) as http:
+        refused = http.delete(f"/apis/apps/v1/namespaces/{NS}/deployments/web")
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f'deployments.apps "web" is forbidden: User "alice" cannot delete resource "deployments" in API group "apps" in the namespace "{NS}"',
+        "reason": "Forbidden",
+        "details": {"name": "web", "group": "apps", "kind": "deployments"},
+        "code": 403,
+    }
