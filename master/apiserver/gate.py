@@ -4,7 +4,8 @@ Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request).
 public paths (``/healthz``, ``/livez``, ``/readyz``, ``/version``) pass without credentials;
 any other request none of the authenticators knows is a 401. ``Impersonate-User`` and
 ``Impersonate-Group`` headers switch to that user when the real one may ``impersonate``
-``users`` (and ``groups``), else 403. The (impersonated) user's request, as
+``users`` (and ``groups``; ``serviceaccounts`` for ``system:serviceaccount:NS:NAME``, who
+then also has its groups ``system:serviceaccounts`` and ``system:serviceaccounts:NS``), else 403. The (impersonated) user's request, as
 `request_attributes` reads it, must then be allowed by the authorizer (when one is set),
 else 403 in Kubernetes' words. The user is in ``authz.current_user`` while the handler runs
 (admission reads it). WebSocket upgrades are not refused here: the refusal is left in the
@@ -26,6 +27,7 @@ from master.apiserver.authn.peer import scope_certificate
 from master.apiserver.authz import Authorizer, current_user
 from master.apiserver.authz.attributes import Attributes, forbidden_message, request_attributes
 
+SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 AUTH_ERROR = "kajitori.auth_error"
 USER = "kajitori.user"
 
@@ -69,11 +71,20 @@ class Gate:
             raise errors.ApiError(
                 400, "BadRequest", "requested impersonation of groups without impersonating a user"
             )
-        for resource, name in [("users", impersonate_user), *(("groups", g) for g in impersonate_groups)]:
-            attrs = Attributes(user, "impersonate", True, resource=resource, name=name)
+        targets: list[tuple[str, str, str]] = [("users", "", impersonate_user)]
+        groups = list(impersonate_groups)
+        if impersonate_user.startswith(SERVICE_ACCOUNT_PREFIX):
+            # As Kubernetes: impersonating a ServiceAccount needs impersonate on serviceaccounts, and brings its groups.
+            sa_namespace, _, sa_name = impersonate_user[len(SERVICE_ACCOUNT_PREFIX) :].partition(":")
+            targets = [("serviceaccounts", sa_namespace, sa_name)]
+            if not groups:
+                groups = ["system:serviceaccounts", f"system:serviceaccounts:{sa_namespace}"]
+        targets += [("groups", "", g) for g in impersonate_groups]
+        for resource, namespace, name in targets:
+            attrs = Attributes(user, "impersonate", True, namespace=namespace, resource=resource, name=name)
             if self.authorizer is not None and not self.authorizer.allows(attrs):
                 raise errors.ApiError(403, "Forbidden", forbidden_message(attrs), name=name, kind=resource)
-        return UserInfo(impersonate_user, tuple(impersonate_groups)).with_authenticated()
+        return UserInfo(impersonate_user, tuple(groups)).with_authenticated()
 
     def authorize(self, scope: Scope, user: UserInfo) -> None:
         if self.authorizer is None:

@@ -99,6 +99,9 @@ def test_the_admin_impersonates_and_a_user_without_impersonate_is_refused(master
     assert kubectl(master, version, master.kubeconfig, "--as", "alice", "-n", NS, "get", "pods", "-o", "name").stdout.split() == ["pod/web"]
     who = kubectl(master, version, master.kubeconfig, "--as", "carol", "--as-group", "devs", "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
     assert who.stdout == 'carol ["devs","system:authenticated"]'
+    sa = "system:serviceaccount:authz:reader"
+    who = kubectl(master, version, master.kubeconfig, "--as", sa, "auth", "whoami", "-o", "jsonpath={.status.userInfo.groups}")
+    assert who.stdout == '["system:serviceaccounts","system:serviceaccounts:authz","system:authenticated"]'
     refused = kubectl(master, version, alice, "--as", "bob", "-n", NS, "get", "pods", check=False)
     assert refused.returncode != 0
     assert 'users "bob" is forbidden: User "alice" cannot impersonate resource "users" in API group "" at the cluster scope' in refused.stderr
