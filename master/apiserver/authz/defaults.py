@@ -90,7 +90,7 @@ _PUBLIC_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
 
 NODE_RULES = [
     rule(READ, [""], ["nodes"]),
-    rule(["create", "update", "patch"], [""], ["nodes"]),
+    rule(["create", "update", "patch", "delete"], [""], ["nodes"]),
     rule(["update", "patch"], [""], ["nodes/status"]),
     rule(READ, [""], ["pods", "services", "endpoints"]),
     rule(["delete"], [""], ["pods"]),
