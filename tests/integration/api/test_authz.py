@@ -9,6 +9,7 @@ are allowed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -293,3 +294,30 @@ def test_a_refusal_is_a_status_naming_what_was_refused(master: MasterProcess, al
         "details": {"name": "web", "group": "apps", "kind": "deployments"},
         "code": 403,
     }
+
+
+def test_the_exec_websocket_knows_client_certificates_and_authorizes_pods_exec(master: MasterProcess, alice: Path, tmp_path: Path) -> None:
+    """The certificate reaches the WebSocket path too: the admin's passes the gates (the pod is not
+    found), alice, who may read pods but not create pods/exec, is refused in Kubernetes' words."""
+    import websocket
+
+    def handshake(kubeconfig: Path) -> tuple[int, dict[str, Any]]:
+        cfg = config.load(kubeconfig)
+        assert cfg.client_cert_pem and cfg.client_key_pem and cfg.ca_pem
+        files = {}
+        for part, data in (("cert", cfg.client_cert_pem), ("key", cfg.client_key_pem), ("ca", cfg.ca_pem)):
+            files[part] = tmp_path / f"{kubeconfig.stem}.{part}"
+            files[part].write_bytes(data)
+        url = master.url.replace("https://", "wss://") + f"/api/v1/namespaces/{NS}/pods/nope/exec?command=true&stdout=1"
+        ssl_options = {"certfile": str(files["cert"]), "keyfile": str(files["key"]), "ca_certs": str(files["ca"])}
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(url, subprotocols=["v5.channel.k8s.io"], sslopt=ssl_options, timeout=30)
+        return refused.value.status_code, json.loads(refused.value.resp_body or b"{}")
+
+    code, status = handshake(master.data_dir / "kubeconfigs" / "admin.kubeconfig")
+    assert (code, status["reason"]) == (404, "NotFound")
+    code, status = handshake(alice)
+    assert code == 403
+    assert status["message"] == (
+        f'pods "nope" is forbidden: User "alice" cannot create resource "pods/exec" in API group "" in the namespace "{NS}"'
+    )
