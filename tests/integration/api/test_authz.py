@@ -321,3 +321,20 @@ def test_the_exec_websocket_knows_client_certificates_and_authorizes_pods_exec(m
     assert status["message"] == (
         f'pods "nope" is forbidden: User "alice" cannot create resource "pods/exec" in API group "" in the namespace "{NS}"'
     )
+
+
+def test_a_certificate_of_another_ca_is_refused_even_naming_system_masters(master: MasterProcess, tmp_path: Path) -> None:
+    from master.apiserver.certs import write_kubeconfig
+    from master.apiserver.tls import ensure_serving_cert
+
+    other = tmp_path / "other"
+    ensure_serving_cert(other, "127.0.0.1")  # another cluster's CA, in other/pki
+    forged = write_kubeconfig(tmp_path / "forged.kubeconfig", data_dir=other, server_url=master.url, user="kubernetes-admin", groups=("system:masters",))
+    cfg = config.load(forged)
+    trusting_master = config.ClientConfig(
+        server=master.url, ca_pem=master.ca_file.read_bytes(), client_cert_pem=cfg.client_cert_pem, client_key_pem=cfg.client_key_pem
+    )
+    with httpx.Client(verify=trusting_master.ssl_context(), timeout=30) as http:
+        # The TLS layer verifies a client certificate it is given: the handshake fails.
+        with pytest.raises(httpx.TransportError):
+            http.get(f"{master.url}/api/v1/namespaces/kube-system/secrets")
