@@ -113,6 +113,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization/v1.SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SubjectAccessReview"): "authorization/v1.SubjectAccessReview",
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "authorization/v1.SubjectAccessReview",
     ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "authorization/v1.SelfSubjectRulesReview",
     ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication/v1.SelfSubjectReview",
     ("authentication.k8s.io/v1beta1", "SelfSubjectReview"): "authentication/v1.SelfSubjectReview",

@@ -251,16 +251,19 @@ def create_app(state: ServerState) -> FastAPI:
     async def core(request: Request, rest: str) -> Response:
         return await dispatch(state, request, "", "v1", rest)
 
+    @app.post("/apis/authorization.k8s.io/v1/namespaces/{namespace}/{plural}")
     @app.post("/apis/authorization.k8s.io/v1/{plural}")
     @app.post("/apis/authentication.k8s.io/{version}/selfsubjectreviews")
-    async def access_review(request: Request, plural: str = "selfsubjectreviews", version: str = "v1") -> Response:
+    async def access_review(request: Request, plural: str = "selfsubjectreviews", version: str = "v1", namespace: str = "") -> Response:
         # Reviews are answered, never stored (master.apiserver.authz.reviews).
         group = "authentication.k8s.io" if plural == "selfsubjectreviews" else "authorization.k8s.io"
         if group == "authentication.k8s.io" and version not in ("v1", "v1beta1"):
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         user = request.scope.get(USER) or UserInfo("system:anonymous", ("system:unauthenticated",))
         body = await read_body(request)
-        answer = reviews.review(group, version if group == "authentication.k8s.io" else "v1", plural, body, user, state.authorizer)
+        if (plural == "localsubjectaccessreviews") != bool(namespace):
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        answer = reviews.review(group, version if group == "authentication.k8s.io" else "v1", plural, body, user, state.authorizer, namespace)
         return json_response(answer, 201)
 
     @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)

@@ -22,8 +22,9 @@ AUTHENTICATION = "authentication.k8s.io"
 
 DISCOVERY: dict[tuple[str, str], list[dict[str, Any]]] = {
     (AUTHORIZATION, "v1"): [
-        {"name": plural, "singularName": plural[:-1], "namespaced": False, "kind": kind, "verbs": ["create"]}
+        {"name": plural, "singularName": plural[:-1], "namespaced": plural.startswith("local"), "kind": kind, "verbs": ["create"]}
         for plural, kind in (
+            ("localsubjectaccessreviews", "LocalSubjectAccessReview"),
             ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
             ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
             ("subjectaccessreviews", "SubjectAccessReview"),
@@ -44,6 +45,7 @@ DISCOVERY: dict[tuple[str, str], list[dict[str, Any]]] = {
 REVIEW_KINDS = {
     (AUTHORIZATION, "selfsubjectaccessreviews"): "SelfSubjectAccessReview",
     (AUTHORIZATION, "subjectaccessreviews"): "SubjectAccessReview",
+    (AUTHORIZATION, "localsubjectaccessreviews"): "LocalSubjectAccessReview",
     (AUTHORIZATION, "selfsubjectrulesreviews"): "SelfSubjectRulesReview",
     (AUTHENTICATION, "selfsubjectreviews"): "SelfSubjectReview",
 }
@@ -86,7 +88,7 @@ def _access_status(authorizer: Authorizer | None, attrs: Attributes) -> dict[str
 
 
 def review(
-    group: str, version: str, plural: str, body: Any, user: UserInfo, authorizer: Authorizer | None
+    group: str, version: str, plural: str, body: Any, user: UserInfo, authorizer: Authorizer | None, namespace: str = ""
 ) -> dict[str, Any]:
     kind = REVIEW_KINDS.get((group, plural))
     if kind is None:
@@ -109,7 +111,13 @@ def review(
     answer["spec"] = spec
     if kind == "SelfSubjectAccessReview":
         answer["status"] = _access_status(authorizer, _attributes(user, spec))
-    elif kind == "SubjectAccessReview":
+    elif kind in ("SubjectAccessReview", "LocalSubjectAccessReview"):
+        if kind == "LocalSubjectAccessReview":
+            # The review's namespace is the URL's, as Kubernetes requires of a local review.
+            attributes = spec.get("resourceAttributes")
+            if not isinstance(attributes, dict) or attributes.get("namespace", namespace) != namespace:
+                raise errors.ApiError(422, "Invalid", f"spec.resourceAttributes.namespace: Invalid value: must be {namespace!r}")
+            answer["metadata"]["namespace"] = namespace
         subject = UserInfo(
             str(spec.get("user") or ""),
             tuple(str(g) for g in spec.get("groups") or ()),

@@ -338,3 +338,22 @@ def test_a_certificate_of_another_ca_is_refused_even_naming_system_masters(maste
     with httpx.Client(verify=trusting_master.ssl_context(), timeout=30) as http, pytest.raises(httpx.TransportError):
         http.get(f"{master.url}/api/v1/namespaces/kube-system/secrets")
     assert httpx.get(f"{master.url}/healthz", verify=master.tls()).status_code == 200
+
+
+def test_subject_access_reviews_answer_for_someone_else(master: MasterProcess, alice: Path) -> None:
+    api = master.client()
+    try:
+        asked = {"resourceAttributes": {"namespace": NS, "verb": "list", "resource": "pods"}, "user": "alice", "groups": ["devs"]}
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": asked}
+        assert api.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body)["status"]["allowed"] is True
+        local = {**body, "kind": "LocalSubjectAccessReview", "spec": {**asked, "resourceAttributes": {**asked["resourceAttributes"], "verb": "delete"}}}
+        answer = api.request("POST", f"/apis/authorization.k8s.io/v1/namespaces/{NS}/localsubjectaccessreviews", body=local)
+        assert (answer["kind"], answer["metadata"]["namespace"], answer["status"]["allowed"]) == ("LocalSubjectAccessReview", NS, False)
+    finally:
+        api.close()
+    # alice may ask about herself, not about others.
+    cfg = config.load(alice)
+    with httpx.Client(base_url=master.url, verify=cfg.ssl_context(), timeout=30) as http:
+        assert http.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json=body).status_code == 403
+        mine = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {"resourceAttributes": asked["resourceAttributes"]}}
+        assert http.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", json=mine).json()["status"]["allowed"] is True
