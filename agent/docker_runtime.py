@@ -70,6 +70,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DOCKER_URL = "unix:///var/run/docker.sock"
 DOCKER_API_VERSION = "1.41"
+MAX_TIMEOUT_S = 86_400
+"""The longest stop grace or exec timeout given to Docker: a pod's terminationGracePeriodSeconds is a
+valid int64, and past a socket's range the SDK's timeout (grace + its own) raised OverflowError, so the
+pod could never be stopped. A container that ignores SIGTERM for a day is killed then."""
 """Debian bookworm's docker.io 20.10; newer daemons still speak it, and pinning saves a round trip."""
 
 CPU_PERIOD_US = 100_000
@@ -350,7 +354,7 @@ class DockerRuntime:
 
     def stop_container(self, container_id: ContainerId, timeout_s: float) -> None:
         with docker_errors(f"stopping container {container_id}"):
-            self._api.stop(container_id, timeout=max(0, math.ceil(timeout_s)))
+            self._api.stop(container_id, timeout=max(0, min(math.ceil(timeout_s), MAX_TIMEOUT_S)))
 
     def remove_container(self, container_id: ContainerId) -> None:
         try:
@@ -415,7 +419,7 @@ class DockerRuntime:
         return DockerStreams(self._api)
 
     def exec_sync(self, container_id: ContainerId, cmd: list[str], timeout_s: float) -> tuple[int, bytes]:
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + min(timeout_s, MAX_TIMEOUT_S)
         with docker_errors(f"exec {cmd!r} in container {container_id}"):
             exec_id = self._api.exec_create(container_id, cmd, stdout=True, stderr=True, tty=False)["Id"]
             sock = self._api.exec_start(exec_id, socket=True)

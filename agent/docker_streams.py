@@ -42,9 +42,11 @@ class ExecSession:
 class StreamRuntime(Protocol):
     """What the agent's streaming endpoints ask of the container runtime."""
 
-    def start_exec(self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool) -> ExecSession: ...
+    def start_exec(
+        self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool, stdout: bool = True, stderr: bool = True
+    ) -> ExecSession: ...
 
-    def start_attach(self, container_id: ContainerId, *, stdin: bool) -> ExecSession: ...
+    def start_attach(self, container_id: ContainerId, *, stdin: bool, stdout: bool = True, stderr: bool = True) -> ExecSession: ...
 
     def resize_exec(self, session: ExecSession, width: int, height: int) -> None: ...
 
@@ -59,16 +61,19 @@ class DockerStreams:
     def __init__(self, api: docker.APIClient) -> None:
         self._api = api
 
-    def start_exec(self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool) -> ExecSession:
+    def start_exec(
+        self, container_id: ContainerId, command: list[str], *, stdin: bool, tty: bool, stdout: bool = True, stderr: bool = True
+    ) -> ExecSession:
+        """A stream not asked for is not attached at all: its writes go nowhere, as in Kubernetes."""
         with docker_errors(f"exec {command!r} in container {container_id}"):
-            exec_id = self._api.exec_create(container_id, command, stdin=stdin, stdout=True, stderr=True, tty=tty)["Id"]
+            exec_id = self._api.exec_create(container_id, command, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty)["Id"]
             wrapped = self._api.exec_start(exec_id, socket=True, tty=tty)
         return ExecSession(exec_id=str(exec_id), sock=_raw(wrapped), tty=tty, container_id=container_id)
 
-    def start_attach(self, container_id: ContainerId, *, stdin: bool) -> ExecSession:
+    def start_attach(self, container_id: ContainerId, *, stdin: bool, stdout: bool = True, stderr: bool = True) -> ExecSession:
         with docker_errors(f"attaching to container {container_id}"):
             tty = bool(((self._api.inspect_container(container_id).get("Config")) or {}).get("Tty"))
-            params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": 1 if stdin else 0}
+            params = {"stdout": int(stdout), "stderr": int(stderr), "stream": 1, "stdin": int(stdin)}
             wrapped = self._api.attach_socket(container_id, params=params)
         return ExecSession(exec_id="", sock=_raw(wrapped), tty=tty, container_id=container_id)
 

@@ -31,6 +31,15 @@ from kajitori.api.core import Container, Probe
 
 log = logging.getLogger(__name__)
 
+MAX_PROBE_WAIT_S = 86_400.0
+"""No probe waits or times out after longer than a day: the seconds come from the pod's spec, and
+past ``threading.TIMEOUT_MAX`` (or a socket's range) a wait raises instead of waiting, which
+ended the probe's thread."""
+
+
+def _seconds(value: float) -> float:
+    return min(float(value), MAX_PROBE_WAIT_S)
+
 
 class ProbeKind(enum.StrEnum):
     LIVENESS = "Liveness"
@@ -71,7 +80,7 @@ class Prober:
         self._network = network
 
     def run(self, probe: Probe, target: ProbeTarget) -> tuple[bool, str]:
-        timeout = float(probe.timeoutSeconds)
+        timeout = _seconds(probe.timeoutSeconds)
         if probe.exec is not None:
             try:
                 code, output = self._runtime.exec_sync(target.container_id, list(probe.exec.command), timeout)
@@ -154,7 +163,7 @@ class _Worker:
 
     def _run(self) -> None:
         started = self.target.started_at or datetime.now(tz=UTC)
-        delay = self.probe.initialDelaySeconds - (datetime.now(tz=UTC) - started).total_seconds()
+        delay = _seconds(self.probe.initialDelaySeconds) - (datetime.now(tz=UTC) - started).total_seconds()
         if delay > 0 and self._stop.wait(delay):
             return
         while not self._stop.is_set():
@@ -170,7 +179,7 @@ class _Worker:
             self._observe(ok, message)
             if self.kind == ProbeKind.STARTUP and self.result is not None:
                 return  # a startup probe is done once it passed or failed for good
-            self._stop.wait(self.probe.periodSeconds)
+            self._stop.wait(_seconds(self.probe.periodSeconds))
 
     def _observe(self, ok: bool, message: str) -> None:
         self._streak = self._streak + 1 if ok == self._last else 1

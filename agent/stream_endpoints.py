@@ -1,7 +1,7 @@
 """The agent's streaming endpoints: an exec session or a port-forward connection per upgraded request.
 
-    GET /exec/{ns}/{pod}/{container}?command=..&command=..&stdin=&tty=   Upgrade: kajitori-stream/1
-    GET /attach/{ns}/{pod}/{container}?stdin=                            the main process's stdio (exit: the container's)
+    GET /exec/{ns}/{pod}/{container}?command=..&command=..&stdin=&stdout=&stderr=&tty=   Upgrade: kajitori-stream/1
+    GET /attach/{ns}/{pod}/{container}?stdin=&stdout=&stderr=            the main process's stdio (exit: the container's)
     GET /portForward/{ns}/{pod}?port=N                                   Upgrade: kajitori-stream/1
 
 Before the ``101`` every failure is an ordinary Status reply (the master turns it into
@@ -53,7 +53,12 @@ class StreamRequest(Protocol):
 
 log = logging.getLogger(__name__)
 
-_TRUE = ("1", "true", "yes")
+_TRUE = ("1", "t", "true", "yes")
+
+
+def _flag(query: dict[str, list[str]], name: str, default: bool = False) -> bool:
+    values = query.get(name)
+    return values[-1].lower() in _TRUE if values else default
 
 
 def is_stream_request(handler: StreamRequest) -> bool:
@@ -86,6 +91,7 @@ def _switch(handler: StreamRequest) -> socket.socket:
     handler.end_headers()
     handler.wfile.flush()
     conn: socket.socket = handler.connection
+    link.enable_keepalive(conn)  # a master that vanishes mid-session must not hold the exec forever
     return conn
 
 
@@ -96,21 +102,24 @@ def _exec(
     if not command:
         handler._status(400, "you must specify at least one command for the container")
         return
-    stdin = (query.get("stdin") or [""])[-1].lower() in _TRUE
-    tty = (query.get("tty") or [""])[-1].lower() in _TRUE
+    stdin, tty = _flag(query, "stdin"), _flag(query, "tty")
+    stdout, stderr = _flag(query, "stdout", True), _flag(query, "stderr", True)
     found = handler.agent.find_container(namespace, pod, container, previous=False)
     if found is None or found.state != ContainerState.RUNNING:
         handler._status(404, f'container not found ("{container}")')
         return
     try:
         if attach:
-            session = streams.start_attach(found.id, stdin=stdin)
+            session = streams.start_attach(found.id, stdin=stdin, stdout=stdout, stderr=stderr)
         else:
-            session = streams.start_exec(found.id, command, stdin=stdin, tty=tty)
+            session = streams.start_exec(found.id, command, stdin=stdin, tty=tty, stdout=stdout, stderr=stderr)
     except ContainerRuntimeError as exc:
         handler._status(500, str(exc))
         return
-    log.info("exec %s in %s/%s/%s (stdin=%s tty=%s) for %s", command, namespace, pod, container, stdin, tty, handler.client_address[0])
+    log.info(
+        "exec %s in %s/%s/%s (stdin=%s stdout=%s stderr=%s tty=%s) for %s",
+        command, namespace, pod, container, stdin, stdout, stderr, tty, handler.client_address[0],
+    )  # fmt: skip
     conn = _switch(handler)
     demux = Demultiplexer()
 

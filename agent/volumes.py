@@ -6,6 +6,11 @@ configMap and secret volumes get one file per key (or per `items` entry, at its 
 with `defaultMode`/`mode`; hostPath mounts the node's path itself. Volumes are written
 when the pod's sandbox is made; `cleanup` removes the pod's directory when the pod goes.
 
+Secrets are private on the node from their first byte: the pods root is 0750 (root's and
+its group's; a container reaches its volume through its bind mount, not through the root),
+and each file is created with its mode (`os.open` with it, then `fchmod` past the umask)
+before any content is written, never written and then chmod-ed.
+
 A `subPath` never leads out of its volume: absolute paths and `..` are refused (the API
 refuses them too), and it is walked one component at a time, each resolved with its
 symlinks and checked to be still inside the volume before the next directory is made,
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 from pathlib import Path, PurePosixPath
 
 from agent.env import ConfigSource, ContainerConfigError
@@ -27,6 +33,8 @@ from agent.runtime import Mount
 from kajitori.api.core import Container, KeyToPath, Pod, Volume
 
 log = logging.getLogger(__name__)
+
+PODS_ROOT_MODE = 0o750
 
 
 class VolumeManager:
@@ -40,8 +48,14 @@ class VolumeManager:
     def volume_dir(self, uid: str, volume: str) -> Path:
         return self.pod_dir(uid) / "volumes" / _component(volume, "volume name")
 
+    def _ensure_pods_root(self) -> None:
+        self.pods_root.mkdir(parents=True, exist_ok=True, mode=PODS_ROOT_MODE)
+        if stat.S_IMODE(self.pods_root.stat().st_mode) != PODS_ROOT_MODE:
+            self.pods_root.chmod(PODS_ROOT_MODE)  # made by an older agent (0755), or narrowed by the umask
+
     def setup(self, pod: Pod) -> None:
         """Write every volume of the pod; ContainerConfigError if a source it needs is missing."""
+        self._ensure_pods_root()
         uid = pod.metadata.uid or ""
         for volume in pod.spec.volumes or []:
             self._setup_one(pod, uid, volume)
@@ -86,20 +100,20 @@ class VolumeManager:
         # Write into a fresh sibling and swap it in, so a container never sees half a volume.
         staging = target.with_name(target.name + ".tmp")
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
+        staging.mkdir(parents=True, mode=0o700)  # opened to 0755 once complete
         for key, rel_path, mode in wanted:
             path = (staging / rel_path).resolve()
             if staging.resolve() not in path.parents:
                 raise ContainerConfigError(f"{what}: item path {rel_path!r} leaves the volume")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data[key])
-            os.chmod(path, mode)
+            _write_with_mode(path, data[key], mode)
         staging.chmod(0o755)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
 
     def mounts(self, pod: Pod, container: Container) -> tuple[Mount, ...]:
+        self._ensure_pods_root()
         uid = pod.metadata.uid or ""
         volumes = {volume.name: volume for volume in pod.spec.volumes or []}
         mounts: list[Mount] = []
@@ -133,6 +147,16 @@ class VolumeManager:
         if not self.pods_root.is_dir():
             return []
         return [entry.name for entry in self.pods_root.iterdir() if entry.is_dir()]
+
+
+def _write_with_mode(path: Path, data: bytes, mode: int) -> None:
+    """A file that has ``mode`` before its first byte: the umask may only have narrowed the create,
+    so ``fchmod`` sets the exact mode while the file is still empty (the staging dir is fresh, so
+    a file already there is an earlier item of the same path, truncated: the last one wins)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(fd, mode)
+        out.write(data)
 
 
 def _component(name: str, what: str) -> str:

@@ -1,4 +1,4 @@
-"""The long-running processes: `kajitori master`, `kajitori agent`, `kajitori proxy`.
+"""The long-running processes: `kajitori master`, `kajitori agent`, `kajitori proxy`, `kajitori ingress-controller`.
 
 Each command only turns flags into settings and hands them to its component; the
 components never read flags or the environment themselves.
@@ -146,6 +146,48 @@ def proxy(
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     daemon = ProxyDaemon(ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-proxy"), name, pool=pool)
     daemon.run(stop, check_period=check_period)
+
+
+@app.command("ingress-controller")
+def ingress_controller(
+    kubeconfig: str = typer.Option(None, "--kubeconfig", help="Kubeconfig (server and token)."),
+    config_dir: Path = typer.Option(Path("/var/lib/kajitori/ingress"), "--config-dir", help="nginx.conf and certificates (0700); nginx sees it at the same path."),
+    publish_address: list[str] = typer.Option([], "--publish-address", help="An address the Ingresses are served on (status.loadBalancer); repeatable."),
+    publish_service: str = typer.Option(None, "--publish-service", help="NAMESPACE/NAME of a LoadBalancer Service in front of the nodes: its addresses, once it has them, are the Ingresses' status."),
+    nginx_container: str = typer.Option("kajitori-ingress-nginx", "--nginx-container", help="Name of the nginx container this controller runs (labelled io.kajitori.ingress)."),
+    nginx_image: str = typer.Option("nginx:1.22", "--nginx-image", help="Image of nginx (Debian's, built by make images)."),
+    network: str = typer.Option("host", "--network", help="Docker network of the nginx container (host: the node's own ports)."),
+    http_port: int = typer.Option(80, "--http-port"),
+    https_port: int = typer.Option(443, "--https-port"),
+    remove: bool = typer.Option(False, "--cleanup", help="Remove the nginx container this controller runs, then exit."),
+    verbose: bool = typer.Option(False, "-v", "--verbose"),
+) -> None:
+    """Run the ingress controller: nginx serving the Ingresses of class kajitori (kajitori.io/ingress-nginx)."""
+    configure_logging(verbose)
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    import signal
+    import socket
+    import threading
+
+    from net.ingress.nginx import DockerNginx
+
+    nginx = DockerNginx(nginx_container, config_dir=config_dir.resolve(), image=nginx_image, network=network)
+    if remove:
+        nginx.remove()
+        typer.echo(f"removed nginx container {nginx_container}")
+        return
+    from kajitori.client import ApiClient
+    from net.ingress.controller import IngressSettings, run
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    settings = IngressSettings(
+        config_dir=config_dir.resolve(), publish_addresses=publish_address, publish_service=publish_service,
+        http_port=http_port, https_port=https_port,
+    )
+    client = ApiClient.from_kubeconfig(kubeconfig, user_agent="kajitori-ingress-controller")
+    run(client, nginx, settings, stop, host=socket.gethostname())
 
 
 @app.command()

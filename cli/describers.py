@@ -528,6 +528,57 @@ def _endpoints_of(client: ApiClient, service: Obj) -> dict[str, str]:
     return {name: ",".join(values) for name, values in found.items()}
 
 
+# --------------------------------------------------------------------------- ingresses
+
+
+def _backend_text(client: ApiClient, namespace: str | None, backend: Obj | None) -> str:
+    """kubectl's `svc:port (ip:port,...)`, or `<error: ...>` naming what is missing."""
+    if not backend:
+        return "<default>"
+    service = backend.get("service")
+    if not service:
+        resource = backend.get("resource") or {}
+        return f"APIGroup: {resource.get('apiGroup') or ''}, Kind: {resource.get('kind', '')}, Name: {resource.get('name', '')}"
+    port = service.get("port") or {}
+    wanted = port.get("number") if port.get("number") is not None else port.get("name")
+    head = f"{service.get('name', '')}:{wanted}"
+    try:
+        svc = client.get_raw(by_kind("v1", "Service"), service.get("name", ""), namespace)
+    except ApiError:
+        return f"{head} (<error: services \"{service.get('name', '')}\" not found>)"
+    ports = (svc.get("spec") or {}).get("ports") or []
+    match = next((p for p in ports if p.get("port") == wanted or (p.get("name") and p.get("name") == wanted)), None)
+    addresses = _endpoints_of(client, svc).get((match or {}).get("name") or "", "") if match else ""
+    return f"{head} ({addresses or NONE})"
+
+
+def describe_ingress(client: ApiClient, obj: Obj, now: float) -> DescribeWriter:
+    """kubectl's Ingress description: address, class, default backend, TLS, rules with their backends."""
+    w = DescribeWriter()
+    meta, spec = _meta(obj), obj.get("spec") or {}
+    namespace = meta.get("namespace")
+    w.field(0, "Name", meta.get("name"))
+    w.mapping(0, "Labels", meta.get("labels"))
+    w.field(0, "Namespace", namespace)
+    points = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    w.field(0, "Address", ",".join(p.get("ip") or p.get("hostname") or "" for p in points))
+    w.field(0, "Ingress Class", spec.get("ingressClassName") or NONE)
+    w.field(0, "Default backend", _backend_text(client, namespace, spec.get("defaultBackend")))
+    if spec.get("tls"):
+        w.section(0, "TLS")
+        for tls in spec["tls"]:
+            w.text(1, f"{tls.get('secretName') or 'SNI routes'} terminates {','.join(tls.get('hosts') or [])}")
+    rows = []
+    for rule in spec.get("rules") or []:
+        rows.append([rule.get("host") or "*", "", ""])
+        for path in (rule.get("http") or {}).get("paths") or []:
+            rows.append(["", path.get("path") or "", _backend_text(client, namespace, path.get("backend"))])
+    w.section(0, "Rules")
+    w.table(1, ["Host", "Path", "Backends"], rows, rule=True)
+    w.mapping(0, "Annotations", _shown_annotations(obj), sep=": ")
+    return w
+
+
 # --------------------------------------------------------------------------- nodes
 
 
@@ -677,6 +728,7 @@ DESCRIBERS: dict[str, Describer] = {
     "CronJob": describe_cronjob,
     "Service": describe_service,
     "Node": describe_node,
+    "Ingress": describe_ingress,
 }
 
 

@@ -19,7 +19,6 @@ the retry kubectl does on 429 is kept all the same, for a server that has them.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ import typer
 
 from cli.app import app
 from cli.options import Kubeconfig, Selector
-from cli.session import CliError, Session, failures_reported, open_session
+from cli.session import CliError, Session, failures_reported, open_session, parse_duration
 from kajitori.api.registry import by_kind
 from kajitori.client import ApiError, NotFoundError
 
@@ -115,23 +114,6 @@ def plan_drain(pods: list[dict[str, Any]], *, ignore_daemonsets: bool, delete_em
             plan.warnings.setdefault(UNMANAGED_WARNING, []).append(key)
         plan.evict.append(pod)
     return plan
-
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """kubectl's ``--timeout`` (``90s``, ``2m``, ``1h``, a bare number of seconds); 0 waits for ever."""
-    parts = re.findall(r"\d+(?:\.\d+)?(?:ms|s|m|h)?", text.strip())
-    if not text.strip() or "".join(parts) != text.strip():
-        raise CliError(f'invalid argument "{text}" for "--timeout" flag: time: invalid duration "{text}"')
-    total = 0.0
-    for part in parts:
-        match = _DURATION.match(part)
-        assert match is not None  # findall only yields what the pattern matches
-        total += float(match.group(1)) * _UNIT_S[match.group(2)]
-    return total
 
 
 # --------------------------------------------------------------------------- cordon, uncordon

@@ -24,8 +24,12 @@ from kajitori.client import GoneError, NotFoundError
 
 Obj = dict[str, Any]
 
-def _with_type(resource: Resource, obj: Obj) -> Obj:
+def _with_type(resource: Resource, obj: Obj, *, managed_fields: bool = False) -> Obj:
     # Items of a list carry apiVersion/kind on this server, but keep the output right if one does not.
+    # metadata.managedFields only with --show-managed-fields, as kubectl prints them.
+    meta = obj.get("metadata")
+    if not managed_fields and isinstance(meta, dict) and "managedFields" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     return {"apiVersion": resource.api_version, "kind": resource.kind, **obj}
 
 
@@ -48,6 +52,7 @@ def get(
     watch: Annotated[bool, typer.Option("--watch", "-w", help="After the list, print a row per change.")] = False,
     watch_only: Annotated[bool, typer.Option("--watch-only", help="Print only the changes.")] = False,
     show_labels: Annotated[bool, typer.Option("--show-labels", help="Add a LABELS column.")] = False,
+    show_managed_fields: Annotated[bool, typer.Option("--show-managed-fields", help="Keep metadata.managedFields in -o yaml|json.")] = False,
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
@@ -83,7 +88,7 @@ def get(
         if not watch_only:
             _print_found(found, output=output, all_namespaces=all_namespaces, multiple=multiple,
                          named=any(names for _, names in targets), session=session, show_labels=show_labels,
-                         widths=widths)  # fmt: skip
+                         widths=widths, managed_fields=show_managed_fields)  # fmt: skip
         if watch or watch_only:
             resource, names = targets[0]
             fields = field_selector
@@ -91,7 +96,7 @@ def get(
                 fields = ",".join(x for x in (field_selector, f"metadata.name={names[0]}") if x)
             _follow(session, resource, found[0][2], output=output, all_namespaces=all_namespaces,
                     selector=selector, fields=fields, widths=widths, show_labels=show_labels,
-                    header=watch_only)  # fmt: skip
+                    header=watch_only, managed_fields=show_managed_fields)  # fmt: skip
     if failed:
         raise typer.Exit(1)
 
@@ -115,10 +120,10 @@ def _table(resource: Resource, objects: list[Obj], *, wide: bool, all_namespaces
 
 def _print_found(
     found: list[tuple[Resource, list[Obj], str]], *, output: str | None, all_namespaces: bool, multiple: bool,
-    named: bool, session: Session, show_labels: bool, widths: printers.ColumnWidths,
+    named: bool, session: Session, show_labels: bool, widths: printers.ColumnWidths, managed_fields: bool = False,
 ) -> None:  # fmt: skip
     if output in ("yaml", "json"):
-        items = [_with_type(r, o) for r, objs, _ in found for o in objs]
+        items = [_with_type(r, o, managed_fields=managed_fields) for r, objs, _ in found for o in objs]
         if named and len(items) == 1 and not multiple:
             typer.echo(_dump(items[0], output), nl=False)
         elif items or not named:
@@ -151,6 +156,7 @@ def _print_found(
 def _follow(
     session: Session, resource: Resource, resource_version: str, *, output: str | None, all_namespaces: bool,
     selector: str | None, fields: str | None, widths: printers.ColumnWidths, show_labels: bool, header: bool,
+    managed_fields: bool = False,
 ) -> None:  # fmt: skip
     """Print a row (or document) per watch event until Ctrl-C; re-watch when the stream ends."""
     ns = namespace_for(session, resource, all_namespaces)
@@ -166,7 +172,7 @@ def _follow(
                     if event.get("type") == "BOOKMARK":
                         continue
                     if output in ("yaml", "json"):
-                        typer.echo(("---\n" if output == "yaml" else "") + _dump(_with_type(resource, obj), output), nl=False)
+                        typer.echo(("---\n" if output == "yaml" else "") + _dump(_with_type(resource, obj, managed_fields=managed_fields), output), nl=False)
                         continue
                     if output == "name":
                         typer.echo(f"{display_name(resource)}/{obj['metadata']['name']}")

@@ -9,6 +9,7 @@ one line on stderr and exit code 1 — never a traceback. Warnings the server se
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -108,3 +109,20 @@ def failures_reported(*, resource: Resource | None = None) -> Iterator[None]:
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(text: str, flag: str = "--timeout") -> float:
+    """A kubectl duration flag (``90s``, ``2m``, ``1m0s``, ``1h``, a bare number of seconds)."""
+    parts = re.findall(r"\d+(?:\.\d+)?(?:ms|s|m|h)?", text.strip())
+    if not text.strip() or "".join(parts) != text.strip():
+        raise CliError(f'invalid argument "{text}" for "{flag}" flag: time: invalid duration "{text}"')
+    total = 0.0
+    for part in parts:
+        match = _DURATION.match(part)
+        assert match is not None  # findall only yields what the pattern matches
+        total += float(match.group(1)) * _UNIT_S[match.group(2)]
+    return total

@@ -44,6 +44,8 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from kajitori.version import PAUSE_IMAGE  # the project is installed in the venv this runs with
+
 IMAGES_DIR = Path(__file__).resolve().parent
 CACHE_DIR = Path("/var/cache/kajitori")
 IMAGE_LABEL = "io.kajitori.image"
@@ -210,7 +212,7 @@ def copy_vagrant_key(context: Path, progress: Progress) -> None:
 
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("pause", "kajitori/pause:3.9", host_packages=("gcc", "libc6-dev"), prepare=compile_pause),
+    Recipe("pause", PAUSE_IMAGE, host_packages=("gcc", "libc6-dev"), prepare=compile_pause),
     Recipe("busybox", "kajitori/busybox:1", prepare=extract_busybox),
     Recipe("nginx", "nginx:1.22", rootfs=Rootfs(("nginx-light",))),
     Recipe(

@@ -11,6 +11,9 @@ decides what happens to the key:
   an ``ApiError``: one warning line, retried with the key's exponential backoff;
 - raises anything else: logged with its traceback and retried the same way.
 
+No object can stop a worker: whatever escapes the bookkeeping too (a requeue the queue
+refuses) is logged and the key retried with backoff, and the worker takes the next key.
+
 Workers start only after every informer has synced, so a reconcile never acts on
 a half-filled cache. A bad spec is not an exception: the reconciler records a Warning
 Event on the object and returns, and the object's next change wakes it again.
@@ -51,7 +54,7 @@ class Controller:
         self.reconcile = reconcile
         self.informers = list(informers)
         self.workers = workers
-        self.queue = queue if queue is not None else WorkQueue()  # an empty WorkQueue is falsy (len 0)
+        self.queue = (queue if queue is not None else WorkQueue()).named(name)  # an empty WorkQueue is falsy (len 0)
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
 
@@ -89,7 +92,14 @@ class Controller:
                 self.queue.done(key)
 
     def process(self, key: str) -> None:
-        """One reconcile with the queue bookkeeping (also what tests call)."""
+        """One reconcile with the queue bookkeeping (also what tests call); never raises."""
+        try:
+            self._process(key)
+        except Exception:
+            log.exception("%s: %s: handling the outcome of its reconcile failed", self.name, key)
+            self.queue.add_rate_limited(key)
+
+    def _process(self, key: str) -> None:
         try:
             self.reconcile(key)
             self.queue.forget(key)

@@ -413,6 +413,43 @@ def lease_cells(obj: Obj, now: float) -> list[str]:
     return [_meta(obj).get("name", ""), holder, age(_meta(obj).get("creationTimestamp"), now)]
 
 
+# --------------------------------------------------------------------------- ingresses
+
+
+def ingress_hosts(spec: Obj, limit: int = 4) -> str:
+    """kubectl's HOSTS: the rules' hosts ('*' for a rule without one), at most four then '+ N more...'."""
+    hosts = [rule.get("host") or "*" for rule in spec.get("rules") or []]
+    if not hosts:
+        return "*"
+    text = ",".join(hosts[:limit])
+    return f"{text} + {len(hosts) - limit} more..." if len(hosts) > limit else text
+
+
+def ingress_cells(obj: Obj, now: float) -> list[str]:
+    """kubectl's Ingress row: class, hosts, the load balancer's addresses, 80 (and 443 with TLS)."""
+    spec = _spec(obj)
+    points = (_status(obj).get("loadBalancer") or {}).get("ingress") or []
+    address = ",".join(p.get("ip") or p.get("hostname") or "" for p in points)
+    return [
+        _meta(obj).get("name", ""),
+        spec.get("ingressClassName") or NONE,
+        ingress_hosts(spec),
+        address,
+        "80, 443" if spec.get("tls") else "80",
+        age(_meta(obj).get("creationTimestamp"), now),
+    ]
+
+
+def ingressclass_cells(obj: Obj, now: float) -> list[str]:
+    spec = _spec(obj)
+    params = spec.get("parameters")
+    text = NONE
+    if params:
+        kind = f"{params.get('kind', '')}.{params['apiGroup']}" if params.get("apiGroup") else params.get("kind", "")
+        text = f"{kind}/{params.get('name', '')}"
+    return [_meta(obj).get("name", ""), spec.get("controller", ""), text, age(_meta(obj).get("creationTimestamp"), now)]
+
+
 def created_at_cells(obj: Obj, now: float) -> list[str]:
     return [_meta(obj).get("name", ""), _meta(obj).get("creationTimestamp") or ""]
 
@@ -656,6 +693,26 @@ TABLES: dict[str, TableSpec] = {
         has_name=False,
     ),
     "Lease": TableSpec((NAME, Column("Holder", "The identity holding the lease."), AGE), lease_cells),
+    "Ingress": TableSpec(
+        (
+            NAME,
+            Column("Class", "The IngressClass of the Ingress."),
+            Column("Hosts", "The hosts of its rules."),
+            Column("Address", "The addresses it is served on."),
+            Column("Ports", "The ports it is served on."),
+            AGE,
+        ),
+        ingress_cells,
+    ),
+    "IngressClass": TableSpec(
+        (
+            NAME,
+            Column("Controller", "The controller that serves the class."),
+            Column("Parameters", "The object holding the class's parameters."),
+            AGE,
+        ),
+        ingressclass_cells,
+    ),
     "Role": TableSpec((NAME, _CREATED_AT), created_at_cells),
     "ClusterRole": TableSpec((NAME, _CREATED_AT), created_at_cells),
     "RoleBinding": TableSpec(_BINDING_COLUMNS, binding_cells),

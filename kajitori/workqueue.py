@@ -6,6 +6,15 @@ a key is never given to two workers at once (a key added while being processed i
 handed out again after ``done``); ``add_rate_limited`` delays a key by its own
 exponential backoff (reset by ``forget``), and all rate-limited adds together are held
 to ``qps`` with a token bucket so a storm of failures cannot spin the loop.
+
+No delay is longer than ``MAX_DELAY_S`` (a day): a key asked to wait longer (an object's
+``tolerationSeconds: 2**62`` is valid int64) is looked at again after a day, and its
+reconcile, being level-triggered, asks again. Unclamped, such a delay reached
+``Condition.wait`` and raised OverflowError in every worker.
+
+A queue given a ``name`` (a controller names its own) counts its adds and retries and is
+listed by ``named_queues()``, which the master's ``/metrics`` reads (``workqueue_depth``,
+``workqueue_adds_total``, ``workqueue_retries_total``, as client-go names them).
 """
 
 from __future__ import annotations
@@ -13,8 +22,20 @@ from __future__ import annotations
 import heapq
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
+
+MAX_DELAY_S = 86_400.0
+"""The longest any key waits, and the longest one wait of ``get`` (well below ``threading.TIMEOUT_MAX``)."""
+
+
+_NAMED: weakref.WeakSet[WorkQueue] = weakref.WeakSet()
+
+
+def named_queues() -> list[WorkQueue]:
+    """The live queues that have a name, for metrics."""
+    return [q for q in list(_NAMED) if q.name]
 
 
 class WorkQueue:
@@ -26,7 +47,11 @@ class WorkQueue:
         qps: float = 50.0,
         burst: int = 100,
         clock: Callable[[], float] = time.monotonic,
+        name: str = "",
     ) -> None:
+        self.adds = 0  # keys added (de-duplicated adds not counted), as client-go's adds_total
+        self.retries = 0  # rate-limited adds
+        self.name = name
         self._queue: deque[str] = deque()
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
@@ -43,17 +68,29 @@ class WorkQueue:
         self._tokens = float(burst)
         self._bucket_at = clock()
         self._clock = clock
+        if name:
+            _NAMED.add(self)
+
+    def named(self, name: str) -> WorkQueue:
+        """Give the queue a name (once), which lists it in ``named_queues()``."""
+        if not self.name:
+            self.name = name
+            _NAMED.add(self)
+        return self
 
     def add(self, key: str) -> None:
         with self._cond:
             if self._shutdown or key in self._dirty:
                 return
             self._dirty.add(key)
+            self.adds += 1
             if key not in self._processing:
                 self._queue.append(key)
                 self._cond.notify()
 
     def add_after(self, key: str, delay_s: float) -> None:
+        if not delay_s <= MAX_DELAY_S:  # also NaN
+            delay_s = MAX_DELAY_S
         if delay_s <= 0:
             self.add(key)
             return
@@ -72,6 +109,7 @@ class WorkQueue:
         with self._cond:
             failures = self._failures.get(key, 0)
             self._failures[key] = failures + 1
+            self.retries += 1
             delay = min(self._base * (2**failures), self._max)
             delay = max(delay, self._bucket_delay())
         self.add_after(key, delay)
@@ -104,14 +142,14 @@ class WorkQueue:
                     return key
                 if self._shutdown:
                     return None
-                wait = None
+                wait = MAX_DELAY_S
                 if self._waiting:
-                    wait = max(0.0, self._waiting[0][0] - self._clock())
+                    wait = min(wait, max(0.0, self._waiting[0][0] - self._clock()))
                 if deadline is not None:
                     left = deadline - self._clock()
                     if left <= 0:
                         return None
-                    wait = left if wait is None else min(wait, left)
+                    wait = min(wait, left)
                 self._cond.wait(wait)
 
     def _promote_waiting(self) -> None:
@@ -123,6 +161,7 @@ class WorkQueue:
             del self._ready_at[key]
             if key not in self._dirty:
                 self._dirty.add(key)
+                self.adds += 1
                 if key not in self._processing:
                     self._queue.append(key)
 

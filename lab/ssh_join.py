@@ -37,6 +37,8 @@ from kajitori.version import PAUSE_IMAGE
 PREFIX = "/opt/kajitori"
 CONFIG_DIR = "/etc/kajitori"
 REGISTRY_MIRROR = "192.168.56.1:5000"
+STAGING_MODE = 0o600
+"""Every file staged in the machine's /tmp is its login user's alone until `install` puts it in place."""
 
 # The same units as ansible/roles/node/templates: a machine joined by hand and one
 # provisioned by Ansible must run the same daemons the same way.
@@ -174,8 +176,14 @@ class Remote:
         if code == 0 and current == content:
             return False
         staging = f"/tmp/kajitori-join-{uuid.uuid4().hex}"
-        with self._client.open_sftp() as sftp, sftp.open(staging, "w") as handle:
-            handle.write(content)
+        try:
+            # A new file ("x": never one planted in /tmp), made 0600 before its first byte: the
+            # node kubeconfig holds the node's token, and the SFTP server creates files 0644.
+            with self._client.open_sftp() as sftp, sftp.open(staging, "wx") as handle:
+                handle.chmod(STAGING_MODE)
+                handle.write(content)
+        except (paramiko.SSHException, OSError) as exc:
+            raise JoinError(f"{self.target.host}: staging {path} failed: {exc}") from exc
         self.run(f"install -m {mode} -D {staging} {quoted} && rm -f {staging}")
         return True
 

@@ -1,9 +1,10 @@
-"""What every cluster has from its first second: the default namespaces, the API's Service, the default RBAC roles."""
+"""What every cluster has from its first second: the default namespaces, the API's Service, the default IngressClass, the default RBAC roles."""
 
 from __future__ import annotations
 
 import logging
 
+from kajitori.api.networking import DEFAULT_CLASS_ANNOTATION, KAJITORI_CLASS, KAJITORI_CONTROLLER
 from kajitori.api.registry import by_path
 from master import allocators
 from master.apiserver.authz.defaults import cluster_role_bindings, cluster_roles
@@ -21,6 +22,17 @@ def ensure_defaults(api: ResourceAPI, *, advertise_ip: str, port: int, dns: bool
         if api.store.get(namespaces.store_key(None, name)) is None:
             api.create(namespaces, None, {"metadata": {"name": name}})
             log.info("created namespace %s", name)
+    classes = by_path("networking.k8s.io", "v1", "ingressclasses")
+    if api.store.get(classes.store_key(None, KAJITORI_CLASS)) is None:
+        api.create(
+            classes,
+            None,
+            {
+                "metadata": {"name": KAJITORI_CLASS, "annotations": {DEFAULT_CLASS_ANNOTATION: "true"}},
+                "spec": {"controller": KAJITORI_CONTROLLER},
+            },
+        )
+        log.info("created the default IngressClass %s", KAJITORI_CLASS)
     services = by_path("", "v1", "services")
     if api.store.get(services.store_key("default", "kubernetes")) is None:
         api.create(

@@ -4,6 +4,8 @@ each store in turn: the embedded SQLite file and a real etcd (one local member).
 Prints and writes bench/results/api.json (figures per store, then etcd/SQLite ratios):
 - creates/s and gets/s driven by wrk (C, 16 connections, 5 s each): the server's capacity;
 - the same through a Python client (httpx, 16 concurrent), which is what controllers see;
+- server-side applies/s (a whole pod manifest, one label changed) beside merge patches/s of one
+  label, and their ratio: what managedFields cost (``--apply``: only that, into api_apply.json);
 - list latency of 1,000 and 10,000 pods, and of one page of 500 of the 10,000 (``--pages``: only that);
 - watch latency (write acknowledged -> event seen) with 100 concurrent watchers.
 Bounded: a fixed number of requests (`--scale F` multiplies them), loopback only, the master
@@ -86,6 +88,7 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
         secs = await run_many(c, half, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"v":"2"}}}', headers={"content-type": "application/merge-patch+json"}))
         figures["patches_per_s"] = round(half / secs, 1)
         print(f"patches: {half} in {secs:.2f}s = {half / secs:.0f}/s")
+        figures.update(await bench_applies(c, base, half, figures["patches_per_s"]))
 
         # lists: 1,000 pods (half of namespace bench, by label) and 10,000 (namespace big)
         await run_many(c, half, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"half":"a"}}}', headers={"content-type": "application/merge-patch+json"}))
@@ -107,6 +110,37 @@ async def bench(master: MasterProcess, token: str) -> dict[str, Any]:
 
     figures["watch"] = await bench_watch(master, headers)
     return figures
+
+
+def applied_pod(name: str, value: str) -> bytes:
+    """A pod's whole manifest as ``kubectl apply --server-side`` sends it, with label ``applied=value``."""
+    body = orjson.loads(pod(name))
+    body["metadata"]["labels"]["applied"] = value
+    return orjson.dumps(body)
+
+
+async def bench_applies(c: httpx.AsyncClient, base: str, n: int, patches_per_s: float) -> dict[str, Any]:
+    """Server-side applies of n existing pods (each a real write: the label changes), beside merge patches/s."""
+    apply = {"content-type": "application/apply-patch+yaml"}
+    await run_many(c, n, lambda i: c.patch(f"{base}/p{i}?fieldManager=bench", content=applied_pod(f"p{i}", "a"), headers=apply))
+    secs = await run_many(c, n, lambda i: c.patch(f"{base}/p{i}?fieldManager=bench", content=applied_pod(f"p{i}", "b"), headers=apply))
+    rate = round(n / secs, 1)
+    print(f"server-side applies: {n} in {secs:.2f}s = {n / secs:.0f}/s ({rate / patches_per_s:.2f} of merge patches/s)")
+    return {"applies_per_s": rate, "applies_over_patches": round(rate / patches_per_s, 2)}
+
+
+async def bench_apply_only(master: MasterProcess, token: str) -> dict[str, Any]:
+    """``--apply``: creates, merge patches/s and server-side applies/s of the same pods, in one run."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=master.url, headers=headers, timeout=30, verify=master.tls()) as c:
+        await c.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": "bench"}}))
+        base, n = "/api/v1/namespaces/bench/pods", int(1000 * SCALE)
+        await run_many(c, n, lambda i: c.post(base, content=pod(f"p{i}")))
+        merge = {"content-type": "application/merge-patch+json"}
+        secs = await run_many(c, n, lambda i: c.patch(f"{base}/p{i}", content=b'{"metadata":{"labels":{"v":"2"}}}', headers=merge))
+        patches = round(n / secs, 1)
+        print(f"merge patches: {n} in {secs:.2f}s = {n / secs:.0f}/s")
+        return {"patches_per_s": patches, **await bench_applies(c, base, n, patches)}
 
 
 async def bench_pages(c: httpx.AsyncClient, path: str, *, rounds: int = 20) -> dict[str, Any]:
@@ -228,6 +262,36 @@ def bench_wrk(master: MasterProcess, token: str) -> dict[str, Any]:
     return {"wrk_creates": creates, "wrk_gets": gets}
 
 
+def bench_managed_fields_cpu(n: int = 2000) -> dict[str, Any]:
+    """In this process, no HTTP: CPU of a whole merge patch of a pod, and of its managedFields step alone."""
+    from kajitori.api.registry import by_path
+    from master.apiserver.managed_fields import Writer, track_update
+    from master.apiserver.resources import ResourceAPI
+    from master.bootstrap import ensure_defaults
+    from master.store import SQLiteStore
+
+    pods = by_path("", "v1", "pods")
+    with tempfile.TemporaryDirectory(prefix="kajitori-bench-mf-") as work:
+        store = SQLiteStore(Path(work) / "state.db")
+        try:
+            api = ResourceAPI(store)
+            ensure_defaults(api, advertise_ip="127.0.0.1", port=6443)
+            old = api.create(pods, "default", orjson.loads(pod("m", "default")), manager="bench")
+            start = time.process_time()
+            for i in range(n):
+                new = api.patch(pods, "default", "m", "application/merge-patch+json", {"metadata": {"labels": {"v": str(i)}}}, manager="patcher")
+            patch_us = (time.process_time() - start) / n * 1e6
+        finally:
+            store.close()
+    start = time.process_time()
+    for i in range(n):
+        changed = {**new, "metadata": {**new["metadata"], "labels": {**new["metadata"]["labels"], "v": f"x{i}"}}}
+        track_update(pods, "m", old, changed, Writer("patcher", "2026-01-01T00:00:00Z"))
+    step_us = (time.process_time() - start) / n * 1e6
+    print(f"merge patch in process: {patch_us:.0f} µs of CPU, of which the managedFields step {step_us:.0f} µs")
+    return {"merge_patch_us": round(patch_us), "managed_fields_step_us": round(step_us), "step_share": round(step_us / patch_us, 2)}
+
+
 def bench_store(store: str) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"kajitori-bench-{store}-"))
     etcd = EtcdProcess(work / "etcd").start() if store == "etcd" else None
@@ -241,7 +305,10 @@ def bench_store(store: str) -> dict[str, Any]:
             rest = sys.argv[sys.argv.index("--pages") + 1 :]
             figures["python_client"] = asyncio.run(bench_pages_only(master, token, int(rest[0]) if rest else 10_000))
             write_result("api_pages", figures)
-            return
+            return figures
+        if "--apply" in sys.argv:
+            figures["python_client"] = asyncio.run(bench_apply_only(master, token))
+            return figures
         if shutil.which("wrk"):
             figures.update(bench_wrk(master, token))
         else:
@@ -260,6 +327,7 @@ def ratios(sqlite: dict[str, Any], etcd: dict[str, Any]) -> dict[str, float]:
         "creates_per_s": ("python_client", "creates_per_s"),
         "gets_per_s": ("python_client", "gets_per_s"),
         "patches_per_s": ("python_client", "patches_per_s"),
+        "applies_per_s": ("python_client", "applies_per_s"),
         "list_10000_p50": ("python_client", "list_10000", "p50_ms"),
         "watch_p99": ("python_client", "watch", "p99_ms"),
         "wrk_creates_per_s": ("wrk_creates", "per_s"),
@@ -281,6 +349,10 @@ def main() -> None:
     if "--scale" in sys.argv:
         SCALE = float(sys.argv[sys.argv.index("--scale") + 1])
     figures = {store: bench_store(store) for store in ("sqlite", "etcd")}
+    if "--apply" in sys.argv:
+        figures["in_process"] = bench_managed_fields_cpu()
+        write_result("api_apply", figures)
+        return
     figures["etcd_over_sqlite"] = ratios(figures["sqlite"], figures["etcd"])
     print("etcd / SQLite:", ", ".join(f"{k} {v}" for k, v in figures["etcd_over_sqlite"].items()))
     write_result("api", figures)

@@ -60,6 +60,7 @@ sys.path.insert(0, str(REPO))
 
 from kajitori.api.registry import by_name  # noqa: E402
 from kajitori.client import ApiClient  # noqa: E402
+from kajitori.version import PAUSE_IMAGE  # noqa: E402
 from tests.support.master_process import MasterProcess  # noqa: E402
 
 PODS = by_name("pods")
@@ -245,7 +246,7 @@ def pod_body(i: int) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": f"bench-{i:05d}", "namespace": "default", "labels": {"bench": "throughput"}},
-        "spec": {"containers": [{"name": "app", "image": "kajitori/pause:3.9",
+        "spec": {"containers": [{"name": "app", "image": PAUSE_IMAGE,
                                  "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]},
     }  # fmt: skip
 
@@ -376,7 +377,7 @@ def phase_deployment(workdir: Path, nodes: int, replicas: int, timeout: float, l
                 "replicas": replicas,
                 "selector": {"matchLabels": {"app": "bench-deploy"}},
                 "template": {"metadata": {"labels": {"app": "bench-deploy"}},
-                             "spec": {"containers": [{"name": "app", "image": "kajitori/pause:3.9",
+                             "spec": {"containers": [{"name": "app", "image": PAUSE_IMAGE,
                                                       "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}},
             },
         }  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -25,8 +26,12 @@ def _check_int_or_percent(value: IntOrString, what: str) -> IntOrString:
 
 
 class RollingUpdateDeployment(KubeModel):
+    """The limits of a rolling update: how far below and above the desired replicas it may go."""
+
     maxUnavailable: IntOrString = "25%"
+    """Pods that may be unavailable during the update: a number or a percentage of replicas (rounded down). Default 25%."""
     maxSurge: IntOrString = "25%"
+    """Pods that may be made above the desired replicas: a number or a percentage (rounded up). Default 25%."""
 
     @model_validator(mode="after")
     def _values(self) -> RollingUpdateDeployment:
@@ -38,8 +43,12 @@ class RollingUpdateDeployment(KubeModel):
 
 
 class DeploymentStrategy(KubeModel):
+    """How a Deployment replaces old pods with new ones."""
+
     type: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
+    """Type of deployment: "Recreate" (kill all old pods first) or "RollingUpdate" (the default: replace them gradually)."""
     rollingUpdate: RollingUpdateDeployment | None = None
+    """The limits of a rolling update; only with type RollingUpdate."""
 
     @model_validator(mode="after")
     def _default(self) -> DeploymentStrategy:
@@ -54,18 +63,35 @@ def _check_selector_matches_template(selector: LabelSelector, template: PodTempl
     if selector.is_empty():
         raise ValueError("selector: Invalid value: empty selector is invalid for deployment")
     if not selector.matches(template.metadata.labels):
-        raise ValueError("selector does not match template labels")
+        # Kubernetes' words, the labels written as Go's %#v writes a map (keys sorted).
+        labels = template.metadata.labels
+        shown = (
+            "map[string]string{" + ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(labels.items())) + "}"
+            if labels is not None
+            else "map[string]string(nil)"
+        )
+        raise ValueError(f"template.metadata.labels: Invalid value: {shown}: `selector` does not match template `labels`")
 
 
 class DeploymentSpec(KubeModel):
+    """The desired state of a Deployment."""
+
     replicas: NonNegative = 1
+    """Number of desired pods. Default 1."""
     selector: LabelSelector
+    """Label selector of the pods the Deployment owns; must match the template's labels, and cannot change."""
     template: PodTemplateSpec
+    """The pods the Deployment makes."""
     strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
+    """How old pods are replaced by new ones."""
     minReadySeconds: NonNegative = 0
+    """Seconds a new pod must be ready before it counts as available. Default 0."""
     revisionHistoryLimit: NonNegative = 10
-    progressDeadlineSeconds: int = 600
+    """Old ReplicaSets kept for rollbacks. Default 10."""
+    progressDeadlineSeconds: NonNegative = 600
+    """Seconds a rollout may make no progress before it is reported failed. Default 600."""
     paused: bool | None = None
+    """A paused Deployment does not roll out template changes."""
 
 
     @model_validator(mode="after")
@@ -84,28 +110,44 @@ class DeploymentCondition(KubeModel):
 
 
 class DeploymentStatus(KubeModel):
+    """The observed state of a Deployment."""
+
     observedGeneration: int | None = None
     replicas: int | None = None
+    """Pods of the Deployment (old and new)."""
     updatedReplicas: int | None = None
+    """Pods of the current template."""
     readyReplicas: int | None = None
+    """Pods that are ready."""
     availableReplicas: int | None = None
+    """Pods ready for at least minReadySeconds."""
     unavailableReplicas: int | None = None
     conditions: list[DeploymentCondition] | None = None
     collisionCount: int | None = None
 
 
 class Deployment(TypedObject):
+    """A Deployment keeps a number of replicas of a pod template running and rolls them out to a new template gradually."""
+
     apiVersion: str | None = "apps/v1"
     kind: str | None = "Deployment"
     spec: DeploymentSpec
+    """Specification of the desired behavior of the Deployment."""
     status: DeploymentStatus = Field(default_factory=DeploymentStatus)
+    """Most recently observed status of the Deployment; read-only."""
 
 
 class ReplicaSetSpec(KubeModel):
+    """The desired state of a ReplicaSet."""
+
     replicas: NonNegative = 1
+    """Number of desired pods. Default 1."""
     selector: LabelSelector
+    """Label selector of the pods the ReplicaSet owns; must match the template's labels."""
     template: PodTemplateSpec | None = None
+    """The pods the ReplicaSet makes."""
     minReadySeconds: NonNegative = 0
+    """Seconds a new pod must be ready before it counts as available. Default 0."""
 
 
     @model_validator(mode="after")
@@ -124,6 +166,8 @@ class ReplicaSetCondition(KubeModel):
 
 
 class ReplicaSetStatus(KubeModel):
+    """The observed state of a ReplicaSet."""
+
     replicas: int = 0
     fullyLabeledReplicas: int | None = None
     readyReplicas: int | None = None
@@ -133,10 +177,14 @@ class ReplicaSetStatus(KubeModel):
 
 
 class ReplicaSet(TypedObject):
+    """A ReplicaSet keeps a number of pods matching its selector running."""
+
     apiVersion: str | None = "apps/v1"
     kind: str | None = "ReplicaSet"
     spec: ReplicaSetSpec
+    """Specification of the desired behavior of the ReplicaSet."""
     status: ReplicaSetStatus = Field(default_factory=ReplicaSetStatus)
+    """Most recently observed status of the ReplicaSet; read-only."""
 
 
 class ScaleSpec(KubeModel):
@@ -150,6 +198,8 @@ class ScaleStatus(KubeModel):
 
 
 class Scale(TypedObject):
+    """The scale subresource of a Deployment or ReplicaSet: desired and current replicas."""
+
     apiVersion: str | None = "autoscaling/v1"
     kind: str | None = "Scale"
     spec: ScaleSpec = Field(default_factory=ScaleSpec)
@@ -184,8 +234,12 @@ class RollingUpdateDaemonSet(KubeModel):
 
 
 class DaemonSetUpdateStrategy(KubeModel):
+    """How a DaemonSet replaces its pods when the template changes."""
+
     type: Literal["RollingUpdate", "OnDelete"] = "RollingUpdate"
+    """RollingUpdate (the default: node by node) or OnDelete (only when a pod is deleted)."""
     rollingUpdate: RollingUpdateDaemonSet | None = None
+    """The limits of a rolling update."""
 
     @model_validator(mode="after")
     def _default(self) -> DaemonSetUpdateStrategy:
@@ -196,9 +250,14 @@ class DaemonSetUpdateStrategy(KubeModel):
 
 
 class DaemonSetSpec(KubeModel):
+    """The desired state of a DaemonSet."""
+
     selector: LabelSelector
+    """Label selector of the pods the DaemonSet owns; must match the template's labels."""
     template: PodTemplateSpec
+    """The pod run on every eligible node; restartPolicy must be Always."""
     updateStrategy: DaemonSetUpdateStrategy = Field(default_factory=DaemonSetUpdateStrategy)
+    """How pods are replaced when the template changes."""
     minReadySeconds: NonNegative = 0
     revisionHistoryLimit: NonNegative = 10
 
@@ -222,6 +281,8 @@ class DaemonSetCondition(KubeModel):
 
 
 class DaemonSetStatus(KubeModel):
+    """The observed state of a DaemonSet."""
+
     currentNumberScheduled: int = 0
     numberMisscheduled: int = 0
     desiredNumberScheduled: int = 0
@@ -235,7 +296,11 @@ class DaemonSetStatus(KubeModel):
 
 
 class DaemonSet(TypedObject):
+    """A DaemonSet runs one copy of a pod on every eligible node."""
+
     apiVersion: str | None = "apps/v1"
     kind: str | None = "DaemonSet"
     spec: DaemonSetSpec
+    """Specification of the desired behavior of the DaemonSet."""
     status: DaemonSetStatus = Field(default_factory=DaemonSetStatus)
+    """Most recently observed status of the DaemonSet; read-only."""

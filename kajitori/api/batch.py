@@ -31,20 +31,30 @@ BATCH_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
 
 class JobSpec(KubeModel):
+    """The desired state of a Job."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {"backoffLimitPerIndex", "maxFailedIndexes", "podFailurePolicy", "podReplacementPolicy"}
     )
 
     parallelism: NonNegative = 1
+    """Pods that may run at the same time. Default 1."""
     completions: NonNegative | None = None
+    """Successful pods that complete the Job."""
     activeDeadlineSeconds: Positive | None = None
+    """Seconds the Job may run before it is failed."""
     backoffLimit: NonNegative = 6
+    """Retries before the Job is marked failed. Default 6."""
     selector: LabelSelector | None = None
+    """Label selector of the Job's pods; made by the server unless manualSelector."""
     manualSelector: bool | None = None
     template: PodTemplateSpec
+    """The pods the Job runs; restartPolicy must be Never or OnFailure."""
     ttlSecondsAfterFinished: NonNegative | None = None
+    """Seconds after the Job finished before it is deleted."""
     completionMode: str = "NonIndexed"
     suspend: bool = False
+    """A suspended Job starts no pods."""
 
     @model_validator(mode="before")
     @classmethod
@@ -66,6 +76,8 @@ class JobCondition(KubeModel):
 
 
 class JobStatus(KubeModel):
+    """The observed state of a Job."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {"completedIndexes", "failedIndexes", "terminating", "uncountedTerminatedPods"}
     )
@@ -91,10 +103,14 @@ class JobStatus(KubeModel):
 
 
 class Job(TypedObject):
+    """A Job runs pods until a number of them have succeeded."""
+
     apiVersion: str | None = "batch/v1"
     kind: str | None = "Job"
     spec: JobSpec
+    """Specification of the desired behavior of the Job."""
     status: JobStatus = Field(default_factory=JobStatus)
+    """Most recently observed status of the Job; read-only."""
 
     @model_validator(mode="after")
     def _rules(self) -> Job:
@@ -126,22 +142,36 @@ CRONJOB_INSTANTIATE = "cronjob.kubernetes.io/instantiate"
 
 
 class JobTemplateSpec(KubeModel):
+    """The Jobs a CronJob makes: their metadata and spec."""
+
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: JobSpec
 
 
 class CronJobSpec(KubeModel):
+    """The desired state of a CronJob."""
+
     schedule: str
+    """When to run, in cron syntax ("*/5 * * * *", "@hourly")."""
     timeZone: str | None = None
+    """The time zone of the schedule (tz database name); default: the controller's."""
     startingDeadlineSeconds: NonNegative | None = None
+    """Seconds after a missed time within which it still runs."""
     concurrencyPolicy: Literal["Allow", "Forbid", "Replace"] = "Allow"
+    """Allow (the default), Forbid or Replace a Job still running at the next time."""
     suspend: bool = False
+    """A suspended CronJob starts no Jobs."""
     jobTemplate: JobTemplateSpec
+    """The Jobs the CronJob makes."""
     successfulJobsHistoryLimit: NonNegative = 3
+    """Finished successful Jobs kept. Default 3."""
     failedJobsHistoryLimit: NonNegative = 1
+    """Failed Jobs kept. Default 1."""
 
 
 class CronJobStatus(KubeModel):
+    """The observed state of a CronJob."""
+
     active: list[ObjectReference] | None = None
     lastScheduleTime: str | None = None
     lastSuccessfulTime: str | None = None
@@ -157,7 +187,9 @@ class CronJob(TypedObject):
     apiVersion: str | None = "batch/v1"
     kind: str | None = "CronJob"
     spec: CronJobSpec
+    """Specification of the desired behavior of the CronJob."""
     status: CronJobStatus = Field(default_factory=CronJobStatus)
+    """Most recently observed status of the CronJob; read-only."""
 
     @model_validator(mode="after")
     def _rules(self) -> CronJob:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, ClassVar, Literal
+import json
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from kajitori.api.meta import (
+    Int32,
     KubeModel,
     ObjectMeta,
     TypedObject,
@@ -37,12 +39,9 @@ def _check_port(value: int, what: str) -> int:
     return value
 
 
-def _unique(names: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ValueError(f"Duplicate value: {name!r}: {what} must be unique")
-        seen.add(name)
+def go_quote(value: str) -> str:
+    """A value as Kubernetes' errors quote it (Go's %q): double quotes, JSON escapes."""
+    return json.dumps(value)
 
 
 # --------------------------------------------------------------------------- Pod
@@ -74,6 +73,8 @@ class ResourceFieldSelector(KubeModel):
 
 
 class EnvVarSource(KubeModel):
+    """Where an environment variable's value comes from."""
+
     configMapKeyRef: KeySelector | None = None
     secretKeyRef: KeySelector | None = None
     fieldRef: ObjectFieldSelector | None = None
@@ -81,9 +82,14 @@ class EnvVarSource(KubeModel):
 
 
 class EnvVar(KubeModel):
+    """An environment variable of a container: a value, or where to read it from."""
+
     name: str
+    """Name of the environment variable."""
     value: str | None = None
+    """The value; $(VAR) names an earlier variable."""
     valueFrom: EnvVarSource | None = None
+    """Where to read the value from: a ConfigMap or Secret key, a field of the pod, a resource."""
 
     @field_validator("name")
     @classmethod
@@ -99,17 +105,25 @@ class LocalObjectReference(KubeModel):
 
 
 class EnvFromSource(KubeModel):
+    """A ConfigMap or Secret whose keys all become environment variables."""
+
     prefix: str | None = None
     configMapRef: LocalObjectReference | None = None
     secretRef: LocalObjectReference | None = None
 
 
 class ContainerPort(KubeModel):
+    """A port a container listens on."""
+
     name: str | None = None
+    """A name for the port (an IANA_SVC_NAME), unique in the pod; Services may refer to it."""
     containerPort: int
+    """The port number on the pod's IP address."""
     hostPort: int | None = None
+    """A port on the node's address forwarded to containerPort; most pods need none."""
     hostIP: str | None = None
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    """TCP (the default), UDP or SCTP."""
 
     @field_validator("containerPort")
     @classmethod
@@ -123,11 +137,15 @@ class ContainerPort(KubeModel):
 
 
 class ResourceRequirements(KubeModel):
+    """Compute resources of a container: requests (for scheduling) and limits."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"claims"})
 
     # Quantity bounds each value where it is parsed (the error names limits.cpu, requests.memory, ...).
     limits: dict[str, Quantity] | None = None
+    """The most of each resource the container may use."""
     requests: dict[str, Quantity] | None = None
+    """The resources the scheduler reserves for the container."""
 
 
 def _local_descending_path(value: str) -> str:
@@ -140,12 +158,18 @@ def _local_descending_path(value: str) -> str:
 
 
 class VolumeMount(KubeModel):
+    """A volume of the pod mounted at a path in the container."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"mountPropagation"})
 
     name: str
+    """The name of one of the pod's volumes."""
     mountPath: str
+    """Where in the container the volume is mounted."""
     readOnly: bool | None = None
+    """Mount read-only. Default false."""
     subPath: str | None = None
+    """A path inside the volume to mount instead of its root."""
     subPathExpr: str | None = None
 
     @field_validator("subPath", "subPathExpr")
@@ -161,33 +185,51 @@ class HTTPHeader(KubeModel):
 
 
 class HTTPGetAction(KubeModel):
+    """An HTTP GET against the pod's IP (or host) at a port and path."""
+
     path: str = "/"
+    """The path to ask for. Default /."""
     port: IntOrString
+    """The port, a number or a container port's name."""
     host: str | None = None
     scheme: Literal["HTTP", "HTTPS"] = "HTTP"
     httpHeaders: list[HTTPHeader] | None = None
 
 
 class TCPSocketAction(KubeModel):
+    """A TCP connection to a port of the pod."""
+
     port: IntOrString
     host: str | None = None
 
 
 class ExecAction(KubeModel):
+    """A command run in the container."""
+
     command: list[str] = Field(default_factory=list)
 
 
 class Probe(KubeModel):
+    """A check of a container (an HTTP GET, a TCP connection or a command) run periodically."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"grpc", "terminationGracePeriodSeconds"})
 
     httpGet: HTTPGetAction | None = None
+    """An HTTP GET that succeeds with a status from 200 to 399."""
     tcpSocket: TCPSocketAction | None = None
+    """A TCP connection that succeeds when it opens."""
     exec: ExecAction | None = None
-    initialDelaySeconds: int = 0
-    periodSeconds: int = 10
-    timeoutSeconds: int = 1
-    successThreshold: int = 1
-    failureThreshold: int = 3
+    """A command run in the container that succeeds when it exits 0."""
+    initialDelaySeconds: Int32 = 0
+    """Seconds after the container started before the first probe."""
+    periodSeconds: Int32 = 10
+    """Seconds between probes. Default 10."""
+    timeoutSeconds: Int32 = 1
+    """Seconds a probe may take. Default 1."""
+    successThreshold: Int32 = 1
+    """Consecutive successes that count as success after a failure. Default 1."""
+    failureThreshold: Int32 = 3
+    """Consecutive failures that count as failure. Default 3."""
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
@@ -201,24 +243,40 @@ class Probe(KubeModel):
 
 
 class Container(KubeModel):
+    """A single application container of a pod."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {"lifecycle", "resizePolicy", "restartPolicy", "securityContext", "stdinOnce", "volumeDevices"}
     )
 
     name: str
+    """Name of the container, a DNS label unique in the pod; cannot be changed."""
     image: str
+    """The container image to run (nginx:1.22, registry/name@sha256:...)."""
     command: list[str] | None = None
+    """The entrypoint, replacing the image's ENTRYPOINT; not run in a shell."""
     args: list[str] | None = None
+    """Arguments to the entrypoint, replacing the image's CMD."""
     workingDir: str | None = None
+    """The working directory; default: the image's."""
     ports: list[ContainerPort] | None = None
+    """Ports the container listens on; informational, and names for Services' targetPorts."""
     env: list[EnvVar] | None = None
+    """Environment variables of the container."""
     envFrom: list[EnvFromSource] | None = None
+    """Sources (ConfigMaps, Secrets) whose every key becomes an environment variable."""
     resources: ResourceRequirements | None = None
+    """CPU and memory requested (for scheduling) and limited."""
     volumeMounts: list[VolumeMount] | None = None
+    """Volumes of the pod mounted into the container."""
     livenessProbe: Probe | None = None
+    """Probe whose failure restarts the container."""
     readinessProbe: Probe | None = None
+    """Probe whose failure takes the pod out of its Services' endpoints."""
     startupProbe: Probe | None = None
+    """Probe that must succeed before the other probes start."""
     imagePullPolicy: Literal["Always", "IfNotPresent", "Never"] | None = None
+    """Always, IfNotPresent or Never. Default Always for :latest or no tag, else IfNotPresent."""
     terminationMessagePath: str = "/dev/termination-log"
     terminationMessagePolicy: Literal["File", "FallbackToLogsOnError"] = "File"
     stdin: bool | None = None
@@ -246,37 +304,53 @@ class Container(KubeModel):
         return self
 
 
+FileMode = Annotated[int, Field(ge=0, le=0o777)]
+"""A volume file's mode: Kubernetes takes 0 to 0777 (octal)."""
+
+
 class KeyToPath(KubeModel):
+    """A key of a ConfigMap or Secret and the file it becomes."""
+
     key: str
     path: str
-    mode: int | None = None
+    mode: FileMode | None = None
 
 
 class EmptyDirVolumeSource(KubeModel):
+    """An empty directory for the pod's life."""
+
     medium: str | None = None
     sizeLimit: str | None = None
 
 
 class HostPathVolumeSource(KubeModel):
+    """A path on the node."""
+
     path: str
     type: str | None = None
 
 
 class ConfigMapVolumeSource(KubeModel):
+    """A ConfigMap's keys as files."""
+
     name: str | None = None
     items: list[KeyToPath] | None = None
-    defaultMode: int = 0o644
+    defaultMode: FileMode = 0o644
     optional: bool | None = None
 
 
 class SecretVolumeSource(KubeModel):
+    """A Secret's keys as files."""
+
     secretName: str | None = None
     items: list[KeyToPath] | None = None
-    defaultMode: int = 0o644
+    defaultMode: FileMode = 0o644
     optional: bool | None = None
 
 
 class Volume(KubeModel):
+    """A named volume the containers of a pod may mount: an emptyDir, a hostPath, a ConfigMap or a Secret."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "downwardAPI", "ephemeral",
@@ -287,10 +361,15 @@ class Volume(KubeModel):
     )
 
     name: str
+    """Name of the volume, a DNS label unique in the pod; volumeMounts refer to it."""
     emptyDir: EmptyDirVolumeSource | None = None
+    """An empty directory that lives as long as the pod."""
     hostPath: HostPathVolumeSource | None = None
+    """A file or directory of the node."""
     configMap: ConfigMapVolumeSource | None = None
+    """The keys of a ConfigMap as files."""
     secret: SecretVolumeSource | None = None
+    """The keys of a Secret as files."""
 
     @field_validator("name")
     @classmethod
@@ -299,6 +378,8 @@ class Volume(KubeModel):
 
 
 class Toleration(KubeModel):
+    """Tolerates the taints that match it (key, value, effect)."""
+
     key: str | None = None
     operator: Literal["Exists", "Equal"] = "Equal"
     value: str | None = None
@@ -322,16 +403,20 @@ class NodeSelector(KubeModel):
 
 
 class PreferredSchedulingTerm(KubeModel):
-    weight: int
+    weight: Int32
     preference: NodeSelectorTerm
 
 
 class NodeAffinity(KubeModel):
+    """Rules about the labels of the nodes a pod may run on."""
+
     requiredDuringSchedulingIgnoredDuringExecution: NodeSelector | None = None
     preferredDuringSchedulingIgnoredDuringExecution: list[PreferredSchedulingTerm] | None = None
 
 
 class Affinity(KubeModel):
+    """Scheduling constraints of a pod."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"podAffinity", "podAntiAffinity"})
 
     nodeAffinity: NodeAffinity | None = None
@@ -349,6 +434,8 @@ class PodDNSConfig(KubeModel):
 
 
 class PodSpec(KubeModel):
+    """The desired state of a pod: containers, volumes, restart policy and where it may run."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "automountServiceAccountToken", "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC",
@@ -359,24 +446,40 @@ class PodSpec(KubeModel):
     )
 
     containers: list[Container]
+    """The containers of the pod; at least one. Cannot be changed after creation, except their images."""
     initContainers: list[Container] | None = None
+    """Containers run one after another, each to success, before the app containers start."""
     volumes: list[Volume] | None = None
+    """Volumes the pod's containers may mount."""
     restartPolicy: Literal["Always", "OnFailure", "Never"] = "Always"
-    terminationGracePeriodSeconds: int = 30
-    activeDeadlineSeconds: int | None = None
+    """Restart policy of the containers: Always, OnFailure or Never. Default Always."""
+    terminationGracePeriodSeconds: int = 30  # int64, as in Kubernetes
+    """Seconds the containers get to stop after the stop signal before they are killed. Default 30."""
+    # int64 in Kubernetes' types, but validated to 1..2^31-1 there too.
+    activeDeadlineSeconds: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    """Seconds the pod may be active before the system fails it."""
     dnsPolicy: Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"] = "ClusterFirst"
+    """How the pod's DNS is set up: ClusterFirst (the default), ClusterFirstWithHostNet, Default or None."""
     dnsConfig: PodDNSConfig | None = None
     nodeSelector: dict[str, str] | None = None
+    """Labels a node must carry for the pod to be scheduled onto it."""
     nodeName: str | None = None
+    """The node the pod runs on; set by the scheduler's binding, or by hand to skip scheduling."""
     serviceAccountName: str | None = None
+    """The service account the pod runs as."""
     hostNetwork: bool | None = None
+    """Run in the node's network namespace instead of the pod's own."""
     hostname: str | None = None
+    """The pod's host name; default: the pod's name."""
     subdomain: str | None = None
     shareProcessNamespace: bool | None = None
     affinity: Affinity | None = None
+    """Scheduling constraints (node affinity)."""
     tolerations: list[Toleration] | None = None
+    """Taints of nodes this pod tolerates."""
     schedulerName: str = "default-scheduler"
-    priority: int | None = None
+    """The scheduler that places this pod. Default default-scheduler."""
+    priority: Int32 | None = None
 
     @field_validator("containers")
     @classmethod
@@ -394,21 +497,32 @@ class PodSpec(KubeModel):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PodSpec:
-        containers = [*(self.initContainers or []), *self.containers]
-        _unique([c.name for c in containers], "container names (init and app containers together)")
+        # Kubernetes' words and paths (relative to the spec; the API server prefixes where it sits):
+        # `containers[1].name: Duplicate value: "c"`, `containers[0].volumeMounts[0].name: Not found: "v"`.
+        lists = [("initContainers", self.initContainers or []), ("containers", self.containers)]
+        seen: set[str] = set()
+        for field, containers in lists:
+            for i, container in enumerate(containers):
+                if container.name in seen:
+                    raise ValueError(f"{field}[{i}].name: Duplicate value: {go_quote(container.name)}")
+                seen.add(container.name)
         volumes = self.volumes or []
-        _unique([v.name for v in volumes], "volume names")
-        known = {v.name for v in volumes}
-        for container in containers:
-            for mount in container.volumeMounts or []:
-                if mount.name not in known:
-                    raise ValueError(
-                        f"container {container.name!r}: volumeMount {mount.name!r} names no volume of this pod"
-                    )
+        known: set[str] = set()
+        for i, volume in enumerate(volumes):
+            if volume.name in known:
+                raise ValueError(f"volumes[{i}].name: Duplicate value: {go_quote(volume.name)}")
+            known.add(volume.name)
+        for field, containers in lists:
+            for i, container in enumerate(containers):
+                for j, mount in enumerate(container.volumeMounts or []):
+                    if mount.name not in known:
+                        raise ValueError(f"{field}[{i}].volumeMounts[{j}].name: Not found: {go_quote(mount.name)}")
         return self
 
 
 class PodTemplateSpec(KubeModel):
+    """The pods a controller makes: their metadata and spec."""
+
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: PodSpec
 
@@ -439,6 +553,8 @@ class ContainerState(KubeModel):
 
 
 class ContainerStatus(KubeModel):
+    """The state of one container of a pod, as its node reports it."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"allocatedResources", "resources"})
 
     name: str
@@ -453,6 +569,8 @@ class ContainerStatus(KubeModel):
 
 
 class PodCondition(KubeModel):
+    """One condition of a pod (PodScheduled, Initialized, ContainersReady, Ready)."""
+
     type: str
     status: Literal["True", "False", "Unknown"]
     lastProbeTime: str | None = None
@@ -466,11 +584,14 @@ class PodIP(KubeModel):
 
 
 class PodStatus(KubeModel):
+    """The observed state of a pod: its phase, conditions, addresses and containers' states."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {"ephemeralContainerStatuses", "hostIPs", "resize", "resourceClaimStatuses"}
     )
 
     phase: Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"] = "Pending"
+    """Where the pod is in its life: Pending, Running, Succeeded, Failed or Unknown."""
     conditions: list[PodCondition] | None = None
     message: str | None = None
     reason: str | None = None
@@ -485,21 +606,32 @@ class PodStatus(KubeModel):
 
 
 class Pod(TypedObject):
+    """A Pod is a group of containers that share a network namespace and volumes, scheduled together onto one node."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Pod"
     spec: PodSpec
+    """Specification of the desired behavior of the pod: its containers, volumes and scheduling."""
     status: PodStatus = Field(default_factory=PodStatus)
+    """Most recently observed status of the pod, written by the node agent; read-only."""
 
 
 # --------------------------------------------------------------------------- Service
 
 
 class ServicePort(KubeModel):
+    """A port a Service exposes, and where its traffic goes."""
+
     name: str | None = None
+    """Name of the port, required when the service has more than one."""
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+    """TCP (the default), UDP or SCTP."""
     port: int
+    """The port the service answers on."""
     targetPort: IntOrString | None = None
+    """The pods' port (a number or a container port's name). Default: port."""
     nodePort: int | None = None
+    """The port on every node for NodePort and LoadBalancer services; allocated unless given."""
     appProtocol: str | None = None
 
     @field_validator("port")
@@ -528,6 +660,8 @@ class SessionAffinityConfig(KubeModel):
 
 
 class ServiceSpec(KubeModel):
+    """The desired behavior of a Service."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset(
         {
             "allocateLoadBalancerNodePorts", "healthCheckNodePort", "loadBalancerClass", "loadBalancerIP",
@@ -536,15 +670,22 @@ class ServiceSpec(KubeModel):
     )
 
     type: Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"] = "ClusterIP"
+    """ClusterIP (the default), NodePort, LoadBalancer or ExternalName."""
     selector: dict[str, str] | None = None
+    """Labels of the pods that receive the service's traffic."""
     ports: list[ServicePort] | None = None
+    """The ports the service exposes."""
     clusterIP: str | None = None
+    """The virtual IP of the service, allocated by the server unless given; None makes a headless service."""
     clusterIPs: list[str] | None = None
     externalIPs: list[str] | None = None
     externalName: str | None = None
+    """The DNS name an ExternalName service stands for."""
     sessionAffinity: Literal["None", "ClientIP"] = "None"
+    """None (the default) or ClientIP: keep a client on one endpoint."""
     sessionAffinityConfig: SessionAffinityConfig | None = None
     externalTrafficPolicy: Literal["Cluster", "Local"] | None = None
+    """For NodePort and LoadBalancer: Cluster (any endpoint, source address masqueraded) or Local (this node's endpoints only, source address kept)."""
     internalTrafficPolicy: Literal["Cluster", "Local"] = "Cluster"
     ipFamilies: list[str] | None = None
     ipFamilyPolicy: str | None = None
@@ -556,10 +697,13 @@ class ServiceSpec(KubeModel):
         if self.type != "ExternalName" and self.clusterIP != "None" and not ports:
             raise ValueError("ports: Required value: a service needs at least one port")
         if len(ports) > 1:
-            for port in ports:
+            names: set[str] = set()
+            for i, port in enumerate(ports):
                 if not port.name:
-                    raise ValueError("ports: every port must have a name when a service has more than one")
-            _unique([p.name or "" for p in ports], "port names")
+                    raise ValueError(f"ports[{i}].name: Required value: every port needs a name when a service has more than one")
+                if port.name in names:
+                    raise ValueError(f"ports[{i}].name: Duplicate value: {go_quote(port.name)}")
+                names.add(port.name)
         if self.type in ("NodePort", "LoadBalancer") and self.externalTrafficPolicy is None:
             self.externalTrafficPolicy = "Cluster"
         if self.type in ("ClusterIP", "ExternalName"):
@@ -578,14 +722,20 @@ class ServiceStatus(KubeModel):
 
 
 class Service(TypedObject):
+    """A Service is a stable virtual address (ClusterIP, NodePort, LoadBalancer) and DNS name in front of the pods its selector matches."""
+
     NAME_RULE: ClassVar[Literal["subdomain", "label"]] = "label"
     apiVersion: str | None = "v1"
     kind: str | None = "Service"
     spec: ServiceSpec = Field(default_factory=ServiceSpec)
+    """The desired behavior of the service: type, selector and ports."""
     status: ServiceStatus = Field(default_factory=ServiceStatus)
+    """Most recently observed status of the service (a load balancer's address); read-only."""
 
 
 class ObjectReference(KubeModel):
+    """A reference to an object: kind, namespace, name, uid."""
+
     kind: str | None = None
     namespace: str | None = None
     name: str | None = None
@@ -596,6 +746,8 @@ class ObjectReference(KubeModel):
 
 
 class EndpointAddress(KubeModel):
+    """One endpoint's IP and the pod it belongs to."""
+
     ip: str
     hostname: str | None = None
     nodeName: str | None = None
@@ -610,12 +762,16 @@ class EndpointPort(KubeModel):
 
 
 class EndpointSubset(KubeModel):
+    """Addresses and the ports they all answer on."""
+
     addresses: list[EndpointAddress] | None = None
     notReadyAddresses: list[EndpointAddress] | None = None
     ports: list[EndpointPort] | None = None
 
 
 class Endpoints(TypedObject):
+    """The addresses and ports that answer for a Service, kept by the endpoints controller."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Endpoints"
     subsets: list[EndpointSubset] | None = None
@@ -625,6 +781,8 @@ class Endpoints(TypedObject):
 
 
 class Taint(KubeModel):
+    """A taint keeps pods that do not tolerate it off a node (NoSchedule) or evicts them (NoExecute)."""
+
     key: str
     value: str | None = None
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
@@ -632,6 +790,8 @@ class Taint(KubeModel):
 
 
 class NodeSpec(KubeModel):
+    """The desired state of a node."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"configSource", "externalID"})
 
     podCIDR: str | None = None
@@ -642,6 +802,8 @@ class NodeSpec(KubeModel):
 
 
 class NodeCondition(KubeModel):
+    """One condition of a node (Ready, MemoryPressure, ...)."""
+
     type: str
     status: Literal["True", "False", "Unknown"]
     lastHeartbeatTime: str | None = None
@@ -651,6 +813,8 @@ class NodeCondition(KubeModel):
 
 
 class NodeAddress(KubeModel):
+    """An address of a node (InternalIP, Hostname)."""
+
     type: str
     address: str
 
@@ -677,6 +841,8 @@ class NodeDaemonEndpoints(KubeModel):
 
 
 class NodeStatus(KubeModel):
+    """The observed state of a node: conditions, addresses, capacity."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"config", "images", "volumesAttached", "volumesInUse"})
 
     capacity: dict[str, Quantity] | None = None
@@ -689,10 +855,14 @@ class NodeStatus(KubeModel):
 
 
 class Node(TypedObject):
+    """A Node is a machine that runs pods; its agent registers it and reports its status."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Node"
     spec: NodeSpec = Field(default_factory=NodeSpec)
+    """The desired state of the node: pod CIDR, taints, whether it takes new pods."""
     status: NodeStatus = Field(default_factory=NodeStatus)
+    """Most recently observed status of the node, reported by its agent; read-only."""
 
 
 # --------------------------------------------------------------------------- config, namespaces, events
@@ -705,10 +875,14 @@ def _check_data_keys(data: dict[str, str] | None) -> None:
 
 
 class ConfigMap(TypedObject):
+    """A ConfigMap holds configuration data as key/value pairs for pods to read."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "ConfigMap"
     data: dict[str, str] | None = None
+    """The configuration data (UTF-8 strings)."""
     binaryData: dict[str, str] | None = None
+    """Binary configuration data, base64-encoded."""
     immutable: bool | None = None
 
     @model_validator(mode="after")
@@ -719,11 +893,16 @@ class ConfigMap(TypedObject):
 
 
 class Secret(TypedObject):
+    """A Secret holds a small amount of sensitive data (passwords, tokens, keys) for pods."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Secret"
     type: str = "Opaque"
+    """How the data is used. Default Opaque."""
     data: dict[str, str] | None = None
+    """The secret data, base64-encoded."""
     stringData: dict[str, str] | None = None
+    """Write-only plain-text data, merged into data by the server."""
     immutable: bool | None = None
 
     @model_validator(mode="after")
@@ -756,11 +935,15 @@ class NamespaceStatus(KubeModel):
 
 
 class Namespace(TypedObject):
+    """A Namespace is a scope for names; deleting it deletes everything in it."""
+
     NAME_RULE: ClassVar[Literal["subdomain", "label"]] = "label"
     apiVersion: str | None = "v1"
     kind: str | None = "Namespace"
     spec: NamespaceSpec = Field(default_factory=NamespaceSpec)
+    """The desired state of the namespace (its finalizers)."""
     status: NamespaceStatus = Field(default_factory=NamespaceStatus)
+    """Whether the namespace is Active or Terminating; read-only."""
 
 
 class EventSource(KubeModel):
@@ -769,11 +952,14 @@ class EventSource(KubeModel):
 
 
 class Event(TypedObject):
+    """An Event reports something that happened to an object (scheduled, pulled, killed, failed)."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"action", "related", "series"})
 
     apiVersion: str | None = "v1"
     kind: str | None = "Event"
     involvedObject: ObjectReference
+    """The object the event is about."""
     reason: str | None = None
     message: str | None = None
     source: EventSource | None = None
@@ -787,6 +973,8 @@ class Event(TypedObject):
 
 
 class Binding(TypedObject):
+    """Binds a pod to a node: what the scheduler posts."""
+
     apiVersion: str | None = "v1"
     kind: str | None = "Binding"
     target: ObjectReference

@@ -17,7 +17,7 @@ are not checked.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -25,6 +25,10 @@ DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+"""A field Kubernetes types int32: a larger number is a 422 naming it, as Kubernetes refuses it at decoding,
+and never reaches a controller (a delay of 2**62 s overflowed its waits). Bodies hold int64 at most."""
 
 
 class KubeModel(BaseModel):
@@ -132,6 +136,8 @@ def check_label_value(value: str) -> str:
 
 
 class OwnerReference(KubeModel):
+    """Names an owner of an object: the garbage collector deletes the object once all its owners are gone."""
+
     apiVersion: str
     kind: str
     name: str
@@ -141,21 +147,36 @@ class OwnerReference(KubeModel):
 
 
 class ObjectMeta(KubeModel):
+    """Metadata every persisted object has: its name and namespace, labels and annotations, owners, and what the server keeps (uid, resourceVersion, generation, timestamps)."""
+
     UNMODELLED: ClassVar[frozenset[str]] = frozenset({"managedFields", "selfLink"})
 
     name: str | None = None
+    """Unique within its namespace (or the cluster, for cluster-scoped kinds); cannot be changed."""
     generateName: str | None = None
+    """A prefix the server completes with a random suffix when name is empty."""
     namespace: str | None = None
+    """The namespace the object lives in; empty for cluster-scoped kinds."""
     uid: str | None = None
+    """Set by the server at creation: unique in time and space, never reused."""
     resourceVersion: str | None = None
+    """Opaque version of this object, set by the server at every write; an update carrying a stale one is refused with 409 Conflict, and watches resume from it."""
     generation: int | None = None
+    """Set by the server: a number that grows with each change of the desired state (spec)."""
     creationTimestamp: str | None = None
+    """When the server created the object (RFC 3339, UTC)."""
     deletionTimestamp: str | None = None
+    """Set by the server when a graceful delete was asked for: the object goes once its finalizers are done and the grace period is over."""
     deletionGracePeriodSeconds: int | None = None
+    """The grace period of a delete under way."""
     labels: dict[str, str] | None = None
+    """Key/value pairs selectors match (Services, ReplicaSets, `kubectl get -l`)."""
     annotations: dict[str, str] | None = None
+    """Key/value pairs for tools and people; never used by selectors."""
     ownerReferences: list[OwnerReference] | None = None
+    """The objects this one depends on; when every owner is gone, the garbage collector deletes it."""
     finalizers: list[str] | None = None
+    """Keys that must be removed before a deleted object really goes."""
 
     @field_validator("labels")
     @classmethod
@@ -211,6 +232,8 @@ class TypedObject(KubeModel):
 
 
 class ListMeta(KubeModel):
+    """Metadata of a list: the resourceVersion it was read at, and paging."""
+
     resourceVersion: str | None = None
     # `continue` (a Python keyword) rides as a kept unknown field; master/apiserver/paging.py makes it.
     remainingItemCount: int | None = None
@@ -245,6 +268,8 @@ class Status(KubeModel):
 
 
 class LabelSelectorRequirement(KubeModel):
+    """One requirement of a label selector: a key, an operator and values."""
+
     key: str
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
     values: list[str] | None = None
@@ -259,8 +284,12 @@ class LabelSelectorRequirement(KubeModel):
 
 
 class LabelSelector(KubeModel):
+    """Selects objects by their labels: every matchLabels pair and every matchExpressions requirement must hold; an empty selector matches everything."""
+
     matchLabels: dict[str, str] | None = None
+    """Labels the object must carry with exactly these values."""
     matchExpressions: list[LabelSelectorRequirement] | None = None
+    """Requirements on labels (In, NotIn, Exists, DoesNotExist), all of which must hold."""
 
     def is_empty(self) -> bool:
         return not self.matchLabels and not self.matchExpressions

@@ -11,7 +11,7 @@ lifts into the parent (``Volume``'s ``VolumeSource``).
 
 Where the facts come from: the field numbers and proto types are those of the
 ``generated.proto`` files of k8s.io/api v0.33.0 (Kubernetes 1.33: core/v1, apps/v1,
-batch/v1, coordination/v1, policy/v1, autoscaling/v1) and k8s.io/apimachinery v0.33.0
+batch/v1, coordination/v1, networking/v1, policy/v1, autoscaling/v1) and k8s.io/apimachinery v0.33.0
 (meta/v1, util/intstr, api/resource); the JSON names, pointers, ``omitempty`` and
 ``inline`` are those of the same version's Go struct tags (``types.go``). Kubernetes never
 renumbers a field, so 1.33's tables read what every kubectl up to 1.33 sends, and a field
@@ -109,6 +109,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "DaemonSet"): "apps/v1.DaemonSet",
     ("batch/v1", "Job"): "batch/v1.Job",
     ("batch/v1", "CronJob"): "batch/v1.CronJob",
+    ("networking.k8s.io/v1", "Ingress"): "networking/v1.Ingress",
+    ("networking.k8s.io/v1", "IngressClass"): "networking/v1.IngressClass",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization/v1.SelfSubjectAccessReview",
@@ -865,6 +867,36 @@ MESSAGES: dict[str, str] = {
     "batch/v1.CronJobStatus": (
         "1 active []core/v1.ObjectReference,omitempty; 4 lastScheduleTime *Time,omitempty; "
         "5 lastSuccessfulTime *Time,omitempty"
+    ),
+    "networking/v1.Ingress": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec IngressSpec,omitempty; 3 status IngressStatus,omitempty"
+    ),
+    "networking/v1.IngressSpec": (
+        "4 ingressClassName *string,omitempty; 1 defaultBackend *IngressBackend,omitempty; "
+        "2 tls []IngressTLS,omitempty; 3 rules []IngressRule,omitempty"
+    ),
+    "networking/v1.IngressBackend": (
+        "4 service *IngressServiceBackend,omitempty; 3 resource *core/v1.TypedLocalObjectReference,omitempty"
+    ),
+    "networking/v1.IngressServiceBackend": ("1 name string; 2 port ServiceBackendPort,omitempty"),
+    "networking/v1.ServiceBackendPort": ("1 name string,omitempty; 2 number int32,omitempty"),
+    "networking/v1.IngressTLS": ("1 hosts []string,omitempty; 2 secretName string,omitempty"),
+    "networking/v1.IngressRule": ("1 host string,omitempty; 2 - IngressRuleValue,inline"),
+    "networking/v1.IngressRuleValue": ("1 http *HTTPIngressRuleValue,omitempty"),
+    "networking/v1.HTTPIngressRuleValue": ("1 paths []HTTPIngressPath"),
+    "networking/v1.HTTPIngressPath": ("1 path string,omitempty; 3 pathType *string; 2 backend IngressBackend"),
+    "networking/v1.IngressStatus": ("1 loadBalancer IngressLoadBalancerStatus,omitempty"),
+    "networking/v1.IngressLoadBalancerStatus": ("1 ingress []IngressLoadBalancerIngress,omitempty"),
+    "networking/v1.IngressLoadBalancerIngress": (
+        "1 ip string,omitempty; 2 hostname string,omitempty; 4 ports []IngressPortStatus,omitempty"
+    ),
+    "networking/v1.IngressPortStatus": ("1 port int32; 2 protocol string; 3 error *string,omitempty"),
+    "networking/v1.IngressClass": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 spec IngressClassSpec,omitempty"),
+    "networking/v1.IngressClassSpec": (
+        "1 controller string,omitempty; 2 parameters *IngressClassParametersReference,omitempty"
+    ),
+    "networking/v1.IngressClassParametersReference": (
+        "1 apiGroup *string,omitempty; 2 kind string; 3 name string; 4 scope *string; 5 namespace *string,omitempty"
     ),
     "batch/v1.UncountedTerminatedPods": ("1 succeeded []string,omitempty; 2 failed []string,omitempty"),
     "policy/v1.Eviction": (

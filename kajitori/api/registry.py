@@ -13,6 +13,7 @@ from kajitori.api.batch import CronJob, Job
 from kajitori.api.coordination import Lease
 from kajitori.api.core import ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service
 from kajitori.api.meta import TypedObject
+from kajitori.api.networking import Ingress, IngressClass
 from kajitori.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 
 
@@ -86,6 +87,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "DaemonSet", "daemonsets", True, DaemonSet, ("ds",), frozenset({"status"}), categories=ALL),
     Resource("batch", "v1", "Job", "jobs", True, Job, (), frozenset({"status"}), categories=ALL),
     Resource("batch", "v1", "CronJob", "cronjobs", True, CronJob, ("cj",), frozenset({"status"}), categories=ALL),
+    Resource("networking.k8s.io", "v1", "Ingress", "ingresses", True, Ingress, ("ing",), frozenset({"status"})),
+    Resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, IngressClass, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True, Role, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, ClusterRole, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, RoleBinding, (), has_status=False),

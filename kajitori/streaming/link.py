@@ -12,12 +12,18 @@ re-framing it, never by translating it:
     4 resize {"Width","Height"}      (master -> agent)
     255 close: payload is the channel whose sending has ended (half-close, either way)
 
-The agent ends a session by closing the connection after its last frame.
+The agent ends a session by closing the connection after its last frame. Both ends turn on
+TCP keepalive on the link (``enable_keepalive``): a node that vanishes (powered off, its
+network gone) sends no FIN or RST, and an idle exec would otherwise wait on it forever;
+with keepalive its socket fails after about ``KEEPALIVE_IDLE_S + KEEPALIVE_COUNT *
+KEEPALIVE_INTERVAL_S`` and the session ends on both sides it still has.
 """
 
 from __future__ import annotations
 
+import socket
 import struct
+from asyncio.trsock import TransportSocket
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,6 +42,27 @@ UPGRADE = "kajitori-stream/1"
 _HEADER = struct.Struct(">BI")
 MAX_FRAME = 1 << 20
 """A frame larger than this is a broken peer, not data (readers send at most 64 KiB)."""
+
+
+KEEPALIVE_IDLE_S = 15
+"""Idle time before the first probe (Go's default dialer keepalive, which the kubelet's links use)."""
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+USER_TIMEOUT_S = 30
+"""How long sent data may stay unacknowledged before the socket fails (keepalive is not sent while data is in flight)."""
+
+
+def enable_keepalive(sock: socket.socket | TransportSocket) -> None:
+    """TCP keepalive (and a bound on unacknowledged data) on one link socket, so a vanished peer ends it."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (
+        ("TCP_KEEPIDLE", KEEPALIVE_IDLE_S),
+        ("TCP_KEEPINTVL", KEEPALIVE_INTERVAL_S),
+        ("TCP_KEEPCNT", KEEPALIVE_COUNT),
+        ("TCP_USER_TIMEOUT", USER_TIMEOUT_S * 1000),
+    ):
+        if hasattr(socket, option):  # Linux names; elsewhere the system's defaults stay
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 class LinkError(Exception):

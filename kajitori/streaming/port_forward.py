@@ -10,6 +10,7 @@ side) closes the local connection; the local connection ending closes the WebSoc
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -30,15 +31,40 @@ class Mapping:
     remote: int
 
 
+@dataclass(frozen=True)
+class ListenAddress:
+    host: str
+    required: bool
+    """False for what ``localhost`` stands for: one of them failing (no IPv6 here) is only a warning."""
+
+
+def listen_addresses(raw: str) -> list[ListenAddress]:
+    """kubectl's ``--address``: a comma list of IP addresses and ``localhost`` (127.0.0.1 and ::1)."""
+    found: list[ListenAddress] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if part == "localhost":
+            found += [ListenAddress("127.0.0.1", required=False), ListenAddress("::1", required=False)]
+            continue
+        try:
+            ipaddress.ip_address(part)
+        except ValueError:
+            raise ValueError(f"{part} is not a valid IP") from None
+        found.append(ListenAddress(part, required=True))
+    required: dict[str, bool] = {}  # in order, once each
+    for address in found:
+        required[address.host] = required.get(address.host, False) or address.required
+    return [ListenAddress(host, must) for host, must in required.items()]
+
+
 class Forwarder:
-    """Listens on ``address`` for each mapping until ``stop`` is set."""
+    """Listens on every address for each mapping until ``stop`` is set."""
 
     def __init__(
-        self, config: ClientConfig, namespace: str, pod: str, address: str, *, say: Say, warn: Say
+        self, config: ClientConfig, namespace: str, pod: str, addresses: list[ListenAddress], *, say: Say, warn: Say
     ) -> None:
         self.config = config
         self.path = pod_path(namespace, pod, "portforward")
-        self.address = address
+        self.addresses = addresses
         self.say = say
         self.warn = warn
 
@@ -46,15 +72,34 @@ class Forwarder:
         servers: list[asyncio.Server] = []
         try:
             for mapping in mappings:
-                server = await asyncio.start_server(self._handler(mapping), self.address, mapping.local)
-                servers.append(server)
-                local = server.sockets[0].getsockname()[1]
-                host = f"[{self.address}]" if ":" in self.address else self.address
-                self.say(f"Forwarding from {host}:{local} -> {mapping.remote}")
+                servers += await self._listen(mapping)
             await stop.wait()
         finally:
             for server in servers:
                 server.close()
+
+    async def _listen(self, mapping: Mapping) -> list[asyncio.Server]:
+        """One listener per address on the mapping's port (a free port: the one the first got), as kubectl."""
+        servers: list[asyncio.Server] = []
+        port = mapping.local
+        failures: list[str] = []
+        for address in self.addresses:
+            host = f"[{address.host}]" if ":" in address.host else address.host
+            try:
+                server = await asyncio.start_server(self._handler(mapping), address.host, port)
+            except OSError as exc:
+                if address.required:
+                    raise
+                failures.append(f"unable to create listener: Error listen tcp {host}:{port}: {exc.strerror or exc}")
+                continue
+            servers.append(server)
+            port = server.sockets[0].getsockname()[1]
+            self.say(f"Forwarding from {host}:{port} -> {mapping.remote}")
+        if not servers:
+            raise OSError(f"unable to listen on any of the requested ports: [{mapping.local}:{mapping.remote}]")
+        for failure in failures:
+            self.warn(f"Unable to listen on port {port}: {failure}")
+        return servers
 
     def _handler(self, mapping: Mapping) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

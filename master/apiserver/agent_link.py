@@ -60,7 +60,11 @@ async def open_link(endpoint: AgentEndpoint, path_parts: list[str], params: list
             CONNECT_TIMEOUT_S,
         )
     except (OSError, TimeoutError) as exc:
-        raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of node {endpoint.node} at {endpoint.host}:{endpoint.port}: {exc}") from None
+        why = f"no answer in {CONNECT_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else str(exc)
+        raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of node {endpoint.node} at {endpoint.host}:{endpoint.port}: {why}") from None
+    raw = writer.get_extra_info("socket")
+    if raw is not None:
+        link.enable_keepalive(raw)
     head = [f"GET {path} HTTP/1.1", f"Host: {endpoint.host}:{endpoint.port}", f"Upgrade: {link.UPGRADE}", "Connection: Upgrade"]
     if authorization:
         head.append(f"Authorization: {authorization}")
@@ -69,7 +73,8 @@ async def open_link(endpoint: AgentEndpoint, path_parts: list[str], params: list
         status_line = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), CONNECT_TIMEOUT_S)
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError, TimeoutError) as exc:
         writer.close()
-        raise errors.ApiError(502, "ServiceUnavailable", f"the agent of node {endpoint.node} did not answer the stream request: {exc}") from None
+        why = f"no answer in {CONNECT_TIMEOUT_S:g} s" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        raise errors.ApiError(502, "ServiceUnavailable", f"the agent of node {endpoint.node} did not answer the stream request: {why}") from None
     parts = status_line.split(b" ", 2)
     code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
     if code == 101:

@@ -23,19 +23,21 @@ from typing import Any, cast
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
-from master.apiserver import errors, paging, query
+from master.apiserver import errors, metrics, openapi, paging, query
 from master.apiserver.auth import Tokens
 from master.apiserver.authn import Authenticator, UserInfo, x509_authenticator
 from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
 from master.apiserver.gate import USER, Gate
-from master.apiserver.patch import JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
+from master.apiserver.managed_fields import request_manager
+from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
 from master.apiserver.watch import WatchStream
 from master.apiserver.watch_hub import WatchHub
@@ -182,10 +184,17 @@ def create_app(state: ServerState) -> FastAPI:
         log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(errors.ApiError(500, "InternalError", f"an internal error occurred: {type(exc).__name__}"))
 
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        # Routing's own 404/405 as kube-apiserver words them, never FastAPI's {"detail": ...}.
+        code = getattr(exc, "status_code", 500)
+        return error_response(errors.for_http_status(code))
+
     app.add_exception_handler(errors.ApiError, on_api_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_any_error)
     if state.tokens is not None or state.authenticators:
         app.add_middleware(Gate, authenticators=state.authenticator_chain(), authorizer=state.authorizer)
+    metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
 
     @app.get("/healthz")
     @app.get("/livez")
@@ -202,13 +211,14 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/openapi/v2")
     async def openapi_v2(request: Request) -> Response:
-        # kubectl apply fetches the schema (protobuf first) for validation and patch
-        # metadata. An empty document is a valid answer: kubectl then skips client-side
-        # validation of kinds it finds no schema for and takes strategic-merge metadata
-        # from its own built-in types, which cover every kind served here.
+        # kubectl reads v2 only as gnostic protobuf and only as a fallback of v3
+        # (openapi.py): an empty document is a valid answer, and kubectl then takes
+        # strategic-merge metadata from its built-in types, which cover every kind served.
         if "protobuf" in request.headers.get("accept", ""):
             return Response(b"", media_type=OPENAPI_V2_PROTOBUF)
         return json_response({"swagger": "2.0", "info": {"title": "Kajitori", "version": VERSION["gitVersion"]}, "paths": {}, "definitions": {}})
+
+    openapi.install(app, VERSION["gitVersion"])
 
     @app.get("/api")
     async def api_versions(request: Request) -> Response:
@@ -427,23 +437,29 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
             return json_response(stored.raw)
         if method == "PUT":
             body = await read_body(request)
+            manager, _ = request_manager(request.query_params, request.headers, apply=False)
             if sub == "scale":
-                return json_response(await write(api.update_scale, r, ns or "", name, body))
+                return json_response(await write(api.update_scale, r, ns or "", name, body, manager=manager))
             fields = field_validation(request)
-            return warned(json_response(await write(api.update, r, ns, name, body, sub, fields=fields)), fields)
+            return warned(json_response(await write(api.update, r, ns, name, body, sub, fields=fields, manager=manager)), fields)
         if method == "PATCH":
             content_type = request.headers.get("content-type", "").split(";")[0].strip()
-            if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH):
+            if content_type not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH) or (sub == "scale" and content_type == APPLY_PATCH):
                 raise errors.ApiError(
                     415,
                     "UnsupportedMediaType",
-                    f"the body of the request was in an unknown format - accepted media types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}",
+                    f"the body of the request was in an unknown format - accepted media types include: {JSON_PATCH}, {MERGE_PATCH}, {STRATEGIC_MERGE_PATCH}"
+                    + ("" if sub == "scale" else f", {APPLY_PATCH}"),
                 )
+            manager, force = request_manager(request.query_params, request.headers, apply=content_type == APPLY_PATCH)
             patch = await read_body(request)
             if sub == "scale":
-                return json_response(await write(api.patch_scale, r, ns or "", name, content_type, patch))
+                return json_response(await write(api.patch_scale, r, ns or "", name, content_type, patch, manager=manager))
             fields = field_validation(request)
-            return warned(json_response(await write(api.patch, r, ns, name, content_type, patch, sub, fields=fields)), fields)
+            if content_type == APPLY_PATCH:
+                obj, created = await write(api.apply, r, ns, name, patch, sub, manager=manager, force=force, fields=fields)
+                return warned(json_response(obj, 201 if created else 200), fields)
+            return warned(json_response(await write(api.patch, r, ns, name, content_type, patch, sub, fields=fields, manager=manager)), fields)
         if method == "POST" and sub == "binding":
             status = await write(api.bind, ns or "", name, await read_body(request))
             return json_response(status.to_dict(), 201)
@@ -490,7 +506,8 @@ async def _collection(state: ServerState, api: ResourceAPI, request: Request, ta
         if r.namespaced and ns is None:
             raise errors.bad_request(f"{r.plural} are namespaced: POST to /{r.prefix.strip('/')}/namespaces/NAMESPACE/{r.plural}")
         fields = field_validation(request)
-        return warned(json_response(await write(api.create, r, ns, body, fields=fields), 201), fields)
+        manager, _ = request_manager(request.query_params, request.headers, apply=False)
+        return warned(json_response(await write(api.create, r, ns, body, fields=fields, manager=manager), 201), fields)
     if request.method == "DELETE":
         labels, fields = _selectors(request)
         body = await read_body(request)

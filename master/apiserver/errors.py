@@ -11,6 +11,7 @@ decoding error: unknown field "spec.replica"``, with a cause per field.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -77,6 +78,15 @@ def conflict(resource: Resource, name: str, why: str | None = None) -> ApiError:
     )
 
 
+def for_http_status(code: int) -> ApiError:
+    """A routing answer (no such path, no such method) as kube-apiserver gives it."""
+    if code == 404:
+        return ApiError(404, "NotFound", "the server could not find the requested resource")
+    if code == 405:
+        return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return ApiError(code, "InternalError" if code >= 500 else "BadRequest", f"the request failed with HTTP status {code}")
+
+
 def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
@@ -126,6 +136,9 @@ def strict_decoding(resource: Resource, name: str | None, unknown: list[str]) ->
     )
 
 
+_RELATIVE_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])*)*$")
+
+
 def _field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
@@ -144,10 +157,11 @@ def from_validation_error(resource: Resource, name: str | None, exc: ValidationE
     for err in exc.errors(include_url=False):
         field = _field_path(tuple(err["loc"]))
         message = str(err["msg"]).removeprefix("Value error, ")
-        # Messages raised as "metadata.name: ..." name their own field (see TypedObject._name).
+        # A model validator names the field it refuses, relative to its model, in Kubernetes'
+        # form ("containers[1].name: Duplicate value: ..."; "metadata.name: ..." at the object).
         head, sep, rest = message.partition(": ")
-        if sep and not field and head.replace(".", "").replace("_", "").isalnum() and "." in head:
-            field, message = head, rest
+        if sep and _RELATIVE_PATH.match(head):
+            field, message = (f"{field}.{head}" if field else head), rest
         if err["type"] == "missing":
             reason, message = "FieldValueRequired", "Required value"
         elif err["type"] == "extra_forbidden":

@@ -15,6 +15,7 @@ from master.apiserver.strategic_merge import StrategicMergeError, strategic_merg
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply: managed_fields.py, not a patch of this module
 
 
 class PatchError(ValueError):

@@ -98,6 +98,16 @@ KINDS: dict[str, dict[str, Field]] = {
 }
 
 
+# Lists Kubernetes keys by more than their patch merge key (``x-kubernetes-list-map-keys``, used
+# by OpenAPI v3 and server-side apply): (type, field) -> the keys; a key left out defaults.
+LIST_MAP_KEYS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Container", "ports"): ("containerPort", "protocol"),
+    ("ServiceSpec", "ports"): ("port", "protocol"),
+    ("PodSpec", "topologySpreadConstraints"): ("topologyKey", "whenUnsatisfiable"),
+}
+LIST_MAP_KEY_DEFAULTS: dict[str, str] = {"protocol": "TCP"}
+
+
 def fields_of(type_name: str | None) -> dict[str, Field]:
     """The fields with patch metadata of a type (empty for an unknown or scalar type)."""
     return TYPES.get(type_name or "", {})

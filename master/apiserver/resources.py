@@ -33,6 +33,7 @@ from kajitori.api.selectors import FieldQuery, LabelQuery
 from kajitori.clock import Clock
 from master.apiserver import errors
 from master.apiserver.body import BodyError, check_tree
+from master.apiserver.managed_fields import ApplyPlan, Writer, track_update
 from master.apiserver.patch import PatchError, apply_patch
 from master.apiserver.strategies import FieldError, strategy_for
 from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 NAMESPACES = by_path("", "v1", "namespaces")
 PODS = by_path("", "v1", "pods")
 _INT64_MAX = 2**63 - 1
+# Called with (old or None, new) once ``new`` is validated: sets its managedFields, or refuses the write.
+Track = Callable[[dict[str, Any] | None, dict[str, Any]], None]
 # Metadata only the server writes; a client's update cannot change them.
 _SERVER_FIELDS = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation")
 
@@ -143,6 +146,22 @@ def _metadata(obj: dict[str, Any]) -> dict[str, Any]:
     """The object's metadata, for reading before validation: {} when absent, not an object or null."""
     meta = obj.get("metadata")
     return meta if isinstance(meta, dict) else {}
+
+
+def _check_name(resource: Resource, name: str, obj: dict[str, Any]) -> None:
+    """kube-apiserver's checkName for an update or a patched object: the body names the URL's object
+    (no metadata, or no name, is the name "" and does not)."""
+    body_name = _metadata(obj).get("name")
+    if body_name != name:
+        shown = body_name if isinstance(body_name, str) else ""
+        raise errors.ApiError(
+            400,
+            "BadRequest",
+            f"the name of the object ({shown}) does not match the name on the URL ({name})",
+            name=name,
+            resource=resource,
+            causes=[StatusCause(reason="FieldValueInvalid", field="metadata.name", message=f"Invalid value: must be {name!r}")],
+        )
 
 
 def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +288,14 @@ class ResourceAPI:
     # -- create ----------------------------------------------------------------
 
     def create(
-        self, resource: Resource, namespace: str | None, body: Any, *, fields: FieldValidation | None = None
+        self,
+        resource: Resource,
+        namespace: str | None,
+        body: Any,
+        *,
+        fields: FieldValidation | None = None,
+        manager: str | None = None,
+        track: Track | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
@@ -312,6 +338,7 @@ class ResourceAPI:
             raise errors.field_invalid(resource, meta["name"], exc.field, exc.message) from None
         if self.admit is not None:
             self.admit(resource, obj, None)
+        (track or self._tracker(resource, meta["name"], manager, None))(None, obj)
         try:
             stored = self.store.create(self.key(resource, namespace, meta["name"]), obj)
         except AlreadyExists:
@@ -346,13 +373,16 @@ class ResourceAPI:
         subresource: str | None = None,
         *,
         fields: FieldValidation | None = None,
+        manager: str | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON or YAML object")
         self._check_kind(resource, body)
+        _check_name(resource, name, body)
         old = self.load(resource, namespace, name)
         expected = _parse_rv(_metadata(body).get("resourceVersion"))
-        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields)
+        track = self._tracker(resource, name, manager, subresource)
+        return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields, track)
 
     def patch(
         self,
@@ -364,6 +394,7 @@ class ResourceAPI:
         subresource: str | None = None,
         *,
         fields: FieldValidation | None = None,
+        manager: str | None = None,
     ) -> dict[str, Any]:
         old = self.load(resource, namespace, name)
         try:
@@ -372,10 +403,54 @@ class ResourceAPI:
             raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
         # The patch was bounded as a body; what it makes of the object is bounded the same way.
         check_result(resource, name, patched)
+        _check_name(resource, name, patched)
         # A patch that names a resourceVersion is a precondition; otherwise it applies to what it read.
         wanted = _metadata(patched).get("resourceVersion")
         expected = _parse_rv(wanted) if wanted != old.obj["metadata"].get("resourceVersion") else old.rv
-        return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields)
+        track = self._tracker(resource, name, manager, subresource)
+        return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields, track)
+
+    def apply(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        name: str,
+        config: Any,
+        subresource: str | None = None,
+        *,
+        manager: str,
+        force: bool = False,
+        fields: FieldValidation | None = None,
+    ) -> tuple[dict[str, Any], bool]:
+        """Server-side apply (``managed_fields.ApplyPlan``): (the object, created?). Creates what does not exist."""
+        if not isinstance(config, dict):
+            raise errors.bad_request("the applied configuration must be a YAML or JSON object")
+        for field in ("apiVersion", "kind"):
+            if not isinstance(config.get(field), str) or not config[field]:
+                raise errors.bad_request(f"{field}: Required value: an applied configuration names its {field}")
+        self._check_kind(resource, config)
+        meta = config.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise errors.field_invalid(resource, name, "metadata", "must be an object")
+        if _metadata(config).get("name") not in (None, name):
+            raise errors.bad_request(f"the name of the object ({_metadata(config).get('name')}) does not match the name on the URL ({name})")
+        writer = Writer(manager, self.clock.rfc3339(), subresource or "", force)
+        live = self.store.get(self.key(resource, namespace, name))
+        if live is None:
+            if subresource:
+                raise errors.not_found(resource, name)
+            plan = ApplyPlan.make(resource, name, None, config, writer)
+            plan.merged.setdefault("metadata", {})["name"] = name
+            return self.create(resource, namespace, plan.merged, fields=fields, track=plan.finish), True
+        plan = ApplyPlan.make(resource, name, live.obj, config, writer)
+        wanted = _metadata(config).get("resourceVersion")
+        expected = _parse_rv(wanted) if wanted is not None else live.rv
+        return self._write_update(resource, namespace, name, plan.merged, live, subresource, expected, fields, plan.finish), False
+
+    def _tracker(self, resource: Resource, name: str, manager: str | None, subresource: str | None) -> Track:
+        """The managedFields step of a write that is not an apply: the manager's Update entry."""
+        writer = Writer(manager, self.clock.rfc3339(), subresource or "")
+        return lambda old, new: track_update(resource, name, old, new, writer)
 
     def _write_update(
         self,
@@ -387,6 +462,7 @@ class ResourceAPI:
         subresource: str | None,
         expected_rv: int | None,
         fields: FieldValidation | None = None,
+        track: Track | None = None,
     ) -> dict[str, Any]:
         if expected_rv is not None and expected_rv != old.rv:
             raise errors.conflict(resource, name)
@@ -429,15 +505,13 @@ class ResourceAPI:
         try:
             if subresource != "status":
 
-                def prepare() -> None:
-                    strategy.prepare_for_update(merged, old_obj)
-                    strategy.check_immutable(merged, old_obj)
-
-                self._prepare(resource, merged, prepare)
+                self._prepare(resource, merged, lambda: strategy.prepare_for_update(merged, old_obj))
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         validated = self.validate(resource, merged, fields=fields, old=old_obj)
         try:
+            if subresource != "status":
+                strategy.check_immutable(validated, old_obj)
             strategy.validate(validated)
             strategy.after_validate_update(self.store, resource, validated, old_obj)
         except FieldError as exc:
@@ -446,6 +520,7 @@ class ResourceAPI:
             self.admit(resource, validated, old_obj)
         if resource.has_status and validated.get("spec") != old_obj.get("spec"):
             validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
+        (track or self._tracker(resource, name, None, subresource))(old_obj, validated)
         if validated == _strip_rv(old_obj):
             return old_obj  # a no-op write keeps the resourceVersion, as in Kubernetes
         key = self.key(resource, namespace, name)
@@ -474,16 +549,11 @@ class ResourceAPI:
             finalizers.append("foregroundDeletion")
         if options.propagation_policy == "Orphan" and "orphan" not in finalizers:
             finalizers.append("orphan")
-        grace = strategy_for(resource).deletion_grace(obj, options.grace_period_seconds)
-        if resource is NAMESPACES:
-            spec_finalizers = (obj.get("spec") or {}).get("finalizers") or []
-            if spec_finalizers:
-                obj.setdefault("status", {})["phase"] = "Terminating"
-                finalizers = finalizers or []
-        else:
-            spec_finalizers = []
+        strategy = strategy_for(resource)
+        grace = strategy.deletion_grace(obj, options.grace_period_seconds)
+        held = strategy.begin_deletion(obj)
         key = self.key(resource, namespace, name)
-        if grace or finalizers or spec_finalizers:
+        if grace or finalizers or held:
             if meta.get("deletionTimestamp"):
                 current = meta.get("deletionGracePeriodSeconds")
                 if current is not None and grace is not None and grace < current:
@@ -497,7 +567,7 @@ class ResourceAPI:
             meta["finalizers"] = finalizers or None
             if meta["finalizers"] is None:
                 del meta["finalizers"]
-            if grace == 0 and not finalizers and not spec_finalizers:
+            if grace == 0 and not finalizers and not held:
                 return self.store.delete(key, expected_rv=old.rv).obj, True
             try:
                 stored = self.store.update(key, obj, expected_rv=old.rv)
@@ -608,7 +678,7 @@ class ResourceAPI:
         )
         return scale.to_dict()
 
-    def update_scale(self, resource: Resource, namespace: str, name: str, body: Any) -> dict[str, Any]:
+    def update_scale(self, resource: Resource, namespace: str, name: str, body: Any, *, manager: str | None = None) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a Scale object")
         self._check_kind(resource, body, expected_kind="Scale")
@@ -620,14 +690,16 @@ class ResourceAPI:
         expected = _parse_rv(scale.metadata.resourceVersion)
         new = copy.deepcopy(old.obj)
         new["spec"]["replicas"] = scale.spec.replicas
-        self._write_update(resource, namespace, name, new, old, None, expected)
+        self._write_update(resource, namespace, name, new, old, None, expected, track=self._tracker(resource, name, manager, "scale"))
         return self.get_scale(resource, namespace, name)
 
-    def patch_scale(self, resource: Resource, namespace: str, name: str, content_type: str, patch: Any) -> dict[str, Any]:
+    def patch_scale(
+        self, resource: Resource, namespace: str, name: str, content_type: str, patch: Any, *, manager: str | None = None
+    ) -> dict[str, Any]:
         current = self.get_scale(resource, namespace, name)
         try:
             patched = apply_patch(content_type, current, patch)
         except PatchError as exc:
             raise errors.ApiError(422, "Invalid", f"the patch does not apply: {exc}") from None
-        return self.update_scale(resource, namespace, name, patched)
+        return self.update_scale(resource, namespace, name, patched, manager=manager)
 

@@ -11,12 +11,25 @@ which kubectl prints as ``an error occurred forwarding L -> P: <message>``. PING
 echoed, a RST_STREAM ends its pair, GOAWAY or the socket's close ends everything.
 Frames are encoded under one lock, in send order, because header compression is one
 zlib stream for the whole connection.
+
+No connection can stall the session. SPDY as kubectl speaks it has no per-stream flow
+control (its library ignores WINDOW_UPDATE): the one back-pressure there is, not reading
+the WebSocket, holds every connection and the PINGs at once. So each connection
+buffers up to ``PAIR_BUFFER_BYTES`` of the client's data that its pod has not taken yet
+(while its agent connection is being made, or while the pod reads slowly) without the
+reader ever waiting. Only a connection past that bound makes the reader wait, and only
+while its pod keeps taking data (a large upload is paced by the pod, as it should be);
+one whose pod takes nothing for ``PAIR_STALL_S`` is dropped (RST_STREAM on its data
+stream, the reason in the log), and the reader goes on with the others. A stream whose
+partner has not arrived within ``PAIR_TIMEOUT_S`` is reset, as the kubelet does, so it
+is not held for the whole session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -38,6 +51,43 @@ PROTOCOL = "SPDY/3.1+portforward.k8s.io"
 CHUNK = 32 * 1024
 PAIR_TIMEOUT_S = 30.0
 """How long a request's first stream waits for its partner (the kubelet's stream creation timeout)."""
+PAIR_BUFFER_BYTES = 8 * 1024 * 1024
+"""What one connection may hold of the client's data that its pod has not taken yet."""
+PAIR_STALL_S = 5.0
+"""How long a connection over its buffer may take nothing before it is dropped."""
+
+
+class _Inbound:
+    """A connection's data on its way to the pod: never blocks the putter, counts its bytes; None ends it."""
+
+    def __init__(self) -> None:
+        self._items: deque[bytes | None] = deque()
+        self._ready = asyncio.Event()
+        self._taken = asyncio.Event()
+        self.bytes = 0
+
+    def put(self, item: bytes | None) -> None:
+        self._items.append(item)
+        self.bytes += len(item or b"")
+        self._ready.set()
+
+    async def get(self) -> bytes | None:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        item = self._items.popleft()
+        self.bytes -= len(item or b"")
+        self._taken.set()
+        return item
+
+    def wake(self) -> None:
+        """Ends a wait in `taken` (the consumer is gone)."""
+        self._taken.set()
+
+    async def taken(self) -> None:
+        """Until the consumer takes the next item (or is gone)."""
+        self._taken.clear()
+        await self._taken.wait()
 
 
 @dataclass
@@ -46,16 +96,31 @@ class _Pair:
     port: int
     error_id: int = 0
     data_id: int = 0
-    inbound: asyncio.Queue[bytes | None] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    inbound: _Inbound = field(default_factory=_Inbound)
     task: asyncio.Task[None] | None = None
+    expiry: asyncio.Task[None] | None = None
+    """Resets the pair if its partner stream does not arrive in time."""
 
 
 class SpdySession:
-    def __init__(self, ws: WebSocket, proxy: NodeProxy, namespace: str, name: str) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        proxy: NodeProxy,
+        namespace: str,
+        name: str,
+        *,
+        pair_timeout_s: float = PAIR_TIMEOUT_S,
+        pair_buffer_bytes: int = PAIR_BUFFER_BYTES,
+        pair_stall_s: float = PAIR_STALL_S,
+    ) -> None:
         self.ws = ws
         self.proxy = proxy
         self.namespace = namespace
         self.name = name
+        self.pair_timeout_s = pair_timeout_s
+        self.pair_buffer_bytes = pair_buffer_bytes
+        self.pair_stall_s = pair_stall_s
         self.encoder = spdy.Encoder()
         self.decoder = spdy.Decoder()
         self.lock = asyncio.Lock()
@@ -94,10 +159,15 @@ class SpdySession:
         if isinstance(frame, spdy.DataFrame):
             pair = self.by_stream.get(frame.stream_id)
             if pair is not None and frame.stream_id == pair.data_id:
+                if not await self._room_for(pair, len(frame.data)):
+                    await self._overflow(pair)
+                    return True
+                if self.by_stream.get(frame.stream_id) is not pair:
+                    return True  # its forward ended while we waited
                 if frame.data:
-                    await pair.inbound.put(frame.data)
+                    pair.inbound.put(frame.data)
                 if frame.fin:
-                    await pair.inbound.put(None)
+                    pair.inbound.put(None)
             return True
         if frame.type == spdy.SYN_STREAM:
             await self._open_stream(frame)
@@ -125,15 +195,70 @@ class SpdySession:
         else:
             pair.data_id = frame.stream_id
         self.by_stream[frame.stream_id] = pair
-        if pair.error_id and pair.data_id and pair.task is None:
-            pair.task = asyncio.ensure_future(self._forward(pair))
+        if pair.error_id and pair.data_id:
+            if pair.expiry is not None:
+                pair.expiry.cancel()
+            if pair.task is None:
+                pair.task = asyncio.ensure_future(self._forward(pair))
+        elif pair.expiry is None:
+            pair.expiry = asyncio.ensure_future(self._expire(pair))
+
+    async def _expire(self, pair: _Pair) -> None:
+        """Reset a request's lone stream whose partner never came (the kubelet's stream creation timeout)."""
+        await asyncio.sleep(self.pair_timeout_s)
+        if self.pairs.get(pair.request_id) is not pair or (pair.error_id and pair.data_id):
+            return
+        pair.expiry = None  # this task is ending: _drop must not cancel it mid-send
+        self._drop(pair)
+        log.info("port-forward to %s/%s: request %s timed out waiting for its streams", self.namespace, self.name, pair.request_id)
+        with suppress(RuntimeError, WebSocketDisconnect, OSError):
+            if pair.error_id:
+                message = f"timed out waiting for the data and error streams of request {pair.request_id}"
+                await self.send(self.encoder.data, pair.error_id, message.encode())
+            for stream_id in (pair.error_id, pair.data_id):
+                if stream_id:
+                    await self.send(self.encoder.rst_stream, stream_id, spdy.CANCEL)
+
+    async def _room_for(self, pair: _Pair, size: int) -> bool:
+        """Wait while an over-full connection's pod takes its data; False once it took nothing for pair_stall_s."""
+        while pair.inbound.bytes and pair.inbound.bytes + size > self.pair_buffer_bytes:
+            if self.by_stream.get(pair.data_id) is not pair or (pair.task is not None and pair.task.done()):
+                return True  # no longer forwarded: the caller drops the frame
+            try:
+                await asyncio.wait_for(pair.inbound.taken(), self.pair_stall_s)
+            except TimeoutError:
+                return False
+        return True
+
+    async def _overflow(self, pair: _Pair) -> None:
+        """Drop a connection whose pod does not take its data: the others must not wait for it.
+
+        Only its data stream is reset and its error stream ended empty: kubectl (>= 1.29)
+        ends the whole port-forward on any message on an error stream, and the point is
+        that the other connections go on. The reason is in the master's log.
+        """
+        self._drop(pair)
+        log.warning(
+            "port-forward to %s/%s port %d: dropping request %s, whose pod has not taken %d bytes (more than %d)",
+            self.namespace, self.name, pair.port, pair.request_id, pair.inbound.bytes, self.pair_buffer_bytes,
+        )  # fmt: skip
+        await self.send(self.encoder.data, pair.error_id, b"", fin=True)
+        await self.send(self.encoder.rst_stream, pair.data_id, spdy.CANCEL)
 
     def _drop(self, pair: _Pair) -> None:
-        self.pairs.pop(pair.request_id, None)
+        self._unlist(pair)
+        for task in (pair.task, pair.expiry):
+            if task is not None:
+                task.cancel()
+        pair.inbound.wake()
+
+    def _unlist(self, pair: _Pair) -> None:
+        """Forget the pair's request and streams (only its own: a later pair may reuse the request id)."""
+        if self.pairs.get(pair.request_id) is pair:
+            del self.pairs[pair.request_id]
         for stream_id in (pair.error_id, pair.data_id):
-            self.by_stream.pop(stream_id, None)
-        if pair.task is not None:
-            pair.task.cancel()
+            if self.by_stream.get(stream_id) is pair:
+                del self.by_stream[stream_id]
 
     async def _forward(self, pair: _Pair) -> None:
         agent: AgentLink | None = None
@@ -154,10 +279,8 @@ class SpdySession:
         finally:
             if agent is not None:
                 await agent.close()
-            # Frames still arriving for this pair are dropped from now on, never queued.
-            self.pairs.pop(pair.request_id, None)
-            for stream_id in (pair.error_id, pair.data_id):
-                self.by_stream.pop(stream_id, None)
+            self._unlist(pair)  # frames still arriving for this pair are dropped from now on, never queued
+            pair.inbound.wake()
 
     async def _pump(self, pair: _Pair, agent: AgentLink) -> None:
         async def to_pod() -> None:

@@ -7,7 +7,9 @@
                                                                              master.apiserver.spdy_portforward)
 
 Every binary message's first byte is its channel: 0 stdin, 1 stdout, 2 stderr, 3 status
-(one metav1.Status), 4 resize; in v5 the client's ``[255, 0]`` closes stdin. The pod,
+(one metav1.Status), 4 resize; in v5 the client's ``[255, 0]`` closes stdin. Only the
+streams asked for are attached (``stdout=false`` or ``stderr=false`` leaves that one out; a
+TTY has no stderr; asking for none is a 400, as the kubelet answers). The pod,
 container and node are checked, and the agent's stream opened, before the WebSocket
 is accepted, so a wrong name is a plain HTTP Status (``unable to upgrade connection:
 container not found ("x")`` in kubectl). Each message is re-framed onto the agent link
@@ -108,8 +110,15 @@ class PodStreams:
         command = query.getlist("command")
         if not command and sub == "exec":
             raise errors.bad_request("you must specify at least one command for the container")
+        stdin, tty = parse_bool(query.get("stdin"), False), parse_bool(query.get("tty"), False)
+        stdout, stderr = parse_bool(query.get("stdout"), True), parse_bool(query.get("stderr"), True)
+        if tty and stderr:
+            stderr = False  # a terminal has one output, as the kubelet decides
+        if not (stdin or stdout or stderr):
+            raise errors.bad_request("you must specify at least 1 of stdin, stdout, stderr")
         endpoint = self.proxy.endpoint(PODS, namespace, name, query.get("container") or None)
-        params = [("command", c) for c in command] + [(k, query.get(k) or "") for k in ("stdin", "tty") if query.get(k)]
+        flags = {"stdin": stdin, "stdout": stdout, "stderr": stderr, "tty": tty}
+        params = [("command", c) for c in command] + [(k, "true" if v else "false") for k, v in flags.items()]
         agent = await open_link(endpoint, [sub, namespace, name, endpoint.container], params, self.proxy.authorization)
         log.info("%s %s in %s/%s/%s by %s (%s)", sub, command, namespace, name, endpoint.container, user, protocol)
         await ws.accept(subprotocol=protocol)
@@ -135,6 +144,17 @@ async def _end(ws: WebSocket, exc: errors.ApiError) -> None:
     else:
         with suppress(RuntimeError, WebSocketDisconnect):
             await ws.close(1011, exc.message[:120])
+
+
+def parse_bool(raw: str | None, default: bool) -> bool:
+    """A query flag as Kubernetes reads it (Go's strconv.ParseBool: 1, t, true, True, TRUE...); absent is the default."""
+    if raw is None or raw == "":
+        return default
+    if raw in ("1", "t", "T", "true", "True", "TRUE"):
+        return True
+    if raw in ("0", "f", "F", "false", "False", "FALSE"):
+        return False
+    raise errors.bad_request(f"invalid boolean value {raw!r}")
 
 
 def parse_ports(raw: str) -> list[int]:

@@ -90,6 +90,10 @@ class WatchHub:
     def watchers(self) -> int:
         return sum(len(s) for c in self._collections.values() for s in c.by_namespace.values())
 
+    def watchers_by_collection(self) -> dict[str, int]:
+        """The live watchers of each collection (``/core/pods``), for /metrics."""
+        return {name: sum(len(s) for s in c.by_namespace.values()) for name, c in self._collections.items()}
+
     def add(self, stream: WatchStream, from_rv: int) -> None:
         """Register ``stream`` from ``from_rv``: queue the kept events after it, then every new one.
 

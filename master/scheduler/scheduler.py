@@ -26,9 +26,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import prometheus_client
+
 from kajitori.api.core import Node, Pod, PodCondition
 from kajitori.client import ApiClient, ApiError, ConflictError, NotFoundError
 from kajitori.informer import object_key, split_key
+from kajitori.metrics import COMPONENTS
 from master.controllers.context import LoopContext
 from master.scheduler.binder import HttpBinder
 from master.scheduler.cache import NodeInfo, PodFacts, SchedulerCache
@@ -41,6 +44,17 @@ log = logging.getLogger(__name__)
 SCHEDULER_NAME = "default-scheduler"
 MIN_FEASIBLE_NODES = 100
 STATS_EVERY_S = 5.0
+# kube-scheduler's names: one attempt per cycle, by result, and how long the cycle took (the binding is written after).
+SCHEDULE_ATTEMPTS = prometheus_client.Counter(
+    "scheduler_schedule_attempts", "Number of attempts to schedule pods, by the result.", ["profile", "result"], registry=COMPONENTS
+)
+ATTEMPT_SECONDS = prometheus_client.Histogram(
+    "scheduler_scheduling_attempt_duration_seconds",
+    "Scheduling attempt latency in seconds (scheduling algorithm + binding submitted).",
+    ["profile", "result"],
+    buckets=[0.001 * 2**i for i in range(15)],
+    registry=COMPONENTS,
+)
 
 
 def feasible_nodes_to_find(total: int, percentage: int = 0) -> int:
@@ -194,6 +208,7 @@ class Scheduler:
         if pod is None or not wants_scheduling(pod) or self.cache.is_placed(key):
             self.queue.done(key)
             return None
+        started = time.perf_counter()
         facts = PodFacts.of(pod)
         with self.cache.lock:
             chosen, total, reasons = self._find_node(facts)
@@ -202,8 +217,10 @@ class Scheduler:
         if chosen is None:
             self._record_unschedulable(pod, unschedulable_message(total, reasons))
             self.queue.unschedulable(key)
+            _attempted("unschedulable", started)
             return None
         self._binder.submit(self._bind, pod, chosen)
+        _attempted("scheduled", started)
         return chosen
 
     def _find_node(self, facts: PodFacts) -> tuple[str | None, int, Counter[str]]:
@@ -298,3 +315,8 @@ class Scheduler:
             self.client.update_status(updated)
         except ApiError as exc:
             log.debug("scheduler: recording why %s waits: %s", object_key(pod), exc.message)
+
+
+def _attempted(result: str, started: float) -> None:
+    SCHEDULE_ATTEMPTS.labels(SCHEDULER_NAME, result).inc()
+    ATTEMPT_SECONDS.labels(SCHEDULER_NAME, result).observe(time.perf_counter() - started)

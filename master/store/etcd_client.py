@@ -28,6 +28,8 @@ from typing import Any, Literal
 import httpx
 import orjson
 
+from kajitori.client import ndjson_lines
+
 log = logging.getLogger(__name__)
 
 
@@ -221,7 +223,8 @@ class EtcdClient:
                         return
                     if response.status_code != 200:
                         raise EtcdUnavailable(f"watch on {endpoint}: HTTP {response.status_code}")
-                    for line in response.iter_lines():
+                    # Split on b"\n" only: iter_lines also splits on U+2028 and its kin, which JSON carries raw.
+                    for line in ndjson_lines(response.iter_bytes()):
                         if not line:
                             continue
                         data = orjson.loads(line)

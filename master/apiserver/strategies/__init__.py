@@ -10,6 +10,7 @@ from __future__ import annotations
 from kajitori.api.registry import Resource
 from master.apiserver.strategies.base import FieldError, Strategy
 from master.apiserver.strategies.cronjob import CronJobStrategy
+from master.apiserver.strategies.ingress import IngressClassStrategy, IngressStrategy
 from master.apiserver.strategies.job import JobStrategy
 from master.apiserver.strategies.namespace import NamespaceStrategy
 from master.apiserver.strategies.node import NodeStrategy
@@ -27,6 +28,8 @@ STRATEGIES: dict[str, Strategy] = {
     "DaemonSet": WorkloadStrategy(),
     "Job": JobStrategy(),
     "CronJob": CronJobStrategy(),
+    "Ingress": IngressStrategy(),
+    "IngressClass": IngressClassStrategy(),
 }
 """Keyed by kind (every kind this server serves has one group)."""
 

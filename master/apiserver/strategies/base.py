@@ -9,8 +9,8 @@ is broken; the verbs turn that into a 422 Invalid.
 
 Order of the hooks in a create: prepare_for_create → model validation → validate →
 after_validate_create. In an update (not of the status subresource): prepare_for_update →
-immutable fields → model validation → validate → after_validate_update. A delete asks
-deletion_grace; an update of an object being deleted asks ready_to_delete.
+model validation → immutable fields → validate → after_validate_update. A delete asks
+deletion_grace and begin_deletion; an update of an object being deleted asks ready_to_delete.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Strategy:
     """The rules of one kind; every hook is a no-op, so a kind without rules uses this class as is."""
 
     immutable_fields: ClassVar[tuple[str, ...]] = ()
-    """Fields of ``spec`` an update may not change, compared as the client sent them ("field is immutable")."""
+    """Fields of ``spec`` an update may not change, compared with both sides defaulted ("field is immutable")."""
 
     def prepare_for_create(self, obj: Obj) -> None:
         """Before validation of a create: clear what a client may not set (status, most often)."""
@@ -43,7 +43,8 @@ class Strategy:
         """Before validation of a spec update: keep what the server set and a client left out."""
 
     def check_immutable(self, new: Obj, old: Obj) -> None:
-        """Before validation of a spec update, after prepare_for_update: `immutable_fields` unchanged."""
+        """After model validation of a spec update (so a manifest sent back without the server's
+        defaults changes nothing): `immutable_fields` unchanged."""
         new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
         for field in self.immutable_fields:
             if new_spec.get(field) != old_spec.get(field):
@@ -69,3 +70,11 @@ class Strategy:
     def deletion_grace(self, obj: Obj, requested: int | None) -> int | None:
         """Seconds a deletion is graceful for, or None when the object can go at once."""
         return None
+
+    def begin_deletion(self, obj: Obj) -> bool:
+        """A delete that is about to be stored: mark ``obj`` as going where its kind shows that.
+
+        True when the kind itself holds the object beyond ``metadata.finalizers`` (so it is
+        stored with a deletionTimestamp instead of removed); ready_to_delete says when it may go.
+        """
+        return False

@@ -12,7 +12,7 @@ immutable, as in Kubernetes.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 from kajitori.api.batch import (
     BATCH_CONTROLLER_UID_LABEL,
@@ -21,7 +21,8 @@ from kajitori.api.batch import (
     JOB_NAME_LABEL,
 )
 from kajitori.api.registry import Resource
-from master.apiserver.strategies.base import FieldError, Strategy
+from master.apiserver.strategies.base import FieldError
+from master.apiserver.strategies.workloads import WorkloadStrategy
 from master.store import Store
 
 
@@ -73,25 +74,14 @@ def keep_generated_selector(new: dict[str, Any], old: dict[str, Any]) -> None:
         template_meta["labels"] = {**generated, **(template_meta.get("labels") or {})}
 
 
-def check_immutable(new: dict[str, Any], old: dict[str, Any]) -> None:
-    """After validation (both sides defaulted): what may not change once a Job exists."""
-    new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
-    for field in ("selector", "template", "completions", "completionMode"):
-        if new_spec.get(field) != old_spec.get(field):
-            raise FieldError(f"spec.{field}", "Invalid value: field is immutable")
+class JobStrategy(WorkloadStrategy):
+    """A workload (status the controller's, selector immutable) whose pod template and
+    completions are fixed once it exists too."""
 
-
-class JobStrategy(Strategy):
-    # The immutable fields are compared after validation (check_immutable), once both
-    # sides carry the generated selector and labels and the defaults.
-    def prepare_for_create(self, obj: dict[str, Any]) -> None:
-        obj.pop("status", None)
+    immutable_fields: ClassVar[tuple[str, ...]] = (*WorkloadStrategy.immutable_fields, "template", "completions", "completionMode")
 
     def prepare_for_update(self, new: dict[str, Any], old: dict[str, Any]) -> None:
         keep_generated_selector(new, old)
 
     def after_validate_create(self, store: Store, resource: Resource, obj: dict[str, Any]) -> None:
         generate_selector(obj)
-
-    def after_validate_update(self, store: Store, resource: Resource, obj: dict[str, Any], old: dict[str, Any]) -> None:
-        check_immutable(obj, old)

@@ -16,5 +16,12 @@ class NamespaceStrategy(Strategy):
         obj["spec"] = spec
         spec.setdefault("finalizers", ["kubernetes"])
 
+    def begin_deletion(self, obj: Obj) -> bool:
+        """A namespace with spec.finalizers is Terminating until its controller has emptied it."""
+        if not (obj.get("spec") or {}).get("finalizers"):
+            return False
+        obj.setdefault("status", {})["phase"] = "Terminating"
+        return True
+
     def ready_to_delete(self, obj: Obj) -> bool:
         return super().ready_to_delete(obj) and not (obj.get("spec") or {}).get("finalizers")

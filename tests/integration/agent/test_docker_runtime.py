@@ -290,6 +290,17 @@ def test_exec_past_its_timeout_raises(runtime: DockerRuntime, test_network: str)
         runtime.exec_sync(container, ["sleep", "30"], 0.5)
 
 
+def test_a_grace_period_and_an_exec_timeout_of_2_to_the_62_seconds_are_still_waits(
+    runtime: DockerRuntime, test_network: str
+) -> None:
+    # terminationGracePeriodSeconds is int64 in Kubernetes: the agent must still stop the pod.
+    pod_sandbox = sandbox(runtime, test_network, new_pod("huge-grace"))
+    container = started(runtime, pod_sandbox, "app", SERVE_FOREVER)
+    assert runtime.exec_sync(container, ["true"], float(2**62)) == (0, b"")
+    runtime.stop_container(container, float(2**62))  # busybox's sh exits on SIGTERM
+    assert runtime.inspect_container(container).state == ContainerState.EXITED
+
+
 def test_logs_follow_until_the_container_exits(runtime: DockerRuntime, test_network: str) -> None:
     pod_sandbox = sandbox(runtime, test_network, new_pod("follow"))
     container = started(runtime, pod_sandbox, "counter", "for i in 1 2 3; do echo line $i; sleep 0.2; done")

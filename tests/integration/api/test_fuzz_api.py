@@ -2,11 +2,11 @@
 
 Each example takes a valid Pod, Deployment, Service, ConfigMap, Secret or Job, creates
 it, and then sends one hostile request about it: a create, an update (PUT), a merge,
-JSON or strategic merge patch, or a status update (with or without a
+JSON or strategic merge patch, a server-side apply, or a status update (with or without a
 ``fieldValidation``), whose body is the object (or a
 patch) with one value somewhere replaced by something a careless or hostile client
 might send — null, a value of the wrong type, an integer past 64 bits, NaN, a
-megabyte string, a string with control characters or U+2028, nesting 150 deep, an
+megabyte string, a string with control characters, U+2028 or a lone surrogate, nesting 150 deep, an
 absurd quantity — encoded as JSON or YAML, or as bytes that are not UTF-8 at all.
 
 Whatever the request, the answer is below 500; every error is a ``Status`` (kind
@@ -117,7 +117,7 @@ HOSTILE_SCALARS = st.sampled_from(
     [
         None, True, 0, -1, 1.5, 2**31, 2**63 - 1, 2**63, -(2**63) - 1, 2**64 + 1, 10**40, 1e308, -1e-308,
         math.nan, math.inf, "", " ", "null", "0", "-1", "1e999999", "1e-999999", "9223372036854775808Ei",
-        "\u2028\u2029\u0085", "\x00", "bad\nfield", "é\u0301", "\U0001f600", "../../../../tmp/x", "/etc",
+        "\u2028\u2029\u0085", "\ud800", "a\udfffb", "\udbff\udfff", "\x00", "bad\nfield", "é\u0301", "\U0001f600", "../../../../tmp/x", "/etc",
         "a" * 300, "A" * 70, "Foo_Bar", "x=y", "$patch", "2026-12-01", "~1", "-",
     ]
 )  # fmt: skip
@@ -128,6 +128,8 @@ HOSTILE_VALUES = st.one_of(
     st.lists(HOSTILE_SCALARS, max_size=3),
     st.dictionaries(st.sampled_from(["", "a", "bad\nfield", "$patch", "\u2028"]), HOSTILE_SCALARS, max_size=2),
     st.text(max_size=20),
+    # Every code point, lone surrogates included (st.text leaves category Cs out by default).
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=20),
     st.integers(),
     st.floats(),
 )
@@ -167,10 +169,11 @@ def mutated(draw: st.DrawFn, doc: Any) -> Any:
 
 # -- requests ----------------------------------------------------------------------------------
 
-VERBS = ["create", "update", "merge", "strategic", "json-patch", "status"]
+VERBS = ["create", "update", "merge", "strategic", "json-patch", "apply", "status"]
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+APPLY = "application/apply-patch+yaml"
 
 
 @dataclass
@@ -186,6 +189,9 @@ def encode(value: Any, encoding: str) -> bytes:
         try:
             # libyaml's emitter: the pure-Python one takes seconds on a megabyte string.
             return yaml.dump(value, Dumper=yaml.CSafeDumper, allow_unicode=True).encode("utf-8", "surrogatepass")
+        except UnicodeEncodeError:
+            # libyaml cannot write a lone surrogate; JSON is YAML too, with the surrogate as a "\ud800" escape.
+            return encode(value, "json")
         except (yaml.YAMLError, RecursionError):
             return b"a: [unbalanced"
     # The standard library writes what orjson will not: big integers, NaN, Infinity.
@@ -209,6 +215,10 @@ def hostile_requests(draw: st.DrawFn, kind: Kind, name: str, stored: dict[str, A
     elif verb in ("merge", "strategic"):
         doc = draw(mutated({"metadata": {"labels": {"b": "2"}}, **{k: v for k, v in stored.items() if k != "metadata"}}))
         method, path, content_type = "PATCH", item, MERGE if verb == "merge" else STRATEGIC
+    elif verb == "apply":
+        # A server-side apply of the whole manifest, one value hostile; the manager sometimes forces.
+        doc = draw(mutated(kind.object(name)))
+        method, path, content_type = "PATCH", item + draw(st.sampled_from(["?fieldManager=fuzz", "?fieldManager=fuzz&force=true"])), APPLY
     else:
         pointer = "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in draw(st.sampled_from(list(paths(stored)))))
         op = draw(st.sampled_from(["add", "replace", "remove", "test", "move", "copy", "bogus"]))
@@ -216,7 +226,7 @@ def hostile_requests(draw: st.DrawFn, kind: Kind, name: str, stored: dict[str, A
         method, path, content_type = "PATCH", item, JSON_PATCH
     validation = draw(st.sampled_from([None, None, "Strict", "Ignore", "Warn", "bogus"]))
     if validation is not None:
-        path += f"?fieldValidation={validation}"
+        path += ("&" if "?" in path else "?") + f"fieldValidation={validation}"
     body = encode(doc, encoding)
     if encoding == "yaml" and content_type == "application/json":
         content_type = "application/yaml"

@@ -97,6 +97,55 @@ def test_replicas_past_int32_are_a_422_naming_the_field(conn: KeepAlive) -> None
     assert_refused(code, body, 422, "spec.replicas")
 
 
+def _deployment(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod("x")["spec"]},
+            **spec,
+        },
+    }
+
+
+EXEC_PROBE = {"exec": {"command": ["true"]}}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        # One such Deployment made the controller raise Requeue(2**62), and every worker thread died.
+        pytest.param("/apis/apps/v1/namespaces/hostile/deployments", _deployment("far", progressDeadlineSeconds=2**62),
+                     "spec.progressDeadlineSeconds", id="progressDeadlineSeconds"),
+        *(
+            pytest.param(PODS, pod(f"probe-{n}", livenessProbe={**EXEC_PROBE, field: 2**31}),
+                         f"spec.containers[0].livenessProbe.{field}", id=field)
+            for n, field in enumerate(["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"])
+        ),
+        pytest.param(PODS, {**pod("deadline"), "spec": {**pod("deadline")["spec"], "activeDeadlineSeconds": 2**31}},
+                     "spec.activeDeadlineSeconds", id="activeDeadlineSeconds"),
+        pytest.param(PODS, {**pod("prio"), "spec": {**pod("prio")["spec"], "priority": -(2**31) - 1}},
+                     "spec.priority", id="priority"),
+    ],
+)  # fmt: skip
+def test_an_int32_field_past_int32_is_a_422_naming_it(conn: KeepAlive, path: str, body: dict[str, Any], field: str) -> None:
+    before = conn.revision()
+    code, answer = conn.json("POST", path, body)
+    assert_refused(code, answer, 422, field)
+    assert conn.revision() == before
+
+
+def test_int64_seconds_keep_their_range(conn: KeepAlive) -> None:
+    # Kubernetes types these int64: 2**62 is valid, and the controllers and the agent clamp their waits.
+    spec = {**pod("x")["spec"], "terminationGracePeriodSeconds": 2**62,
+            "tolerations": [{"key": "k", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 2**62}]}  # fmt: skip
+    code, answer = conn.json("POST", PODS, {**pod(f"int64-{uuid.uuid4().hex[:8]}"), "spec": spec})
+    assert code == 201, answer
+    assert answer["spec"]["tolerations"][0]["tolerationSeconds"] == 2**62
+
+
 # -- 2. requests that answered 500 ----------------------------------------------------------------
 
 
@@ -129,6 +178,8 @@ def _created(conn: KeepAlive, name: str) -> dict[str, Any]:
             "application/yaml", 400, id="yaml-int-of-5000-digits",
         ),
         pytest.param("POST", b'metadata: {name: s}\nx: "\\ud800"\n', "application/yaml", 400, id="yaml-lone-surrogate"),
+        pytest.param("POST", b'{"metadata": {"name": "s"}, "x": "\\ud800"}', "application/json", 400, id="json-lone-surrogate"),
+        pytest.param("POST", b'{"metadata": {"name": "s"}, "x": "\xed\xa0\x80"}', "application/json", 400, id="json-utf8-surrogate"),
         pytest.param("POST", b"metadata: {name: t}\nx: 2026-12-01\ny: !!binary aGk=\n", "application/yaml", 400, id="yaml-binary"),
         pytest.param("POST", b"metadata: {name: n}\nx: .nan\n", "application/yaml", 400, id="yaml-nan"),
         pytest.param("POST", b"metadata: {name: k}\n1: 2\n", "application/yaml", 400, id="yaml-integer-key"),
@@ -150,8 +201,9 @@ def test_a_request_that_answered_500_is_a_4xx_status(
 @pytest.mark.parametrize(
     ("change", "expected", "field"),
     [
-        # No metadata: the name is the URL's and nothing else changes (a no-op update, as Kubernetes' PUT without a resourceVersion).
-        pytest.param({"metadata": None}, 200, None, id="metadata-null"),
+        # kube-apiserver's checkName: a PUT's body names its object, else "the name of the object () does not match".
+        pytest.param({"metadata": None}, 400, "metadata.name", id="metadata-null"),
+        pytest.param({"metadata": {"name": "another"}}, 400, "metadata.name", id="name-mismatch"),
         pytest.param({"spec": [None]}, 422, "spec", id="spec-list"),
         pytest.param({"spec": {"containers": True}}, 422, "spec.containers", id="containers-true"),
         pytest.param(
@@ -167,10 +219,26 @@ def test_a_put_of_a_malformed_pod_is_a_4xx_status(
     stored = _created(conn, name)
     before = conn.revision()
     code, answer = conn.json("PUT", f"{PODS}/{name}", {**stored, **change})
-    if expected == 200:
-        assert code == 200 and answer["metadata"]["resourceVersion"] == stored["metadata"]["resourceVersion"], answer
-        return
     assert_refused(code, answer, expected, field)
+    assert conn.revision() == before
+
+
+@pytest.mark.parametrize(
+    ("content_type", "patch"),
+    [
+        pytest.param("application/merge-patch+json", {"metadata": None}, id="merge-metadata-null"),
+        pytest.param("application/merge-patch+json", {"metadata": {"name": "another"}}, id="merge-rename"),
+        pytest.param("application/json-patch+json", [{"op": "remove", "path": "/metadata/name"}], id="json-patch-remove-name"),
+    ],
+)
+def test_a_patch_that_unnames_or_renames_the_object_is_a_400_naming_metadata_name(
+    conn: KeepAlive, content_type: str, patch: Any
+) -> None:
+    name = f"rename-{uuid.uuid4().hex[:8]}"
+    _created(conn, name)
+    before = conn.revision()
+    code, answer = conn.json("PATCH", f"{PODS}/{name}", patch, content_type)
+    assert_refused(code, answer, 400, "metadata.name")
     assert conn.revision() == before
 
 

@@ -1,6 +1,6 @@
 """The stock kubectl's diff and --dry-run=server leave the store untouched (issue 11).
 
-Each case runs with kubectl 1.28 (the server's minor) and 1.33 (a current one, whose
+Each case runs with kubectl 1.28 (the server's minor), 1.32 and 1.33 (current ones, whose
 typed commands such as `create configmap` send protobuf bodies). "Untouched" is observed as a client
 sees it: a list's resourceVersion is the same before and after, the objects read
 back unchanged, and a watch opened before hears nothing until a real write.
@@ -27,11 +27,11 @@ def _kubectl_dir() -> Path | None:
     return Path(os.path.realpath(found)).parent if found else None
 
 
-KUBECTLS = [v for v in ("1.28", "1.33") if (d := _kubectl_dir()) and (d / f"kubectl.{v}").exists()]
+KUBECTLS = [v for v in ("1.28", "1.32", "1.33") if (d := _kubectl_dir()) and (d / f"kubectl.{v}").exists()]
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not KUBECTLS, reason="kubectl.1.28 / kubectl.1.33 are not installed"),
+    pytest.mark.skipif(not KUBECTLS, reason="kubectl.1.28 / 1.32 / 1.33 are not installed"),
 ]
 
 CONFIGMAPS = "/api/v1/namespaces/{ns}/configmaps"
@@ -101,7 +101,7 @@ def test_diff_and_server_dry_runs_leave_the_store_untouched(master: MasterProces
         deleted = kubectl(master, version, "delete", "--dry-run=server", "-n", ns, "configmap", "cfg").stdout
         assert deleted.strip() == 'configmap "cfg" deleted (server dry run)'
 
-        # A typed command: 1.33 sends its body as protobuf.
+        # A typed command: 1.32 and 1.33 send its body as protobuf.
         made = kubectl(master, version, "create", "configmap", "x", "-n", ns, "--from-literal=a=1", "--dry-run=server", "-o", "yaml")
         assert "name: x" in made.stdout and "uid:" in made.stdout and "resourceVersion" not in made.stdout
         kubectl(master, version, "scale", "--dry-run=server", "-n", ns, "deployment", "nope", "--replicas=2", ok=(1,))  # checks run: not found

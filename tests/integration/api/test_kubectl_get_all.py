@@ -44,7 +44,7 @@ def objects(master: MasterProcess) -> None:
             assert r.status_code == 201, r.text
 
 
-@pytest.mark.parametrize("version", ["1.28", "1.33"])
+@pytest.mark.parametrize("version", ["1.28", "1.32", "1.33"])
 def test_get_all(master: MasterProcess, objects: None, version: str) -> None:
     binary = _kubectl(version)
     if binary is None:

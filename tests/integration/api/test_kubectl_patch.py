@@ -3,7 +3,7 @@
 ``kubectl patch`` (the default type, strategic) and client-side ``kubectl apply`` (a
 three-way strategic merge patch with ``$setElementOrder``, ``$retainKeys`` and ``$patch:
 delete``, computed from kubectl's built-in patch metadata) for a kubectl of the server's
-minor and a current one.
+minor and two current ones (1.32, 1.33).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.support.master_process import MasterProcess
 
 KUBECTL = shutil.which("kubectl")
 KUBECTL_DIR = Path(os.path.realpath(KUBECTL)).parent if KUBECTL else Path("/nonexistent")
-VERSIONS = ["1.28", "1.33"]
+VERSIONS = ["1.28", "1.32", "1.33"]
 
 pytestmark = [pytest.mark.integration]
 

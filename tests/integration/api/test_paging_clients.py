@@ -35,7 +35,7 @@ def twelve_pods(master: MasterProcess) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("version", ["1.28", "1.33"])
+@pytest.mark.parametrize("version", ["1.28", "1.32", "1.33"])
 def test_kubectl_get_chunk_size_pages_three_times(master: MasterProcess, twelve_pods: list[str], version: str) -> None:
     binary = _kubectl(version)
     if binary is None:

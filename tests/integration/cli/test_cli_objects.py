@@ -170,6 +170,9 @@ def test_get_output_formats_and_selectors(kj: Any, api: ApiClient, ns: str) -> N
     make_pod(api, "b", ns, app="db")
     one = yaml.safe_load(kj("get", "pod", "a", "-n", ns, "-o", "yaml").stdout)
     assert (one["kind"], one["metadata"]["name"]) == ("Pod", "a")
+    assert "managedFields" not in one["metadata"]  # as kubectl: only with --show-managed-fields
+    shown = yaml.safe_load(kj("get", "pod", "a", "-n", ns, "-o", "yaml", "--show-managed-fields").stdout)
+    assert [e["operation"] for e in shown["metadata"]["managedFields"]] == ["Update"]
     listed = json.loads(kj("get", "pods", "-n", ns, "-o", "json").stdout)
     assert listed["kind"] == "List" and sorted(i["metadata"]["name"] for i in listed["items"]) == ["a", "b"]
     assert kj("get", "pods", "-n", ns, "-o", "name").stdout.split() == ["pod/a", "pod/b"]

@@ -295,4 +295,4 @@ def test_a_selector_that_does_not_match_the_template_is_refused(client: ApiClien
         client.create_raw(by_model(DaemonSet), body, "default")
     assert refused.value.code == 422
     assert refused.value.causes[0]["field"].startswith("spec")
-    assert "selector does not match template labels" in refused.value.message
+    assert "`selector` does not match template `labels`" in refused.value.message

@@ -19,7 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.streams.conftest import KUBECTL_VERSIONS, kubectl_binary, run_kubectl
+from kajitori.api.core import Pod
+from kajitori.client import ApiClient
+from kajitori.version import PAUSE_IMAGE
+from tests.integration.agent.agent_process import AgentProcess, make_pod, wait_for
+from tests.integration.streams.conftest import KUBECTL_VERSIONS, NODE, kubectl_binary, run_kubectl
 from tests.support.master_process import MasterProcess
 from tests.support.processes import stop_process
 
@@ -47,6 +51,34 @@ def test_exec_with_stdin_echoes_a_file_and_ends(master: MasterProcess, pod: str,
     done = run_kubectl(master, version, "exec", "-i", pod, "--", "cat", input=payload)
     assert done.returncode == 0, done.stderr
     assert done.stdout == payload
+
+
+# What kubectl shows on Kubernetes with Docker as the runtime (dockershim, cri-dockerd): the
+# runtime's OCI message as the command's output and its exit code, 126.
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
+def test_exec_of_a_missing_binary_exits_126_with_the_oci_message(master: MasterProcess, pod: str, version: str) -> None:
+    done = run_kubectl(master, version, "exec", pod, "--", "nosuchbinary")
+    assert done.returncode == 126, done.stderr
+    assert b'OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuchbinary": executable file not found in $PATH' in done.stdout
+    assert done.stderr == b"command terminated with exit code 126\n"
+
+
+@pytest.fixture(scope="module")
+def shellless(api: ApiClient, agent: AgentProcess) -> str:
+    """A pod of an image without a shell (the pause image: one static binary)."""
+    api.create(make_pod("shellless", NODE, [{"name": "main", "image": PAUSE_IMAGE}]))
+    wait_for("the shell-less pod running", lambda: api.get(Pod, "shellless", "default").status.phase == "Running")
+    return "shellless"
+
+
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
+def test_exec_of_a_shell_in_an_image_without_one_exits_126(master: MasterProcess, shellless: str, version: str) -> None:
+    done = run_kubectl(master, version, "exec", shellless, "--", "sh", "-c", "true")
+    assert done.returncode == 126, done.stderr
+    assert b'exec: "sh": executable file not found in $PATH' in done.stdout
+    done = run_kubectl(master, version, "exec", "-i", shellless, "--", "sh", input=b"true\n")  # with stdin, as exec -it does
+    assert done.returncode == 126, done.stderr
+    assert b'exec: "sh": executable file not found in $PATH' in done.stdout
 
 
 @pytest.mark.parametrize("version", KUBECTL_VERSIONS)
@@ -135,3 +167,30 @@ def test_an_exec_whose_client_goes_away_leaves_no_process_behind(master: MasterP
     deadline = time.monotonic() + 30
     while sleepers() != 0:
         assert time.monotonic() < deadline, "the exec's process outlived its client"
+
+
+def link_sockets(agent_port: int) -> list[str]:
+    """`ss` lines of the established TCP sockets on the agent's port, both ends, with their timers."""
+    listed = subprocess.run(
+        ["ss", "-tnoH", "state", "established", f"( sport = :{agent_port} or dport = :{agent_port} )"], capture_output=True, text=True, check=True
+    )
+    return listed.stdout.splitlines()
+
+
+def test_the_link_of_a_live_exec_has_tcp_keepalive_on_both_ends(master: MasterProcess, agent: AgentProcess, pod: str) -> None:
+    # A node that vanishes sends no FIN: only keepalive ends an idle exec's link then.
+    env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
+    proc = subprocess.Popen([kubectl_binary("1.33"), "exec", pod, "--", "sleep", "4343"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+
+        def keepalive_ends() -> set[str]:
+            ends = set()
+            for line in link_sockets(agent.port):
+                if "timer:(keepalive" in line:
+                    local = line.split()[2]
+                    ends.add("agent" if local.endswith(f":{agent.port}") else "master")
+            return ends if ends == {"agent", "master"} else set()
+
+        wait_for("both ends of the exec's link with keepalive", keepalive_ends)
+    finally:
+        stop_process(proc)

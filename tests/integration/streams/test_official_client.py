@@ -42,6 +42,26 @@ def test_stream_exec_without_preload_reads_channels_and_exit_code(core: k8s.Core
     assert resp.returncode == 4
 
 
+def test_stream_exec_with_stderr_false_gets_no_stderr(core: k8s.CoreV1Api, pod: str) -> None:
+    command = ["sh", "-c", "echo to-out; echo to-err >&2"]
+    out = stream(core.connect_get_namespaced_pod_exec, pod, "default", command=command, stderr=False, stdin=False, stdout=True, tty=False)
+    assert out == "to-out\n"
+    resp = stream(
+        core.connect_get_namespaced_pod_exec, pod, "default",
+        command=command, stderr=True, stdin=False, stdout=False, tty=False, _preload_content=False,
+    )  # fmt: skip
+    resp.run_forever(timeout=30)
+    assert resp.read_stdout() == ""
+    assert resp.read_stderr() == "to-err\n"
+    assert resp.returncode == 0
+
+
+def test_stream_exec_asking_for_no_stream_is_a_400(core: k8s.CoreV1Api, pod: str) -> None:
+    with pytest.raises(Exception) as raised:
+        stream(core.connect_get_namespaced_pod_exec, pod, "default", command=["true"], stderr=False, stdin=False, stdout=False, tty=False)
+    assert "Handshake status 400" in str(raised.value) and "you must specify at least 1 of stdin, stdout, stderr" in str(raised.value)
+
+
 def test_portforward_reaches_the_pods_http_server(core: k8s.CoreV1Api, pod: str) -> None:
     forward = portforward(core.connect_get_namespaced_pod_portforward, pod, "default", ports=str(HTTP_PORT))
     sock = forward.socket(HTTP_PORT)

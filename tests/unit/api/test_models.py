@@ -48,13 +48,13 @@ def test_unknown_fields_are_kept() -> None:
         pytest.param(
             {"containers": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]},
             None,
-            "Duplicate value: 'a'",
+            'containers[1].name: Duplicate value: "a"',
             id="duplicate-container",
         ),
         pytest.param(
             {"containers": [{"name": "a", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]},
             None,
-            "names no volume",
+            'containers[0].volumeMounts[0].name: Not found: "v"',
             id="mount-without-volume",
         ),
         pytest.param({"containers": [{"name": "A_b", "image": "x"}]}, ("spec", "containers", 0, "name"), "DNS-1123", id="bad-container-name"),
@@ -100,7 +100,7 @@ def test_service_defaults() -> None:
 
 
 def test_service_needs_port_names_when_several() -> None:
-    with pytest.raises(ValidationError, match="must have a name"):
+    with pytest.raises(ValidationError, match=r"ports\[0\]\.name: Required value"):
         Service.model_validate({"metadata": {"name": "web"}, "spec": {"ports": [{"port": 80}, {"port": 81}]}})
 
 
@@ -117,7 +117,7 @@ def test_deployment_defaults_and_selector() -> None:
     assert d["spec"]["revisionHistoryLimit"] == 10
     assert d["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
     doc["spec"]["selector"] = {"matchLabels": {"app": "other"}}  # type: ignore[index]
-    with pytest.raises(ValidationError, match="selector does not match template labels"):
+    with pytest.raises(ValidationError, match="`selector` does not match template `labels`"):
         Deployment.model_validate(doc)
     doc["spec"]["selector"] = {"matchLabels": {"app": "web"}}  # type: ignore[index]
     doc["spec"]["replicas"] = -1  # type: ignore[index]

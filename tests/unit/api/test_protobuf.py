@@ -243,6 +243,18 @@ OBJECTS: dict[str, dict[str, Any]] = {
                                          "spec": {"backoffLimit": 1, "template": {"metadata": {}, "spec": {**POD_SPEC, "restartPolicy": "OnFailure"}}}}},
                 "status": {"active": [{"kind": "Job", "namespace": "default", "name": "hello-29000000", "uid": "u3", "apiVersion": "batch/v1"}],
                            "lastScheduleTime": "2026-11-30T10:05:00Z", "lastSuccessfulTime": "2026-11-30T10:00:10Z"}},
+    "Ingress": {"metadata": {"name": "web", "namespace": "default"},
+                "spec": {"ingressClassName": "kajitori",
+                         "defaultBackend": {"resource": {"apiGroup": "k8s.example", "kind": "Bucket", "name": "b"}},
+                         "tls": [{"hosts": ["a.test", "*.b.test"], "secretName": "tls-a"}],
+                         "rules": [{"host": "a.test", "http": {"paths": [
+                             {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "a", "port": {"number": 80}}}},
+                             {"path": "/api", "pathType": "Exact", "backend": {"service": {"name": "b", "port": {"name": "http"}}}}]}},
+                                   {"host": "*.b.test"}]},
+                "status": {"loadBalancer": {"ingress": [{"ip": "192.168.56.200", "ports": [{"port": 443, "protocol": "TCP", "error": "x"}]}]}}},
+    "IngressClass": {"metadata": {"name": "kajitori", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+                     "spec": {"controller": "kajitori.io/ingress-nginx",
+                              "parameters": {"apiGroup": "k8s.example", "kind": "Params", "name": "p", "scope": "Namespace", "namespace": "x"}}},
 }
 EXTRA_MESSAGES = {
     ("v1", "Binding"): {"metadata": {"name": "web", "namespace": "default"}, "target": {"kind": "Node", "name": "node1"}},

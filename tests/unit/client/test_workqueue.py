@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kajitori.workqueue import WorkQueue
+import math
+
+from kajitori.workqueue import MAX_DELAY_S, WorkQueue
 
 
 class Clock:
@@ -70,3 +72,14 @@ def test_a_key_delayed_twice_waits_for_the_earlier_time_only() -> None:
     q.done("a")
     clock.now = 601.0
     assert q.get(0) is None  # the 600 s entries were superseded, not kept as extra wake-ups
+
+
+def test_a_delay_longer_than_a_day_or_not_a_number_waits_a_day() -> None:
+    # tolerationSeconds: 2**62 is valid int64; unclamped, its delay overflowed Condition.wait in every worker.
+    clock = Clock()
+    q = WorkQueue(clock=clock)
+    q.add_after("far", 2.0**62)
+    q.add_after("nan", math.nan)
+    assert q.get(0) is None
+    clock.now = MAX_DELAY_S
+    assert {q.get(0), q.get(0)} == {"far", "nan"}

@@ -293,7 +293,7 @@ def test_rolling_update_values_are_validated(rolling: dict[str, Any], error: str
 
 @pytest.mark.parametrize(
     ("spec", "error"),
-    [pytest.param({"selector": {"matchLabels": {"app": "other"}}}, "selector does not match template labels", id="selector"),
+    [pytest.param({"selector": {"matchLabels": {"app": "other"}}}, "`selector` does not match template `labels`", id="selector"),
      pytest.param({"template": template(restartPolicy="Never")}, "restartPolicy: Unsupported value", id="restart-policy")],
 )  # fmt: skip
 def test_a_daemonset_spec_is_validated(spec: dict[str, Any], error: str) -> None:

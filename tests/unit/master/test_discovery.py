@@ -30,6 +30,7 @@ KUBERNETES = {
         "daemonsets": ("daemonset", ["ds"], ["all"]),
     },
     "batch/v1": {"jobs": ("job", [], ["all"]), "cronjobs": ("cronjob", ["cj"], ["all"])},
+    "networking.k8s.io/v1": {"ingresses": ("ingress", ["ing"], None), "ingressclasses": ("ingressclass", [], None)},
 }
 
 

@@ -51,3 +51,32 @@ def test_a_pod_on_a_node_waits_for_its_agent_and_a_namespace_for_its_finalizers(
     namespace.prepare_for_create(new)
     assert new["spec"] == {"finalizers": ["kubernetes"]} and new["status"] == {"phase": "Active"}
     assert not namespace.ready_to_delete({"metadata": {"deletionTimestamp": "t"}, "spec": {"finalizers": ["kubernetes"]}})
+
+
+def test_a_job_is_a_workload_whose_template_and_completions_are_fixed_too() -> None:
+    job = strategy_for(by_kind("batch/v1", "Job"))
+    workload = strategy_for(by_kind("apps/v1", "Deployment"))
+    assert set(workload.immutable_fields) < set(job.immutable_fields)  # the selector rule is written once
+    old = {"spec": {"selector": {"matchLabels": {"controller-uid": "u"}}, "template": {"spec": {}}, "completions": 2}}
+    for field, value in (("selector", {"matchLabels": {"controller-uid": "v"}}), ("template", {}), ("completions", 3)):
+        with pytest.raises(FieldError) as caught:
+            job.check_immutable({"spec": {**old["spec"], field: value}}, old)
+        assert (caught.value.field, caught.value.message) == (f"spec.{field}", "field is immutable")
+    job.check_immutable({"spec": {**old["spec"], "parallelism": 5}}, old)
+
+
+@pytest.mark.parametrize(
+    ("spec", "held", "status"),
+    [
+        pytest.param({"finalizers": ["kubernetes"]}, True, {"phase": "Terminating"}, id="with-spec-finalizers"),
+        pytest.param({}, False, {"phase": "Active"}, id="without"),
+    ],
+)
+def test_a_namespace_being_deleted_is_terminating_while_its_spec_finalizers_hold_it(
+    spec: dict, held: bool, status: dict
+) -> None:
+    namespace = strategy_for(by_kind("v1", "Namespace"))
+    obj = {"metadata": {"name": "ns"}, "spec": spec, "status": {"phase": "Active"}}
+    assert namespace.begin_deletion(obj) is held
+    assert obj["status"] == status
+    assert strategy_for(by_kind("v1", "ConfigMap")).begin_deletion({"metadata": {"name": "c"}}) is False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import orjson
 import pytest
 
@@ -26,3 +28,16 @@ def test_exit_statuses_read_as_kubectl_reads_them() -> None:
     failed = orjson.loads(link.exit_status(3))
     assert failed["status"] == "Failure" and failed["reason"] == "NonZeroExitCode"
     assert failed["details"]["causes"] == [{"reason": "ExitCode", "message": "3"}]
+
+
+def test_keepalive_is_on_with_the_links_timers() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server, socket.create_connection(server.getsockname()) as client:
+        accepted, _ = server.accept()
+        with accepted:
+            for sock in (client, accepted):
+                link.enable_keepalive(sock)
+                assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == link.KEEPALIVE_IDLE_S
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == link.KEEPALIVE_INTERVAL_S
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == link.KEEPALIVE_COUNT
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == link.USER_TIMEOUT_S * 1000

@@ -1,10 +1,12 @@
-"""SPDY/3.1 frames built by hand, byte by byte, against kajitori.streaming.spdy."""
+"""SPDY/3.1 frames built by hand, byte by byte, and kubectl 1.33's own recorded ones, against kajitori.streaming.spdy."""
 
 from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
+import orjson
 import pytest
 
 from kajitori.streaming import spdy
@@ -113,3 +115,24 @@ def test_a_syn_reply_is_laid_out_as_the_draft_says() -> None:
 def test_refuses_what_is_not_spdy3(raw: bytes) -> None:
     with pytest.raises(spdy.SpdyError):
         spdy.Decoder().feed(raw)
+
+
+RECORDED = Path(__file__).parent / "fixtures" / "kubectl-1.33-port-forward-open.json"
+"""Made by tests/integration/streams/test_spdy_capture.py from a real kubectl run (KAJITORI_RECORD_FIXTURES=1)."""
+
+
+def recorded_messages() -> list[bytes]:
+    return [bytes.fromhex(m) for m in orjson.loads(RECORDED.read_bytes())["messages"]]
+
+
+def test_decodes_kubectl_1_33s_recorded_port_forward_opening_message_by_message() -> None:
+    # kubectl writes each frame's fields as separate WebSocket messages (2, 2, 4 bytes...), and its
+    # header blocks come from Go's zlib with SPDY's dictionary: every cut and the real compressor at once.
+    decoder = spdy.Decoder()
+    frames = [frame for message in recorded_messages() for frame in decoder.feed(message)]
+    assert frames == [
+        spdy.ControlFrame(spdy.SYN_STREAM, stream_id=1, headers={"streamtype": "error", "port": "8080", "requestid": "0"}),
+        spdy.DataFrame(1, b"", fin=True),  # kubectl never writes on the error stream: it half-closes it at once
+        spdy.ControlFrame(spdy.SYN_STREAM, stream_id=3, headers={"streamtype": "data", "port": "8080", "requestid": "0"}),
+        spdy.DataFrame(3, b"hello from the capture\n"),
+    ]
