@@ -98,9 +98,27 @@ def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list
 
 
 def ensure_rbac_defaults(api: ResourceAPI) -> None:
-    """Kubernetes' default ClusterRoles and ClusterRoleBindings (``master.apiserver.authz.defaults``), the missing ones."""
-    for plural, objects in (("clusterroles", cluster_roles()), ("clusterrolebindings", cluster_role_bindings())):
+    """Kubernetes' default ClusterRoles and ClusterRoleBindings (``master.apiserver.authz.defaults``).
+
+    Missing ones are created; existing ones still annotated ``rbac.authorization.kubernetes.io/autoupdate:
+    "true"`` get the rules (or subjects) of this version, as kube-apiserver reconciles them at start, so
+    a master upgraded in place grants what its own components now need. An aggregated role's
+    rules are the aggregation controller's, and a role whose annotation someone set to "false" is theirs.
+    """
+    for plural, objects, fields in (
+        ("clusterroles", cluster_roles(), ("rules",)),
+        ("clusterrolebindings", cluster_role_bindings(), ("roleRef", "subjects")),
+    ):
         resource = by_path("rbac.authorization.k8s.io", "v1", plural)
         for obj in objects:
-            if api.store.get(resource.store_key(None, obj["metadata"]["name"])) is None:
+            stored = api.store.get(resource.store_key(None, obj["metadata"]["name"]))
+            if stored is None:
                 api.create(resource, None, obj)
+                continue
+            current = stored.obj
+            autoupdate = ((current.get("metadata") or {}).get("annotations") or {}).get("rbac.authorization.kubernetes.io/autoupdate")
+            if autoupdate != "true" or obj.get("aggregationRule") or all(current.get(f) == obj.get(f) for f in fields):
+                continue
+            updated = {**current, **{f: obj[f] for f in fields}}
+            api.update(resource, None, obj["metadata"]["name"], updated)
+            log.info("updated default %s %s", resource.kind, obj["metadata"]["name"])

@@ -10,8 +10,9 @@ them), ``system:basic-user``, ``system:discovery``, ``system:public-info-viewer`
 authorizer). Kajitori adds three of its own (``kajitori:`` prefix): the rights its
 controllers use through the controller-manager identity (Kubernetes runs each controller
 with its own ServiceAccount instead), the proxy's load-balancer Leases, and the legacy
-shared node token's broad node rights. Like kube-apiserver, the master creates the ones
-missing at every start and leaves existing ones as they are.
+shared node token's broad node rights (and the lab's ingress controllers', which run with it).
+Like kube-apiserver, the master creates the missing ones at every start and brings those still
+annotated ``autoupdate: "true"`` to this version's rules (``master.bootstrap.ensure_rbac_defaults``).
 """
 
 from __future__ import annotations
@@ -281,6 +282,8 @@ def cluster_roles() -> list[dict[str, Any]]:
             [
                 rule(["*"], ["", "coordination.k8s.io", "events.k8s.io"], ["*"]),
                 rule(READ, ["*"], ["*"]),
+                # The lab's ingress controllers run with the node token and publish Ingresses' addresses.
+                rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
                 urls(["get"], ["*"]),
             ],
         ),

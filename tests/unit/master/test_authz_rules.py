@@ -171,3 +171,20 @@ def test_edit_holds_what_view_holds_and_admin_what_edit_holds(authorizer: Any) -
         assert authz.allows(Attributes(user, "delete", True, namespace="team", resource="pods", name="p"))  # from edit
     assert authz.allows(Attributes(UserInfo("admin-user", (AUTHENTICATED,)), "create", True, api_group=rbac, namespace="team", resource="roles"))
     assert not authz.allows(Attributes(UserInfo("edit-user", (AUTHENTICATED,)), "create", True, api_group=rbac, namespace="team", resource="roles"))
+
+
+def test_default_roles_still_marked_autoupdate_come_back_to_this_versions_rules(authorizer: Any) -> None:
+    api, _ = authorizer
+    roles = by_path("rbac.authorization.k8s.io", "v1", "clusterroles")
+    stored = api.get(roles, None, "system:node-proxier").obj
+    api.update(roles, None, "system:node-proxier", {**stored, "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["nodes"]}]})
+    mine = api.get(roles, None, "view").obj  # an aggregated role: the controller's
+    ensure_rbac_defaults(api)
+    assert any("endpoints" in r.get("resources", []) for r in api.get(roles, None, "system:node-proxier").obj["rules"])
+    assert api.get(roles, None, "view").obj["metadata"]["resourceVersion"] == mine["metadata"]["resourceVersion"]
+    # Someone who takes a default role over sets autoupdate to "false"; it is theirs from then on.
+    stored = api.get(roles, None, "system:node-proxier").obj
+    annotations = {**stored["metadata"]["annotations"], "rbac.authorization.kubernetes.io/autoupdate": "false"}
+    api.update(roles, None, "system:node-proxier", {**stored, "metadata": {**stored["metadata"], "annotations": annotations}, "rules": []})
+    ensure_rbac_defaults(api)
+    assert api.get(roles, None, "system:node-proxier").obj.get("rules") in (None, [])
