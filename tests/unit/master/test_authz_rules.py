@@ -188,3 +188,21 @@ def test_default_roles_still_marked_autoupdate_come_back_to_this_versions_rules(
     api.update(roles, None, "system:node-proxier", {**stored, "metadata": {**stored["metadata"], "annotations": annotations}, "rules": []})
     ensure_rbac_defaults(api)
     assert api.get(roles, None, "system:node-proxier").obj.get("rules") in (None, [])
+
+
+def test_the_legacy_node_token_keeps_what_agents_proxies_and_ingress_controllers_do(authorizer: Any) -> None:
+    from master.apiserver.authn import LEGACY_NODES
+
+    _, authz = authorizer
+    legacy = UserInfo("system:node", (LEGACY_NODES, AUTHENTICATED))
+    allowed = [
+        Attributes(legacy, "create", True, resource="nodes"),
+        Attributes(legacy, "patch", True, resource="pods", subresource="status", namespace="default", name="p"),
+        Attributes(legacy, "get", True, resource="secrets", namespace="default", name="s"),
+        Attributes(legacy, "update", True, api_group="coordination.k8s.io", resource="leases", namespace="kube-node-lease", name="n"),
+        Attributes(legacy, "watch", True, api_group="networking.k8s.io", resource="ingresses"),
+        Attributes(legacy, "update", True, api_group="networking.k8s.io", resource="ingresses", subresource="status", namespace="default", name="i"),
+    ]
+    assert [authz.allows(a) for a in allowed] == [True] * len(allowed)
+    assert not authz.allows(Attributes(legacy, "delete", True, api_group="apps", resource="deployments", namespace="default", name="d"))
+    assert not authz.allows(Attributes(legacy, "create", True, api_group="rbac.authorization.k8s.io", resource="clusterrolebindings"))
