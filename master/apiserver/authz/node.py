@@ -100,6 +100,9 @@ class NodeGraph:
         entry = self._pods.get(f"{PODS}/{namespace}/{name}")
         return entry[0] if entry else None
 
+    def exists(self, namespace: str, name: str) -> bool:
+        return self.store.get(f"{PODS}/{namespace}/{name}") is not None
+
     def close(self) -> None:
         self._sub.cancel()
 
@@ -128,7 +131,9 @@ class NodeAuthorizer:
             return False, f'can only access node lease with the same name as the requesting node "{node}"'
         if group == "" and resource == "nodes" and verb not in ("get", "list", "watch", "create") and attrs.name != node:
             return False, f'node "{node}" is not allowed to modify node "{attrs.name}"'
-        owns_pod = self.graph.pod_node(attrs.namespace, attrs.name) == node
-        if group == "" and resource == "pods" and (sub in ("status", "eviction") or verb == "delete") and not owns_pod:
+        writes_pod = group == "" and resource == "pods" and (sub in ("status", "eviction") or verb == "delete")
+        if writes_pod and self.graph.pod_node(attrs.namespace, attrs.name) != node and self.graph.exists(attrs.namespace, attrs.name):
+            # A pod that is gone is left to the handler's 404, as Kubernetes' NodeRestriction does:
+            # an agent finishing a deletion someone else completed must not read it as a refusal.
             return False, f'node "{node}" can only modify pods bound to it'
         return rules_allow(NODE_RULES, attrs), ""

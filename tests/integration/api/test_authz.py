@@ -224,6 +224,8 @@ def test_a_node_creates_no_pods_and_writes_only_its_own_pods_status(nodes: tuple
     assert a("PATCH", "/api/v1/namespaces/nodes/pods/pa/status", status).status_code == 200
     assert a("PATCH", "/api/v1/namespaces/nodes/pods/pb/status", status).status_code == 403
     assert a("GET", "/api/v1/namespaces/nodes/pods/pb").status_code == 200  # nodes read every pod, as in Kubernetes
+    assert a("DELETE", "/api/v1/namespaces/nodes/pods/pb").status_code == 403
+    assert a("DELETE", "/api/v1/namespaces/nodes/pods/gone").status_code == 404  # as NodeRestriction: a pod that is gone is a 404
 
 
 def test_an_agent_runs_with_its_own_node_certificate(master: MasterProcess, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_index_names_every_group_version_with_its_hash(http: httpx.Client) -> No
     assert index.status_code == 200, index.text
     assert index.headers["content-type"] == "application/json"
     paths = index.json()["paths"]
-    assert set(paths) == {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/networking.k8s.io/v1"}
+    assert set(paths) == {"api/v1", "apis/apps/v1", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/networking.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1"}
     for gv, entry in paths.items():
         url = entry["serverRelativeURL"]
         assert url.startswith(f"/openapi/v3/{gv}?hash=")
