@@ -55,6 +55,7 @@ def master(
     lease_duration: float = typer.Option(4.0, "--leader-elect-lease-duration", help="Seconds others wait after the last renewal before taking over (Kubernetes: 15)."),
     renew_deadline: float = typer.Option(3.0, "--leader-elect-renew-deadline", help="Seconds a leader acts without renewing; below the lease duration (Kubernetes: 10)."),
     retry_period: float = typer.Option(1.0, "--leader-elect-retry-period", help="Seconds between tries and renewals (Kubernetes: 2)."),
+    authorization_mode: str = typer.Option("Node,RBAC", "--authorization-mode", help="Node,RBAC (default) or AlwaysAllow (every authenticated request, as before RBAC)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
     """Run the master: API server, state store, scheduler and controllers."""
@@ -92,6 +93,9 @@ def master(
             store == "etcd" if leader_elect is None else leader_elect, lease_duration, renew_deadline, retry_period
         ),
     )
+    if authorization_mode not in ("Node,RBAC", "RBAC,Node", "RBAC", "AlwaysAllow"):
+        raise typer.BadParameter("must be Node,RBAC or AlwaysAllow", param_hint="--authorization-mode")
+    settings.authorization = authorization_mode != "AlwaysAllow"
     starter = None
     if not no_controllers:
         from master.loops import start_all

@@ -454,6 +454,29 @@ def ingressclass_cells(obj: Obj, now: float) -> list[str]:
     return [_meta(obj).get("name", ""), spec.get("controller", ""), text, age(_meta(obj).get("creationTimestamp"), now)]
 
 
+def created_at_cells(obj: Obj, now: float) -> list[str]:
+    return [_meta(obj).get("name", ""), _meta(obj).get("creationTimestamp") or ""]
+
+
+def binding_cells(obj: Obj, now: float) -> list[str]:
+    ref = obj.get("roleRef") or {}
+    subjects = obj.get("subjects") or []
+
+    def names(kind: str) -> str:
+        if kind == "ServiceAccount":
+            return ", ".join(f"{s.get('namespace', '')}/{s.get('name', '')}" for s in subjects if s.get("kind") == kind)
+        return ", ".join(str(s.get("name", "")) for s in subjects if s.get("kind") == kind)
+
+    return [
+        _meta(obj).get("name", ""),
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        age(_meta(obj).get("creationTimestamp"), now),
+        names("User"),
+        names("Group"),
+        names("ServiceAccount"),
+    ]
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -616,6 +639,15 @@ AGE = Column("Age", "How long ago the object was created.")
 CONTAINERS = Column("Containers", "Names of each container in the template.", 1)
 IMAGES = Column("Images", "Images referenced by each container in the template.", 1)
 SELECTOR = Column("Selector", "Label selector for pods.", 1)
+_CREATED_AT = Column("Created At", "When the role was created.")
+_BINDING_COLUMNS = (
+    NAME,
+    Column("Role", "The role the binding grants."),
+    AGE,
+    Column("Users", "The users bound.", 1),
+    Column("Groups", "The groups bound.", 1),
+    Column("ServiceAccounts", "The service accounts bound.", 1),
+)
 
 TABLES: dict[str, TableSpec] = {
     "Pod": TableSpec(
@@ -816,6 +848,10 @@ TABLES: dict[str, TableSpec] = {
         ),
         ingressclass_cells,
     ),
+    "Role": TableSpec((NAME, _CREATED_AT), created_at_cells),
+    "ClusterRole": TableSpec((NAME, _CREATED_AT), created_at_cells),
+    "RoleBinding": TableSpec(_BINDING_COLUMNS, binding_cells),
+    "ClusterRoleBinding": TableSpec(_BINDING_COLUMNS, binding_cells),
 }
 GENERIC = TableSpec((NAME, AGE), generic_cells)
 

@@ -1,6 +1,6 @@
 """What every cluster has from its first second: the default namespaces, their ``default``
 ServiceAccounts (the ServiceAccounts controller keeps them afterwards, and makes those of new
-namespaces), the API's Service, the default IngressClass and StorageClass."""
+namespaces), the API's Service, the default IngressClass and StorageClass, the default RBAC roles."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from kajitori.api.networking import KAJITORI_CLASS, KAJITORI_CONTROLLER
 from kajitori.api.registry import by_path
 from kajitori.api.storage import LOCAL_PATH_PROVISIONER
 from master import allocators
+from master.apiserver.authz.defaults import cluster_role_bindings, cluster_roles
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
 
@@ -125,3 +126,30 @@ def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list
             api.update(endpoints, namespace, name, body)
     except ApiError as exc:
         log.warning("could not write the %s/%s endpoints: %s", namespace, name, exc.message)
+
+
+def ensure_rbac_defaults(api: ResourceAPI) -> None:
+    """Kubernetes' default ClusterRoles and ClusterRoleBindings (``master.apiserver.authz.defaults``).
+
+    Missing ones are created; existing ones still annotated ``rbac.authorization.kubernetes.io/autoupdate:
+    "true"`` get the rules (or subjects) of this version, as kube-apiserver reconciles them at start, so
+    a master upgraded in place grants what its own components now need. An aggregated role's
+    rules are the aggregation controller's, and a role whose annotation someone set to "false" is theirs.
+    """
+    for plural, objects, fields in (
+        ("clusterroles", cluster_roles(), ("rules",)),
+        ("clusterrolebindings", cluster_role_bindings(), ("roleRef", "subjects")),
+    ):
+        resource = by_path("rbac.authorization.k8s.io", "v1", plural)
+        for obj in objects:
+            stored = api.store.get(resource.store_key(None, obj["metadata"]["name"]))
+            if stored is None:
+                api.create(resource, None, obj)
+                continue
+            current = stored.obj
+            autoupdate = ((current.get("metadata") or {}).get("annotations") or {}).get("rbac.authorization.kubernetes.io/autoupdate")
+            if autoupdate != "true" or obj.get("aggregationRule") or all(current.get(f) == obj.get(f) for f in fields):
+                continue
+            updated = {**current, **{f: obj[f] for f in fields}}
+            api.update(resource, None, obj["metadata"]["name"], updated)
+            log.info("updated default %s %s", resource.kind, obj["metadata"]["name"])

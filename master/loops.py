@@ -16,6 +16,7 @@ from typing import Any
 from kajitori import config
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
+from master.controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from master.controllers.context import LoopContext
 from master.controllers.cronjob import CronJobController
 from master.controllers.daemonset import DaemonSetController
@@ -71,6 +72,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.namespace, NamespaceController),
         (loops.event_ttl, EventTTLController),
         (loops.serviceaccount, ServiceAccountsController),
+        (loops.clusterrole_aggregation, ClusterRoleAggregationController),
     ]
     running = [make(ctx).controller for enabled, make in loop_table if enabled and controllers]
     scheduling = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,13 +22,17 @@ from kajitori.private_files import ensure_private_dir
 from master.apiserver import spdy_portforward, streams
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
+from master.apiserver.authn.peer import ClientCertWSProtocol
+from master.apiserver.authz import Authorizer
+from master.apiserver.authz.admission import Admission
+from master.apiserver.certs import issue_component_kubeconfigs
 from master.apiserver.http_protocol import bounded_protocol
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
 from master.apiserver.serviceaccount_tokens import ServiceAccountTokens, ensure_signing_key
 from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
-from master.bootstrap import ensure_defaults
+from master.bootstrap import ensure_defaults, ensure_rbac_defaults
 from master.cluster_dns import start_cluster_dns
 from master.settings import MasterSettings
 from master.store import SQLiteStore, Store, StoreError, encryption
@@ -79,6 +84,13 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     state = ServerState(
         store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"), service_accounts=service_accounts
     )
+    state.authenticators.append(service_accounts.authenticator)
+    if settings.auth:
+        ensure_rbac_defaults(api)
+        if settings.authorization:
+            state.authorizer = Authorizer(store)
+            api.admit = Admission(state.authorizer).admit
+        issue_component_kubeconfigs(settings.data_dir, settings.server_url, serving)
     state.proxy = NodeProxy(api, tokens.node if tokens else None)
     return state
 
@@ -95,10 +107,13 @@ def server_config(app: ASGIApp, settings: MasterSettings, serving: ServingFiles 
         http=bounded_protocol(max_header_bytes=settings.max_header_bytes, header_timeout_s=settings.header_timeout_s),
         # wsproto, not websockets: the latter refuses kubectl's subprotocol "SPDY/3.1+portforward.k8s.io"
         # ("/" is no token character), and kubectl then falls back to SPDY, which is not served.
-        ws="wsproto",
+        ws=ClientCertWSProtocol,
         timeout_graceful_shutdown=2,
         ssl_certfile=str(serving.cert) if serving else None,
         ssl_keyfile=str(serving.key) if serving else None,
+        # Ask for a client certificate, verified against the cluster CA, without requiring one (tokens stay).
+        ssl_ca_certs=str(serving.ca_cert) if serving else None,
+        ssl_cert_reqs=ssl.CERT_OPTIONAL if serving else ssl.CERT_NONE,
     )
 
 
@@ -112,7 +127,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         raise SystemExit(1) from None
     app = create_app(state)
     if isinstance(state.proxy, NodeProxy):
-        streams.install(app, streams.PodStreams(state.proxy, state.tokens, spdy_portforward.serve, state.service_accounts))
+        streams.install(app, streams.PodStreams(state.proxy, spdy_portforward.serve))
     server = uvicorn.Server(server_config(app, settings, serving))
     stops: list[Callable[[], None]] = []
 

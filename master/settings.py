@@ -50,6 +50,8 @@ class ControllerSettings:
     """Run the namespace controller (empties a Terminating namespace, then finalizes it)."""
     serviceaccount: bool = True
     """Run the ServiceAccounts controller (a ``default`` ServiceAccount in every namespace)."""
+    clusterrole_aggregation: bool = True
+    """Run the ClusterRole aggregation controller (rules of aggregated ClusterRoles such as admin, edit, view)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0
@@ -125,7 +127,9 @@ class MasterSettings:
     advertise_address: str | None = None
     """Address written into the kubeconfigs (default: the listen address, or 127.0.0.1)."""
     auth: bool = True
-    """Require bearer tokens (tests of the raw API may switch it off)."""
+    """Require credentials (tests of the raw API may switch it off)."""
+    authorization: bool = True
+    """Authorize each request (Node, RBAC; kube-apiserver's --authorization-mode=Node,RBAC); off: AlwaysAllow."""
     watch_history: int = 20_000
     """Recent events kept for watches that resume; older versions answer 410 Gone."""
     watch_history_bytes: int = 64 * 1024 * 1024

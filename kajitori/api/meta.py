@@ -211,11 +211,16 @@ class TypedObject(KubeModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
 
     # How metadata.name must look for this kind ("subdomain" for most, "label" for a few).
-    NAME_RULE: ClassVar[Literal["subdomain", "label"]] = "subdomain"
+    NAME_RULE: ClassVar[Literal["subdomain", "label", "path"]] = "subdomain"
 
     @model_validator(mode="after")
     def _name(self) -> TypedObject:
         name = self.metadata.name
+        if name and self.NAME_RULE == "path":
+            # RBAC's rule (ValidatePathSegmentName): anything but "." and ".." without "/" or "%" ("system:node").
+            if name in (".", "..") or "/" in name or "%" in name:
+                raise ValueError(f"metadata.name: may not be '.' or '..' and may not contain '/' or '%': {name!r}")
+            return self
         if name:
             check = check_dns1123_label if self.NAME_RULE == "label" else check_dns1123_subdomain
             try:

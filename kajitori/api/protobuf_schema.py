@@ -120,6 +120,16 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "ControllerRevision"): "apps/v1.ControllerRevision",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization/v1.SelfSubjectAccessReview",
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): "authorization/v1.SubjectAccessReview",
+    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "authorization/v1.SubjectAccessReview",
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "authorization/v1.SelfSubjectRulesReview",
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): "authentication/v1.SelfSubjectReview",
+    ("authentication.k8s.io/v1beta1", "SelfSubjectReview"): "authentication/v1.SelfSubjectReview",
+    ("rbac.authorization.k8s.io/v1", "Role"): "rbac/v1.Role",
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): "rbac/v1.ClusterRole",
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac/v1.RoleBinding",
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac/v1.ClusterRoleBinding",
 }
 # DeleteOptions is registered in every group version (client-go sends it under the resource's).
 ANY_VERSION_KINDS = {"DeleteOptions": "meta/v1.DeleteOptions"}
@@ -693,6 +703,66 @@ MESSAGES: dict[str, str] = {
     "core/v1.EventSource": ("1 component string,omitempty; 2 host string,omitempty"),
     "core/v1.EventSeries": ("1 count int32,omitempty; 2 lastObservedTime MicroTime,omitempty"),
     "core/v1.Binding": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 target ObjectReference"),
+    "authorization/v1.SelfSubjectAccessReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec SelfSubjectAccessReviewSpec; "
+        "3 status SubjectAccessReviewStatus,omitempty"
+    ),
+    "authorization/v1.SelfSubjectAccessReviewSpec": (
+        "1 resourceAttributes *ResourceAttributes,omitempty; 2 nonResourceAttributes *NonResourceAttributes,omitempty"
+    ),
+    "authorization/v1.SubjectAccessReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec SubjectAccessReviewSpec; "
+        "3 status SubjectAccessReviewStatus,omitempty"
+    ),
+    "authorization/v1.SubjectAccessReviewSpec": (
+        "1 resourceAttributes *ResourceAttributes,omitempty; 2 nonResourceAttributes *NonResourceAttributes,omitempty; "
+        "3 user string,omitempty; 4 groups []string,omitempty; 6 uid string,omitempty"
+    ),
+    "authorization/v1.ResourceAttributes": (
+        "1 namespace string,omitempty; 2 verb string,omitempty; 3 group string,omitempty; "
+        "4 version string,omitempty; 5 resource string,omitempty; 6 subresource string,omitempty; "
+        "7 name string,omitempty"
+    ),
+    "authorization/v1.NonResourceAttributes": "1 path string,omitempty; 2 verb string,omitempty",
+    "authorization/v1.SubjectAccessReviewStatus": (
+        "1 allowed bool; 4 denied bool,omitempty; 2 reason string,omitempty; 3 evaluationError string,omitempty"
+    ),
+    "authorization/v1.SelfSubjectRulesReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec SelfSubjectRulesReviewSpec; "
+        "3 status SubjectRulesReviewStatus,omitempty"
+    ),
+    "authorization/v1.SelfSubjectRulesReviewSpec": "1 namespace string,omitempty",
+    "authorization/v1.SubjectRulesReviewStatus": (
+        "1 resourceRules []ResourceRule; 2 nonResourceRules []NonResourceRule; 3 incomplete bool; "
+        "4 evaluationError string,omitempty"
+    ),
+    "authorization/v1.ResourceRule": (
+        "1 verbs []string; 2 apiGroups []string,omitempty; 3 resources []string,omitempty; "
+        "4 resourceNames []string,omitempty"
+    ),
+    "authorization/v1.NonResourceRule": "1 verbs []string; 2 nonResourceURLs []string,omitempty",
+    "authentication/v1.SelfSubjectReview": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 status SelfSubjectReviewStatus,omitempty"
+    ),
+    "authentication/v1.SelfSubjectReviewStatus": "1 userInfo UserInfo,omitempty",
+    "authentication/v1.UserInfo": "1 username string,omitempty; 2 uid string,omitempty; 3 groups []string,omitempty",
+    "rbac/v1.Role": "1 metadata meta/v1.ObjectMeta,omitempty; 2 rules []PolicyRule",
+    "rbac/v1.ClusterRole": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 rules []PolicyRule; 3 aggregationRule *AggregationRule,omitempty"
+    ),
+    "rbac/v1.AggregationRule": "1 clusterRoleSelectors []meta/v1.LabelSelector,omitempty",
+    "rbac/v1.PolicyRule": (
+        "1 verbs []string; 2 apiGroups []string,omitempty; 3 resources []string,omitempty; "
+        "4 resourceNames []string,omitempty; 5 nonResourceURLs []string,omitempty"
+    ),
+    "rbac/v1.RoleBinding": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 subjects []Subject,omitempty; 3 roleRef RoleRef"
+    ),
+    "rbac/v1.ClusterRoleBinding": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 subjects []Subject,omitempty; 3 roleRef RoleRef"
+    ),
+    "rbac/v1.Subject": "1 kind string; 2 apiGroup string,omitempty; 3 name string; 4 namespace string,omitempty",
+    "rbac/v1.RoleRef": "1 apiGroup string; 2 kind string; 3 name string",
     "coordination/v1.Lease": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 spec LeaseSpec,omitempty"),
     "coordination/v1.LeaseSpec": (
         "1 holderIdentity *string,omitempty; 2 leaseDurationSeconds *int32,omitempty; "

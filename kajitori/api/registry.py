@@ -24,6 +24,7 @@ from kajitori.api.core import (
 )
 from kajitori.api.meta import TypedObject
 from kajitori.api.networking import Ingress, IngressClass
+from kajitori.api.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from kajitori.api.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 
 
@@ -106,6 +107,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, StorageClass, ("sc",), has_status=False),
     Resource("apps", "v1", "StatefulSet", "statefulsets", True, StatefulSet, ("sts",), frozenset({"status", "scale"}), categories=ALL),
     Resource("apps", "v1", "ControllerRevision", "controllerrevisions", True, ControllerRevision, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True, Role, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, ClusterRole, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, RoleBinding, (), has_status=False),
+    Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False, ClusterRoleBinding, (), has_status=False),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

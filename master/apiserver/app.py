@@ -24,16 +24,18 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
 from master.apiserver import errors, metrics, openapi, paging, query
-from master.apiserver.auth import PUBLIC_PATHS, Tokens, bearer_token
+from master.apiserver.auth import Tokens
+from master.apiserver.authn import Authenticator, UserInfo, x509_authenticator
+from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
+from master.apiserver.gate import USER, Gate
 from master.apiserver.managed_fields import request_manager
 from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
@@ -68,6 +70,16 @@ class ServerState:
     writes: Writes = field(default_factory=lambda: Writes(own_thread=False))
     hub: WatchHub | None = None  # made by create_app when not given
     service_accounts: ServiceAccountTokens | None = None  # TokenRequest and ServiceAccount JWTs; None: neither
+    authorizer: Authorizer | None = None
+    """Node and RBAC authorization (``master.apiserver.authz``); None allows every authenticated request."""
+    authenticators: list[Authenticator] = field(default_factory=list)
+    """Tried in order after the client certificate and the tokens (ServiceAccount tokens plug in here)."""
+
+    def authenticator_chain(self) -> list[Authenticator]:
+        chain: list[Authenticator] = [x509_authenticator]
+        if self.tokens is not None:
+            chain.append(self.tokens.authenticate)
+        return [*chain, *self.authenticators]
 
     def watch_hub(self) -> WatchHub:
         if self.hub is None:
@@ -183,8 +195,8 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(errors.ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_any_error)
-    if state.tokens is not None:
-        app.add_middleware(BearerAuth, tokens=state.tokens, service_accounts=state.service_accounts)
+    if state.tokens is not None or state.authenticators:
+        app.add_middleware(Gate, authenticators=state.authenticator_chain(), authorizer=state.authorizer)
     metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
 
     @app.get("/healthz")
@@ -223,12 +235,12 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/apis")
     async def api_groups() -> Response:
-        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group})
+        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group} | set(reviews.DISCOVERY))
         return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
 
     @app.get("/apis/{group}")
     async def api_group(group: str) -> Response:
-        versions = sorted({r.version for r in RESOURCES if r.group == group})
+        versions = sorted({r.version for r in RESOURCES if r.group == group} | {v for g, v in reviews.DISCOVERY if g == group})
         if not versions:
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource (group {group})")
         return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions[0])})
@@ -239,6 +251,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/apis/{group}/{version}")
     async def group_resources(group: str, version: str) -> Response:
+        if (group, version) in reviews.DISCOVERY:
+            listed = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}"}
+            return json_response({**listed, "resources": reviews.DISCOVERY[(group, version)]})
         if not any(r.group == group and r.version == version for r in RESOURCES):
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource ({group}/{version})")
         return json_response(_resource_list(group, version))
@@ -249,35 +264,26 @@ def create_app(state: ServerState) -> FastAPI:
     async def core(request: Request, rest: str) -> Response:
         return await dispatch(state, request, "", "v1", rest)
 
+    @app.post("/apis/authorization.k8s.io/v1/namespaces/{namespace}/{plural}")
+    @app.post("/apis/authorization.k8s.io/v1/{plural}")
+    @app.post("/apis/authentication.k8s.io/{version}/selfsubjectreviews")
+    async def access_review(request: Request, plural: str = "selfsubjectreviews", version: str = "v1", namespace: str = "") -> Response:
+        # Reviews are answered, never stored (master.apiserver.authz.reviews).
+        group = "authentication.k8s.io" if plural == "selfsubjectreviews" else "authorization.k8s.io"
+        if group == "authentication.k8s.io" and version not in ("v1", "v1beta1"):
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        user = request.scope.get(USER) or UserInfo("system:anonymous", ("system:unauthenticated",))
+        body = await read_body(request)
+        if (plural == "localsubjectaccessreviews") != bool(namespace):
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        answer = reviews.review(group, version if group == "authentication.k8s.io" else "v1", plural, body, user, state.authorizer, namespace)
+        return json_response(answer, 201)
+
     @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
     async def grouped(request: Request, group: str, version: str, rest: str) -> Response:
         return await dispatch(state, request, group, version, rest)
 
     return app
-
-
-class BearerAuth:
-    """Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request)."""
-
-    def __init__(self, app: ASGIApp, tokens: Tokens, service_accounts: ServiceAccountTokens | None = None) -> None:
-        self.app = app
-        self.tokens = tokens
-        self.service_accounts = service_accounts
-
-    def _known(self, token: str | None) -> bool:
-        """The admin or node token, or a ServiceAccount JWT that holds now (every valid token may do everything)."""
-        if self.tokens.user_of(token) is not None:
-            return True
-        return token is not None and self.service_accounts is not None and self.service_accounts.authenticate(token) is not None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in PUBLIC_PATHS:
-            header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None)
-            if not self._known(bearer_token(header)):
-                response = error_response(errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required"))
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def _group(group: str, version: str) -> dict[str, Any]:

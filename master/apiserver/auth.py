@@ -3,8 +3,10 @@
 On first start the data dir gets ``tokens.json`` (an admin token and a node token,
 random, mode 0600) and, at every start, ``admin.kubeconfig`` and ``node.kubeconfig``
 pointing at the advertised address and carrying the cluster CA (``master.apiserver.tls``). Every request but the health and version
-endpoints must carry ``Authorization: Bearer <token>``; all tokens may do everything
-for now (authorization by role is future work, noted in the README).
+endpoints must carry credentials (``master.apiserver.authn``). The admin token is the user
+``admin`` in group ``system:masters`` (allowed everything, as kubeadm's admin); the shared
+node token is the legacy identity ``system:node`` in group ``kajitori:legacy-node-token``,
+bound to broad node rights until nodes join with their own certificates.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from kajitori import config
 from kajitori.private_files import ensure_private_dir, write_file
+from master.apiserver.authn import LEGACY_NODES, MASTERS, Credentials, UserInfo, bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,15 @@ class Tokens:
             return "system:node"
         return None
 
+    def authenticate(self, credentials: Credentials) -> UserInfo | None:
+        """The bearer-token authenticator of the chain (``master.apiserver.authn``)."""
+        user = self.user_of(credentials.token)
+        if user == "admin":
+            return UserInfo("admin", (MASTERS,))
+        if user == "system:node":
+            return UserInfo("system:node", (LEGACY_NODES,))
+        return None
+
 
 def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None = None) -> Tokens:
     ensure_private_dir(data_dir)
@@ -56,8 +68,4 @@ def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None 
     return tokens
 
 
-def bearer_token(header: str | None) -> str | None:
-    if not header:
-        return None
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+__all__ = ["PUBLIC_PATHS", "Tokens", "bearer_token", "ensure_credentials"]

@@ -31,9 +31,11 @@ class ApiError(Exception):
         resource: Resource | None = None,
         causes: list[StatusCause] | None = None,
         kind: str | None = None,
+        group: str | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
+        self.group = group
         self.code = code
         self.reason = reason
         self.message = message
@@ -47,7 +49,7 @@ class ApiError(Exception):
         if self.name or self.resource or self.causes:
             details = StatusDetails(
                 name=self.name,
-                group=self.resource.group if self.resource else None,
+                group=self.group if self.group is not None else (self.resource.group if self.resource else None),
                 kind=self.kind or (self.resource.plural if self.resource else None),
                 causes=self.causes,
             )

@@ -11,6 +11,8 @@
   stayed open forever. The TLS handshake itself is bounded by asyncio (60 s).
 
 Both count only the request head: a body, a long watch or a followed log is not limited here.
+The protocol also puts the connection's verified client certificate in each request's scope
+(``master.apiserver.authn.peer``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import asyncio
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from master.apiserver.authn.peer import SCOPE_KEY, peer_certificate
 
 MAX_HEADER_BYTES = 1 << 20
 HEADER_TIMEOUT_S = 32.0
@@ -41,7 +45,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._client_certificate = peer_certificate(transport)
         self._arm_head_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope[SCOPE_KEY] = self._client_certificate  # type: ignore[literal-required]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()

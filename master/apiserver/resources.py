@@ -192,6 +192,8 @@ class ResourceAPI:
     def __init__(self, store: Store, *, clock: Clock | None = None) -> None:
         self.store = store
         self.clock = clock or Clock()
+        self.admit: Callable[[Resource, dict[str, Any], dict[str, Any] | None], None] | None = None
+        """Admission that needs the request's user (``master.apiserver.authz.admission``): after validation, before the store."""
 
     # -- helpers ---------------------------------------------------------------
 
@@ -334,6 +336,8 @@ class ResourceAPI:
             strategy.after_validate_create(self.store, resource, obj)
         except FieldError as exc:
             raise errors.field_invalid(resource, meta["name"], exc.field, exc.message) from None
+        if self.admit is not None:
+            self.admit(resource, obj, None)
         (track or self._tracker(resource, meta["name"], manager, None))(None, obj)
         try:
             stored = self.store.create(self.key(resource, namespace, meta["name"]), obj)
@@ -512,6 +516,8 @@ class ResourceAPI:
             strategy.after_validate_update(self.store, resource, validated, old_obj)
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
+        if self.admit is not None:
+            self.admit(resource, validated, old_obj)
         if resource.has_status and validated.get("spec") != old_obj.get("spec"):
             validated["metadata"]["generation"] = old_obj["metadata"].get("generation", 1) + 1
         (track or self._tracker(resource, name, None, subresource))(old_obj, validated)

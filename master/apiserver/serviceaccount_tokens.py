@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from kajitori.private_files import ensure_private_dir, write_file
+from master.apiserver import authn
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 DEFAULT_EXPIRATION_S = 3600
@@ -174,6 +175,16 @@ class ServiceAccountTokens:
         if not set(audiences) & set(self.audiences):
             return None
         return claims
+
+    def authenticator(self, credentials: authn.Credentials) -> authn.UserInfo | None:
+        """This as an entry of the API server's authenticator chain (``master.apiserver.authn``)."""
+        if not credentials.token:
+            return None
+        info = self.authenticate(credentials.token)
+        if info is None:
+            return None
+        groups = tuple(g for g in info.groups if g != authn.AUTHENTICATED)  # the chain adds it
+        return authn.UserInfo(info.name, groups, info.uid, {k: tuple(v) for k, v in info.extra.items()})
 
     def authenticate(self, token: str) -> UserInfo | None:
         """The ServiceAccount a token is from, if every check holds now; else None."""

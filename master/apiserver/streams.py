@@ -35,9 +35,9 @@ from kajitori.streaming import link
 from master.apiserver import errors
 from master.apiserver.agent_link import AgentLink, open_link
 from master.apiserver.app import error_response
-from master.apiserver.auth import Tokens, bearer_token
+from master.apiserver.authn import UserInfo
+from master.apiserver.gate import AUTH_ERROR, USER
 from master.apiserver.node_proxy import NodeProxy, stream_url
-from master.apiserver.serviceaccount_tokens import ServiceAccountTokens
 
 log = logging.getLogger(__name__)
 
@@ -74,29 +74,17 @@ def install(app: FastAPI, streams: PodStreams) -> None:
 class PodStreams:
     """The WebSocket face of pods/exec, pods/attach and pods/portforward."""
 
-    def __init__(
-        self,
-        proxy: NodeProxy,
-        tokens: Tokens | None,
-        spdy: SpdyServer | None = None,
-        service_accounts: ServiceAccountTokens | None = None,
-    ) -> None:
+    def __init__(self, proxy: NodeProxy, spdy: SpdyServer | None = None) -> None:
         self.proxy = proxy
-        self.tokens = tokens
         self.spdy = spdy
-        self.service_accounts = service_accounts
 
     def _user(self, ws: WebSocket) -> str:
-        if self.tokens is None:
-            return "anonymous"
-        token = bearer_token(ws.headers.get("authorization"))
-        user = self.tokens.user_of(token)
-        if user is None and token is not None and self.service_accounts is not None:
-            info = self.service_accounts.authenticate(token)
-            user = info.name if info is not None else None
-        if user is None:
-            raise errors.ApiError(401, "Unauthorized", "Unauthorized: a valid bearer token is required")
-        return user
+        """The user the gates let through (``master.apiserver.gate``), or the refusal they left."""
+        refusal = ws.scope.get(AUTH_ERROR)
+        if isinstance(refusal, errors.ApiError):
+            raise refusal
+        user = ws.scope.get(USER)
+        return user.name if isinstance(user, UserInfo) else "anonymous"
 
     async def __call__(self, ws: WebSocket, namespace: str, name: str, sub: str) -> None:
         try:

@@ -12,6 +12,7 @@ loop (the allocators' check-then-store relies on that within a master).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,9 @@ class Writes:
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self._pool is None:
             return fn(*args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        # The request's context (its user, for admission) goes along to the writer thread.
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(context.run, fn, *args, **kwargs))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -206,6 +206,18 @@ OBJECTS: dict[str, dict[str, Any]] = {
               "firstTimestamp": "2026-11-30T10:00:00Z", "lastTimestamp": "2026-11-30T10:01:00Z", "count": 2, "type": "Normal",
               "eventTime": "2026-11-30T10:00:00.123456Z", "series": {"count": 2, "lastObservedTime": "2026-11-30T10:01:00.000001Z"},
               "reportingComponent": "kubelet", "reportingInstance": "node1"},
+    "Role": {"metadata": {"name": "pod-reader", "namespace": "default"},
+             "rules": [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods", "pods/log"], "resourceNames": ["web"]}]},
+    "ClusterRole": {"metadata": {"name": "monitoring"},
+                    "rules": [{"verbs": ["get"], "nonResourceURLs": ["/metrics"]}],
+                    "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"rbac.example.com/aggregate-to-monitoring": "true"}}]}},
+    "RoleBinding": {"metadata": {"name": "read-pods", "namespace": "default"},
+                    "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "alice"},
+                                 {"kind": "ServiceAccount", "name": "reader", "namespace": "default"}],
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-reader"}},
+    "ClusterRoleBinding": {"metadata": {"name": "read-all"},
+                           "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "readers"}],
+                           "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}},
     "Lease": {"metadata": {"name": "node1", "namespace": "kube-node-lease"},
               "spec": {"holderIdentity": "node1", "leaseDurationSeconds": 40, "renewTime": "2026-11-30T10:00:00.500000Z",
                        "acquireTime": "2026-11-30T09:00:00.000000Z", "leaseTransitions": 0}},
@@ -282,6 +294,18 @@ EXTRA_MESSAGES = {
                  "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "web", "uid": "u"}},
         "status": {"token": "t", "expirationTimestamp": "2026-11-30T10:00:00Z"}},
     ("v1", "DeleteOptions"): {"gracePeriodSeconds": 5, "orphanDependents": False, "dryRun": ["All"]},
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        "metadata": {}, "spec": {"resourceAttributes": {"namespace": "ns", "verb": "delete", "resource": "pods", "subresource": "exec", "name": "web"}},
+        "status": {"allowed": False, "denied": True, "reason": "no"}},
+    ("authorization.k8s.io/v1", "SubjectAccessReview"): {
+        "metadata": {}, "spec": {"nonResourceAttributes": {"path": "/api", "verb": "get"}, "user": "alice", "groups": ["g"]},
+        "status": {"allowed": True}},
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        "metadata": {}, "spec": {"namespace": "ns"},
+        "status": {"resourceRules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}],
+                   "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/api"]}], "incomplete": False}},
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): {
+        "metadata": {}, "status": {"userInfo": {"username": "alice", "groups": ["system:authenticated"]}}},
 }
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from agent.serving_cert import ensure_serving_cert as ensure_agent_cert
 from master.apiserver.auth import ensure_credentials
+from master.apiserver.certs import issue_component_kubeconfigs, write_kubeconfig
 from master.apiserver.tls import ensure_serving_cert
 from master.store import SQLiteStore
 
@@ -51,6 +52,18 @@ def test_tokens_kubeconfigs_and_keys_are_private(tmp_path: Path) -> None:
     assert mode(data / "pki") == 0o700
     for name in ("tokens.json", "admin.kubeconfig", "node.kubeconfig", "pki/ca.key", "pki/apiserver.key"):
         assert mode(data / name) == 0o600, name
+    assert not list(data.glob("**/*.tmp"))
+
+
+def test_certificate_kubeconfigs_are_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    serving = ensure_serving_cert(data, "127.0.0.1")
+    issue_component_kubeconfigs(data, "https://127.0.0.1:6443", serving)
+    write_kubeconfig(tmp_path / "alice.kubeconfig", data_dir=data, server_url="https://127.0.0.1:6443", user="alice")
+    assert mode(data / "kubeconfigs") == 0o700
+    for name in ("admin", "scheduler", "controller-manager", "proxy"):
+        assert mode(data / "kubeconfigs" / f"{name}.kubeconfig") == 0o600, name
+    assert mode(tmp_path / "alice.kubeconfig") == 0o600
     assert not list(data.glob("**/*.tmp"))
 
 

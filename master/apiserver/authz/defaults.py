@@ -1,0 +1,315 @@
+"""The ClusterRoles and ClusterRoleBindings every cluster starts with.
+
+Written from Kubernetes' documented defaults ("Default roles and role bindings" in the RBAC
+reference, and kube-apiserver's bootstrap policy), reduced to the kinds Kajitori serves:
+``cluster-admin``, the user-facing ``admin``/``edit``/``view`` built by aggregation
+(``rbac.authorization.k8s.io/aggregate-to-*`` labels, so a labelled ClusterRole extends
+them), ``system:basic-user``, ``system:discovery``, ``system:public-info-viewer``,
+``system:node-proxier``, ``system:kube-scheduler``, ``system:kube-controller-manager`` and
+``system:node`` (unbound, as in Kubernetes >= 1.8: nodes are authorized by the Node
+authorizer). Kajitori adds three of its own (``kajitori:`` prefix): the rights its
+controllers use through the controller-manager identity (Kubernetes runs each controller
+with its own ServiceAccount instead), the proxy's load-balancer Leases, and the legacy
+shared node token's broad node rights (and the lab's ingress controllers', which run with it).
+Like kube-apiserver, the master creates the missing ones at every start and brings those still
+annotated ``autoupdate: "true"`` to this version's rules (``master.bootstrap.ensure_rbac_defaults``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from master.apiserver.authn import AUTHENTICATED, LEGACY_NODES, MASTERS
+
+READ = ["get", "list", "watch"]
+WRITE = ["create", "delete", "deletecollection", "patch", "update"]
+AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+
+
+def rule(
+    verbs: list[str], groups: list[str], resources: list[str], names: list[str] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"verbs": verbs, "apiGroups": groups, "resources": resources}
+    if names:
+        out["resourceNames"] = names
+    return out
+
+
+def urls(verbs: list[str], paths: list[str]) -> dict[str, Any]:
+    return {"verbs": verbs, "nonResourceURLs": paths}
+
+
+def _role(
+    name: str,
+    rules: list[dict[str, Any]],
+    *,
+    labels: dict[str, str] | None = None,
+    aggregate: str | None = None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "labels": {"kubernetes.io/bootstrapping": "rbac-defaults", **(labels or {})},
+        "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+    }
+    role: dict[str, Any] = {"metadata": meta, "rules": rules}
+    if aggregate:
+        role["aggregationRule"] = {
+            "clusterRoleSelectors": [{"matchLabels": {f"{AGGREGATE}{aggregate}": "true"}}]
+        }
+        role["rules"] = []
+    return role
+
+
+def _binding(name: str, role: str, subjects: list[tuple[str, str]]) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": name,
+            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
+            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
+        },
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [
+            {"kind": kind, "apiGroup": "rbac.authorization.k8s.io", "name": who} for kind, who in subjects
+        ],
+    }
+
+
+_DISCOVERY_URLS = [
+    "/api",
+    "/api/*",
+    "/apis",
+    "/apis/*",
+    "/healthz",
+    "/livez",
+    "/openapi",
+    "/openapi/*",
+    "/readyz",
+    "/version",
+    "/version/",
+]
+_PUBLIC_URLS = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
+
+NODE_RULES = [
+    rule(READ, [""], ["nodes"]),
+    rule(["create", "update", "patch", "delete"], [""], ["nodes"]),
+    rule(["update", "patch"], [""], ["nodes/status"]),
+    rule(READ, [""], ["pods", "services", "endpoints"]),
+    rule(["delete"], [""], ["pods"]),
+    rule(["update", "patch"], [""], ["pods/status"]),
+    rule(["create"], [""], ["pods/eviction"]),
+    rule(["create", "update", "patch"], ["", "events.k8s.io"], ["events"]),
+    rule(["get"], [""], ["secrets", "configmaps", "persistentvolumeclaims", "persistentvolumes"]),
+    rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"], ["leases"]),
+    rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+    rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews", "localsubjectaccessreviews"]),
+]
+"""Kubernetes' ``system:node`` rules, reduced to the kinds served; the Node authorizer narrows them per node."""
+
+_VIEW_CORE = [
+    "pods", "pods/status", "pods/log", "services", "services/status", "endpoints", "configmaps",
+    "persistentvolumeclaims", "persistentvolumeclaims/status", "serviceaccounts", "events",
+    "replicationcontrollers", "replicationcontrollers/scale", "replicationcontrollers/status",
+    "limitranges", "resourcequotas", "resourcequotas/status", "bindings", "namespaces", "namespaces/status",
+]  # fmt: skip
+_APPS = [
+    "daemonsets",
+    "deployments",
+    "deployments/scale",
+    "replicasets",
+    "replicasets/scale",
+    "statefulsets",
+    "statefulsets/scale",
+]
+
+
+def cluster_roles() -> list[dict[str, Any]]:
+    return [
+        _role("cluster-admin", [rule(["*"], ["*"], ["*"]), urls(["*"], ["*"])], labels={}),
+        _role("system:discovery", [urls(["get"], _DISCOVERY_URLS)]),
+        _role("system:public-info-viewer", [urls(["get"], _PUBLIC_URLS)]),
+        _role(
+            "system:basic-user",
+            [
+                rule(
+                    ["create"],
+                    ["authorization.k8s.io"],
+                    ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                ),
+                rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
+            ],
+        ),
+        _role("admin", [], aggregate="admin"),
+        _role("edit", [], aggregate="edit", labels={f"{AGGREGATE}admin": "true"}),
+        _role("view", [], aggregate="view", labels={f"{AGGREGATE}edit": "true"}),
+        _role(
+            "system:aggregate-to-admin",
+            [
+                rule([*READ, *WRITE], ["rbac.authorization.k8s.io"], ["roles", "rolebindings"]),
+                rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews"]),
+            ],
+            labels={f"{AGGREGATE}admin": "true"},
+        ),
+        _role(
+            "system:aggregate-to-edit",
+            [
+                rule(
+                    READ,
+                    [""],
+                    [
+                        "pods/attach",
+                        "pods/exec",
+                        "pods/portforward",
+                        "pods/proxy",
+                        "secrets",
+                        "services/proxy",
+                    ],
+                ),
+                rule(["impersonate"], [""], ["serviceaccounts"]),
+                rule(
+                    WRITE,
+                    [""],
+                    ["pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"],
+                ),
+                rule(["create"], [""], ["pods/eviction"]),
+                rule(
+                    WRITE,
+                    [""],
+                    [
+                        "configmaps",
+                        "events",
+                        "persistentvolumeclaims",
+                        "replicationcontrollers",
+                        "replicationcontrollers/scale",
+                        "secrets",
+                        "serviceaccounts",
+                        "services",
+                        "services/proxy",
+                    ],
+                ),
+                rule(["create"], [""], ["serviceaccounts/token"]),
+                rule(WRITE, ["apps"], [*_APPS, "deployments/rollback"]),
+                rule(WRITE, ["batch"], ["cronjobs", "jobs"]),
+                rule(WRITE, ["policy"], ["poddisruptionbudgets"]),
+                rule(WRITE, ["coordination.k8s.io"], ["leases"]),
+            ],
+            labels={f"{AGGREGATE}edit": "true"},
+        ),
+        _role(
+            "system:aggregate-to-view",
+            [
+                rule(READ, [""], _VIEW_CORE),
+                rule(
+                    READ,
+                    ["apps"],
+                    [
+                        *_APPS,
+                        "controllerrevisions",
+                        "daemonsets/status",
+                        "deployments/status",
+                        "replicasets/status",
+                        "statefulsets/status",
+                    ],
+                ),
+                rule(READ, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
+                rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+                rule(READ, ["coordination.k8s.io"], ["leases"]),
+            ],
+            labels={f"{AGGREGATE}view": "true"},
+        ),
+        _role(
+            "system:node-proxier",
+            [
+                rule(["list", "watch"], [""], ["endpoints", "services"]),
+                rule(READ, [""], ["nodes"]),
+                rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+                rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
+            ],
+        ),
+        _role(
+            "system:kube-scheduler",
+            [
+                rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+                rule(["create"], ["coordination.k8s.io"], ["leases"]),
+                rule(["get", "update"], ["coordination.k8s.io"], ["leases"], ["kube-scheduler"]),
+                rule(READ, [""], ["nodes", "namespaces"]),
+                rule(["delete", *READ], [""], ["pods"]),
+                rule(["create"], [""], ["bindings", "pods/binding"]),
+                rule(["patch", "update"], [""], ["pods/status"]),
+                rule(
+                    ["list", "watch"],
+                    [""],
+                    ["replicationcontrollers", "services", "persistentvolumeclaims", "persistentvolumes"],
+                ),
+                rule(["list", "watch"], ["apps"], ["replicasets", "statefulsets"]),
+                rule(["list", "watch"], ["policy"], ["poddisruptionbudgets"]),
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+            ],
+        ),
+        _role(
+            "system:kube-controller-manager",
+            [
+                rule(["create", "patch", "update"], ["", "events.k8s.io"], ["events"]),
+                rule(["create"], ["coordination.k8s.io"], ["leases"]),
+                rule(["get", "update"], ["coordination.k8s.io"], ["leases"], ["kube-controller-manager"]),
+                rule(["create"], [""], ["endpoints", "secrets", "serviceaccounts"]),
+                rule(["delete"], [""], ["secrets"]),
+                rule(["get"], [""], ["configmaps", "namespaces", "secrets", "serviceaccounts"]),
+                rule(["update"], [""], ["secrets", "serviceaccounts"]),
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+                rule(["list", "watch"], ["*"], ["*"]),
+                rule(["create"], [""], ["serviceaccounts/token"]),
+            ],
+        ),
+        _role("system:node", NODE_RULES),
+        _role(
+            "kajitori:controllers",
+            [rule([*READ, *WRITE], ["", "apps", "batch", "coordination.k8s.io", "events.k8s.io"], ["*"])],
+        ),
+        _role(
+            "kajitori:proxy-leases",
+            [
+                rule(
+                    ["get", "list", "watch", "create", "update", "patch", "delete"],
+                    ["coordination.k8s.io"],
+                    ["leases"],
+                )
+            ],
+        ),
+        _role(
+            "kajitori:legacy-node",
+            [
+                rule(["*"], ["", "coordination.k8s.io", "events.k8s.io"], ["*"]),
+                rule(READ, ["*"], ["*"]),
+                # The lab's ingress controllers run with the node token and publish Ingresses' addresses.
+                rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
+                urls(["get"], ["*"]),
+            ],
+        ),
+    ]
+
+
+def cluster_role_bindings() -> list[dict[str, Any]]:
+    return [
+        _binding("cluster-admin", "cluster-admin", [("Group", MASTERS)]),
+        _binding("system:discovery", "system:discovery", [("Group", AUTHENTICATED)]),
+        _binding("system:basic-user", "system:basic-user", [("Group", AUTHENTICATED)]),
+        _binding(
+            "system:public-info-viewer",
+            "system:public-info-viewer",
+            [("Group", AUTHENTICATED), ("Group", "system:unauthenticated")],
+        ),
+        _binding("system:node-proxier", "system:node-proxier", [("User", "system:kube-proxy")]),
+        _binding("system:kube-scheduler", "system:kube-scheduler", [("User", "system:kube-scheduler")]),
+        _binding(
+            "system:kube-controller-manager",
+            "system:kube-controller-manager",
+            [("User", "system:kube-controller-manager")],
+        ),
+        _binding(
+            "kajitori:controllers", "kajitori:controllers", [("User", "system:kube-controller-manager")]
+        ),
+        _binding("kajitori:proxy-leases", "kajitori:proxy-leases", [("User", "system:kube-proxy")]),
+        _binding("kajitori:legacy-node", "kajitori:legacy-node", [("Group", LEGACY_NODES)]),
+    ]

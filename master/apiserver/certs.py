@@ -1,0 +1,118 @@
+"""Client certificates signed by the cluster CA, and the kubeconfigs that carry them.
+
+A certificate's CN is the user and each O a group, as Kubernetes' x509 authenticator reads
+them (``master.apiserver.authn``). At every start the master writes, beside
+``admin.kubeconfig``, the kubeconfigs of the cluster's own identities with fresh
+certificates for its current address (``kubeconfigs/<name>.kubeconfig``, keys 0600): ``admin`` (``kubernetes-admin`` in
+``system:masters``), ``scheduler`` (``system:kube-scheduler``), ``controller-manager``
+(``system:kube-controller-manager``) and ``proxy`` (``system:kube-proxy``), as Kubernetes
+The Hard Way lays them out. ``kajitori certs issue`` makes one for a node
+(``system:node:<name>`` in ``system:nodes``) or any user. Client certificates live one
+year (kubeadm's default); renewal is a later step.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from kajitori import config
+from kajitori.private_files import ensure_private_dir
+from master.apiserver.authn import MASTERS, NODE_PREFIX, NODES
+from master.apiserver.tls import ServingFiles
+
+CLIENT_DAYS = 365
+
+COMPONENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "admin": ("kubernetes-admin", (MASTERS,)),
+    "scheduler": ("system:kube-scheduler", ()),
+    "controller-manager": ("system:kube-controller-manager", ()),
+    "proxy": ("system:kube-proxy", ()),
+}
+"""File name -> (user, groups) of the kubeconfigs a master writes at start."""
+
+
+def node_identity(node: str) -> tuple[str, tuple[str, ...]]:
+    return f"{NODE_PREFIX}{node}", (NODES,)
+
+
+def _load_ca(pki: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = serialization.load_pem_private_key((pki / "ca.key").read_bytes(), password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{pki / 'ca.key'} is not an EC key")
+    return key, x509.load_pem_x509_certificate((pki / "ca.crt").read_bytes())
+
+
+def issue_client_certificate(
+    pki: Path, user: str, groups: tuple[str, ...] = (), *, days: int = CLIENT_DAYS
+) -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) for ``user`` in ``groups``, signed by the CA in ``pki``."""
+    ca_key, ca_cert = _load_ca(pki)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name(
+        [
+            *(x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups),
+            x509.NameAttribute(NameOID.COMMON_NAME, user),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def write_kubeconfig(
+    path: Path, *, data_dir: Path, server_url: str, user: str, groups: tuple[str, ...] = ()
+) -> Path:
+    """A kubeconfig (0600) for ``user`` with a fresh certificate of the cluster CA in ``data_dir/pki``."""
+    pki = data_dir / "pki"
+    cert_pem, key_pem = issue_client_certificate(pki, user, groups)
+    ca_pem = (pki / "ca.crt").read_bytes()
+    return config.write(
+        path, server_url, None, user=user, ca_pem=ca_pem, client_cert_pem=cert_pem, client_key_pem=key_pem
+    )
+
+
+def issue_component_kubeconfigs(data_dir: Path, server_url: str, serving: ServingFiles) -> None:
+    """The kubeconfigs of ``COMPONENTS`` in ``data_dir/kubeconfigs/`` (earlier certificates stay valid until they expire)."""
+    folder = data_dir / "kubeconfigs"
+    ensure_private_dir(folder)
+    for name, (user, groups) in COMPONENTS.items():
+        write_kubeconfig(
+            folder / f"{name}.kubeconfig", data_dir=data_dir, server_url=server_url, user=user, groups=groups
+        )
