@@ -46,6 +46,14 @@ def namespace(lab_api: ApiClient) -> Iterator[str]:
         api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts", body={"metadata": {"name": "lister"}})
     except Exception:
         pass
+    try:  # lister may read its own namespace (RBAC's view), nothing else
+        api.request("POST", f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NAMESPACE}/rolebindings", body={
+            "metadata": {"name": "lister-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "lister", "namespace": NAMESPACE}],
+        })  # fmt: skip
+    except Exception:
+        pass
     yield NAMESPACE
     try:
         api.request("DELETE", f"/api/v1/namespaces/{NAMESPACE}")
@@ -81,6 +89,12 @@ def test_a_pod_lists_pods_of_its_namespace_with_its_serviceaccount_token(lab_api
     code, output = pod_exec(api, namespace, "curl-lister", ["sh", "-c", f'curl -s -o /dev/null -w "%{{http_code}}" --cacert {SA_DIR}/ca.crt '
                                                                        f'-H "Authorization: Bearer forged" https://$KUBERNETES_SERVICE_HOST/api/v1/pods'])  # fmt: skip
     assert output == "401"
+    elsewhere = (
+        f'curl -s -o /dev/null -w "%{{http_code}}" --cacert {SA_DIR}/ca.crt -H "Authorization: Bearer $(cat {SA_DIR}/token)" '
+        '"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/default/pods"'
+    )
+    code, output = pod_exec(api, namespace, "curl-lister", ["sh", "-c", elsewhere])
+    assert output == "403", output
 
 
 @pytest.mark.skipif(not PYTHON_IMAGE, reason="KAJITORI_E2E_PYTHON_IMAGE names no image with python3 and the kubernetes package")

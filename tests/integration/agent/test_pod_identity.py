@@ -27,6 +27,7 @@ from tests.integration.agent.agent_process import (
     wait_for,
 )
 from tests.support.master_process import MasterProcess
+from tests.support.rbac import bind_cluster_role
 from tests.support.session_names import session_name
 
 pytestmark = pytest.mark.integration
@@ -37,6 +38,9 @@ SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 @pytest.fixture(scope="module")
 def agent(master: MasterProcess, docker_api: docker.APIClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
+    # The pods here run as default's ServiceAccount, which lists and execs there (RBAC's edit).
+    with master.client() as admin:
+        bind_cluster_role(admin, "default", "edit", group="system:serviceaccounts:default")
     remove_node_objects(docker_api, NODE)
     proc = AgentProcess(master, NODE, tmp_path_factory.mktemp("agent")).start()
     yield proc

@@ -20,6 +20,7 @@ from master.apiserver.serviceaccount_tokens import ServiceAccountTokens, ensure_
 from tests.integration.api.test_kubectl_protobuf import run, version  # noqa: F401  (the kubectl-version fixture)
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
+from tests.support.rbac import bind_cluster_role
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +40,8 @@ def full_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MasterProc
 @pytest.fixture(scope="module")
 def admin(full_master: MasterProcess) -> Iterator[ApiClient]:
     client = full_master.client()
+    # Authenticated is not authorized: the ServiceAccounts of default may read there (RBAC's view).
+    bind_cluster_role(client, "default", "view", group="system:serviceaccounts:default")
     yield client
     client.close()
 
