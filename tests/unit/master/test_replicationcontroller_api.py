@@ -70,3 +70,25 @@ def test_the_table_has_kubectls_columns(tmp_path: Path) -> None:
         assert names[:5] == ["Name", "Desired", "Current", "Ready", "Age"]
         assert table["rows"][0]["cells"][:4] == ["web", "3", "0", "0"]
         assert table["rows"][0]["cells"][-1] == "app=web"
+
+
+def test_a_strategic_merge_patch_merges_the_templates_containers_by_name(tmp_path: Path) -> None:
+    with api_server(tmp_path) as (http, _store):
+        body = rc()
+        body["spec"]["template"]["spec"] = {"containers": [{"name": "web", "image": "nginx:1.27"}, {"name": "side", "image": "busybox:1"}]}
+        assert http.post(RCS, json=body).status_code == 201
+        patch = {"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:1.28"}]}}}}
+        r = http.patch(f"{RCS}/web", json=patch, headers={"Content-Type": "application/strategic-merge-patch+json"})
+        assert r.status_code == 200, r.text
+        containers = r.json()["spec"]["template"]["spec"]["containers"]
+        assert [(c["name"], c["image"]) for c in containers] == [("web", "nginx:1.28"), ("side", "busybox:1")]
+
+
+def test_openapi_v3_describes_the_kind(tmp_path: Path) -> None:
+    with api_server(tmp_path) as (http, _store):
+        schemas = http.get("/openapi/v3/api/v1").json()["components"]["schemas"]
+        rc_schema = schemas["io.k8s.api.core.v1.ReplicationController"]
+        assert rc_schema["x-kubernetes-group-version-kind"] == [{"group": "", "version": "v1", "kind": "ReplicationController"}]
+        assert rc_schema["description"].startswith("A ReplicationController")
+        selector = schemas["io.k8s.api.core.v1.ReplicationControllerSpec"]["properties"]["selector"]
+        assert selector["type"] == "object" and selector["additionalProperties"]["type"] == "string"
