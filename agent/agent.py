@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from agent.claims import ApiClaimSource, reclaim_released_volumes
 from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
 from agent.metrics import AgentMetrics, CountingRuntime, running_pods
-from agent.node_status import NodeStatusReporter
+from agent.node_status import NodeStatusReporter, renew_node_lease
 from agent.pod_identity import PodIdentity
 from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.pod_workers import PodWorkers
@@ -85,6 +86,10 @@ class Agent:
         client: ApiClient | None = None,
     ) -> None:
         self.settings = settings
+        self.client = client or ApiClient.from_kubeconfig(settings.kubeconfig)
+        # The heartbeat comes before the runtime (a Docker client), the informer and the rest:
+        # a restarted agent on a busy machine must renew within the master's grace period.
+        self._renew_lease_early()
         # Pod syncs read what runs from the cache (kept right by the runtime-events loop below)
         # instead of listing and inspecting on every sync.
         self.metrics = AgentMetrics()
@@ -92,7 +97,6 @@ class Agent:
         # Runtime errors are counted under the cache, where the calls reach the runtime.
         self.runtime = CachedRuntime(cast(ContainerRuntime, CountingRuntime(self._inner_runtime, self.metrics)))
         self.metrics.running_pods = lambda: running_pods(self.runtime)
-        self.client = client or ApiClient.from_kubeconfig(settings.kubeconfig)
         self._stop = threading.Event()
         self.node = NodeStatusReporter(self.client, self.runtime, settings)
         self.informer: Informer[Pod] = Informer(
@@ -187,6 +191,15 @@ class Agent:
             self.node.renew_lease()
         except Exception as exc:  # the master may be down; the heartbeat loop retries
             log.info("lease not renewed while %s: %s", why, exc)
+
+    def _renew_lease_early(self) -> None:
+        try:
+            renew_node_lease(
+                self.client, self.settings.node_name,
+                duration_s=self.settings.heartbeat.lease_duration_s, now=datetime.now(UTC),
+            )  # fmt: skip
+        except Exception as exc:  # the master may be down; start() and the heartbeat loop retry
+            log.info("lease not renewed while constructing the agent: %s", exc)
 
     def run_forever(self) -> None:
         self.start()
