@@ -118,6 +118,10 @@ def demo(lab_api: ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 lab_api.request("DELETE", path)
             except NotFoundError:
                 pass
+        # The tests after this one (drain) count the pods on a node: hello's must be gone, not
+        # only its Deployment (its pods end after their grace period).
+        wait_until("hello's pods gone", lambda: not lab_api.request(
+            "GET", "/api/v1/namespaces/default/pods", params={"labelSelector": "app=hello"})["items"], timeout_s=120)  # fmt: skip
 
 
 def _pod_name(answer: tuple[int, str] | None, prefix: str) -> bool:
