@@ -1,10 +1,11 @@
 """Commands `kajitori rollout status|history|undo` and `kajitori set image`, as kubectl's
-(``rollout status`` also of DaemonSets and StatefulSets, with kubectl's status viewers' words).
+(of Deployments, DaemonSets and StatefulSets, with kubectl's status viewers' words).
 
 A Deployment's revisions are its ReplicaSets (those it controls), numbered by their
-``deployment.kubernetes.io/revision`` annotation. ``undo`` copies the pod template
-of the previous (or the named) revision back into the Deployment; the Deployment
-controller then finds that ReplicaSet again and rolls to it as the newest revision.
+``deployment.kubernetes.io/revision`` annotation; a DaemonSet's or StatefulSet's are its
+ControllerRevisions. ``undo`` copies the pod template of the previous (or the named)
+revision back into the object; its controller then finds that revision again and rolls
+to it as the newest one.
 ``status`` watches the Deployment until the rollout is complete.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -24,8 +26,9 @@ Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 HASH_LABEL = "pod-template-hash"
+REVISION_HASH_LABEL = "controller-revision-hash"
 
-rollout_app = typer.Typer(help="Manage the rollout of a Deployment: status, history, undo.", no_args_is_help=True)
+rollout_app = typer.Typer(help="Manage the rollout of a Deployment, DaemonSet or StatefulSet: status, history, undo.", no_args_is_help=True)
 app.add_typer(rollout_app, name="rollout")
 set_app = typer.Typer(help="Set fields of objects: image.", no_args_is_help=True)
 app.add_typer(set_app, name="set")
@@ -38,11 +41,29 @@ def _deployment_name(target: str, name: str | None) -> str:
         name = rest
     else:
         kind = target
-    if kind.lower() not in ("deployment", "deployments", "deploy", "deployment.apps"):
-        raise CliError(f'rollout and set image support Deployments only, not "{kind}"')
+    if kind.lower() not in DEPLOYMENT_KINDS:
+        raise CliError(f'set image supports Deployments only, not "{kind}"')
     if not name:
         raise CliError("a deployment name is required: deployment/NAME")
     return name
+
+
+DEPLOYMENT_KINDS = ("deployment", "deployments", "deploy", "deployment.apps")
+DAEMONSET_KINDS = ("daemonset", "daemonsets", "ds", "daemonset.apps")
+STATEFULSET_KINDS = ("statefulset", "statefulsets", "sts", "statefulset.apps")
+
+
+def _rollout_target(target: str, name: str | None) -> tuple[str, str]:
+    """`deployment/web`, `ds/logs`, `statefulset web` -> (resource plural, name)."""
+    kind, sep, rest = target.partition("/")
+    if sep:
+        name = rest
+    for plural, kinds in (("deployments", DEPLOYMENT_KINDS), ("daemonsets", DAEMONSET_KINDS), ("statefulsets", STATEFULSET_KINDS)):
+        if kind.lower() in kinds:
+            if not name:
+                raise CliError(f"a name is required: {kinds[0]}/NAME")
+            return plural, name
+    raise CliError(f'no rollout history for "{kind}": Deployments, DaemonSets and StatefulSets have one')
 
 
 def _resources() -> tuple[Any, Any]:
@@ -58,96 +79,128 @@ def _revision(rs: Obj) -> int:
         return 0
 
 
-def _history(session: Session, deployment: Obj) -> list[Obj]:
-    """The Deployment's ReplicaSets, oldest revision first."""
-    _, replicasets = _resources()
-    uid = deployment["metadata"]["uid"]
-    items = session.client.list_raw(replicasets, session.namespace).get("items") or []
-    owned = [
-        rs for rs in items
-        if any(r.get("uid") == uid and r.get("controller") for r in rs["metadata"].get("ownerReferences") or [])
-    ]  # fmt: skip
-    return sorted(owned, key=_revision)
+def _controlled_by(owner: Obj, items: list[Obj]) -> list[Obj]:
+    uid = owner["metadata"]["uid"]
+    return [o for o in items if any(r.get("uid") == uid and r.get("controller") for r in o["metadata"].get("ownerReferences") or [])]
 
 
-def _load(target: str, name: str | None, namespace: str | None, kubeconfig: str | None) -> tuple[Session, str, Obj, list[Obj]]:
-    """The session, the Deployment's name, the Deployment, and its ReplicaSets oldest revision first."""
-    deploy_name = _deployment_name(target, name)
+@dataclass(frozen=True)
+class Revision:
+    """One entry of a rollout history: its number, change-cause and pod template."""
+
+    number: int
+    cause: str | None
+    template: Obj
+
+
+def _history(session: Session, plural: str, owner: Obj) -> list[Revision]:
+    """The object's revisions, oldest first: a Deployment's ReplicaSets (numbered by their
+    revision annotation), a DaemonSet's or StatefulSet's ControllerRevisions (their ``revision``;
+    the template is in ``data``, the patch that puts it back)."""
+    from kajitori.api.registry import by_name
+
+    if plural == "deployments":
+        _, replicasets = _resources()
+        owned = _controlled_by(owner, session.client.list_raw(replicasets, session.namespace).get("items") or [])
+        found = [Revision(_revision(rs), (rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE), rs["spec"]["template"]) for rs in owned]
+    else:
+        items = session.client.list_raw(by_name("controllerrevisions"), session.namespace).get("items") or []
+        found = []
+        for cr in _controlled_by(owner, items):
+            template = dict(((cr.get("data") or {}).get("spec") or {}).get("template") or {})
+            template.pop("$patch", None)
+            found.append(Revision(int(cr.get("revision") or 0), (cr["metadata"].get("annotations") or {}).get(CHANGE_CAUSE), template))
+    return sorted(found, key=lambda r: r.number)
+
+
+def _load(target: str, name: str | None, namespace: str | None, kubeconfig: str | None) -> tuple[Session, str, str, Obj, list[Revision]]:
+    """The session, the resource plural, the object's name, the object, and its revisions oldest first."""
+    from kajitori.api.registry import by_name
+
+    plural, obj_name = _rollout_target(target, name)
     session = open_session(kubeconfig, namespace)
-    deployments, _ = _resources()
-    deployment = session.client.get_raw(deployments, deploy_name, session.namespace)
-    return session, deploy_name, deployment, _history(session, deployment)
+    obj = session.client.get_raw(by_name(plural), obj_name, session.namespace)
+    return session, plural, obj_name, obj, _history(session, plural, obj)
 
 
-def _find_revision(revisions: list[Obj], number: int, missing: str) -> Obj:
-    match = next((rs for rs in revisions if _revision(rs) == number), None)
+def _find_revision(revisions: list[Revision], number: int, missing: str) -> Revision:
+    match = next((r for r in revisions if r.number == number), None)
     if match is None:
         raise CliError(missing)
     return match
 
 
+def _kind_ref(plural: str, name: str) -> str:
+    """`deployment.apps/web`, as kubectl names the object in its answers."""
+    return f"{plural[:-1]}.apps/{name}"
+
+
 @rollout_app.command("history")
 def history(
-    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    target: Annotated[str, typer.Argument(help="deployment/NAME, daemonset/NAME or statefulset/NAME")],
     name: Annotated[str | None, typer.Argument(help="NAME (when the kind is given alone)")] = None,
     revision: Annotated[int, typer.Option("--revision", help="Show the template of this revision.")] = 0,
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """List a Deployment's revisions (and their change-cause), or show one revision's template."""
+    """List the revisions of a Deployment, DaemonSet or StatefulSet (and their change-cause),
+    or show one revision's template."""
     import yaml
 
     with failures_reported():
-        _, deploy_name, _, revisions = _load(target, name, namespace, kubeconfig)
+        _, plural, obj_name, _, revisions = _load(target, name, namespace, kubeconfig)
+        ref = _kind_ref(plural, obj_name)
         if revision:
             match = _find_revision(revisions, revision, f"unable to find the specified revision {revision}")
-            typer.echo(f'deployment.apps/{deploy_name} with revision #{revision}')
-            typer.echo(yaml.safe_dump({"Pod Template": match["spec"]["template"]}, sort_keys=False), nl=False)
+            typer.echo(f"{ref} with revision #{revision}")
+            typer.echo(yaml.safe_dump({"Pod Template": match.template}, sort_keys=False), nl=False)
             return
-        typer.echo(f"deployment.apps/{deploy_name}")
+        typer.echo(ref)
         typer.echo(f"{'REVISION':<10}{'CHANGE-CAUSE'}")
-        for rs in revisions:
-            cause = ((rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)) or "<none>"
-            typer.echo(f"{_revision(rs):<10}{cause}")
+        for r in revisions:
+            typer.echo(f"{r.number:<10}{r.cause or '<none>'}")
 
 
 @rollout_app.command("undo")
 def undo(
-    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    target: Annotated[str, typer.Argument(help="deployment/NAME, daemonset/NAME or statefulset/NAME")],
     name: Annotated[str | None, typer.Argument(help="NAME (when the kind is given alone)")] = None,
     to_revision: Annotated[int, typer.Option("--to-revision", help="The revision to go back to (0: the previous one).")] = 0,
     namespace: Namespace = None,
     kubeconfig: Kubeconfig = None,
 ) -> None:
-    """Roll a Deployment back to its previous revision (or --to-revision N)."""
+    """Roll a Deployment, DaemonSet or StatefulSet back to its previous revision (or --to-revision N)."""
+    from kajitori.api.registry import by_name
+
     with failures_reported():
-        session, deploy_name, deployment, revisions = _load(target, name, namespace, kubeconfig)
-        deployments, _ = _resources()
-        current = _revision(revisions[-1]) if revisions else 0
+        session, plural, obj_name, obj, revisions = _load(target, name, namespace, kubeconfig)
+        ref = _kind_ref(plural, obj_name)
+        current = revisions[-1].number if revisions else 0
         if to_revision:
             match = _find_revision(revisions, to_revision, f"unable to find specified revision {to_revision} in history")
         else:
-            older = [rs for rs in revisions if _revision(rs) < current]
+            older = [r for r in revisions if r.number < current]
             if not older:
-                raise CliError(f'no rollout history found for deployment "{deploy_name}"')
+                raise CliError(f'no rollout history found for {plural[:-1]} "{obj_name}"')
             match = older[-1]
-        template = dict(match["spec"]["template"])
+        template = dict(match.template)
         meta = dict(template.get("metadata") or {})
-        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+        # The hash labels are the controllers' (pod-template-hash, controller-revision-hash), not the template's.
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k not in (HASH_LABEL, REVISION_HASH_LABEL)}
         template["metadata"] = {**meta, "labels": labels}
-        if template == deployment["spec"]["template"]:
-            typer.echo(f"deployment.apps/{deploy_name} skipped rollback (current template already matches revision {_revision(match)})")
+        if template == obj["spec"]["template"]:
+            typer.echo(f"{ref} skipped rollback (current template already matches revision {match.number})")
             return
-        deployment["spec"]["template"] = template
-        annotations = dict(deployment["metadata"].get("annotations") or {})
-        cause = (match["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
-        if cause:
-            annotations[CHANGE_CAUSE] = cause
+        obj["spec"]["template"] = template
+        annotations = dict(obj["metadata"].get("annotations") or {})
+        if match.cause:
+            annotations[CHANGE_CAUSE] = match.cause
         else:
             annotations.pop(CHANGE_CAUSE, None)
-        deployment["metadata"]["annotations"] = annotations or None
-        session.client.update_raw(deployments, deployment, session.namespace)
-        typer.echo(f"deployment.apps/{deploy_name} rolled back")
+        obj["metadata"]["annotations"] = annotations or None
+        # An update with the read resourceVersion: a change made meanwhile answers 409, not lost.
+        session.client.update_raw(by_name(plural), obj, session.namespace)
+        typer.echo(f"{ref} rolled back")
 
 
 def rollout_progress(deployment: Obj) -> tuple[bool, str]:
@@ -172,8 +225,6 @@ def rollout_progress(deployment: Obj) -> tuple[bool, str]:
     return True, f'deployment "{name}" successfully rolled out'
 
 
-DAEMONSET_KINDS = ("daemonset", "daemonsets", "ds", "daemonset.apps")
-
 
 def daemonset_progress(ds: Obj) -> tuple[bool, str]:
     """(done?, kubectl's message) for a DaemonSet's status, as kubectl's DaemonSetStatusViewer words it."""
@@ -192,8 +243,6 @@ def daemonset_progress(ds: Obj) -> tuple[bool, str]:
         return False, f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} updated pods are available...'
     return True, f'daemon set "{name}" successfully rolled out'
 
-
-STATEFULSET_KINDS = ("statefulset", "statefulsets", "sts", "statefulset.apps")
 
 
 def statefulset_progress(sts: Obj) -> tuple[bool, str]:
@@ -243,7 +292,7 @@ def _follow(read: Callable[[], Obj], progress: Callable[[Obj], tuple[bool, str]]
 
 @rollout_app.command("status")
 def status(
-    target: Annotated[str, typer.Argument(help="deployment/NAME")],
+    target: Annotated[str, typer.Argument(help="deployment/NAME, daemonset/NAME or statefulset/NAME")],
     name: Annotated[str | None, typer.Argument(help="NAME (when the kind is given alone)")] = None,
     watch: Annotated[bool, typer.Option("--watch/--no-watch", "-w", help="Wait until the rollout finishes.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait (0: no limit).")] = 0.0,
@@ -252,32 +301,14 @@ def status(
 ) -> None:
     """Follow a Deployment's rollout until it is complete (exit 1 on --timeout or once it
     exceeds its progressDeadlineSeconds)."""
+    from kajitori.api.registry import by_name
+
     with failures_reported():
-        kind, sep, rest = target.partition("/")
-        if kind.lower() in DAEMONSET_KINDS:
-            ds_name = rest if sep else name
-            if not ds_name:
-                raise CliError("a daemon set name is required: daemonset/NAME")
-            from kajitori.api.registry import by_name
-
-            session = open_session(kubeconfig, namespace)
-            daemonsets = by_name("daemonsets")
-            _follow(lambda: session.client.get_raw(daemonsets, ds_name, session.namespace), daemonset_progress, watch, timeout)
-            return
-        if kind.lower() in STATEFULSET_KINDS:
-            sts_name = rest if sep else name
-            if not sts_name:
-                raise CliError("a statefulset name is required: statefulset/NAME")
-            from kajitori.api.registry import by_name
-
-            session = open_session(kubeconfig, namespace)
-            sets = by_name("statefulsets")
-            _follow(lambda: session.client.get_raw(sets, sts_name, session.namespace), statefulset_progress, watch, timeout)
-            return
-        deploy_name = _deployment_name(target, name)
+        plural, obj_name = _rollout_target(target, name)
+        progress = {"deployments": rollout_progress, "daemonsets": daemonset_progress, "statefulsets": statefulset_progress}[plural]
         session = open_session(kubeconfig, namespace)
-        deployments, _ = _resources()
-        _follow(lambda: session.client.get_raw(deployments, deploy_name, session.namespace), rollout_progress, watch, timeout)
+        resource = by_name(plural)
+        _follow(lambda: session.client.get_raw(resource, obj_name, session.namespace), progress, watch, timeout)
 
 
 @set_app.command("image")

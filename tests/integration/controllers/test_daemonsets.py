@@ -316,10 +316,24 @@ def test_kubectl_rollout_history_and_undo_of_a_daemonset_use_its_controller_revi
     wait_for(lambda: image() == "kajitori/busybox:2" and settled(client, "logs", 1), what="logs on busybox:2")
     revisions = sorted((r.revision, r.metadata.name) for r in client.list(ControllerRevision, "default").items)
     assert [number for number, _ in revisions] == [1, 2]
-    if kubectl_binary("1.33") is None:
-        return
-    history = run(cluster_master, "1.33", "rollout", "history", "daemonset/logs", "-n", "default").stdout.split()
-    assert history[:4] == ["daemonset.apps/logs", "REVISION", "CHANGE-CAUSE", "1"]
-    assert run(cluster_master, "1.33", "rollout", "undo", "daemonset/logs", "-n", "default").stdout.strip() == "daemonset.apps/logs rolled back"
-    wait_for(lambda: image() == "kajitori/busybox:1" and settled(client, "logs", 1), what="logs back on busybox:1")
-    wait_for(lambda: sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3], what="revision 1 renumbered 3")
+    if kubectl_binary("1.33") is not None:
+        history = run(cluster_master, "1.33", "rollout", "history", "daemonset/logs", "-n", "default").stdout.split()
+        assert history[:4] == ["daemonset.apps/logs", "REVISION", "CHANGE-CAUSE", "1"]
+        assert run(cluster_master, "1.33", "rollout", "undo", "daemonset/logs", "-n", "default").stdout.strip() == "daemonset.apps/logs rolled back"
+        wait_for(lambda: image() == "kajitori/busybox:1" and settled(client, "logs", 1), what="logs back on busybox:1")
+        wait_for(lambda: sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3], what="revision 1 renumbered 3")
+
+    # Kajitori's own rollout history and undo read the same ControllerRevisions.
+    kube = ["-n", "default", "--kubeconfig", str(cluster_master.kubeconfig)]
+    numbers = sorted(r.revision for r in client.list(ControllerRevision, "default").items)
+    said = CliRunner().invoke(app, ["rollout", "history", "ds/logs", *kube])
+    assert said.exit_code == 0, said.output
+    assert said.output.split()[:3] == ["daemonset.apps/logs", "REVISION", "CHANGE-CAUSE"]
+    assert said.output.split()[3::2] == [str(n) for n in numbers]
+    before = image()
+    other = "kajitori/busybox:2" if before == "kajitori/busybox:1" else "kajitori/busybox:1"
+    said = CliRunner().invoke(app, ["rollout", "undo", "daemonset/logs", *kube])
+    assert (said.exit_code, said.output.strip()) == (0, "daemonset.apps/logs rolled back")
+    wait_for(lambda: image() == other and settled(client, "logs", 1), what=f"logs back on {other}")
+    said = CliRunner().invoke(app, ["rollout", "undo", "daemonset/logs", "--to-revision", "99", *kube])
+    assert said.exit_code == 1 and "unable to find specified revision 99 in history" in said.output

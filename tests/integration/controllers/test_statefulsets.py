@@ -146,7 +146,10 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
         return [p.spec.containers[0].image if p is not None and is_ready(p) else None for p in found]
 
     wait_for(lambda: images() == ["nginx:1.25", "nginx:1.25", "nginx:1.26"], what="only db-2 updated", timeout=60)
-    status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).updatedReplicas == 1 and s, what="status of the partition")
+    # The status is written on its own turn: wait for the counts the pods already show (the
+    # status may first say db-2 updated but not yet ready).
+    status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).updatedReplicas == 1 and s.readyReplicas == 3 and s,
+                      what="status of the partition")  # fmt: skip
     assert status.currentRevision == first and status.updateRevision != first
     assert (status.currentReplicas, status.updatedReplicas, status.readyReplicas) == (2, 1, 3)
     if kubectl_binary("1.33") is not None:  # what kubectl's StatefulSet status viewer reads
@@ -155,8 +158,8 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
 
     client.patch(StatefulSet, "db", {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}}, "default")
     wait_for(lambda: images() == ["nginx:1.26"] * 3, what="all updated", timeout=90)
-    status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).currentRevision == s.updateRevision and s,
-                      what="the update revision current")  # fmt: skip
+    status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).currentRevision == s.updateRevision
+                      and s.readyReplicas == 3 and s, what="the update revision current")  # fmt: skip
     assert (status.currentReplicas, status.updatedReplicas, status.readyReplicas) == (3, 3, 3)
     if kubectl_binary("1.33") is not None:
         said = run(cluster_master, "1.33", "rollout", "status", "sts/db", "-n", "default", "--timeout=60s").stdout
@@ -164,15 +167,29 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
         assert said.strip() == "partitioned roll out complete: 3 new pods have been updated..."
     numbers = sorted(r.revision for r in client.list(ControllerRevision, "default").items)
     assert numbers == [1, 2]
-    if kubectl_binary("1.33") is None:
-        return
-    # kubectl's history and undo read and apply the ControllerRevisions as on Kubernetes.
-    history = run(cluster_master, "1.33", "rollout", "history", "sts/db", "-n", "default").stdout.split()
-    assert history[:4] == ["statefulset.apps/db", "REVISION", "CHANGE-CAUSE", "1"] and history[history.index("2") - 1] == "<none>"
-    undone = run(cluster_master, "1.33", "rollout", "undo", "sts/db", "-n", "default").stdout.strip()
-    assert undone == "statefulset.apps/db rolled back"
-    wait_for(lambda: images() == ["nginx:1.25"] * 3, what="all back on nginx:1.25", timeout=90)
-    assert sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3]
+    if kubectl_binary("1.33") is not None:
+        # kubectl's history and undo read and apply the ControllerRevisions as on Kubernetes.
+        history = run(cluster_master, "1.33", "rollout", "history", "sts/db", "-n", "default").stdout.split()
+        assert history[:4] == ["statefulset.apps/db", "REVISION", "CHANGE-CAUSE", "1"] and history[history.index("2") - 1] == "<none>"
+        undone = run(cluster_master, "1.33", "rollout", "undo", "sts/db", "-n", "default").stdout.strip()
+        assert undone == "statefulset.apps/db rolled back"
+        wait_for(lambda: images() == ["nginx:1.25"] * 3, what="all back on nginx:1.25", timeout=90)
+        assert sorted(r.revision for r in client.list(ControllerRevision, "default").items) == [2, 3]
+
+    # Kajitori's own history and undo do the same.
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    kube = ["-n", "default", "--kubeconfig", str(cluster_master.kubeconfig)]
+    numbers = sorted(r.revision for r in client.list(ControllerRevision, "default").items)
+    said = CliRunner().invoke(app, ["rollout", "history", "statefulset/db", *kube])
+    assert said.exit_code == 0, said.output
+    assert said.output.split()[:3] == ["statefulset.apps/db", "REVISION", "CHANGE-CAUSE"] and said.output.split()[3::2] == [str(n) for n in numbers]
+    other = "nginx:1.26" if images()[0] == "nginx:1.25" else "nginx:1.25"
+    said = CliRunner().invoke(app, ["rollout", "undo", "sts/db", *kube])
+    assert (said.exit_code, said.output.strip()) == (0, "statefulset.apps/db rolled back")
+    wait_for(lambda: images() == [other] * 3, what=f"all on {other}", timeout=90)
 
 
 def claim_names(client: ApiClient) -> set[str]:
