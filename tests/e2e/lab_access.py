@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import docker
 
 from kajitori.client import ApiClient, NotFoundError
 from lab.failover import app_pods, pod_ready, wait_until
+
+T = TypeVar("T")
 
 TOOLS_IMAGE = "kajitori/tools:1"
 MANAGED_LABEL = "io.kajitori.managed"
@@ -103,3 +106,18 @@ def wait_nginx_ready(api: ApiClient, replicas: int = 3, timeout_s: float = 90.0)
 def settle(seconds: float) -> None:
     """An observation window: long enough for a wrong change to show, bounded."""
     time.sleep(seconds)
+
+
+def wait_for_value(what: str, check: Callable[[], T | None], *, timeout_s: float) -> T:
+    """`check()`'s first truthy answer; the deadline only keeps a broken run from hanging."""
+    give_up = time.monotonic() + timeout_s
+    while not (result := check()):
+        if time.monotonic() > give_up:
+            raise AssertionError(f"{what}: not within {timeout_s:g} s")
+        time.sleep(0.5)
+    return result
+
+
+def address_holders(ip: str, machines: list[str]) -> list[str]:
+    """Which of the lab `machines` carry `ip` on an interface (a load-balancer address)."""
+    return [m for m in machines if f" {ip}/32 " in machine_sh(m, "ip -o -4 addr show")[1]]

@@ -11,6 +11,10 @@ NodePort (0.1 s apart, each request a new connection ending within 5 s):
   within 20 s, >= 95 % of the client's requests answered and none waiting over 5 s;
   node1 comes back Ready and its dockerd keeps no container of a pod no longer bound
   to it.
+- During that loss, a `type: LoadBalancer` Service for nginx whose address node1 holds
+  (its name is chosen so that the L2 election picks node1) moves to node2, and a second
+  bounded client on `http://<address>/` gets answers again; once node1 is back, exactly
+  one node holds the address.
 
 The figures are printed (bench/failover records them in bench/results)."""
 
@@ -18,14 +22,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 
-from kajitori.client import ApiClient
+from kajitori.client import ApiClient, NotFoundError
 from lab.failover import (
     BoundedClient,
     FailoverFigures,
@@ -34,8 +41,9 @@ from lab.failover import (
     measure_reboot,
     spread_over_nodes,
 )
+from net.l2_election import elect
 from tests.e2e.conftest import ADMIN_KUBECONFIG, NODES, ROOT
-from tests.e2e.lab_access import stale_containers, wait_nginx_ready
+from tests.e2e.lab_access import address_holders, stale_containers, wait_for_value, wait_nginx_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -73,25 +81,126 @@ def quick_reboot(lab: Path, lab_api: ApiClient, request: pytest.FixtureRequest) 
     return figures
 
 
+def lb_service_name_held_by(node: str) -> str:
+    """A Service name whose address the L2 election gives to `node` while both nodes are up."""
+    return next(n for n in (f"nginx-lb-{i}" for i in range(100)) if elect(f"default/{n}", list(NODES)) == node)
+
+
+LB_NAME = lb_service_name_held_by(LOST)
+
+
+def _external_ip(api: ApiClient) -> str | None:
+    svc = api.request("GET", f"/api/v1/namespaces/default/services/{LB_NAME}")
+    ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    return str(ingress[0]["ip"]) if ingress and ingress[0].get("ip") else None
+
+
+def _delete_lb(api: ApiClient) -> None:
+    try:
+        api.request("DELETE", f"/api/v1/namespaces/default/services/{LB_NAME}")
+    except NotFoundError:
+        pass
+
+
+@dataclass
+class AddressMove:
+    """The load-balancer address during the node loss (seconds from the take-down)."""
+
+    address: str
+    held_before: list[str]
+    started: float = 0.0  # monotonic time of the take-down
+    on_survivor_s: float | None = None
+    client: BoundedClient | None = None
+    held_after: list[str] | None = None
+
+    def answered_after_move(self) -> int:
+        """Requests of the address's client answered after the survivor took the address."""
+        if self.client is None or self.on_survivor_s is None:
+            return 0
+        moved_at = self.started + self.on_survivor_s
+        return sum(1 for r in self.client.requests if r.ok and r.started >= moved_at)
+
+    def longest_outage_s(self) -> float:
+        """The longest time from a failed request of the address's client to the next answered one."""
+        longest, failing_since = 0.0, None
+        for r in self.client.requests if self.client else []:
+            if not r.ok and failing_since is None:
+                failing_since = r.started
+            elif r.ok and failing_since is not None:
+                longest, failing_since = max(longest, r.started - failing_since), None
+        return longest
+
+
 @pytest.fixture(scope="module")
-def node_loss(quick_reboot: RebootFigures, lab_api: ApiClient, request: pytest.FixtureRequest) -> Iterator[FailoverFigures]:
+def lb_address(quick_reboot: RebootFigures, lab_api: ApiClient) -> Iterator[AddressMove]:
+    """A LoadBalancer Service for nginx whose address node1 holds."""
+    _delete_lb(lab_api)
+    service = {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": LB_NAME, "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "nginx"}, "ports": [{"port": 80, "targetPort": 80}]},
+    }  # fmt: skip
+    lab_api.request("POST", "/api/v1/namespaces/default/services", body=service)
+    try:
+        ip = wait_for_value("an external address", lambda: _external_ip(lab_api), timeout_s=30)
+        wait_for_value(f"{ip} held by {LOST} only", lambda: address_holders(ip, list(NODES)) == [LOST], timeout_s=30)
+        yield AddressMove(address=ip, held_before=address_holders(ip, list(NODES)))
+    finally:
+        _delete_lb(lab_api)
+
+
+@pytest.fixture(scope="module")
+def node_loss(
+    quick_reboot: RebootFigures, lb_address: AddressMove, lab_api: ApiClient, request: pytest.FixtureRequest
+) -> Iterator[FailoverFigures]:
     """node1 down until its pods have moved (halted, then up again); the pods spread over both nodes afterwards."""
     spread_over_nodes(lab_api, list(NODES))
     lines: list[str] = []
+    done = threading.Event()
+
+    def watch_address() -> None:
+        # Only the survivor can be asked while node1 is down.
+        while not done.is_set():
+            if address_holders(lb_address.address, [SURVIVOR]):
+                lb_address.on_survivor_s = time.monotonic() - lb_address.started
+                lines.append(f"{lb_address.address}: held by {SURVIVOR} after {lb_address.on_survivor_s:.1f} s")
+                return
+            done.wait(0.2)
+
+    def take_down() -> None:
+        lb_address.started = time.monotonic()
+        lb_address.client = BoundedClient(lb_address.address, 80, duration_s=45.0, interval_s=0.2, timeout_s=3.0).start()
+        threading.Thread(target=watch_address, name="lb-address-watch", daemon=True).start()
+        # What `vagrant halt` does on the docker provider, without Vagrant's start-up in the timing.
+        docker.from_env().containers.get(f"kajitori-{LOST}").stop(timeout=10)
+
     try:
         figures = measure_node_loss(
             lab_api,
             node=LOST,
-            # What `vagrant halt` does on the docker provider, without Vagrant's start-up in the timing.
-            take_down=lambda: docker.from_env().containers.get(f"kajitori-{LOST}").stop(timeout=10),
+            take_down=take_down,
             bring_up=lambda: vagrant("up", LOST, "--no-provision"),
             count_stale=lambda: len(stale_containers(lab_api, LOST)),
             client=BoundedClient(NODES[SURVIVOR], 30080, duration_s=45.0, interval_s=0.1, timeout_s=5.0),
             progress=lines.append,
         )
-        _print(request, f"{LOST} lost (machine stopped, then vagrant up)", lines, figures.as_dict())
+        done.set()
+        if lb_address.client is not None:
+            lb_address.client.join()
+        # node1 is Ready again: whichever node the election gives the address to, one holds it.
+        def one_holder() -> list[str] | None:
+            found = address_holders(lb_address.address, list(NODES))
+            return found if len(found) == 1 else None
+
+        lb_address.held_after = wait_for_value("one holder of the address", one_holder, timeout_s=30)
+        lb_figures = {
+            "address": lb_address.address, "held_before": lb_address.held_before, "on_survivor_s": lb_address.on_survivor_s,
+            "answered_after_move": lb_address.answered_after_move(), "longest_outage_s": round(lb_address.longest_outage_s(), 1),
+            "held_after": lb_address.held_after, "client": lb_address.client.summary().__dict__ if lb_address.client else None,
+        }  # fmt: skip
+        _print(request, f"{LOST} lost (machine stopped, then vagrant up)", lines, {**figures.as_dict(), "load_balancer": lb_figures})
         yield figures
     finally:
+        done.set()
         # Also when the measurement failed: later tests expect nginx on both nodes again.
         spread_over_nodes(lab_api, list(NODES))
 
@@ -127,3 +236,10 @@ def test_node1_comes_back_ready_without_stale_containers(node_loss: FailoverFigu
     assert node_loss.ready_again_s is not None
     assert node_loss.stale_containers == 0
     assert stale_containers(lab_api, LOST) == []
+
+
+def test_the_load_balancer_address_moves_to_node2_and_answers_again(node_loss: FailoverFigures, lb_address: AddressMove) -> None:
+    assert lb_address.held_before == [LOST]
+    assert lb_address.on_survivor_s is not None, "node2 never took the address"
+    assert lb_address.answered_after_move() >= 5, lb_address.client.summary() if lb_address.client else None
+    assert lb_address.held_after is not None and len(lb_address.held_after) == 1

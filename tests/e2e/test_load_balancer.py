@@ -6,32 +6,19 @@ the address off the node."""
 from __future__ import annotations
 
 import ipaddress
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 
 from kajitori.client import ApiClient, NotFoundError
 from tests.e2e.conftest import NODES
-from tests.e2e.lab_access import machine_sh, wait_nginx_ready
+from tests.e2e.lab_access import address_holders, wait_for_value, wait_nginx_ready
 
 pytestmark = pytest.mark.e2e
 
 NAME = "nginx-lb"
 POOL = ipaddress.ip_network("192.168.56.192/26")  # holds the default pool .200-.239
-T = TypeVar("T")
-
-
-def wait_until(what: str, check: Callable[[], T | None], *, timeout_s: float) -> T:
-    """`check()`'s first truthy answer; a deadline only keeps a broken run from hanging."""
-    give_up = time.monotonic() + timeout_s
-    while not (result := check()):
-        if time.monotonic() > give_up:
-            raise AssertionError(f"{what}: not within {timeout_s:g} s")
-        time.sleep(0.5)
-    return result
 
 
 def _service() -> dict[str, object]:
@@ -50,8 +37,7 @@ def _external_ip(api: ApiClient) -> str | None:
 
 
 def _holders(ip: str) -> list[str]:
-    """The lab machines that carry `ip` on an interface."""
-    return [m for m in NODES if f" {ip}/32 " in machine_sh(m, "ip -o -4 addr show")[1]]
+    return address_holders(ip, list(NODES))
 
 
 def _delete(api: ApiClient) -> None:
@@ -67,7 +53,7 @@ def external_ip(lab_api: ApiClient) -> Iterator[str]:
     _delete(lab_api)
     lab_api.request("POST", "/api/v1/namespaces/default/services", body=_service())
     try:
-        yield wait_until("an external address", lambda: _external_ip(lab_api), timeout_s=30)
+        yield wait_for_value("an external address", lambda: _external_ip(lab_api), timeout_s=30)
     finally:
         _delete(lab_api)
 
@@ -86,16 +72,16 @@ def test_the_service_gets_an_address_of_the_lab_pool(external_ip: str) -> None:
 
 
 def test_exactly_one_node_holds_the_address(external_ip: str) -> None:
-    holders = wait_until("a node holding the address", lambda: _holders(external_ip), timeout_s=20)
+    holders = wait_for_value("a node holding the address", lambda: _holders(external_ip), timeout_s=20)
     assert len(holders) == 1, holders
 
 
 def test_curl_from_the_host_answers_on_the_external_address(external_ip: str) -> None:
-    body = wait_until("nginx on the external address", lambda: _get(f"http://{external_ip}/"), timeout_s=30)
+    body = wait_for_value("nginx on the external address", lambda: _get(f"http://{external_ip}/"), timeout_s=30)
     assert b"nginx" in body
 
 
 def test_deleting_the_service_takes_the_address_off_the_node(lab_api: ApiClient, external_ip: str) -> None:
-    wait_until("a node holding the address", lambda: _holders(external_ip), timeout_s=20)
+    wait_for_value("a node holding the address", lambda: _holders(external_ip), timeout_s=20)
     _delete(lab_api)
-    wait_until("the address released", lambda: not _holders(external_ip), timeout_s=30)
+    wait_for_value("the address released", lambda: not _holders(external_ip), timeout_s=30)
