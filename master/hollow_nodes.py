@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 LEASE_NAMESPACE = "kube-node-lease"
 EXIT_CODE_ANNOTATION = "kajitori.io/hollow-exit-code"
 RUN_SECONDS_ANNOTATION = "kajitori.io/hollow-run-seconds"
+EXIT_RETRIES = 600  # looks, 0.1 s apart, for the watch to show a pod Running before it may end
 
 
 def micro_time() -> str:
@@ -321,15 +322,24 @@ class HollowCluster:
         timer.daemon = True
         timer.start()
 
-    def _exit_containers(self, pod: Pod) -> None:
+    def _exit_containers(self, pod: Pod, tries: int = 0) -> None:
         current = self.pods.get(object_key(pod)) if self.pods is not None else None
         if (
             current is None
             or current.metadata.uid != pod.metadata.uid
             or current.metadata.deletionTimestamp is not None
-            or current.status.phase != "Running"
             or not self.alive(current.spec.nodeName or "")
+            or self._stop.is_set()
         ):
+            return
+        if current.status.phase != "Running":
+            # The watch has not yet brought back our own "Running" (a loaded machine): the pod
+            # must still end, so look again shortly. Dropped, it ran forever and its Job never
+            # completed (seen in bench/cronjob with 20 Jobs started at once).
+            if tries < EXIT_RETRIES:
+                timer = threading.Timer(0.1, self._submit_exit_retry, args=(pod, tries + 1))
+                timer.daemon = True
+                timer.start()
             return
         code = int((current.metadata.annotations or {})[EXIT_CODE_ANNOTATION])
         now = format_time(datetime.now(UTC).timestamp())
@@ -363,6 +373,12 @@ class HollowCluster:
             return
         if status.phase == "Running":
             self._schedule_exit(current)
+
+    def _submit_exit_retry(self, pod: Pod, tries: int) -> None:
+        try:
+            self._pool.submit(self._exit_containers, pod, tries)
+        except RuntimeError:
+            pass  # shutting down
 
     def _finish_deletion(self, pod: Pod) -> None:
         try:
