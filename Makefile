@@ -37,13 +37,13 @@ test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract a
 # machine has none, so they are built first (a no-op when their inputs did not change).
 INTEGRATION_TESTS ?= tests/integration
 test-integration: venv host etcd images ## real dockerd, real iptables in netns, real master processes
-	$(PYTEST) $(INTEGRATION_TESTS) -q -m integration $(PYTEST_OK)
+	$(PYTEST) $(INTEGRATION_TESTS) -q -m integration --durations=15 $(PYTEST_OK)
 
 # The lab comes up before pytest starts: on a fresh machine its first `make lab` (ansible,
 # wheelhouse, three machines, provisioning) takes longer than pytest's per-test timeout,
 # which would count against the first test's fixture. A running lab only checks.
 test-e2e: venv lab ## the whole three-machine lab (brings it up if needed)
-	$(PYTEST) tests/e2e -q -m e2e $(PYTEST_OK)
+	$(PYTEST) tests/e2e -q -m e2e --durations=15 $(PYTEST_OK)
 
 test: lint test-unit test-integration test-e2e ## everything CI runs
 
