@@ -58,6 +58,7 @@ export function mountPod(main, [namespace, name]) {
   picker.addEventListener("change", () => tail(picker.value));
 
   allowed("delete", "pods", namespace, name).then((yes) => {
+    actions.dataset.canDelete = String(yes);
     if (!yes) return;
     const button = h("button", { class: "danger", "data-action": "delete" }, "Delete pod");
     button.addEventListener("click", async () => {
