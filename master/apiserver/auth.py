@@ -76,4 +76,4 @@ def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None 
     return tokens
 
 
-__all__ = ["PUBLIC_PATHS", "PUBLIC_PREFIXES", "is_public", "Tokens", "bearer_token", "ensure_credentials"]
+__all__ = ["PUBLIC_PATHS", "PUBLIC_PREFIXES", "Tokens", "bearer_token", "ensure_credentials", "is_public"]

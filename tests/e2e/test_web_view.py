@@ -127,7 +127,7 @@ def test_the_web_view_follows_nginx_on_the_lab(lab: Path, lab_api: ApiClient, pa
     node = sorted(NODES)[0]
     page.goto(f"{server}/ui/#/node/{node}")
     page.wait_for_selector("text=Pod CIDR")
-    page.wait_for_selector(f'a[href^="#/pod/default/nginx-"]')
+    page.wait_for_selector('a[href^="#/pod/default/nginx-"]')
     shot(page, "ui-node")
 
     page.goto(f"{server}/ui/#/service/default/nginx")
