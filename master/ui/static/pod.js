@@ -40,11 +40,13 @@ export function mountPod(main, [namespace, name]) {
   const actions = h("div", { class: "actions" });
   let stopLog = () => {};
   let shownContainers = "";
+  let logFailed = false; // asked before the container ran: asked again once it runs
 
   function tail(container) {
     stopLog();
     logView.textContent = "";
     logNote.textContent = "following…";
+    logFailed = false;
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(name)}/log?follow=true&tailLines=200&container=${encodeURIComponent(container)}`;
     stopLog = follow(
       path,
@@ -52,7 +54,10 @@ export function mountPod(main, [namespace, name]) {
         logView.textContent = (logView.textContent + text).slice(-LOG_LIMIT);
         logView.scrollTop = logView.scrollHeight;
       },
-      (error) => (logNote.textContent = error ? `log: ${error.message}` : "log ended"),
+      (error) => {
+        logFailed = Boolean(error);
+        logNote.textContent = error ? `log: ${error.message}` : "log ended";
+      },
     );
   }
   picker.addEventListener("change", () => tail(picker.value));
@@ -104,6 +109,9 @@ export function mountPod(main, [namespace, name]) {
       shownContainers = names.join(",");
       replace(picker, names.map((n) => h("option", { value: n }, n)));
       if (names.length) tail(names[0]);
+    } else if (logFailed && picker.value) {
+      const status = ((pod.status && pod.status.containerStatuses) || []).find((c) => c.name === picker.value);
+      if (status && status.state && status.state.running) tail(picker.value);
     }
   }
 

@@ -145,7 +145,7 @@ def test_a_read_only_user_sees_the_pods_and_is_offered_no_delete(master: MasterP
             page.fill("#token", token)
             page.click("#sign-in button[type=submit]")
             # `view` reads pods everywhere but not Nodes: the page says so, and draws the machine from its pods.
-            page.wait_for_function("document.getElementById('link-status').textContent.includes('nodes: forbidden')", timeout=30_000)
+            page.wait_for_selector("#link-status:has-text('nodes: forbidden')", timeout=30_000)
             page.wait_for_selector(f'.machine[data-node="{NODE}"] {pod_selector(NS, "bound")}', timeout=30_000)
             page.click(pod_selector(NS, "bound"))
             page.wait_for_selector("text=busybox:1")
