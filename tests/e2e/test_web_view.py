@@ -121,7 +121,16 @@ def test_the_web_view_follows_nginx_on_the_lab(lab: Path, lab_api: ApiClient, pa
     page.wait_for_selector(f'{pod_selector("default", name)}[data-phase="Running"]', timeout=120_000)
     page.click(pod_selector("default", name))
     page.wait_for_selector("text=nginx:1.22")
-    page.wait_for_selector("text=Scheduled", timeout=30_000)
+    page.wait_for_selector('td:text-is("Scheduled")', timeout=30_000)  # the scheduler's event
+    page.wait_for_selector("button[data-action=delete]", timeout=30_000)  # the admin may delete it
+    # The log tail follows: requests through the NodePort until one reaches this pod and shows.
+    node_of_pod = lab_api.request("GET", f"/api/v1/namespaces/default/pods/{name}")["spec"]["nodeName"]
+
+    def logged() -> bool:
+        httpx.get(f"http://{NODES[node_of_pod]}:{NODE_PORT}/web-view-e2e", timeout=10)
+        return "GET /web-view-e2e" in (page.text_content("pre.log") or "")
+
+    wait_until("a request in the pod page's log tail", logged, timeout_s=60, poll_s=0.5)
     shot(page, "ui-pod")
 
     node = sorted(NODES)[0]

@@ -50,7 +50,8 @@ function nodeBox(name, node, pods) {
 function serviceBox(service, endpoints) {
   const spec = service.spec || {};
   const ports = (spec.ports || []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol || "TCP"}`).join(", ");
-  const targets = endpointPods(endpoints).filter((t) => t.pod);
+  const addresses = endpointPods(endpoints);
+  const targets = addresses.filter((t) => t.pod); // kubernetes and kube-dns point at the master, not at pods
   return h(
     "a",
     {
@@ -61,7 +62,7 @@ function serviceBox(service, endpoints) {
     },
     h("span", { class: "service-name" }, key(service)),
     h("span", { class: "service-facts" }, `${spec.type || "ClusterIP"} ${spec.clusterIP || ""} ${ports}`),
-    h("span", { class: "service-facts" }, `${targets.filter((t) => t.ready).length} ready endpoint(s)`),
+    h("span", { class: "service-facts" }, `${addresses.filter((t) => t.ready).length} ready endpoint(s)`),
   );
 }
 
