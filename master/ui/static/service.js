@@ -26,7 +26,8 @@ function chainsOf(explained) {
         ),
       ),
     ),
-    explained.source ? h("p", { class: "muted" }, `written by ${explained.source}`) : null,
+    // Where in Kajitori these rules come from: the explain view doubles as a map of the code.
+    explained.source ? h("p", { class: "muted" }, `rules laid out by ${explained.source}${explained.writer ? `, written by ${explained.writer}` : ""}`) : null,
   );
 }
 
