@@ -5,6 +5,7 @@ the pod, node, Service and events pages, read-only users offered no delete, and 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -153,3 +154,26 @@ def test_a_read_only_user_sees_the_pods_and_is_offered_no_delete(master: MasterP
             assert page.query_selector("button[data-action=delete]") is None
     finally:
         api.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/webview-viewer")
+
+
+def test_the_service_page_renders_an_explain_answer_and_its_counters_growing(
+    master: MasterProcess, admin_token: str, seeded: None
+) -> None:
+    """The agent's explain answer stood in for (the one layer faked: this master has no agent),
+    in the shape `kajitori explain` serves; the page asks again every two seconds."""
+    packets = [3]
+
+    def answer(route: Any) -> None:
+        chain = {"name": "KT-SVC-ABC", "rules": [{"rule": "-A KT-SVC-ABC -j KT-SEP-DEF", "target": "KT-SEP-DEF", "packets": packets[0], "bytes": 60 * packets[0]}]}
+        body = {"node": NODE, "source": "net/iptables_rules.py", "writer": "net/iptables_proxy.py", "chains": [chain]}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    with chromium_page() as page:
+        page.route(f"**/api/v1/nodes/{NODE}/proxy/explain/service/{NS}/web", answer)
+        sign_in(page, master.url, admin_token)
+        page.goto(f"{master.url}/ui/#/service/{NS}/web")
+        counted = f'[data-explain-node="{NODE}"] [data-chain="KT-SVC-ABC"] table.rules tbody tr td:nth-child(3)'
+        page.wait_for_selector(f"{counted}:text-is('3')", timeout=30_000)
+        page.wait_for_selector("text=rules laid out by net/iptables_rules.py, written by net/iptables_proxy.py")
+        packets[0] = 13
+        page.wait_for_selector(f"{counted}:text-is('13')", timeout=30_000)
