@@ -38,6 +38,7 @@ from master.settings import MasterSettings
 from master.store import SQLiteStore, Store, StoreError, encryption
 from master.store.etcd import EtcdStore
 from master.store.timed import TimedStore
+from master.ui import install as install_ui
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
     app = create_app(state)
     if isinstance(state.proxy, NodeProxy):
         streams.install(app, streams.PodStreams(state.proxy, spdy_portforward.serve))
+    install_ui(app)  # /ui/: the web view's files (master.ui); the pages read the API with the user's token
     server = uvicorn.Server(server_config(app, settings, serving))
     stops: list[Callable[[], None]] = []
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make this machine able to run Kajitori's integration tests and lab:
 # Debian's docker.io (engine), a running dockerd, iptables (legacy backend
-# available), iproute2, kubectl (kubernetes-client). Idempotent: a second run only checks.
+# available), iproute2, kubectl (kubernetes-client), chromium (the web view's tests). Idempotent: a second run only checks.
 set -euo pipefail
 log() { echo "==> $*"; }
 need_pkgs=()
@@ -10,6 +10,8 @@ command -v iptables-legacy >/dev/null || need_pkgs+=(iptables)
 command -v ip >/dev/null || need_pkgs+=(iproute2)
 # kubectl: the integration tests drive the API server with it too.
 command -v kubectl >/dev/null || need_pkgs+=(kubernetes-client)
+# chromium: the web view's browser tests drive Debian's headless chromium (playwright, no download).
+command -v chromium >/dev/null || need_pkgs+=(chromium)
 if ((${#need_pkgs[@]})); then
   log "installing ${need_pkgs[*]} (apt)"
   export DEBIAN_FRONTEND=noninteractive

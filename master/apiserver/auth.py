@@ -23,7 +23,15 @@ from master.apiserver.authn import LEGACY_NODES, MASTERS, Credentials, UserInfo,
 
 log = logging.getLogger(__name__)
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version", "/ui"})
+# The web view's files (master.ui): no cluster data in them, and a browser cannot send a
+# token with the page it navigates to; the pages then call the API with the user's token.
+PUBLIC_PREFIXES = ("/ui/",)
+
+
+def is_public(path: str) -> bool:
+    """A path every client may GET without credentials."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
 @dataclass(frozen=True)
@@ -68,4 +76,4 @@ def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None 
     return tokens
 
 
-__all__ = ["PUBLIC_PATHS", "Tokens", "bearer_token", "ensure_credentials"]
+__all__ = ["PUBLIC_PATHS", "PUBLIC_PREFIXES", "Tokens", "bearer_token", "ensure_credentials", "is_public"]

@@ -1,7 +1,7 @@
 """The gates every request passes before a handler runs: authentication, impersonation, authorization.
 
 Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request). The
-public paths (``/healthz``, ``/livez``, ``/readyz``, ``/version``) pass without credentials;
+public paths (``/healthz``, ``/livez``, ``/readyz``, ``/version``, the web view's files under ``/ui/``) pass without credentials;
 any other request none of the authenticators knows is a 401. ``Impersonate-User`` and
 ``Impersonate-Group`` headers switch to that user when the real one may ``impersonate``
 ``users`` (and ``groups``; ``serviceaccounts`` for ``system:serviceaccount:NS:NAME``, who
@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from master.apiserver import errors
-from master.apiserver.auth import PUBLIC_PATHS
+from master.apiserver.auth import is_public
 from master.apiserver.authn import Authenticator, Credentials, UserInfo, authenticate, bearer_token
 from master.apiserver.authn.peer import scope_certificate
 from master.apiserver.authz import Authorizer, current_user
@@ -105,7 +105,7 @@ class Gate:
             )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket") or is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         try:

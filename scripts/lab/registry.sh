@@ -50,8 +50,12 @@ start() {
     die "$LAB_GATEWAY is not on this host: the lab network must exist before the registry"
   write_config "$REGISTRY_DIR/config.yml" "$REGISTRY_ADDR"
   # setsid: the registry outlives make and this shell; lab-down stops it by pid.
-  setsid docker-registry serve "$REGISTRY_DIR/config.yml" \
-    >>"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
+  # Every descriptor but 0-2 is closed first: run as `flock /work/lab.lock make lab`, the
+  # registry would otherwise inherit the lock's descriptor and hold the lab lock for good.
+  (
+    for fd in /proc/self/fd/*; do n=${fd##*/}; ((n > 2)) && eval "exec $n>&-" 2>/dev/null; done
+    exec setsid docker-registry serve "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/registry.log" 2>&1 </dev/null
+  ) &
   echo $! >"$PIDFILE"
   wait_http "http://$REGISTRY_ADDR/v2/" 15 ||
     die "registry did not answer on $REGISTRY_ADDR; see $REGISTRY_DIR/registry.log"

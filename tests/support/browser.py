@@ -1,0 +1,48 @@
+"""Debian's chromium, headless, driven by playwright (no browser download): a page of the
+web view signed in with a bearer token, and what the page shows of the cluster."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@contextmanager
+def chromium_page(*, width: int = 1280, height: int = 800) -> Iterator[Any]:
+    """A fresh page of a new headless chromium (the master's own CA is not the browser's: its errors are ignored)."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip("Debian's chromium is not installed (make host installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": height})
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def sign_in(page: Any, server: str, token: str, *, timeout_s: float = 30.0) -> None:
+    """Opens ``server``/ui/, signs in with ``token`` and waits until every collection is live."""
+    page.goto(f"{server}/ui/")
+    page.fill("#token", token)
+    page.click("#sign-in button[type=submit]")
+    # A selector, not wait_for_function: the page's Content-Security-Policy forbids the eval that polling needs.
+    page.wait_for_selector("#link-status.link-ok", timeout=timeout_s * 1000)  # every watch live
+
+
+def pod_selector(namespace: str, name: str) -> str:
+    return f'.pod[data-pod="{namespace}/{name}"]'
+
+
+def first_seen_ms(page: Any, namespace: str, name: str) -> float | None:
+    """When the page first drew the pod (epoch ms, the browser's clock: this machine's)."""
+    value = page.evaluate("(key) => window.kajitoriFirstSeen.get(key) ?? null", f"{namespace}/{name}")
+    return float(value) if value is not None else None
