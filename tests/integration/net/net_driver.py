@@ -2,7 +2,8 @@
 
 Started as `ip netns exec NS python net_driver.py`; every request is one JSON object
 {"op": ..., ...} and gets one line {"ok": true, "result": ...} or {"ok": false, "error": ...}.
-All iptables work happens in this one thread, as in the proxy daemon.
+All iptables work happens in this one thread, as in the proxy daemon; reading rules back with
+python-iptables (`explain_service`) happens on the ChainReader's own thread, as in the agent.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import asdict
 from typing import Any
 
 from net.dns import ClusterDNSServer, ServiceNameTable
+from net.iptables_counters import ChainReader
 from net.iptables_proxy import Proxier
 from net.pod_network import PodNetworkRules
 from net.routes import PodRouteSync
@@ -25,6 +27,7 @@ class Driver:
         self.routes: PodRouteSync | None = None
         self.dns_table = ServiceNameTable()
         self.dns: ClusterDNSServer | None = None
+        self.chains = ChainReader()
 
     def handle(self, req: dict[str, Any]) -> Any:
         op = req["op"]
@@ -44,6 +47,8 @@ class Driver:
             return asdict(result) if result else None
         elif op == "ensure_base_rules":
             return p.ensure_base_rules()
+        elif op == "explain_service":
+            return [chain.to_dict() for chain in self.chains.service_chains(req["obj"])]
         elif op == "cleanup":
             p.cleanup()
         elif op == "routes":
