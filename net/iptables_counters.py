@@ -67,8 +67,9 @@ class NatTable(Protocol):
 
     def has_chain(self, name: str) -> bool: ...
 
-    def rules(self, name: str, wanted: Callable[[str], bool] | None = None) -> list[RuleView]:
-        """The chain's rules in order; with `wanted`, only those whose target it accepts (others are not rendered)."""
+    def rules(self, name: str, wanted: Callable[[str], bool] | None = None, *, preceding: bool = False) -> list[RuleView]:
+        """The chain's rules in order; with `wanted`, only those whose target it accepts (others are not
+        rendered: KT-SERVICES holds a rule per Service), and with `preceding` also the rule before each."""
         ...
 
 
@@ -85,8 +86,8 @@ def service_chain_views(service: dict[str, Any], nat: NatTable) -> list[ChainVie
     node_ports = {sp.node_port for sp in ports if sp.node_port}
     if node_ports and nat.has_chain(NODEPORTS_CHAIN):
         # The proxy writes each NodePort as a pair: mark for masquerade, then jump to KT-SVC.
-        rules = nat.rules(NODEPORTS_CHAIN, lambda target: target in own or target == MARK_MASQ_CHAIN)
-        mine = [r for r in rules if any(_dport(r.rule) == port for port in node_ports)]
+        rules = nat.rules(NODEPORTS_CHAIN, lambda target: target in own, preceding=True)
+        mine = [r for r in rules if _dport(r.rule) in node_ports and r.target in (*own, MARK_MASQ_CHAIN)]
         if mine:
             views.append(ChainView(NODEPORTS_CHAIN, tuple(mine)))
     seen: set[str] = set()
@@ -143,17 +144,25 @@ class _IptcNat:
     def has_chain(self, name: str) -> bool:
         return bool(self._table.is_chain(name))
 
-    def rules(self, name: str, wanted: Callable[[str], bool] | None = None) -> list[RuleView]:
+    def rules(self, name: str, wanted: Callable[[str], bool] | None = None, *, preceding: bool = False) -> list[RuleView]:
         import iptc
 
-        out = []
+        out: list[RuleView] = []
+        previous: Any = None
         for rule in iptc.Chain(self._table, name).rules:
             target = rule.target.name if rule.target is not None else ""
-            if wanted is not None and not wanted(target):
-                continue
-            packets, size = rule.get_counters()
-            out.append(RuleView(save_text(name, rule), target, int(packets), int(size)))
+            if wanted is None or wanted(target):
+                if preceding and previous is not None:
+                    out.append(_view(name, previous))
+                out.append(_view(name, rule))
+            previous = rule
         return out
+
+
+def _view(chain: str, rule: Any) -> RuleView:
+    packets, size = rule.get_counters()
+    target = rule.target.name if rule.target is not None else ""
+    return RuleView(save_text(chain, rule), target, int(packets), int(size))
 
 
 def save_text(chain: str, rule: Any) -> str:
