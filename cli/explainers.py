@@ -111,7 +111,7 @@ def render_service(state: Obj) -> list[str]:
         text = f"{port.get('port')}/{port.get('protocol') or 'TCP'} -> target {port.get('targetPort', port.get('port'))}"
         if port.get("nodePort"):
             text += f", NodePort {port['nodePort']} on every node  [allocated by {ALLOCATOR}]"
-        lines.append(f"  Port {port.get('name') or '(unnamed)'}:".ljust(15) + text)
+        lines.append(f"  Port {port.get('name') or '(unnamed)'}: {text}")
     ingress = (_status(service).get("loadBalancer") or {}).get("ingress") or []
     external = ", ".join(i.get("ip") or i.get("hostname") or "" for i in ingress) or (
         "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
@@ -208,8 +208,8 @@ def render_pod(state: Obj) -> list[str]:
     for other, node_answer in sorted(others.items()):
         lines.append(f"  on {other}: {route_to(node_answer, cidr)}")
     lines.append("")
-    lines.append(f"Containers  [{(answer.get('containers') or [{}])[0].get('source', 'agent/docker_runtime.py') if not error else 'agent/pod_sync.py'}]")
-    for container in answer.get("containers") or [] if error is None else []:
+    lines.append(f"Containers  [run by {RESOLV_CONF} through agent/docker_runtime.py]")
+    for container in (answer.get("containers") or []) if error is None else []:
         lines.append(
             f"  {container.get('name')}: image {container.get('image')}  {container.get('state')}  restarts {container.get('restarts')}"
             + (f"  exit {container['exitCode']} {container.get('reason') or ''}" if "exitCode" in container else "")
