@@ -137,3 +137,24 @@ def test_the_agent_takes_the_node_token_or_one_allowed_nodes_proxy(agent: AgentP
     assert direct(admin.config.token or "") == 200
     assert direct(token) == 401  # may read pods, not nodes/proxy
     assert direct("wrong") == 401
+
+
+def test_kajitori_explain_renders_a_pod_a_node_and_a_service_from_the_master_and_agent(agent: AgentProcess) -> None:
+    api = agent.master.client()
+    if not any(p.metadata.name == "shown" for p in api.list(Pod, "default").items):
+        api.create(make_pod("shown", NODE, [{"name": "c", "image": "busybox:1"}]), "default")
+    wait_for(lambda: api.get(Pod, "shown", "default").status.phase == "Running", timeout=PROCESS_TIMEOUT_S, what="the pod Running")
+    api.create_raw(by_name("services"), {"metadata": {"name": "shown"}, "spec": {"ports": [{"port": 80}], "selector": {"app": "none"}}}, "default")
+
+    def explain(*args: str) -> str:
+        result = CliRunner().invoke(kajitori_app, ["explain", *args, "--kubeconfig", str(agent.master.kubeconfig)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    sandbox = api.request("GET", explain_path("pod/default/shown"))["sandbox"]["id"]
+    pod_text = explain("pod/shown")
+    assert f"  ID:      {sandbox[:12]}" in pod_text and "  c: image busybox:1  running  restarts 0" in pod_text
+    node_text = explain(f"node/{NODE}")
+    assert f"running agent {__version__}" in node_text and f"Lease kube-node-lease/{NODE}" in node_text
+    service_text = explain("svc/shown")
+    assert "Endpoints  [kept by master/controllers/endpoints.py" in service_text and f"Node {NODE}: iptables nat" in service_text
