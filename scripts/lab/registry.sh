@@ -50,8 +50,13 @@ start() {
     die "$LAB_GATEWAY is not on this host: the lab network must exist before the registry"
   write_config "$REGISTRY_DIR/config.yml" "$REGISTRY_ADDR"
   # setsid: the registry outlives make and this shell; lab-down stops it by pid.
-  setsid docker-registry serve "$REGISTRY_DIR/config.yml" \
-    >>"$REGISTRY_DIR/registry.log" 2>&1 </dev/null &
+  # It must not inherit any other descriptor of ours: `flock /work/lab.lock make lab` hands
+  # the lock's descriptor down, and a registry holding it kept the lab locked for everyone
+  # after that run had ended.
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do ((fd > 2)) && eval "exec $fd>&-"; done 2>/dev/null
+    exec setsid docker-registry serve "$REGISTRY_DIR/config.yml" >>"$REGISTRY_DIR/registry.log" 2>&1 </dev/null
+  ) &
   echo $! >"$PIDFILE"
   wait_http "http://$REGISTRY_ADDR/v2/" 15 ||
     die "registry did not answer on $REGISTRY_ADDR; see $REGISTRY_DIR/registry.log"
