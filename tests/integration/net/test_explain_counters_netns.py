@@ -1,10 +1,11 @@
-"""`kajitori explain svc`'s counters, read back with python-iptables from a real proxy's rules (issue 17).
+"""`kajitori explain svc`'s counters from the agent's endpoint, read with python-iptables from a real proxy's rules (issue 17).
 
 node1 of the namespace lab runs the Proxier (net_driver.py) for one NodePort Service over the
-three backends; the client outside the cluster connects to the NodePort ten times. The chains
-the agent's reader (net.iptables_counters) finds for the Service must be exactly the lines
-iptables-save prints for them, and each endpoint's DNAT counter must have grown by the
-connections that endpoint answered: nat sees only a connection's first packet.
+three backends, and the agent's HTTP server with its explain answers; the client outside the
+cluster connects to the NodePort ten times. The chains `GET /explain/service/default/explained`
+answers must be exactly the lines iptables-save prints for them, and each endpoint's DNAT
+counter must have grown by the connections that endpoint answered: nat sees only a
+connection's first packet.
 """
 
 from __future__ import annotations
@@ -53,7 +54,16 @@ def test_counters_read_with_python_iptables_count_each_endpoints_connections(bac
     driver("update_endpoints", obj=ENDPOINTS)
     driver("ensure_base_rules")
     driver("sync")
-    before = driver("explain_service", obj=SERVICE)
+
+    def explained() -> list[dict[str, Any]]:
+        answer = driver("agent_explain", path="service/default/explained")
+        assert answer["code"] == 200, answer
+        assert answer["body"]["node"] == "n1" and answer["body"]["source"] == "net/iptables_rules.py"
+        return list(answer["body"]["chains"])
+
+    assert driver("agent_explain", path="service/default/explained", token="wrong")["code"] == 401
+    assert driver("agent_explain", path="service/default/absent")["code"] == 404
+    before = explained()
 
     # The rules as read are the rules as iptables-save prints them, chain by chain.
     saved = lab.exec("n1", "iptables-legacy-save", "-t", "nat").stdout.splitlines()
@@ -68,7 +78,7 @@ def test_counters_read_with_python_iptables_count_each_endpoints_connections(bac
     answered = Counter(BACKENDS[r.split()[0]][1] for r in replies)
     assert sum(answered.values()) == 10, replies
 
-    after = driver("explain_service", obj=SERVICE)
+    after = explained()
     grown = {ip: per_endpoint(after).get(ip, 0) - per_endpoint(before).get(ip, 0) for ip in per_endpoint(after)}
     assert grown == {ip: answered.get(ip, 0) for _, ip in BACKENDS.values()}
     jump = next(r for r in after[1]["rules"] if r["target"].startswith("KT-SVC-"))
