@@ -9,6 +9,9 @@ from what that runtime runs and the machine's own routes.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from kajitori.api.registry import by_name
 from kajitori.client import ApiClient, ApiError
 from kajitori.version import __version__
 from tests.integration.agent.agent_process import AgentProcess, make_pod
+from tests.integration.api.test_kubectl_protobuf import kubectl_binary
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
 from tests.support.processes import PROCESS_TIMEOUT_S
@@ -158,3 +162,13 @@ def test_kajitori_explain_renders_a_pod_a_node_and_a_service_from_the_master_and
     assert f"running agent {__version__}" in node_text and f"Lease kube-node-lease/{NODE}" in node_text
     service_text = explain("svc/shown")
     assert "Endpoints  [kept by master/controllers/endpoints.py" in service_text and f"Node {NODE}: iptables nat" in service_text
+
+
+def test_kubectl_get_raw_reads_the_node_proxy(agent: AgentProcess) -> None:
+    binary = kubectl_binary("1.33")
+    if binary is None:
+        pytest.skip("kubectl.1.33 is not installed")
+    env = {**os.environ, "KUBECONFIG": str(agent.master.kubeconfig), "HOME": str(agent.master.data_dir)}
+    proc = subprocess.run([binary, "get", "--raw", explain_path("node")], capture_output=True, text=True, timeout=90, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["node"] == NODE
