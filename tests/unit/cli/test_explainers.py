@@ -132,3 +132,31 @@ def test_named_ports_get_srv_names_and_headless_services_answer_endpoints() -> N
 def test_endpoint_counters_read_only_dnat_rules() -> None:
     counters = endpoint_counters(state("svc-nginx")["nodes"]["node1"])
     assert [(endpoint, packets) for endpoint, _chain, packets, _bytes in counters] == [("10.244.1.4:80", 4), ("10.244.1.5:80", 5), ("10.244.2.3:80", 3)]
+
+
+# State recorded on the lab (`kajitori explain ... -o json` right after tests/e2e/test_explain.py).
+
+
+def test_the_labs_service_after_ten_nodeport_requests_shows_ten_connections_on_node1_and_none_on_node2() -> None:
+    text = render(state("lab-svc-nginx"))
+    totals = {
+        node: next(line.split()[1] for line in section(text, f"Node {node}: iptables nat") if line.strip().startswith("total"))
+        for node in ("node1", "node2")
+    }
+    assert totals == {"node1": "10", "node2": "0"}
+    nodeports = [line for line in section(text, "Node node1: iptables nat") if "--dport 30080 -j KT-SVC-" in line]
+    assert nodeports[0].split()[0] == "10"
+
+
+def test_the_labs_pod_node_and_deployment_render_from_the_agents_answers() -> None:
+    pod = render(state("lab-pod-nginx"))
+    assert section(pod, "Pod network")[1] == "  eth0 10.244.2.2  <-> host veth veth077afb4  on bridge kt0"
+    assert section(pod, "Route to this pod's node")[1] == "  on node2: 10.244.2.0/24 via 192.168.56.11 dev eth1 proto kajitori"
+    node = render(state("lab-node-node1"))
+    assert section(node, "Routes into the pod network on node1")[1:] == [
+        "  10.244.1.0/24 via 192.168.56.12 dev eth1 proto kajitori",
+        "  10.244.2.0/24 dev kt0 proto kernel",
+    ]
+    deployment = render(state("lab-deployment-nginx"))
+    assert section(deployment, "Deployment default/nginx")[4] == "  Progress:  3/3 updated, 3 ready, 3 available, 3 in all"
+    assert len(section(deployment, "ReplicaSets by revision")) == 5  # title, one revision, its three pods
