@@ -27,6 +27,7 @@ from typing import Any, cast
 from agent.claims import ApiClaimSource, reclaim_released_volumes
 from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
+from agent.explain import Explainer
 from agent.metrics import AgentMetrics, CountingRuntime, running_pods
 from agent.node_status import NodeStatusReporter, renew_node_lease
 from agent.pod_identity import PodIdentity
@@ -40,13 +41,15 @@ from agent.serving_cert import ensure_serving_cert
 from agent.settings import AgentSettings
 from agent.volumes import VolumeManager
 from kajitori.api.core import Pod
-from kajitori.client import ApiClient
+from kajitori.api.registry import by_path
+from kajitori.client import ApiClient, NotFoundError
 from kajitori.events import EventRecorder
 from kajitori.informer import Informer, object_key
 from kajitori.version import PAUSE_IMAGE
 
 log = logging.getLogger(__name__)
 
+SERVICES = by_path("", "v1", "services")
 PLAIN_NETWORK_LABEL = ("io.kajitori.network", "plain")
 
 
@@ -163,6 +166,7 @@ class Agent:
             tls=serving,
             streams=streaming_of(self._inner_runtime),
             metrics=self.metrics,
+            explainer=self._explainer(),
         )
         self.server.start()
         self.node.start()
@@ -170,6 +174,31 @@ class Agent:
         for target, name in ((self._runtime_events, "runtime-events"), (self._housekeeping, "housekeeping")):
             threading.Thread(target=target, name=name, daemon=True).start()
         log.info("agent of node %s serving logs/exec on %s:%d", self.settings.node_name, self.settings.node_ip, self.server.port)
+
+    def _explainer(self) -> Explainer:
+        """The read-only explain answers of this node (agent.explain): kernel state through net/'s readers."""
+        from agent.docker_runtime import DockerRuntime
+        from net.iptables_counters import ChainReader
+        from net.link_view import pod_link, pod_routes
+
+        inner = self._inner_runtime
+        return Explainer(
+            node_name=self.settings.node_name,
+            runtime=self.runtime,
+            pod_uid=self._pod_uid,
+            service=self._service,
+            chains=ChainReader(),
+            inspector=inner if isinstance(inner, DockerRuntime) else None,
+            routes=pod_routes,
+            link=pod_link,
+            pod_cidr=lambda: self.node.pod_cidr,
+        )
+
+    def _service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.client.get_raw(SERVICES, name, namespace)
+        except NotFoundError:
+            return None
 
     def stop(self) -> None:
         self._stop.set()

@@ -414,6 +414,12 @@ class DockerRuntime:
 
     # ------------------------------------------------------------ exec, logs, events, info
 
+    def inspect_raw(self, container_id: ContainerId) -> dict[str, Any]:
+        """Docker's whole inspect answer (name, pid, netns path, mounts), for `kajitori explain` (agent.explain)."""
+        with docker_errors(f"inspecting {container_id}"):
+            data: dict[str, Any] = self._api.inspect_container(container_id)
+        return data
+
     def streaming(self) -> DockerStreams:
         """Interactive exec and pod namespaces on the same Docker client (agent.docker_streams)."""
         return DockerStreams(self._api)

@@ -9,6 +9,9 @@
                                                     answers {"exitCode": int, "output": str}
     GET  /exec/..., /portForward/{ns}/{pod}         with `Upgrade: kajitori-stream/1`: interactive
                                                     streams (agent.stream_endpoints)
+    GET  /explain/service/{ns}/{name}, /explain/pod/{ns}/{name}, /explain/node
+                                                    what this node does for it, as JSON (agent.explain);
+                                                    the node's token or one the master lets `get nodes/proxy`
 
 A request must carry `Authorization: Bearer <token>`: the node's own token (what the
 master's proxy uses), or any token the master itself accepts, checked once by asking the
@@ -38,6 +41,7 @@ import httpx
 
 from agent import stream_endpoints
 from agent.docker_streams import StreamRuntime
+from agent.explain import Explainer, ExplainError
 from agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from agent.metrics import AgentMetrics
 from agent.request_head import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, BoundedHeadHandler, HeadDeadlines
@@ -69,26 +73,53 @@ class TokenChecker:
         """Whether ``token`` may read this node's metrics: the node's own, or one the master lets read the Node."""
         return self._accepts(token, f"/api/v1/nodes/{node}")
 
-    def _accepts(self, token: str | None, path: str) -> bool:
+    def allows_proxy(self, token: str | None, node: str) -> bool:
+        """Whether ``token`` may use this node's proxy subresource (explain): the node's own, or one whose
+        user the master allows `get nodes/proxy` on this Node (asked with a SelfSubjectAccessReview in
+        that token's name, as the kubelet asks a SubjectAccessReview)."""
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"verb": "get", "resource": "nodes", "subresource": "proxy", "name": node}},
+        }
+
+        def allowed(answer: httpx.Response) -> bool:
+            try:
+                return answer.status_code < 300 and bool(answer.json().get("status", {}).get("allowed"))
+            except ValueError:
+                return False
+
+        return self._accepts(token, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body=review, allowed=allowed)
+
+    def _accepts(
+        self,
+        token: str | None,
+        path: str,
+        *,
+        body: dict[str, Any] | None = None,
+        allowed: Callable[[httpx.Response], bool] | None = None,
+    ) -> bool:
         if not token:
             return False
         if self._node_token is not None and token == self._node_token:
             return True
-        digest = hashlib.sha256(f"{path} {token}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{path} {json.dumps(body, sort_keys=True)} {token}".encode()).hexdigest()
         with self._lock:
             until = self._accepted.get(digest, 0.0)
         if until > time.monotonic():
             return True
         try:
-            answer = httpx.get(
+            answer = httpx.request(
+                "POST" if body is not None else "GET",
                 f"{self._master_url}{path}",
                 headers={"Authorization": f"Bearer {token}"},
+                json=body,
                 timeout=5.0,
                 verify=self._verify,
             )
         except httpx.HTTPError:
             return False
-        if answer.status_code in (401, 403):
+        if answer.status_code in (401, 403) or (allowed is not None and not allowed(answer)):
             return False
         with self._lock:
             self._accepted[digest] = time.monotonic() + TOKEN_CACHE_S
@@ -109,12 +140,14 @@ class AgentServer:
         tls: ServingCert | None = None,
         streams: StreamRuntime | None = None,
         metrics: AgentMetrics | None = None,
+        explainer: Explainer | None = None,
         max_header_bytes: int = MAX_HEADER_BYTES,
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self.runtime = runtime
         self.streams = streams
         self.metrics = metrics
+        self.explainer = explainer
         self.lookup = lookup
         self.tokens = tokens
         self.node_name = node_name
@@ -188,7 +221,7 @@ class _Handler(BoundedHeadHandler):
         self.wfile.write(data)
 
     def _status(self, code: int, message: str) -> None:
-        reason = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 500: "InternalError", 503: "ServiceUnavailable"}.get(code, "")
+        reason = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 500: "InternalError", 503: "ServiceUnavailable"}.get(code, "")
         self._reply(code, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
 
     def _target(self, prefix: str) -> tuple[str, str, str] | None:
@@ -221,6 +254,9 @@ class _Handler(BoundedHeadHandler):
             return
         if urlsplit(self.path).path == "/metrics" and self.agent.metrics is not None:
             self._metrics(self.agent.metrics)
+            return
+        if urlsplit(self.path).path.startswith("/explain/") and self.agent.explainer is not None:
+            self._explain(self.agent.explainer)
             return
         if stream_endpoints.is_stream_request(self):
             stream_endpoints.serve(self)
@@ -277,6 +313,20 @@ class _Handler(BoundedHeadHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _explain(self, explainer: Explainer) -> None:
+        header = self.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not self.agent.tokens.allows_proxy(token.strip(), self.agent.node_name):
+            self._status(401, "Unauthorized")
+            return
+        parts = [unquote(p) for p in urlsplit(self.path).path.split("/") if p][1:]
+        try:
+            answer = explainer.explain(parts)
+        except ExplainError as exc:
+            self._status(exc.code, str(exc))
+            return
+        self._reply(200, answer)
 
     def do_POST(self) -> None:
         target = self._target("exec")

@@ -23,6 +23,7 @@ from cli import exec_cmd  # noqa: F401
 from cli import port_forward_cmd  # noqa: F401
 from cli import cp_cmd  # noqa: F401
 from cli import rollout_cmd  # noqa: F401
+from cli import explain_cmd  # noqa: F401
 from cli import store_cmd  # noqa: F401
 from cli import certs_cmd  # noqa: F401
 # isort: on

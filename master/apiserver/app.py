@@ -336,7 +336,8 @@ def parse_target(group: str, version: str, rest: str) -> Target:
     namespace = None
     if len(parts) >= 3 and parts[0] == "namespaces" and not (len(parts) == 3 and parts[2] in _NAMESPACE_SUBRESOURCES):
         namespace, parts = parts[1], parts[2:]
-    if not parts or len(parts) > 3:
+    # Only a proxy subresource has a path of its own below it (nodes/{name}/proxy/explain/node).
+    if not parts or (len(parts) > 3 and parts[2] != "proxy"):
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
     try:
         resource = by_path(group, version, parts[0])

@@ -5,6 +5,12 @@ follows) and ``POST /exec/{ns}/{pod}/{container}`` (one-shot: ``{"command": [...
 ``{"exitCode", "output"}`` out) on the port the Node advertises
 (``status.daemonEndpoints.kubeletEndpoint.Port``, 10250), behind the node token.
 
+``nodes/{name}/proxy/{path}`` is Kubernetes' node proxy: a GET of ``/api/v1/nodes/node1/proxy/explain/node``
+is answered by node1's agent at ``GET /explain/node``. The gate has already required ``get`` on
+``nodes/proxy`` (what kube-apiserver's RBAC asks; ``view`` does not grant it). Only the agent's
+read-only paths are forwarded (``explain/...``, ``metrics``, ``healthz``): Kubernetes forwards
+anything, which gives ``nodes/proxy`` the kubelet's exec too; here exec keeps its own subresource.
+
 The agent speaks TLS with a self-signed certificate that it publishes in its Node's
 ``kajitori.io/serving-certificate`` annotation; the master trusts that one certificate
 for that node (and checks the address in it), one HTTP client per node and certificate.
@@ -27,6 +33,8 @@ from master.apiserver.resources import ResourceAPI
 from master.apiserver.stream_refusals import RecentRefusals
 
 NODES = by_path("", "v1", "nodes")
+NODE_PROXY_PATHS = ("explain", "metrics", "healthz")
+"""The agent's read-only paths `nodes/{name}/proxy/...` reaches."""
 SPDY_REFUSED = (
     "this server serves exec, attach and port-forward over WebSocket only (SPDY upgrades are not served): "
     "use kubectl 1.30 or newer for exec, attach and cp, and kubectl 1.31 or newer for port-forward"
@@ -89,6 +97,19 @@ class NodeProxy:
         host, port, container, node_name, certificate = self._locate(resource, namespace, name, container)
         return AgentEndpoint(host, int(port), container, self._context_for(node_name, certificate), node_name)
 
+    def _node_endpoint(self, node_name: str) -> tuple[str, int, str]:
+        """(address, port, serving certificate) of a node's agent; ApiError when it cannot be reached."""
+        node = self.api.get(NODES, None, node_name).obj
+        status = node.get("status") or {}
+        address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
+        port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
+        if not address:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has no InternalIP")
+        certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
+        if not certificate:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
+        return str(address), int(port), str(certificate)
+
     def _locate(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, int, str, str, str]:
         pod = self.api.get(resource, namespace, name).obj
         spec = pod.get("spec") or {}
@@ -104,18 +125,12 @@ class NodeProxy:
             container = spec["containers"][0]["name"]
         elif container not in containers:
             raise errors.bad_request(f"container {container} is not valid for pod {name}")
-        node = self.api.get(NODES, None, node_name).obj
-        status = node.get("status") or {}
-        address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
-        port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
-        if not address:
-            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has no InternalIP")
-        certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
-        if not certificate:
-            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
-        return str(address), int(port), str(container), str(node_name), str(certificate)
+        address, port, certificate = self._node_endpoint(str(node_name))
+        return address, port, str(container), str(node_name), certificate
 
     async def __call__(self, request: Request, resource: Resource, namespace: str, name: str, sub: str) -> Response:
+        if resource.plural == "nodes" and sub == "proxy":
+            return await self._node_proxy(request, name)
         if resource.plural != "pods" or sub not in ("log", "exec", "attach", "portforward"):
             raise errors.ApiError(404, "NotFound", f"{resource.plural}/{sub} is not served")
         container_asked = None if sub == "portforward" else request.query_params.get("container")
@@ -151,6 +166,23 @@ class NodeProxy:
             return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
         except httpx.TransportError as exc:
             raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of pod {name} at {base}: {exc}") from None
+
+    async def _node_proxy(self, request: Request, node_name: str) -> Response:
+        """GET /api/v1/nodes/{node}/proxy/{path}: the agent's answer to GET /{path}, status and body as they are."""
+        marker = f"/nodes/{node_name}/proxy"
+        path = request.url.path.split(marker, 1)[1].lstrip("/") if marker in request.url.path else ""
+        if not any(path == p or path.startswith(p + "/") for p in NODE_PROXY_PATHS) or ".." in path.split("/"):
+            raise errors.ApiError(404, "NotFound", f"nodes/proxy serves only {', '.join(NODE_PROXY_PATHS)} of the node's agent, not {path!r}")
+        if request.method != "GET":
+            raise errors.ApiError(405, "MethodNotAllowed", f"{request.method} is not supported on nodes/proxy (read-only)")
+        host, port, certificate = self._node_endpoint(node_name)
+        base = f"https://{host}:{port}"
+        http = self._client_for(node_name, certificate)
+        try:
+            upstream = await http.get(f"{base}/{path}", params=dict(request.query_params), headers=self.headers, timeout=httpx.Timeout(10.0, read=60.0))
+        except httpx.TransportError as exc:
+            raise errors.ApiError(502, "ServiceUnavailable", f"cannot reach the agent of node {node_name} at {base}: {exc}") from None
+        return Response(upstream.content, status_code=upstream.status_code, media_type=upstream.headers.get("content-type"))
 
     async def close(self) -> None:
         for client in [*(c for _, c in self._clients.values()), *self._retired]:

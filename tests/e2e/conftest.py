@@ -26,6 +26,7 @@ NODES = {"node1": "192.168.56.11", "node2": "192.168.56.12"}
 MODULE_ORDER = [
     "test_lab",
     "test_services",
+    "test_explain",
     "test_restarts",
     "test_node_join",
     "test_hairpin",

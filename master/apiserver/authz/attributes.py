@@ -62,7 +62,9 @@ def request_attributes(user: UserInfo, method: str, path: str, query_string: str
             namespace, rest = rest[1], rest[2:]
     resource = rest[0] if rest else ""
     name = rest[1] if len(rest) > 1 else ""
-    subresource = "/".join(rest[2:]) if len(rest) > 2 else ""
+    # As RequestInfo: the subresource is the one segment after the name; a proxy's own path
+    # below it (nodes/x/proxy/explain/node) is not part of what is authorized.
+    subresource = rest[2] if len(rest) > 2 else ""
     if subresource in _STREAMS:
         verb = "create"
     elif method in ("GET", "HEAD"):

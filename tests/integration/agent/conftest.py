@@ -39,7 +39,7 @@ UNPULLABLE = "127.0.0.1:5999/kajitori/missing:1"
 NETWORK = f"kajitori-test-{RUN_ID}"
 # What the agent processes of the pod tests name after the session (agent_process.py, test_pod_*.py).
 POD_NETWORK_BASE = "kajitori-test-pods"
-NODE_BASES = ("agent-test-node", "agent-adoption-node")
+NODE_BASES = ("agent-test-node", "agent-adoption-node", "agent-explain-node")
 
 # A shell that obeys SIGTERM at once, so stops in tests take no grace period.
 SERVE_FOREVER = "trap 'exit 0' TERM; sleep 3600 & wait"

@@ -62,6 +62,7 @@ def test_a_rule_allows_what_kubernetes_allows(rule: dict[str, Any], request_: At
         pytest.param("GET", "/api/v1/namespaces/ns", "", ("get", "", "ns", "namespaces", "", "ns"), id="namespace"),
         pytest.param("PUT", "/api/v1/namespaces/ns/finalize", "", ("update", "", "ns", "namespaces", "finalize", "ns"), id="namespace-finalize"),
         pytest.param("PATCH", "/api/v1/nodes/n1/status", "", ("patch", "", "", "nodes", "status", "n1"), id="node-status"),
+        pytest.param("GET", "/api/v1/nodes/n1/proxy/explain/service/ns/web", "", ("get", "", "", "nodes", "proxy", "n1"), id="node-proxy-path"),
     ],
 )
 def test_request_attributes_read_the_path_as_kube_apiserver(method: str, path: str, query: str, expected: tuple[str, ...]) -> None:
