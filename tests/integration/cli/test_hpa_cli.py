@@ -3,6 +3,8 @@ the HorizontalPodAutoscaler the server stored, the table's columns, and the rule
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kajitori.api.autoscaling import HorizontalPodAutoscaler
@@ -41,5 +43,24 @@ def test_kubectl_autoscale_makes_an_hpa_that_get_lists(master: MasterProcess, ap
     assert "horizontalpodautoscaler.autoscaling/web" in out("get", "all", "-n", ns)
     assert "Deployment/web" in out("describe", "hpa", "web", "-n", ns)
 
-    refused = run(master, version, "autoscale", "deployment", "web", "--name=bad", "-n", ns, "--min=4", "--max=2", check=False)
-    assert refused.returncode != 0
+    bad = master.data_dir / f"bad-hpa-{ns}.yaml"
+    bad.write_text(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: bad}\n"
+        "spec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 4, maxReplicas: 2}\n"
+    )
+    refused = run(master, version, "create", "-n", ns, "-f", str(bad), check=False)
+    assert refused.returncode != 0 and "spec.maxReplicas" in refused.stderr, refused.stderr
+
+
+def test_kajitori_gets_an_hpa_with_the_default_cpu_target(kj: Any, api: ApiClient, ns: str) -> None:
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}, "minReplicas": 2, "maxReplicas": 4},
+    }
+    api.create(HorizontalPodAutoscaler.model_validate(hpa))
+    table = kj("get", "hpa", "-n", ns).stdout.splitlines()
+    assert table[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
+    # No metrics means Kubernetes' default, 80 % CPU, not yet measured.
+    assert table[1].split()[:7] == ["web", "Deployment/web", "cpu:", "<unknown>/80%", "2", "4", "0"]
