@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from agent.claims import ApiClaimSource, reclaim_released_volumes
 from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
-from agent.node_status import NodeStatusReporter
+from agent.metrics import AgentMetrics, CountingRuntime, running_pods
+from agent.node_status import NodeStatusReporter, renew_node_lease
 from agent.pod_identity import PodIdentity
 from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.pod_workers import PodWorkers
 from agent.probes import ProbeManager, Prober
-from agent.runtime import ContainerRuntime, ImageNotPresent, PullPolicy
+from agent.runtime import ContainerRuntime, ContainerState, ImageNotPresent, PodUID, PullPolicy
 from agent.runtime_cache import CachedRuntime
 from agent.server import AgentServer, TokenChecker
 from agent.serving_cert import ensure_serving_cert
@@ -84,10 +86,17 @@ class Agent:
         client: ApiClient | None = None,
     ) -> None:
         self.settings = settings
+        self.client = client or ApiClient.from_kubeconfig(settings.kubeconfig)
+        # The heartbeat comes before the runtime (a Docker client), the informer and the rest:
+        # a restarted agent on a busy machine must renew within the master's grace period.
+        self._renew_lease_early()
         # Pod syncs read what runs from the cache (kept right by the runtime-events loop below)
         # instead of listing and inspecting on every sync.
-        self.runtime = CachedRuntime(runtime or make_runtime(settings))
-        self.client = client or ApiClient.from_kubeconfig(settings.kubeconfig)
+        self.metrics = AgentMetrics()
+        self._inner_runtime = runtime or make_runtime(settings)
+        # Runtime errors are counted under the cache, where the calls reach the runtime.
+        self.runtime = CachedRuntime(cast(ContainerRuntime, CountingRuntime(self._inner_runtime, self.metrics)))
+        self.metrics.running_pods = lambda: running_pods(self.runtime)
         self._stop = threading.Event()
         self.node = NodeStatusReporter(self.client, self.runtime, settings)
         self.informer: Informer[Pod] = Informer(
@@ -108,10 +117,19 @@ class Agent:
             identity=PodIdentity(self.client, self.volumes.volume_dir, self.client.config.ca_pem or b""),
             container_id_scheme="fake" if settings.runtime == "fake" else "docker",
         )
-        self.workers = PodWorkers(self.syncer, self.informer, workers=settings.pod_workers)
+        self.workers = PodWorkers(self.syncer, self.informer, workers=settings.pod_workers, observe=self._observe_sync)
         self.server: AgentServer | None = None
         self._housekeeping_now = threading.Event()
         self._event_stream: Any = None
+
+    def _on_pod_delete(self, pod: Pod) -> None:
+        self.metrics.forget(pod.metadata.uid or "")
+        self._housekeeping_now.set()
+
+    def _observe_sync(self, pod: Pod, seconds: float) -> None:
+        uid = pod.metadata.uid or ""
+        running = sum(1 for c in self.runtime.list_containers(PodUID(uid)) if c.state == ContainerState.RUNNING)
+        self.metrics.synced(uid, seconds, started=running >= len(pod.spec.containers))
 
     # ------------------------------------------------------------ life cycle
 
@@ -130,7 +148,7 @@ class Agent:
         self.informer.add_handlers(
             on_add=lambda pod: self._wake_key(object_key(pod)),
             on_update=lambda old, new: self._wake_key(object_key(new)),
-            on_delete=lambda pod: self._housekeeping_now.set(),
+            on_delete=self._on_pod_delete,
         )
         self.informer.start()
         tokens = TokenChecker(self.client.config.token, self.client.config.server, verify=self.client.config.ssl_context())
@@ -143,7 +161,8 @@ class Agent:
             node_name=self.settings.node_name,
             node_label=LABEL_NODE,
             tls=serving,
-            streams=streaming_of(self.runtime.runtime),
+            streams=streaming_of(self._inner_runtime),
+            metrics=self.metrics,
         )
         self.server.start()
         self.node.start()
@@ -172,6 +191,15 @@ class Agent:
             self.node.renew_lease()
         except Exception as exc:  # the master may be down; the heartbeat loop retries
             log.info("lease not renewed while %s: %s", why, exc)
+
+    def _renew_lease_early(self) -> None:
+        try:
+            renew_node_lease(
+                self.client, self.settings.node_name,
+                duration_s=self.settings.heartbeat.lease_duration_s, now=datetime.now(UTC),
+            )  # fmt: skip
+        except Exception as exc:  # the master may be down; start() and the heartbeat loop retry
+            log.info("lease not renewed while constructing the agent: %s", exc)
 
     def run_forever(self) -> None:
         self.start()

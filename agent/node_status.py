@@ -64,6 +64,25 @@ def _read(path: str) -> str:
         return ""
 
 
+def renew_node_lease(client: ApiClient, node_name: str, *, duration_s: int, now: datetime) -> None:
+    """Renew (or create) the Lease `kube-node-lease/<node>`: the heartbeat that says the node is alive.
+
+    A function of a client alone, so that a starting agent can call it before it builds its
+    runtime, informers and server (see `kajitori agent` in cli/daemons_cmd.py).
+    """
+    spec = {"holderIdentity": node_name, "leaseDurationSeconds": duration_s, "renewTime": micro_time(now)}
+    try:
+        client.patch(Lease, node_name, {"spec": spec}, LEASE_NAMESPACE)
+    except NotFoundError:
+        lease = Lease.model_validate(
+            {"metadata": {"name": node_name, "namespace": LEASE_NAMESPACE}, "spec": {**spec, "acquireTime": spec["renewTime"]}}
+        )
+        try:
+            client.create(lease, LEASE_NAMESPACE)
+        except AlreadyExistsError:
+            client.patch(Lease, node_name, {"spec": spec}, LEASE_NAMESPACE)
+
+
 class NodeStatusReporter:
     def __init__(
         self, client: ApiClient, runtime: ContainerRuntime, settings: AgentSettings, *, clock: Clock | None = None
@@ -194,22 +213,9 @@ class NodeStatusReporter:
         self._stop.set()
 
     def renew_lease(self) -> None:
-        name = self.settings.node_name
-        spec = {
-            "holderIdentity": name,
-            "leaseDurationSeconds": self.settings.heartbeat.lease_duration_s,
-            "renewTime": micro_time(self.clock.now()),
-        }
-        try:
-            self.client.patch(Lease, name, {"spec": spec}, LEASE_NAMESPACE)
-        except NotFoundError:
-            lease = Lease.model_validate(
-                {"metadata": {"name": name, "namespace": LEASE_NAMESPACE}, "spec": {**spec, "acquireTime": spec["renewTime"]}}
-            )
-            try:
-                self.client.create(lease, LEASE_NAMESPACE)
-            except AlreadyExistsError:
-                self.client.patch(Lease, name, {"spec": spec}, LEASE_NAMESPACE)
+        renew_node_lease(
+            self.client, self.settings.node_name, duration_s=self.settings.heartbeat.lease_duration_s, now=self.clock.now()
+        )
         self.lease_renewals += 1
 
     def update_status(self) -> None:

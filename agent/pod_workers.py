@@ -16,6 +16,9 @@ is its reconcile, a later look is a ``Requeue``, and runtime errors are its tran
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from agent.pod_sync import PodSyncer
 from agent.runtime import ContainerRuntimeError
 from kajitori.api.core import Pod
@@ -27,8 +30,12 @@ UID_INDEX = "uid"
 
 
 class PodWorkers:
-    def __init__(self, syncer: PodSyncer, informer: Informer[Pod], *, workers: int = 16) -> None:
+    def __init__(
+        self, syncer: PodSyncer, informer: Informer[Pod], *, workers: int = 16, observe: Callable[[Pod, float], None] | None = None
+    ) -> None:
         self.syncer = syncer
+        self.observe = observe
+        """Told of each completed sync and its seconds (the agent's metrics)."""
         self.informer = informer
         self.queue = WorkQueue(base_delay_s=0.5, max_delay_s=30.0, qps=100.0, burst=200)
         self.controller = Controller(
@@ -57,7 +64,10 @@ class PodWorkers:
         pod = self.informer.get(key)
         if pod is None:
             return
+        started = time.perf_counter()
         again = self.syncer.sync(pod)
+        if self.observe is not None:
+            self.observe(pod, time.perf_counter() - started)
         if again is not None:
             # The sync succeeded: its past failures are forgotten even though it looks again later.
             self.queue.forget(key)

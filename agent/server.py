@@ -1,6 +1,8 @@
 """The agent's own HTTPS port (10250): container logs and one-shot exec, behind a bearer token.
 
     GET  /healthz                                   200 "ok", no token needed
+    GET  /metrics                                   Prometheus text (agent.metrics); the node's token
+                                                    or one the master lets read this Node
     GET  /containerLogs/{ns}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
                                                     the log as text/plain, streamed while it grows
     POST /exec/{ns}/{pod}/{container}               body {"command": [...], "timeoutSeconds": 60}
@@ -36,6 +38,8 @@ import httpx
 
 from agent import stream_endpoints
 from agent.docker_streams import StreamRuntime
+from agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from agent.metrics import AgentMetrics
 from agent.request_head import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, BoundedHeadHandler, HeadDeadlines
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
 from agent.serving_cert import ServingCert
@@ -58,18 +62,26 @@ class TokenChecker:
         self._lock = threading.Lock()
 
     def allows(self, token: str | None, namespace: str, pod: str) -> bool:
+        """Whether ``token`` may reach this pod: the node's own, or one the master lets read the pod."""
+        return self._accepts(token, f"/api/v1/namespaces/{namespace}/pods/{pod}")
+
+    def allows_node(self, token: str | None, node: str) -> bool:
+        """Whether ``token`` may read this node's metrics: the node's own, or one the master lets read the Node."""
+        return self._accepts(token, f"/api/v1/nodes/{node}")
+
+    def _accepts(self, token: str | None, path: str) -> bool:
         if not token:
             return False
         if self._node_token is not None and token == self._node_token:
             return True
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = hashlib.sha256(f"{path} {token}".encode()).hexdigest()
         with self._lock:
             until = self._accepted.get(digest, 0.0)
         if until > time.monotonic():
             return True
         try:
             answer = httpx.get(
-                f"{self._master_url}/api/v1/namespaces/{namespace}/pods/{pod}",
+                f"{self._master_url}{path}",
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=5.0,
                 verify=self._verify,
@@ -96,11 +108,13 @@ class AgentServer:
         node_label: str,
         tls: ServingCert | None = None,
         streams: StreamRuntime | None = None,
+        metrics: AgentMetrics | None = None,
         max_header_bytes: int = MAX_HEADER_BYTES,
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self.runtime = runtime
         self.streams = streams
+        self.metrics = metrics
         self.lookup = lookup
         self.tokens = tokens
         self.node_name = node_name
@@ -205,6 +219,9 @@ class _Handler(BoundedHeadHandler):
             self.end_headers()
             self.wfile.write(data)
             return
+        if urlsplit(self.path).path == "/metrics" and self.agent.metrics is not None:
+            self._metrics(self.agent.metrics)
+            return
         if stream_endpoints.is_stream_request(self):
             stream_endpoints.serve(self)
             return
@@ -247,6 +264,19 @@ class _Handler(BoundedHeadHandler):
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+
+    def _metrics(self, metrics: AgentMetrics) -> None:
+        header = self.headers.get("Authorization") or ""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not self.agent.tokens.allows_node(token.strip(), self.agent.node_name):
+            self._status(401, "Unauthorized")
+            return
+        data = metrics.text()
+        self.send_response(200)
+        self.send_header("Content-Type", METRICS_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self) -> None:
         target = self._target("exec")

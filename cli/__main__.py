@@ -1,5 +1,5 @@
 """`python -m cli` is the `kajitori` command (tests and scripts start master, agent and proxy processes this way)."""
 
-from cli.main import app
+from cli.daemon_entry import main
 
-app()
+main()

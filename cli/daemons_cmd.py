@@ -210,11 +210,15 @@ def agent(
     # One line per API request is noise at INFO; the agent logs what it does itself.
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
     import signal
+    from datetime import UTC, datetime
 
-    from agent.agent import Agent, AgentError
-    from agent.node_status import detect_node_ip
+    # Only what the first Lease renewal needs is imported before it: agent.agent (the Docker
+    # SDK, the logs/exec server, every loop) takes seconds on a loaded machine, and the master
+    # marks a node NotReady after its grace period (6 s in the lab) without a renewal.
+    from agent.node_status import detect_node_ip, renew_node_lease
     from agent.settings import AgentSettings
     from kajitori.api.quantity import memory_bytes
+    from kajitori.client import ApiClient
 
     if runtime not in ("docker", "fake"):
         raise typer.BadParameter("must be docker or fake", param_hint="--runtime")
@@ -237,8 +241,15 @@ def agent(
         probe_network=runtime != "fake",
         pod_workers=32 if runtime == "docker" else 4,
     )
+    client = ApiClient.from_kubeconfig(kubeconfig)
     try:
-        node_agent = Agent(settings)
+        renew_node_lease(client, node_name, duration_s=settings.heartbeat.lease_duration_s, now=datetime.now(UTC))
+    except Exception as exc:  # the master may be down; the agent's own renewals retry
+        logging.getLogger("agent").info("lease not renewed at start-up: %s", exc)
+    from agent.agent import Agent, AgentError
+
+    try:
+        node_agent = Agent(settings, client=client)
         # SIGTERM stops the agent alone; its pods' containers keep running and are adopted later.
         signal.signal(signal.SIGTERM, lambda *_: node_agent.stop())
         node_agent.run_forever()

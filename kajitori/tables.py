@@ -226,6 +226,14 @@ def replicaset_cells(obj: Obj, now: float) -> list[str]:
     ]
 
 
+def replicationcontroller_cells(obj: Obj, now: float) -> list[str]:
+    # A ReplicaSet's columns; its selector is a plain map.
+    spec = _spec(obj)
+    cells = replicaset_cells(obj, now)
+    cells[-1] = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())
+    return cells
+
+
 def daemonset_cells(obj: Obj, now: float) -> list[str]:
     spec, status = _spec(obj), _status(obj)
     node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
@@ -727,6 +735,19 @@ TABLES: dict[str, TableSpec] = {
             SELECTOR,
         ),
         replicaset_cells,
+    ),
+    "ReplicationController": TableSpec(
+        (
+            NAME,
+            Column("Desired", "The number of pods asked for."),
+            Column("Current", "The number of pods that exist."),
+            Column("Ready", "The number of ready pods."),
+            AGE,
+            CONTAINERS,
+            IMAGES,
+            SELECTOR,
+        ),
+        replicationcontroller_cells,
     ),
     "DaemonSet": TableSpec(
         (

@@ -31,7 +31,7 @@ from master.controllers.load_balancer import LoadBalancerController
 from master.controllers.namespace import NamespaceController
 from master.controllers.node_lifecycle import NodeLifecycleController
 from master.controllers.persistentvolume import PersistentVolumeController
-from master.controllers.replicaset import ReplicaSetController
+from master.controllers.replicaset import ReplicaSetController, ReplicationControllerController
 from master.controllers.serviceaccounts import ServiceAccountsController
 from master.controllers.statefulset import StatefulSetController
 from master.scheduler.scheduler import Scheduler
@@ -59,6 +59,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
     # (enabled?, the loop's class) in start order; every class takes the shared context.
     loop_table: list[tuple[bool, Callable[[LoopContext], Any]]] = [
         (loops.replicaset, ReplicaSetController),
+        (loops.replicationcontroller, ReplicationControllerController),
         (loops.deployment, DeploymentController),
         (loops.daemonset, DaemonSetController),
         (loops.job, JobController),

@@ -16,6 +16,8 @@ class ControllerSettings:
     """Run the scheduler loop."""
     replicaset: bool = True
     """Run the ReplicaSet controller."""
+    replicationcontroller: bool = True
+    """Run the ReplicationController controller (the ReplicaSet's loop over v1 ReplicationControllers)."""
     deployment: bool = True
     """Run the Deployment controller."""
     daemonset: bool = True

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator, model_validator
 from kajitori.api.meta import (
     Int32,
     KubeModel,
+    LabelSelector,
     ObjectMeta,
     TypedObject,
     check_dns1123_label,
@@ -999,3 +1000,74 @@ class Binding(TypedObject):
 def validate_label_keys(labels: dict[str, str] | None) -> None:
     for key in labels or {}:
         check_qualified_name(key)
+
+
+# --------------------------------------------------------------------------- ReplicationController
+
+
+class ReplicationControllerSpec(KubeModel):
+    """The desired state of a ReplicationController: a ReplicaSet's, with an equality selector."""
+
+    replicas: Annotated[int, Field(ge=0, le=2**31 - 1)] = 1
+    """Number of desired pods. Default 1."""
+    selector: dict[str, str] | None = None
+    """Labels the pods must all carry (equality only); defaults to the template's labels."""
+    template: PodTemplateSpec
+    """The pods the ReplicationController makes."""
+    minReadySeconds: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    """Seconds a new pod must be ready before it counts as available. Default 0."""
+
+    @model_validator(mode="after")
+    def _selector(self) -> ReplicationControllerSpec:
+        labels = self.template.metadata.labels or {}
+        if not self.selector:
+            # Kubernetes' defaulting: an empty selector is the template's labels.
+            self.selector = dict(labels) or None
+        if not self.selector:
+            raise ValueError("selector: Required value")
+        validate_label_keys(self.selector)
+        if any(labels.get(k) != v for k, v in self.selector.items()):
+            shown = "map[string]string{" + ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(labels.items())) + "}"
+            raise ValueError(f"template.metadata.labels: Invalid value: {shown}: `selector` does not match template `labels`")
+        return self
+
+
+class ReplicationControllerCondition(KubeModel):
+    type: str
+    status: Literal["True", "False", "Unknown"]
+    lastTransitionTime: str | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class ReplicationControllerStatus(KubeModel):
+    """The observed state of a ReplicationController."""
+
+    replicas: int = 0
+    fullyLabeledReplicas: int | None = None
+    readyReplicas: int | None = None
+    availableReplicas: int | None = None
+    observedGeneration: int | None = None
+    conditions: list[ReplicationControllerCondition] | None = None
+
+
+class ReplicationController(TypedObject):
+    """A ReplicationController keeps a number of pods carrying its selector's labels running (the ReplicaSet's predecessor)."""
+
+    apiVersion: str | None = "v1"
+    kind: str | None = "ReplicationController"
+    spec: ReplicationControllerSpec
+    """Specification of the desired behavior of the ReplicationController."""
+    status: ReplicationControllerStatus = Field(default_factory=ReplicationControllerStatus)
+    """Most recently observed status of the ReplicationController; read-only."""
+
+    @model_validator(mode="after")
+    def _labels(self) -> ReplicationController:
+        # Kubernetes' defaulting: a ReplicationController without labels takes its template's.
+        if not self.metadata.labels and self.spec.template.metadata.labels:
+            self.metadata.labels = dict(self.spec.template.metadata.labels)
+        return self
+
+    def label_selector(self) -> LabelSelector:
+        """The equality selector as a LabelSelector, for the code the ReplicaSet shares."""
+        return LabelSelector(matchLabels=dict(self.spec.selector or {}))

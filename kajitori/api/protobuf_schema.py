@@ -104,6 +104,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("v1", "ServiceAccount"): "core/v1.ServiceAccount",
     ("authentication.k8s.io/v1", "TokenRequest"): "authentication/v1.TokenRequest",
     ("v1", "Event"): "core/v1.Event",
+    ("v1", "ReplicationController"): "core/v1.ReplicationController",
     ("v1", "Binding"): "core/v1.Binding",
     ("coordination.k8s.io/v1", "Lease"): "coordination/v1.Lease",
     ("apps/v1", "Deployment"): "apps/v1.Deployment",
@@ -780,6 +781,23 @@ MESSAGES: dict[str, str] = {
         "3 template core/v1.PodTemplateSpec; 4 strategy DeploymentStrategy,omitempty; "
         "5 minReadySeconds int32,omitempty; 6 revisionHistoryLimit *int32,omitempty; "
         "7 paused bool,omitempty; 9 progressDeadlineSeconds *int32,omitempty"
+    ),
+    "core/v1.ReplicationController": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec ReplicationControllerSpec,omitempty; "
+        "3 status ReplicationControllerStatus,omitempty"
+    ),
+    "core/v1.ReplicationControllerSpec": (
+        "1 replicas *int32,omitempty; 4 minReadySeconds int32,omitempty; "
+        "2 selector map[string]string,omitempty; 3 template *PodTemplateSpec,omitempty"
+    ),
+    "core/v1.ReplicationControllerStatus": (
+        "1 replicas int32; 2 fullyLabeledReplicas int32,omitempty; 4 readyReplicas int32,omitempty; "
+        "5 availableReplicas int32,omitempty; 3 observedGeneration int64,omitempty; "
+        "6 conditions []ReplicationControllerCondition,omitempty"
+    ),
+    "core/v1.ReplicationControllerCondition": (
+        "1 type string; 2 status string; 3 lastTransitionTime Time,omitempty; 4 reason string,omitempty; "
+        "5 message string,omitempty"
     ),
     "core/v1.PodTemplateSpec": ("1 metadata meta/v1.ObjectMeta,omitempty; 2 spec PodSpec,omitempty"),
     "apps/v1.DeploymentStrategy": (

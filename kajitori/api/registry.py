@@ -19,6 +19,7 @@ from kajitori.api.core import (
     Namespace,
     Node,
     Pod,
+    ReplicationController,
     Secret,
     Service,
     ServiceAccount,
@@ -94,6 +95,9 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Secret", "secrets", True, Secret, (), has_status=False),
     Resource("", "v1", "ServiceAccount", "serviceaccounts", True, ServiceAccount, ("sa",), frozenset({"token"}), has_status=False),
     Resource("", "v1", "Event", "events", True, Event, ("ev",), has_status=False),
+    Resource(
+        "", "v1", "ReplicationController", "replicationcontrollers", True, ReplicationController, ("rc",), frozenset({"status", "scale"}), categories=ALL
+    ),
     Resource("coordination.k8s.io", "v1", "Lease", "leases", True, Lease, (), has_status=False),
     Resource("apps", "v1", "Deployment", "deployments", True, Deployment, ("deploy",), frozenset({"status", "scale"}), categories=ALL),
     Resource("apps", "v1", "ReplicaSet", "replicasets", True, ReplicaSet, ("rs",), frozenset({"status", "scale"}), categories=ALL),

@@ -8,6 +8,8 @@
   ``""``, so a client cannot grow the label set. Long-running requests (watches, exec,
   attach, port-forward, ``log?follow``) count when they end and are not timed, as in
   kube-apiserver; while open they are ``apiserver_longrunning_requests{verb,resource,subresource}``.
+- ``etcd_request_duration_seconds{operation,type}``: the store's gets, lists, creates,
+  updates and deletes, timed by ``master/store/timed.py`` (SQLite or etcd alike);
 - ``apiserver_storage_objects{resource}``: objects per resource, read from the store's
   memory when scraped; ``apiserver_registered_watchers{group,version,kind}``: watches open
   on each kind, read from the watch hub.
@@ -36,6 +38,8 @@ from kajitori.api.registry import RESOURCES
 from kajitori.metrics import COMPONENTS
 from master.apiserver.watch_hub import WatchHub
 from master.store import Store
+from master.store.timed import BUCKETS as STORE_BUCKETS
+from master.store.timed import TimedStore
 
 # What kube-apiserver answers (and what generate_latest writes): the classic text format.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -93,6 +97,28 @@ class StorageObjects(Collector):
         return iter(())
 
 
+class StoreLatency(Collector):
+    """etcd_request_duration_seconds{operation,type}: the store's calls as ``TimedStore`` counted them, when scraped."""
+
+    def __init__(self, store: TimedStore) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            "etcd_request_duration_seconds", "Etcd request latency in seconds for each operation and object type.", labels=["operation", "type"]
+        )
+        for labels, counts in sorted(self.store.snapshot().items()):
+            cumulative, buckets = 0.0, []
+            for bound, in_bucket in zip([*STORE_BUCKETS, float("inf")], counts[:-1], strict=True):
+                cumulative += in_bucket
+                buckets.append((floatToGoString(bound), cumulative))
+            family.add_metric(list(labels), buckets, counts[-1])
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
 class RegisteredWatchers(Collector):
     """apiserver_registered_watchers{group,version,kind}: the watches open on each kind, when scraped."""
 
@@ -127,6 +153,8 @@ class ApiMetrics(Collector):
         self.long_running: dict[tuple[str, str, str], int] = {}
         self.registry.register(self)
         self.registry.register(StorageObjects(store))
+        if isinstance(store, TimedStore):
+            self.registry.register(StoreLatency(store))
         if hub is not None:
             self.registry.register(RegisteredWatchers(hub))
 

@@ -86,6 +86,7 @@ KINDS: dict[str, dict[str, Field]] = {
     "Namespace": _kind(None, "WithConditions"),
     "Deployment": _kind("DeploymentSpec", "WithConditions"),
     "ReplicaSet": _kind("TemplatedSpec", "WithConditions"),
+    "ReplicationController": _kind("TemplatedSpec", "WithConditions"),
     "DaemonSet": _kind("TemplatedSpec", "WithConditions"),
     "StatefulSet": _kind("TemplatedSpec", "WithConditions"),
     "Job": _kind("JobSpec", "WithConditions"),

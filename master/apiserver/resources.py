@@ -670,7 +670,9 @@ class ResourceAPI:
     def get_scale(self, resource: Resource, namespace: str, name: str) -> dict[str, Any]:
         obj = self.load(resource, namespace, name).obj
         meta = obj["metadata"]
-        sel = LabelSelector.model_validate(obj["spec"].get("selector") or {})
+        raw = obj["spec"].get("selector") or {}
+        # A ReplicationController's selector is a plain map of labels.
+        sel = LabelSelector.model_validate({"matchLabels": raw} if resource.kind == "ReplicationController" else raw)
         scale = Scale.model_validate(
             {
                 "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},

@@ -26,7 +26,7 @@ from typing import Any
 
 from kajitori.api.apps import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
 from kajitori.api.batch import CronJob, Job
-from kajitori.api.core import ConfigMap, Pod, Secret, Service
+from kajitori.api.core import ConfigMap, Pod, ReplicationController, Secret, Service
 from kajitori.api.meta import OwnerReference, TypedObject
 from kajitori.api.registry import UnknownResource, by_kind
 from kajitori.api.storage import PersistentVolumeClaim
@@ -38,8 +38,8 @@ from master.controllers.context import LoopContext
 log = logging.getLogger(__name__)
 
 WATCHED: tuple[type[TypedObject], ...] = (
-    Deployment, ReplicaSet, DaemonSet, StatefulSet, ControllerRevision, CronJob, Job, Pod, PersistentVolumeClaim,
-    Service, ConfigMap, Secret,
+    Deployment, ReplicaSet, ReplicationController, DaemonSet, StatefulSet, ControllerRevision, CronJob, Job, Pod,
+    PersistentVolumeClaim, Service, ConfigMap, Secret,
 )  # fmt: skip
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"

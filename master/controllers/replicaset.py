@@ -7,16 +7,21 @@ so a bad template fails once, not a thousand times) and deletes the surplus, lea
 valuable first (unscheduled, pending, not ready, newest). Expectations keep a
 reconcile from acting on a cache that has not yet seen its own previous writes.
 Status (replicas, ready, available, observedGeneration) goes through /status.
+
+The same loop keeps v1 ReplicationControllers (`ReplicationControllerController`): only
+the kind, its status model and its selector (a plain map of labels, read as an equality
+LabelSelector) differ, so the subclass says just those.
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
 
 from kajitori.api.apps import ReplicaSet, ReplicaSetStatus
-from kajitori.api.core import Pod
-from kajitori.api.meta import ObjectMeta
+from kajitori.api.core import Pod, ReplicationController, ReplicationControllerStatus
+from kajitori.api.meta import LabelSelector, ObjectMeta
 from kajitori.client import AlreadyExistsError, NotFoundError
 from kajitori.clock import parse_time
 from kajitori.controller import Controller
@@ -50,32 +55,45 @@ def deletion_rank(pod: Pod) -> tuple[int, int, int, float]:
     return (scheduled, phase, ready, -max(created, since))
 
 
+Replicated = ReplicaSet | ReplicationController
+
+
 class ReplicaSetController:
+    kind: ClassVar[type[Replicated]] = ReplicaSet
+    status_model: ClassVar[Any] = ReplicaSetStatus
+    name: ClassVar[str] = "replicaset"
+
     def __init__(self, ctx: LoopContext, *, workers: int = 2) -> None:
         self.ctx = ctx
         self.client = ctx.client
-        self.replicasets = ctx.informers.informer(ReplicaSet)
+        self.replicasets: Any = ctx.informers.informer(self.kind)
         self.pods = ctx.informers.informer(Pod)
         self.expectations = Expectations(ctx.clock)
         # Kubernetes fires a whole slow-start batch at once; 32 in flight keeps the API server busy.
-        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="rs-write")
-        self.controller = Controller("replicaset", self.reconcile, informers=[self.replicasets, self.pods], workers=workers)
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix=f"{self.name}-write")
+        self.controller = Controller(self.name, self.reconcile, informers=[self.replicasets, self.pods], workers=workers)
         self.replicasets.add_handlers(self._on_rs, lambda _old, new: self._on_rs(new), self._on_rs_delete)
-        self.pod_events = OwnedPodEvents("ReplicaSet", self.controller, self.expectations, on_orphan=self._enqueue_matching)
+        self.pod_events = OwnedPodEvents(self.kind.__name__, self.controller, self.expectations, on_orphan=self._enqueue_matching)
         self.pod_events.watch(self.pods)
 
     # -- handlers: objects to keys -------------------------------------------------
 
-    def _on_rs(self, rs: ReplicaSet) -> None:
+    @staticmethod
+    def selector(rs: Replicated) -> LabelSelector:
+        if isinstance(rs, ReplicationController):
+            return rs.label_selector()
+        return rs.spec.selector
+
+    def _on_rs(self, rs: Replicated) -> None:
         self.controller.enqueue(object_key(rs))
 
-    def _on_rs_delete(self, rs: ReplicaSet) -> None:
+    def _on_rs_delete(self, rs: Replicated) -> None:
         self.expectations.forget(object_key(rs))
 
     def _enqueue_matching(self, pod: Pod) -> None:
         # An orphan: the ReplicaSets whose selector matches may adopt it.
         for rs in self.replicasets.by_index("namespace", pod.metadata.namespace or ""):
-            if rs.spec.selector.matches(pod.metadata.labels):
+            if self.selector(rs).matches(pod.metadata.labels):
                 self.controller.enqueue(object_key(rs))
 
     # -- reconcile -------------------------------------------------------------------
@@ -85,7 +103,7 @@ class ReplicaSetController:
         if rs is None:
             self.expectations.forget(key)
             return
-        pods = claim_pods(self.client, self.pods, rs, rs.spec.selector, adoptable=_adoptable)
+        pods = claim_pods(self.client, self.pods, rs, self.selector(rs), adoptable=_adoptable)
         active = [p for p in pods if is_active(p)]
         if rs.metadata.deletionTimestamp is None and self.expectations.satisfied(key):
             self._manage_replicas(rs, key, active)
@@ -93,7 +111,7 @@ class ReplicaSetController:
         self._write_status(rs, active, now)
         requeue_at_min_ready(active, rs.spec.minReadySeconds, now)
 
-    def _manage_replicas(self, rs: ReplicaSet, key: str, active: list[Pod]) -> None:
+    def _manage_replicas(self, rs: Replicated, key: str, active: list[Pod]) -> None:
         diff = len(active) - rs.spec.replicas
         if diff < 0:
             self._create_pods(rs, key, min(-diff, BURST_REPLICAS))
@@ -101,7 +119,7 @@ class ReplicaSetController:
             victims = sorted(active, key=deletion_rank)[: min(diff, BURST_REPLICAS)]
             self._delete_pods(rs, key, victims)
 
-    def _create_pods(self, rs: ReplicaSet, key: str, count: int) -> None:
+    def _create_pods(self, rs: Replicated, key: str, count: int) -> None:
         template = rs.spec.template
         if template is None:
             return
@@ -150,7 +168,7 @@ class ReplicaSetController:
             return exc
         return None
 
-    def _delete_pods(self, rs: ReplicaSet, key: str, victims: list[Pod]) -> None:
+    def _delete_pods(self, rs: Replicated, key: str, victims: list[Pod]) -> None:
         self.expectations.expect_deletions(key, [p.metadata.uid or "" for p in victims])
 
         def delete(pod: Pod) -> Exception | None:
@@ -171,9 +189,9 @@ class ReplicaSetController:
         if errors:
             raise errors[0]
 
-    def _write_status(self, rs: ReplicaSet, active: list[Pod], now: float) -> None:
+    def _write_status(self, rs: Replicated, active: list[Pod], now: float) -> None:
         labels = rs.spec.template.metadata.labels if rs.spec.template else {}
-        status = ReplicaSetStatus(
+        status = self.status_model(
             replicas=len(active),
             fullyLabeledReplicas=sum(
                 1 for p in active if all((p.metadata.labels or {}).get(k) == v for k, v in (labels or {}).items())
@@ -188,6 +206,14 @@ class ReplicaSetController:
         updated = rs.model_copy(deep=True)
         updated.status = status
         self.client.update_status(updated)
+
+
+class ReplicationControllerController(ReplicaSetController):
+    """The ReplicaSet's loop over v1 ReplicationControllers (an equality selector)."""
+
+    kind: ClassVar[type[Replicated]] = ReplicationController
+    status_model: ClassVar[Any] = ReplicationControllerStatus
+    name: ClassVar[str] = "replicationcontroller"
 
 
 def _adoptable(pod: Pod) -> bool:

@@ -11,6 +11,12 @@ Three places a pod key can wait, as in kube-scheduler:
 
 A key is in at most one place, and never handed out twice at once: ``pop`` marks it
 in flight until ``done``.
+
+A cluster change that arrives while a pod is being tried is not lost (kube-scheduler's
+``moveRequestCycle``): the cycle may have read the caches before the change, so a pod found
+unschedulable after a move request that came during its try goes to backoff, not parked.
+Seen: a StatefulSet's pod arrived before its claim, the claim's event came while the pod
+was tried, and the pod stayed parked for the whole 60 s timeout.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ class SchedulingQueue:
         self._unschedulable: dict[str, float] = {}  # key -> since
         self._priority: dict[str, int] = {}
         self._attempts: dict[str, int] = {}
-        self._in_flight: set[str] = set()
+        self._in_flight: dict[str, int] = {}  # key -> the move request count when it was popped
+        self._moves = 0  # move requests so far
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
@@ -80,7 +87,7 @@ class SchedulingQueue:
                     _, _, key = heapq.heappop(self._active)
                     if key in self._in_active:
                         self._in_active.discard(key)
-                        self._in_flight.add(key)
+                        self._in_flight[key] = self._moves
                         return key
                 if self._closed:
                     return None
@@ -109,30 +116,38 @@ class SchedulingQueue:
     def done(self, key: str) -> None:
         """Tried and placed (or gone): nothing to wait for."""
         with self._cond:
-            self._in_flight.discard(key)
+            self._in_flight.pop(key, None)
             self._attempts.pop(key, None)
 
     def backoff(self, key: str) -> None:
         """Tried and failed for a passing reason (a binding error): retry after its backoff."""
         with self._cond:
-            self._in_flight.discard(key)
-            attempts = self._attempts.get(key, 0) + 1
-            self._attempts[key] = attempts
-            delay = min(self._initial * 2 ** (attempts - 1), self._max)
-            self._in_backoff.add(key)
-            heapq.heappush(self._backoff, (self._clock() + delay, next(self._seq), key))
-            self._cond.notify()
+            self._in_flight.pop(key, None)
+            self._push_backoff(key)
+
+    def _push_backoff(self, key: str) -> None:
+        attempts = self._attempts.get(key, 0) + 1
+        self._attempts[key] = attempts
+        delay = min(self._initial * 2 ** (attempts - 1), self._max)
+        self._in_backoff.add(key)
+        heapq.heappush(self._backoff, (self._clock() + delay, next(self._seq), key))
+        self._cond.notify()
 
     def unschedulable(self, key: str) -> None:
         """Fits nowhere now: park it until the cluster changes."""
         with self._cond:
-            self._in_flight.discard(key)
+            popped_at = self._in_flight.pop(key, self._moves)
+            if self._moves > popped_at:
+                # The cluster changed during this try: the verdict may be stale (module docstring).
+                self._push_backoff(key)
+                return
             self._attempts[key] = self._attempts.get(key, 0) + 1
             self._unschedulable[key] = self._clock()
 
     def move_all_to_active(self) -> None:
         """The cluster changed in a way that may let parked pods fit: try them again."""
         with self._cond:
+            self._moves += 1
             for key in list(self._unschedulable):
                 del self._unschedulable[key]
                 self._push_active(key)

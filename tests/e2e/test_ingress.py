@@ -6,7 +6,6 @@ counts failed requests (none allowed). Traffic goes only to the nodes' lab addre
 from __future__ import annotations
 
 import base64
-import datetime
 import subprocess
 import threading
 import time
@@ -18,14 +17,11 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from kajitori.client import ApiClient, NotFoundError
 from tests.e2e.conftest import NODES, ROOT
 from tests.e2e.lab_access import wait_nginx_ready
+from tests.support.pki import self_signed
 
 pytestmark = pytest.mark.e2e
 
@@ -76,21 +72,6 @@ def _gone(api: ApiClient, path: str) -> bool:
     return False
 
 
-def _self_signed(host: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    return cert.public_bytes(serialization.Encoding.PEM), key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +79,7 @@ def demo(lab_api: ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """examples/ingress.yaml plus a TLS host; yields the self-signed certificate's file."""
     wait_nginx_ready(lab_api)
     docs = list(yaml.safe_load_all((ROOT / "examples" / "ingress.yaml").read_text()))
-    cert, key = _self_signed(SECURE_HOST)
+    cert, key = self_signed(SECURE_HOST)
     cert_file = tmp_path_factory.mktemp("ingress") / "secure.crt"
     cert_file.write_bytes(cert)
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "secure-lab-tls"}, "type": "kubernetes.io/tls",
@@ -118,6 +99,10 @@ def demo(lab_api: ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 lab_api.request("DELETE", path)
             except NotFoundError:
                 pass
+        # The tests after this one (drain) count the pods on a node: hello's must be gone, not
+        # only its Deployment (its pods end after their grace period).
+        wait_until("hello's pods gone", lambda: not lab_api.request(
+            "GET", "/api/v1/namespaces/default/pods", params={"labelSelector": "app=hello"})["items"], timeout_s=120)  # fmt: skip
 
 
 def _pod_name(answer: tuple[int, str] | None, prefix: str) -> bool:

@@ -4,7 +4,9 @@ StatefulSet `web` of 2 nginx replicas with a `www` claim template (local-path vo
 web-0 is Running and Ready before web-1 starts; each pod writes its hostname into its volume and
 serves it; from a pod, `web-0.nginx` resolves to web-0's IP; deleting both pods brings back the
 same names, the same claims and the same data; scaling to 5 and back to 2 keeps www-web-0 and
-www-web-1. Everything runs in a namespace of its own (the lab's default namespace has the nginx
+www-web-1. (The volume is mounted at /var/www/html/data: Kajitori's nginx image serves
+/var/www/html, not the official image's /usr/share/nginx/html, and writes its own index page at
+start.) Everything runs in a namespace of its own (the lab's default namespace has the nginx
 demo's Service `nginx`); deleting the namespace at the end takes the claims, and with them the
 local-path volumes, whose directories the nodes' agents remove.
 """
@@ -73,7 +75,7 @@ spec:
           name: web
         volumeMounts:
         - name: www
-          mountPath: /usr/share/nginx/html
+          mountPath: /var/www/html/data
   volumeClaimTemplates:
   - metadata:
       name: www
@@ -143,14 +145,14 @@ def test_statefulset_basics(tutorial: ApiClient) -> None:
 
     # Each pod writes its hostname into its own volume and serves it.
     for name in ("web-0", "web-1"):
-        code, out = pod_exec(api, NS, name, ["sh", "-c", 'echo "$(hostname)" > /usr/share/nginx/html/index.html'])
+        code, out = pod_exec(api, NS, name, ["sh", "-c", 'echo "$(hostname)" > /var/www/html/data/index.html'])
         assert code == 0, out
     tools = ensure_tools_pod(api, "node1", namespace=NS)
     for name in ("web-0", "web-1"):
         ip = api.get(Pod, name, NS).status.podIP
         code, out = pod_exec(api, NS, tools, ["sh", "-c", f"dig +short {name}.nginx.{NS}.svc.cluster.local"])
         assert code == 0 and out.split() == [ip], out
-        code, out = pod_exec(api, NS, tools, ["curl", "-s", f"http://{name}.nginx/"])
+        code, out = pod_exec(api, NS, tools, ["curl", "-s", f"http://{name}.nginx/data/"])
         assert code == 0 and out.strip() == name, out
 
     # The data is on the node of the pod's volume, in the local-path directory.
@@ -173,7 +175,7 @@ def test_statefulset_basics(tutorial: ApiClient) -> None:
     wait_until("web-0 and web-1 back", back, timeout_s=240)
     for name in ("web-0", "web-1"):
         assert api.get(PersistentVolumeClaim, f"www-{name}", NS).metadata.uid == claim_uids[name]
-        code, out = pod_exec(api, NS, tools, ["curl", "-s", f"http://{name}.nginx/"])
+        code, out = pod_exec(api, NS, tools, ["curl", "-s", f"http://{name}.nginx/data/"])
         assert code == 0 and out.strip() == name, out
 
     # Scale to 5 and back to 2: the claims of web-0 and web-1 stay.
@@ -183,5 +185,5 @@ def test_statefulset_basics(tutorial: ApiClient) -> None:
     wait_until("back to 2", lambda: pod(api, "web-2") is None and api.get(StatefulSet, "web", NS).status.replicas == 2, timeout_s=300)
     names = {c.metadata.name for c in api.list(PersistentVolumeClaim, NS).items}
     assert {"www-web-0", "www-web-1"} <= names
-    code, out = pod_exec(api, NS, tools, ["curl", "-s", "http://web-0.nginx/"])
+    code, out = pod_exec(api, NS, tools, ["curl", "-s", "http://web-0.nginx/data/"])
     assert code == 0 and out.strip() == "web-0", out

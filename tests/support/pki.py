@@ -61,3 +61,20 @@ def make_pki(directory: Path) -> Certificates:
         _write_key(directory / f"{role}.key", key)
         paths[role] = (directory / f"{role}.crt", directory / f"{role}.key")
     return Certificates(directory / "ca.crt", *paths["server"], *paths["client"])
+
+
+def self_signed(host: str) -> tuple[bytes, bytes]:
+    """A self-signed certificate for ``host`` (its own CA, one day) and its key, both PEM: a TLS Secret's two files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem

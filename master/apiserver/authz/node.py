@@ -3,7 +3,11 @@
 As Kubernetes' Node authorizer, it keeps a graph of which Secrets, ConfigMaps and
 PersistentVolumeClaims the pods bound to each node use (volumes, env, envFrom,
 imagePullSecrets), updated from a store watch of pods one pod at a time, and allows a
-node to get only those. It allows its own Node and its own Lease (``kube-node-lease/<name>``)
+node to get only those. It allows the ServiceAccount of each of its pods to be read and tokens of it to be
+requested (`serviceaccounts/token`, for the agent's token volume), PersistentVolumes to be
+read and those pinned to it (local-path, node affinity naming it) to be deleted (the agent
+reclaims Released local-path volumes: Kajitori's node-local provisioner, which Kubernetes
+leaves to a provisioner pod), its own Node and its own Lease (``kube-node-lease/<name>``)
 to be written, pods' status and deletion only for pods bound to it, and reads of pods,
 nodes, services and endpoints; everything else is judged by the ``system:node`` rules.
 A request it does not allow is left to the next authorizer (RBAC), as in Kubernetes.
@@ -24,6 +28,8 @@ from master.apiserver.authz.rules import rules_allow
 from master.store import Store, StoreEvent
 
 PODS = "/core/pods"
+VOLUMES = "/core/persistentvolumes"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 LEASE_NAMESPACE = "kube-node-lease"
 _GRAPH_KINDS = {"secrets": "secret", "configmaps": "configmap", "persistentvolumeclaims": "pvc"}
 
@@ -45,6 +51,7 @@ def pod_references(pod: dict[str, Any]) -> set[Ref]:
         if isinstance(name, str) and name:
             refs.add((kind, ns, name))
 
+    add("serviceaccount", spec.get("serviceAccountName") or "default")
     for secret in spec.get("imagePullSecrets") or []:
         add("secret", (secret or {}).get("name"))
     for volume in spec.get("volumes") or []:
@@ -100,6 +107,19 @@ class NodeGraph:
         entry = self._pods.get(f"{PODS}/{namespace}/{name}")
         return entry[0] if entry else None
 
+    def volume_pinned_to(self, name: str, node: str) -> bool:
+        """The PersistentVolume's required node affinity names exactly this node by hostname."""
+        stored = self.store.get(f"{VOLUMES}//{name}")
+        required = (((stored.obj if stored else {}).get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}
+        names = {
+            value
+            for term in required.get("nodeSelectorTerms") or []
+            for req in term.get("matchExpressions") or []
+            if req.get("key") == HOSTNAME_LABEL and req.get("operator") == "In"
+            for value in req.get("values") or []
+        }
+        return names == {node}
+
     def exists(self, namespace: str, name: str) -> bool:
         return self.store.get(f"{PODS}/{namespace}/{name}") is not None
 
@@ -123,6 +143,18 @@ class NodeAuthorizer:
             ):
                 return True, ""
             return False, f'no relationship found between node "{node}" and this object'
+        if group == "" and resource == "serviceaccounts":
+            if ((verb == "get" and not sub) or (verb == "create" and sub == "token")) and self.graph.references(
+                node, ("serviceaccount", attrs.namespace, attrs.name)
+            ):
+                return True, ""
+            return False, f'no relationship found between node "{node}" and this object'
+        if group == "" and resource == "persistentvolumes" and not sub:
+            if verb in ("get", "list", "watch"):
+                return True, ""
+            if verb == "delete" and attrs.name and self.graph.volume_pinned_to(attrs.name, node):
+                return True, ""
+            return False, f'node "{node}" can only delete persistentvolumes pinned to it'
         if group == "coordination.k8s.io" and resource == "leases":
             if attrs.namespace == LEASE_NAMESPACE and (
                 attrs.name == node or (verb == "create" and not attrs.name)

@@ -23,7 +23,7 @@ from master.apiserver.strategies.storage import (
     PersistentVolumeStrategy,
     StorageClassStrategy,
 )
-from master.apiserver.strategies.workloads import WorkloadStrategy
+from master.apiserver.strategies.workloads import ReplicationControllerStrategy, WorkloadStrategy
 
 STRATEGIES: dict[str, Strategy] = {
     "Pod": PodStrategy(),
@@ -32,6 +32,7 @@ STRATEGIES: dict[str, Strategy] = {
     "Service": ServiceStrategy(),
     "Deployment": WorkloadStrategy(),
     "ReplicaSet": WorkloadStrategy(),
+    "ReplicationController": ReplicationControllerStrategy(),
     "DaemonSet": WorkloadStrategy(),
     "Job": JobStrategy(),
     "CronJob": CronJobStrategy(),

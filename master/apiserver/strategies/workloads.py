@@ -17,3 +17,9 @@ class WorkloadStrategy(Strategy):
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj.pop("status", None)
+
+
+class ReplicationControllerStrategy(WorkloadStrategy):
+    """A ReplicationController's status is its controller's too, but its selector may change (core/v1 allows it)."""
+
+    immutable_fields: ClassVar[tuple[str, ...]] = ()

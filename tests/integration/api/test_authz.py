@@ -241,6 +241,9 @@ def test_an_agent_runs_with_its_own_node_certificate(master: MasterProcess, tmp_
 
     kubeconfig = issue(master, "--node", "hollow-authz")
     admin(master, "create", "namespace", "hollow")
+    # This master runs no controllers: its ServiceAccounts controller would make "default" (the
+    # agent asks a token of it for the pod, which the Node authorizer allows for its pods only).
+    admin(master, "-n", "hollow", "create", "serviceaccount", "default")
     admin(master, "-n", "hollow", "create", "secret", "generic", "hs", "--from-literal=a=b")
     log = (tmp_path / "agent.log").open("wb")
     agent = subprocess.Popen(

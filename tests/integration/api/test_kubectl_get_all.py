@@ -21,6 +21,7 @@ OBJECTS: list[tuple[str, dict[str, Any]]] = [
     ("/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "solo"}, "spec": TEMPLATE["spec"]}),
     ("/api/v1/namespaces/{ns}/services", {"metadata": {"name": "svc"}, "spec": {"selector": {"app": "a"}, "ports": [{"port": 80}]}}),
     ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "not-in-all"}}),
+    ("/api/v1/namespaces/{ns}/replicationcontrollers", {"metadata": {"name": "rc"}, "spec": {"replicas": 0, "template": TEMPLATE}}),
     ("/apis/apps/v1/namespaces/{ns}/deployments", {"metadata": {"name": "dep"}, "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": TEMPLATE}}),
     ("/apis/apps/v1/namespaces/{ns}/replicasets", {"metadata": {"name": "rs"}, "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": TEMPLATE}}),
     ("/apis/apps/v1/namespaces/{ns}/daemonsets", {"metadata": {"name": "ds"}, "spec": {"selector": {"matchLabels": {"app": "a"}}, "template": TEMPLATE}}),
@@ -58,6 +59,7 @@ def test_get_all(master: MasterProcess, objects: None, version: str) -> None:
         "job.batch/job",
         "pod/solo",
         "replicaset.apps/rs",
+        "replicationcontroller/rc",
         "service/svc",
     ]
     # and by short name, as kubectl users type it

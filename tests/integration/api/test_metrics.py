@@ -105,6 +105,20 @@ def test_requests_and_storage_are_counted(http: httpx.Client) -> None:
     assert "thing" not in metrics(http)
 
 
+def test_store_operations_are_timed_by_operation_and_type(http: httpx.Client) -> None:
+    before = metrics(http)
+    created = sample(before, "etcd_request_duration_seconds_count", operation="create", type="configmaps") or 0
+    body = {"metadata": {"name": "timed"}, "data": {"a": "1"}}
+    assert http.post("/api/v1/namespaces/default/configmaps", json=body).status_code == 201
+    assert http.delete("/api/v1/namespaces/default/configmaps/timed").status_code == 200
+    assert http.get("/apis/apps/v1/namespaces/default/deployments/nope").status_code == 404
+    after = metrics(http)
+    assert (sample(after, "etcd_request_duration_seconds_count", operation="create", type="configmaps") or 0) >= created + 1
+    assert (sample(after, "etcd_request_duration_seconds_count", operation="delete", type="configmaps") or 0) >= 1
+    assert (sample(after, "etcd_request_duration_seconds_bucket", operation="get", type="deployments.apps", le="+Inf") or 0) >= 1
+    assert sample(after, "etcd_request_duration_seconds_sum", operation="create", type="configmaps") is not None
+
+
 def test_open_watches_are_long_running_requests(tmp_master: MasterProcess) -> None:
     # A master without controllers: every open watch is this test's.
     tmp_master.start()

@@ -4,7 +4,6 @@ the `kajitori ingress-controller` process, Debian's nginx in a container it star
 from __future__ import annotations
 
 import base64
-import datetime
 import os
 import shutil
 import ssl
@@ -15,10 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.support.cli import invoker
 from tests.support.cluster import wait_for
@@ -34,6 +29,7 @@ from tests.support.ingress_rig import (
     rule,
     synced,
 )
+from tests.support.pki import self_signed
 from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
@@ -52,20 +48,6 @@ def ingress(name: str, *rules: dict[str, Any], tls: list[dict[str, Any]] | None 
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": name}, "spec": spec}
 
 
-def self_signed(host: str) -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 def tls_secret(name: str, cert: bytes, key: bytes) -> dict[str, Any]:

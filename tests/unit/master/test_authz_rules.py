@@ -206,3 +206,30 @@ def test_the_legacy_node_token_keeps_what_agents_proxies_and_ingress_controllers
     assert [authz.allows(a) for a in allowed] == [True] * len(allowed)
     assert not authz.allows(Attributes(legacy, "delete", True, api_group="apps", resource="deployments", namespace="default", name="d"))
     assert not authz.allows(Attributes(legacy, "create", True, api_group="rbac.authorization.k8s.io", resource="clusterrolebindings"))
+
+
+def test_a_node_gets_the_serviceaccounts_of_its_pods_and_deletes_only_volumes_pinned_to_it(authorizer: Any) -> None:
+    api, authz = authorizer
+    node = UserInfo("system:node:n1", (NODES, AUTHENTICATED))
+    api.create(by_path("", "v1", "serviceaccounts"), "default", {"metadata": {"name": "robot"}})
+    api.create(by_path("", "v1", "pods"), "default", {"metadata": {"name": "p"},
+               "spec": {"nodeName": "n1", "serviceAccountName": "robot", "containers": [{"name": "c", "image": "i"}]}})  # fmt: skip
+
+    def can(verb: str, resource: str, name: str, sub: str = "", ns: str = "default") -> bool:
+        return bool(authz.allows(Attributes(node, verb, True, namespace=ns, resource=resource, subresource=sub, name=name)))
+
+    assert can("get", "serviceaccounts", "robot") and can("create", "serviceaccounts", "robot", sub="token")
+    assert not can("get", "serviceaccounts", "other") and not can("create", "serviceaccounts", "other", sub="token")
+    assert not can("delete", "serviceaccounts", "robot")
+
+    def volume(name: str, host: str) -> None:
+        api.create(by_path("", "v1", "persistentvolumes"), None, {"metadata": {"name": name}, "spec": {
+            "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "local": {"path": f"/v/{name}"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "kubernetes.io/hostname", "operator": "In", "values": [host]}]}]}}}})  # fmt: skip
+
+    volume("mine", "n1")
+    volume("theirs", "n2")
+    assert can("list", "persistentvolumes", "", ns="") and can("get", "persistentvolumes", "theirs", ns="")
+    assert can("delete", "persistentvolumes", "mine", ns="")
+    assert not can("delete", "persistentvolumes", "theirs", ns="")

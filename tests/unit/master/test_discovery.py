@@ -23,6 +23,7 @@ KUBERNETES = {
         "secrets": ("secret", [], None),
         "serviceaccounts": ("serviceaccount", ["sa"], None),
         "events": ("event", ["ev"], None),
+        "replicationcontrollers": ("replicationcontroller", ["rc"], ["all"]),
         "persistentvolumes": ("persistentvolume", ["pv"], None),
         "persistentvolumeclaims": ("persistentvolumeclaim", ["pvc"], None),
     },

@@ -16,6 +16,7 @@ import pytest
 
 from master.store import AlreadyExists, Conflict, NotFound, SQLiteStore, Store, StoreEvent, TooOld
 from master.store.etcd import EtcdStore
+from master.store.timed import TimedStore
 from tests.support.etcd_process import EtcdProcess
 
 K = "/core/pods/default/"
@@ -131,3 +132,16 @@ def test_watch_sees_only_its_collection(make_store: MakeStore) -> None:
     svc = store.create("/core/services/default/s", obj("s"))
     gone = store.delete("/core/services/default/s")
     assert [(e.type, e.rv) for e in seen] == [("ADDED", svc.rv), ("DELETED", gone.rv)]
+
+
+def test_timed_store_answers_as_its_store_and_times_each_operation_by_type(make_store: MakeStore) -> None:
+    store = TimedStore(make_store())
+    a = store.create(K + "a", obj("a"))
+    assert store.get(K + "a") == a and store.revision == a.rv
+    store.update(K + "a", obj("a", spec={"x": 1}), expected_rv=a.rv)
+    with pytest.raises(Conflict):
+        store.delete(K + "a", expected_rv=a.rv)  # a failed call is timed too
+    store.delete(K + "a")
+    store.list("/apps/deployments")
+    counts = {labels: int(sum(c[:-1])) for labels, c in store.snapshot().items()}
+    assert counts == {("create", "pods"): 1, ("get", "pods"): 1, ("update", "pods"): 1, ("delete", "pods"): 2, ("list", "deployments.apps"): 1}

@@ -58,3 +58,22 @@ def test_unschedulable_waits_for_a_cluster_change_or_the_timeout() -> None:
     q.unschedulable("a")
     clock.now = 91.0
     assert q.pop(0) == "a"
+
+
+def test_a_cluster_change_during_a_try_is_not_lost() -> None:
+    # The try read the caches before the change (a claim added after its pod): parked, it would
+    # wait for the next change or the whole timeout; it goes to backoff instead.
+    clock = Clock()
+    q = SchedulingQueue(clock=clock, initial_backoff_s=1.0, unschedulable_timeout_s=60.0)
+    q.add("a")
+    assert q.pop(0) == "a"
+    q.move_all_to_active()
+    q.unschedulable("a")
+    assert q.counts() == {"active": 0, "backoff": 1, "unschedulable": 0, "in_flight": 0}
+    clock.now = 1.0
+    assert q.pop(0) == "a"
+    # Tried after the change, with no change since: parked as before.
+    q.unschedulable("a")
+    clock.now = 30.0
+    assert q.pop(0) is None
+    assert q.counts()["unschedulable"] == 1
