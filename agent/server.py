@@ -3,6 +3,8 @@
     GET  /healthz                                   200 "ok", no token needed
     GET  /metrics                                   Prometheus text (agent.metrics); the node's token
                                                     or one the master lets read this Node
+    GET  /metrics/resource                          kubelet's resource metrics (agent.resource_stats),
+                                                    what the master's scraper reads; same tokens
     GET  /containerLogs/{ns}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
                                                     the log as text/plain, streamed while it grows
     POST /exec/{ns}/{pod}/{container}               body {"command": [...], "timeoutSeconds": 60}
@@ -41,6 +43,7 @@ from agent.docker_streams import StreamRuntime
 from agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from agent.metrics import AgentMetrics
 from agent.request_head import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, BoundedHeadHandler, HeadDeadlines
+from agent.resource_stats import ResourceSampler
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
 from agent.serving_cert import ServingCert
 
@@ -109,12 +112,14 @@ class AgentServer:
         tls: ServingCert | None = None,
         streams: StreamRuntime | None = None,
         metrics: AgentMetrics | None = None,
+        resources: ResourceSampler | None = None,
         max_header_bytes: int = MAX_HEADER_BYTES,
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
         self.runtime = runtime
         self.streams = streams
         self.metrics = metrics
+        self.resources = resources
         self.lookup = lookup
         self.tokens = tokens
         self.node_name = node_name
@@ -220,7 +225,10 @@ class _Handler(BoundedHeadHandler):
             self.wfile.write(data)
             return
         if urlsplit(self.path).path == "/metrics" and self.agent.metrics is not None:
-            self._metrics(self.agent.metrics)
+            self._metrics(self.agent.metrics.text)
+            return
+        if urlsplit(self.path).path == "/metrics/resource" and self.agent.resources is not None:
+            self._metrics(self.agent.resources.text)
             return
         if stream_endpoints.is_stream_request(self):
             stream_endpoints.serve(self)
@@ -265,13 +273,13 @@ class _Handler(BoundedHeadHandler):
             if close is not None:
                 close()
 
-    def _metrics(self, metrics: AgentMetrics) -> None:
+    def _metrics(self, render: Callable[[], bytes]) -> None:
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not self.agent.tokens.allows_node(token.strip(), self.agent.node_name):
             self._status(401, "Unauthorized")
             return
-        data = metrics.text()
+        data = render()
         self.send_response(200)
         self.send_header("Content-Type", METRICS_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))

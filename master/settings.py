@@ -142,6 +142,8 @@ class MasterSettings:
     """A request's headers must be complete this long after its first byte, or 408 (kube-apiserver's)."""
     dns_listen: tuple[str, int] | None = None
     """Serve cluster DNS on this address (the kube-dns Service 10.96.0.10 points at it); None: off."""
+    metric_resolution_s: float = 15.0
+    """Seconds between scrapes of the agents' resource metrics (metrics-server's --metric-resolution)."""
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)

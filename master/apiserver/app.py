@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -29,7 +30,7 @@ from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
-from master.apiserver import errors, metrics, openapi, paging, query
+from master.apiserver import errors, metrics, metrics_api, openapi, paging, query
 from master.apiserver.auth import Tokens
 from master.apiserver.authn import Authenticator, UserInfo, x509_authenticator
 from master.apiserver.authz import Authorizer, reviews
@@ -44,6 +45,7 @@ from master.apiserver.token_request import request_token
 from master.apiserver.watch import WatchStream
 from master.apiserver.watch_hub import WatchHub
 from master.apiserver.writes import Writes
+from master.resource_usage import UsageStore
 from master.store import Store, StoredObject, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,10 @@ class ServerState:
     """Node and RBAC authorization (``master.apiserver.authz``); None allows every authenticated request."""
     authenticators: list[Authenticator] = field(default_factory=list)
     """Tried in order after the client certificate and the tokens (ServiceAccount tokens plug in here)."""
+    usage: UsageStore | None = None
+    """The nodes' and pods' latest resource usage (the scraper fills it); None: metrics.k8s.io is not served."""
+    background: list[Callable[[], Awaitable[Callable[[], Awaitable[None]]]]] = field(default_factory=list)
+    """Tasks started on the server's loop when it starts (the metrics scraper); each returns its stop."""
 
     def authenticator_chain(self) -> list[Authenticator]:
         chain: list[Authenticator] = [x509_authenticator]
@@ -175,7 +181,14 @@ def error_response(exc: errors.ApiError) -> Response:
 
 
 def create_app(state: ServerState) -> FastAPI:
-    app = FastAPI(title="Kajitori API", version=__version__, docs_url=None, redoc_url=None)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stops = [await start() for start in state.background]
+        yield
+        for stop in stops:
+            await stop()
+
+    app = FastAPI(title="Kajitori API", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.kajitori = state
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -233,14 +246,17 @@ def create_app(state: ServerState) -> FastAPI:
             }
         )
 
+    # Groups answered without a store: the access reviews, and metrics.k8s.io where the scraper runs.
+    unstored = {**reviews.DISCOVERY, **(metrics_api.DISCOVERY if state.usage is not None else {})}
+
     @app.get("/apis")
     async def api_groups() -> Response:
-        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group} | set(reviews.DISCOVERY))
+        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group} | set(unstored))
         return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
 
     @app.get("/apis/{group}")
     async def api_group(group: str) -> Response:
-        versions = sorted({r.version for r in RESOURCES if r.group == group} | {v for g, v in reviews.DISCOVERY if g == group})
+        versions = sorted({r.version for r in RESOURCES if r.group == group} | {v for g, v in unstored if g == group})
         if not versions:
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource (group {group})")
         return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions[0])})
@@ -251,9 +267,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/apis/{group}/{version}")
     async def group_resources(group: str, version: str) -> Response:
-        if (group, version) in reviews.DISCOVERY:
+        if (group, version) in unstored:
             listed = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}"}
-            return json_response({**listed, "resources": reviews.DISCOVERY[(group, version)]})
+            return json_response({**listed, "resources": unstored[(group, version)]})
         if not any(r.group == group and r.version == version for r in RESOURCES):
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource ({group}/{version})")
         return json_response(_resource_list(group, version))
@@ -278,6 +294,9 @@ def create_app(state: ServerState) -> FastAPI:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         answer = reviews.review(group, version if group == "authentication.k8s.io" else "v1", plural, body, user, state.authorizer, namespace)
         return json_response(answer, 201)
+
+    if state.usage is not None:
+        metrics_api.install(app, state.api, state.usage)  # before the catch-all below
 
     @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
     async def grouped(request: Request, group: str, version: str, rest: str) -> Response:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import Request
@@ -80,6 +81,11 @@ class NodeProxy:
         self._clients[node_name] = (certificate, client)
         return client
 
+    def node_agent(self, node: dict[str, Any]) -> tuple[str, httpx.AsyncClient]:
+        """The base URL of a Node's agent and a client trusting its published certificate (ApiError when it has neither)."""
+        host, port, node_name, certificate = self._node_address(node)
+        return f"https://{host}:{port}", self._client_for(node_name, certificate)
+
     def _agent_url(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, str, httpx.AsyncClient]:
         host, port, container, node_name, certificate = self._locate(resource, namespace, name, container)
         return f"https://{host}:{port}", container, self._client_for(node_name, certificate)
@@ -104,7 +110,11 @@ class NodeProxy:
             container = spec["containers"][0]["name"]
         elif container not in containers:
             raise errors.bad_request(f"container {container} is not valid for pod {name}")
-        node = self.api.get(NODES, None, node_name).obj
+        host, port, _, certificate = self._node_address(self.api.get(NODES, None, node_name).obj)
+        return host, port, str(container), str(node_name), certificate
+
+    def _node_address(self, node: dict[str, Any]) -> tuple[str, int, str, str]:
+        node_name = str((node.get("metadata") or {}).get("name"))
         status = node.get("status") or {}
         address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
         port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
@@ -113,7 +123,7 @@ class NodeProxy:
         certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
         if not certificate:
             raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
-        return str(address), int(port), str(container), str(node_name), str(certificate)
+        return str(address), int(port), node_name, str(certificate)
 
     async def __call__(self, request: Request, resource: Resource, namespace: str, name: str, sub: str) -> Response:
         if resource.plural != "pods" or sub not in ("log", "exec", "attach", "portforward"):

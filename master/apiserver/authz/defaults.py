@@ -215,6 +215,8 @@ def cluster_roles() -> list[dict[str, Any]]:
                 rule(READ, ["batch"], ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]),
                 rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
                 rule(READ, ["coordination.k8s.io"], ["leases"]),
+                # metrics-server's system:aggregated-metrics-reader, aggregated to view/edit/admin
+                rule(READ, ["metrics.k8s.io"], ["pods", "nodes"]),
             ],
             labels={f"{AGGREGATE}view": "true"},
         ),
