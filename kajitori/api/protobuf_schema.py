@@ -122,6 +122,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling/v2.HorizontalPodAutoscaler",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling/v1.HorizontalPodAutoscaler",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization/v1.SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SubjectAccessReview"): "authorization/v1.SubjectAccessReview",
     ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "authorization/v1.SubjectAccessReview",
@@ -1069,4 +1070,18 @@ MESSAGES: dict[str, str] = {
         "5 message string,omitempty"
     ),
     "autoscaling/v1.ScaleStatus": ("1 replicas int32; 2 selector string,omitempty"),
+    # autoscaling/v1's HPA (served by conversion to v2: master.apiserver.hpa_v1).
+    "autoscaling/v1.HorizontalPodAutoscaler": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec HorizontalPodAutoscalerSpec,omitempty; "
+        "3 status HorizontalPodAutoscalerStatus,omitempty"
+    ),
+    "autoscaling/v1.HorizontalPodAutoscalerSpec": (
+        "1 scaleTargetRef CrossVersionObjectReference; 2 minReplicas *int32,omitempty; 3 maxReplicas int32; "
+        "4 targetCPUUtilizationPercentage *int32,omitempty"
+    ),
+    "autoscaling/v1.CrossVersionObjectReference": ("1 kind string; 2 name string; 3 apiVersion string,omitempty"),
+    "autoscaling/v1.HorizontalPodAutoscalerStatus": (
+        "1 observedGeneration *int64,omitempty; 2 lastScaleTime *Time,omitempty; 3 currentReplicas int32; "
+        "4 desiredReplicas int32; 5 currentCPUUtilizationPercentage *int32,omitempty"
+    ),
 }

@@ -37,6 +37,8 @@ from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
 from master.apiserver.gate import USER, Gate
+from master.apiserver.hpa_v1 import DISCOVERY as HPA_V1_DISCOVERY
+from master.apiserver.hpa_v1 import HPAv1Conversion
 from master.apiserver.managed_fields import request_manager
 from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
@@ -208,6 +210,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(errors.ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_any_error)
+    app.add_middleware(HPAv1Conversion)  # innermost: authorization sees the path the client asked for
     if state.tokens is not None or state.authenticators:
         app.add_middleware(Gate, authenticators=state.authenticator_chain(), authorizer=state.authorizer)
     metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
@@ -246,20 +249,25 @@ def create_app(state: ServerState) -> FastAPI:
             }
         )
 
-    # Groups answered without a store: the access reviews, and metrics.k8s.io where the scraper runs.
-    unstored = {**reviews.DISCOVERY, **(metrics_api.DISCOVERY if state.usage is not None else {})}
+    # Groups answered without a store of their own: the access reviews, metrics.k8s.io where the
+    # scraper runs, and autoscaling/v1 (converted to the stored v2; v2 stays the preferred version).
+    unstored = {**reviews.DISCOVERY, **HPA_V1_DISCOVERY, **(metrics_api.DISCOVERY if state.usage is not None else {})}
+
+    def versions_of(group: str) -> list[str]:
+        stored = sorted({r.version for r in RESOURCES if r.group == group})
+        return stored + sorted({v for g, v in unstored if g == group} - set(stored))  # the stored version is preferred
 
     @app.get("/apis")
     async def api_groups() -> Response:
-        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group} | set(unstored))
-        return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
+        names = sorted({r.group for r in RESOURCES if r.group} | {g for g, _ in unstored})
+        return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, versions_of(g)) for g in names]})
 
     @app.get("/apis/{group}")
     async def api_group(group: str) -> Response:
-        versions = sorted({r.version for r in RESOURCES if r.group == group} | {v for g, v in unstored if g == group})
+        versions = versions_of(group)
         if not versions:
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource (group {group})")
-        return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions[0])})
+        return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)})
 
     @app.get("/api/v1")
     async def core_resources() -> Response:
@@ -305,9 +313,10 @@ def create_app(state: ServerState) -> FastAPI:
     return app
 
 
-def _group(group: str, version: str) -> dict[str, Any]:
-    gv = {"groupVersion": f"{group}/{version}", "version": version}
-    return {"name": group, "versions": [gv], "preferredVersion": gv}
+def _group(group: str, versions: list[str]) -> dict[str, Any]:
+    """A group's discovery entry; the first version is the preferred one."""
+    listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": listed, "preferredVersion": listed[0]}
 
 
 def _resource_list(group: str, version: str) -> dict[str, Any]:

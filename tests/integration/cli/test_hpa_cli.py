@@ -1,5 +1,6 @@
 """kubectl's `autoscale`, `get hpa` and `describe hpa` against the shared master (no controllers):
-the HorizontalPodAutoscaler the server stored, the table's columns, and the rules it refuses."""
+the HorizontalPodAutoscaler the server stored, the table's columns, and the rules it refuses.
+kubectl 1.28 and 1.32 autoscale through autoscaling/v1, which the server converts to the stored v2."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from kajitori.api.autoscaling import HorizontalPodAutoscaler
 from kajitori.client import ApiClient
-from tests.integration.api.test_kubectl_protobuf import run, version
+from tests.integration.api.test_kubectl_protobuf import kubectl_binary, run, version
 from tests.support.master_process import MasterProcess
 
 __all__ = ["version"]  # the kubectl-version fixture, found here by name
@@ -18,8 +19,17 @@ pytestmark = pytest.mark.integration
 
 
 def test_kubectl_autoscale_makes_an_hpa_that_get_lists(master: MasterProcess, api: ApiClient, version: str) -> None:
-    if version != "1.33":
-        pytest.skip("kubectl before 1.33 autoscales through autoscaling/v1, not served yet")
+    autoscale_and_list(master, api, version)
+
+
+def test_kubectl_1_28_autoscales_through_autoscaling_v1(master: MasterProcess, api: ApiClient) -> None:
+    if kubectl_binary("1.28") is None:
+        pytest.skip("kubectl.1.28 is not installed")
+    autoscale_and_list(master, api, "1.28")
+
+
+def autoscale_and_list(master: MasterProcess, api: ApiClient, version: str) -> None:
+    # kubectl 1.28 and 1.32 create through autoscaling/v1 (served by conversion), 1.33 through v2.
     ns = f"hpa-{version.replace('.', '-')}"
     out = lambda *args: run(master, version, *args).stdout.strip()  # noqa: E731
     assert out("create", "namespace", ns) == f"namespace/{ns} created"
@@ -42,6 +52,8 @@ def test_kubectl_autoscale_makes_an_hpa_that_get_lists(master: MasterProcess, ap
     assert table[1].split()[-4:-1] == ["1", "5", "0"]
     assert "horizontalpodautoscaler.autoscaling/web" in out("get", "all", "-n", ns)
     assert "Deployment/web" in out("describe", "hpa", "web", "-n", ns)
+    v1 = api.request("GET", f"/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers/web")
+    assert (v1["apiVersion"], v1["spec"]["targetCPUUtilizationPercentage"], "metrics" in v1["spec"]) == ("autoscaling/v1", 50, False)
 
     bad = master.data_dir / f"bad-hpa-{ns}.yaml"
     bad.write_text(

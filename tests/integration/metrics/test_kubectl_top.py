@@ -16,14 +16,16 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import httpx
 import pytest
 
 from kajitori.api.core import Pod
-from tests.integration.agent.agent_process import AgentProcess, make_pod, shell
+from tests.integration.agent.agent_process import AgentProcess, make_pod, remove_node_objects, shell
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
 from tests.support.processes import PROCESS_TIMEOUT_S
+from tests.support.session_names import session_name
 
 
 def _kubectl_dir() -> Path | None:
@@ -37,11 +39,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.skipif(not KUBECTLS, reason="
 
 BURN = "timeout 300 sh -c 'while :; do :; done'; sleep 3600"
 
+NODE = session_name("top-node")  # other sessions on this dockerd must not remove its containers
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
     master = MasterProcess(tmp_path_factory.mktemp("top-master"), extra_args=["--metric-resolution", "1"]).start()
-    agent = AgentProcess(master, "top-node", tmp_path_factory.mktemp("top-agent"))
+    agent = AgentProcess(master, NODE, tmp_path_factory.mktemp("top-agent"))
+    docker_api = docker.APIClient()
     try:
         agent.start()
         api = master.client()
@@ -54,6 +59,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
     finally:
         agent.stop()
         master.stop()
+        remove_node_objects(docker_api, NODE)
+        docker_api.close()
 
 
 def kubectl(master: MasterProcess, version: str, *args: str) -> subprocess.CompletedProcess[str]:
