@@ -23,7 +23,7 @@ NODES = {"node1": "192.168.56.11", "node2": "192.168.56.12"}
 
 
 # The user's day in order: what `make lab` gave first, losing a node last (it moves pods).
-MODULE_ORDER = ["test_lab", "test_services", "test_restarts", "test_node_join", "test_hairpin", "test_job", "test_daemonset", "test_statefulset", "test_streams", "test_in_cluster_client", "test_load_balancer", "test_ingress", "test_drain", "test_failover"]
+MODULE_ORDER = ["test_lab", "test_services", "test_restarts", "test_node_join", "test_hairpin", "test_job", "test_daemonset", "test_statefulset", "test_streams", "test_in_cluster_client", "test_load_balancer", "test_ingress", "test_autoscaling", "test_drain", "test_failover"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
