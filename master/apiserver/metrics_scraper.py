@@ -81,7 +81,9 @@ class MetricsScraper:
                 log.info("node %s answered %d to its resource metrics scrape", name, answer.status_code)
                 return
             self.usage.record(name, parse(answer.text, now=time.time()))
-        except (errors.ApiError, ParseError) as exc:
+        except errors.ApiError as exc:  # no address or certificate published (a hollow node): nothing to scrape
+            log.debug("no resource metrics from node %s: %s", name, exc)
+        except ParseError as exc:
             log.info("no resource metrics from node %s: %s", name, exc)
         except Exception as exc:  # the agent unreachable, a timeout: its last samples stay
             log.info("scraping node %s failed: %s", name, type(exc).__name__ if not str(exc) else exc)
