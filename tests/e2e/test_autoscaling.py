@@ -97,14 +97,17 @@ def test_an_hpa_scales_a_cpu_burning_deployment_up_and_back_down(burner: ApiClie
     def replicas() -> int:
         return burner.get(Deployment, NAME, NAMESPACE).spec.replicas
 
+    def rescaled(reason: str) -> bool:
+        # Events are written after the scale, by the recorder's own thread: waited for, not read at once.
+        events = burner.list(Event, NAMESPACE).items
+        return any(e.involvedObject.name == NAME and e.reason == "SuccessfulRescale" and (e.message or "").endswith(reason) for e in events)
+
     wait_until("the HPA scaling the burning Deployment up", lambda: replicas() > 1, timeout_s=120)
-    rescales = [e.message for e in burner.list(Event, NAMESPACE).items if e.involvedObject.name == NAME and e.reason == "SuccessfulRescale"]
-    assert any(m and m.endswith("reason: cpu resource utilization (percentage of request) above target") for m in rescales), rescales
+    wait_until("its SuccessfulRescale event", lambda: rescaled("reason: cpu resource utilization (percentage of request) above target"), timeout_s=30)
     hpa = burner.get(HorizontalPodAutoscaler, NAME, NAMESPACE)
     assert {c.type: c.reason for c in hpa.status.conditions or []}["ScalingActive"] == "ValidMetricFound"
     top = kubectl("top", "pods", "-l", f"app={NAME}", "--no-headers")
     assert top.returncode == 0 and NAME in top.stdout, top.stdout + top.stderr
 
     wait_until("the HPA scaling back to 1 once the burning stopped", lambda: replicas() == 1, timeout_s=360)
-    rescales = [e.message for e in burner.list(Event, NAMESPACE).items if e.involvedObject.name == NAME and e.reason == "SuccessfulRescale"]
-    assert "New size: 1; reason: All metrics below target" in rescales, rescales
+    wait_until("the scale-down's SuccessfulRescale event", lambda: rescaled("New size: 1; reason: All metrics below target"), timeout_s=30)

@@ -96,9 +96,14 @@ def test_hpa_scales_a_burning_deployment_up_and_back_down(cluster: AgentProcess)
         hpa = api.get(HorizontalPodAutoscaler, "burn", "default")
         return hpa if api.get(Deployment, "burn", "default").spec.replicas == n and hpa.status.desiredReplicas == n else None
 
+    def rescaled(message: str) -> bool:
+        # Events are written after the scale, by the recorder's own thread: waited for, not read at once.
+        events = api.list(Event, "default").items
+        return any(e.involvedObject.name == "burn" and e.reason == "SuccessfulRescale" and e.message == message for e in events)
+
     hpa = wait_for(lambda: scaled_to(2), timeout=180, interval=0.5, what="the HPA scaling the burning Deployment to 2")
-    events = [e for e in api.list(Event, "default").items if e.involvedObject.name == "burn" and e.reason == "SuccessfulRescale"]
-    assert "New size: 2; reason: cpu resource utilization (percentage of request) above target" in [e.message for e in events]
+    assert hpa is not None
+    wait_for(lambda: rescaled("New size: 2; reason: cpu resource utilization (percentage of request) above target"), timeout=30, what="the event")
     assert hpa.status.lastScaleTime is not None
     conditions = {c.type: c for c in hpa.status.conditions or []}
     assert conditions["ScalingActive"].reason == "ValidMetricFound" and conditions["AbleToScale"].status == "True"
@@ -106,7 +111,6 @@ def test_hpa_scales_a_burning_deployment_up_and_back_down(cluster: AgentProcess)
     assert "SuccessfulRescale" in described and "ScalingActive" in described
 
     wait_for(lambda: scaled_to(1), timeout=240, interval=0.5, what="the HPA scaling back to 1 once the burning stopped")
-    events = [e.message for e in api.list(Event, "default").items if e.involvedObject.name == "burn" and e.reason == "SuccessfulRescale"]
-    assert "New size: 1; reason: All metrics below target" in events
+    wait_for(lambda: rescaled("New size: 1; reason: All metrics below target"), timeout=30, what="the scale-down's event")
     row = kubectl(master, "get", "hpa", "burn", "--no-headers").split()
     assert row[:3] == ["burn", "Deployment/burn", "cpu:"] and row[3].endswith("%/50%"), row  # kubectl 1.33's TARGETS

@@ -80,6 +80,7 @@ def test_agent_serves_kubelet_resource_metrics(cluster: AgentProcess) -> None:
         return r.text if 'container_cpu_usage_seconds_total{container="burn",namespace="default",pod="burner"}' in r.text else None
 
     text = wait_for(sampled, timeout=PROCESS_TIMEOUT_S, what="the burner's CPU in /metrics/resource")
+    assert text is not None
     assert re.search(r"^node_cpu_usage_seconds_total [0-9.e+]+ \d{13}$", text, re.M), text
     assert re.search(r'^container_memory_working_set_bytes\{container="burn",namespace="default",pod="burner"\} [1-9]', text, re.M), text
     assert httpx.get(f"{cluster.url}/metrics/resource", verify=cluster.tls(), timeout=20).status_code == 401
@@ -96,6 +97,7 @@ def test_kubectl_top_pods_and_nodes(cluster: AgentProcess, version: str) -> None
         return found[0] if proc.returncode == 0 and found and millicores(found[0][1]) >= 200 else None
 
     row = wait_for(burner_row, timeout=PROCESS_TIMEOUT_S, what=f"kubectl {version} top pods showing the burner busy")
+    assert row is not None
     assert row[2].endswith("Mi") and int(row[2][:-2]) >= 0
 
     selected = kubectl(master, version, "top", "pods", "-l", "app=burner", "--no-headers")

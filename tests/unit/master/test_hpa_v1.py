@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from master.apiserver.hpa_v1 import BEHAVIOR, CONDITIONS, METRICS, answer_to_v1, patch_to_v2, to_v1, to_v2
 
 REF = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
-CPU50 = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+CPU50: dict[str, Any] = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
 MEM = {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}}}
 
 
