@@ -34,6 +34,7 @@ from agent.pod_identity import PodIdentity
 from agent.pod_sync import LABEL_NODE, PodSyncer
 from agent.pod_workers import PodWorkers
 from agent.probes import ProbeManager, Prober
+from agent.resource_stats import ResourceSampler
 from agent.runtime import ContainerRuntime, ContainerState, ImageNotPresent, PodUID, PullPolicy
 from agent.runtime_cache import CachedRuntime
 from agent.server import AgentServer, TokenChecker
@@ -71,6 +72,17 @@ def make_runtime(settings: AgentSettings) -> ContainerRuntime:
 
         return DockerRuntime(max_concurrent_starts=settings.max_concurrent_starts)
     raise AgentError(f"unknown runtime {settings.runtime!r} (docker or fake)")
+
+
+def resource_sampler(runtime: ContainerRuntime, node_name: str) -> ResourceSampler:
+    """The sampler behind /metrics/resource: Docker's container stats, or no containers for the fake runtime."""
+    from agent.docker_runtime import DockerRuntime
+
+    if isinstance(runtime, DockerRuntime):
+        from agent.docker_stats import DockerStats
+
+        return ResourceSampler(DockerStats(runtime.docker_api, (LABEL_NODE, node_name)).read)
+    return ResourceSampler(list)
 
 
 def streaming_of(runtime: ContainerRuntime) -> StreamRuntime | None:
@@ -122,6 +134,7 @@ class Agent:
         )
         self.workers = PodWorkers(self.syncer, self.informer, workers=settings.pod_workers, observe=self._observe_sync)
         self.server: AgentServer | None = None
+        self.resources = resource_sampler(self._inner_runtime, settings.node_name)
         self._housekeeping_now = threading.Event()
         self._event_stream: Any = None
 
@@ -167,7 +180,9 @@ class Agent:
             streams=streaming_of(self._inner_runtime),
             metrics=self.metrics,
             explainer=self._explainer(),
+            resources=self.resources,
         )
+        self.resources.start()
         self.server.start()
         self.node.start()
         self.workers.start()
@@ -212,6 +227,7 @@ class Agent:
         self.probes.stop()
         if self._event_stream is not None:
             self._event_stream.close()
+        self.resources.stop()
         if self.server is not None:
             self.server.stop()
 

@@ -480,6 +480,11 @@ class DockerRuntime:
             architecture=str(data.get("Architecture", "")),
         )
 
+    @property
+    def docker_api(self) -> docker.APIClient:
+        """The Docker client, for readers beside the runtime (agent.docker_stats)."""
+        return self._api
+
     def close(self) -> None:
         self._api.close()
 

@@ -3,6 +3,8 @@
     GET  /healthz                                   200 "ok", no token needed
     GET  /metrics                                   Prometheus text (agent.metrics); the node's token
                                                     or one the master lets read this Node
+    GET  /metrics/resource                          kubelet's resource metrics (agent.resource_stats),
+                                                    what the master's scraper reads; same tokens
     GET  /containerLogs/{ns}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
                                                     the log as text/plain, streamed while it grows
     POST /exec/{ns}/{pod}/{container}               body {"command": [...], "timeoutSeconds": 60}
@@ -45,6 +47,7 @@ from agent.explain import Explainer, ExplainError
 from agent.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from agent.metrics import AgentMetrics
 from agent.request_head import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, BoundedHeadHandler, HeadDeadlines
+from agent.resource_stats import ResourceSampler
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
 from agent.serving_cert import ServingCert
 
@@ -141,6 +144,7 @@ class AgentServer:
         streams: StreamRuntime | None = None,
         metrics: AgentMetrics | None = None,
         explainer: Explainer | None = None,
+        resources: ResourceSampler | None = None,
         max_header_bytes: int = MAX_HEADER_BYTES,
         header_timeout_s: float = HEADER_TIMEOUT_S,
     ) -> None:
@@ -148,6 +152,7 @@ class AgentServer:
         self.streams = streams
         self.metrics = metrics
         self.explainer = explainer
+        self.resources = resources
         self.lookup = lookup
         self.tokens = tokens
         self.node_name = node_name
@@ -253,7 +258,10 @@ class _Handler(BoundedHeadHandler):
             self.wfile.write(data)
             return
         if urlsplit(self.path).path == "/metrics" and self.agent.metrics is not None:
-            self._metrics(self.agent.metrics)
+            self._metrics(self.agent.metrics.text)
+            return
+        if urlsplit(self.path).path == "/metrics/resource" and self.agent.resources is not None:
+            self._metrics(self.agent.resources.text)
             return
         if urlsplit(self.path).path.startswith("/explain/") and self.agent.explainer is not None:
             self._explain(self.agent.explainer)
@@ -301,13 +309,13 @@ class _Handler(BoundedHeadHandler):
             if close is not None:
                 close()
 
-    def _metrics(self, metrics: AgentMetrics) -> None:
+    def _metrics(self, render: Callable[[], bytes]) -> None:
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not self.agent.tokens.allows_node(token.strip(), self.agent.node_name):
             self._status(401, "Unauthorized")
             return
-        data = metrics.text()
+        data = render()
         self.send_response(200)
         self.send_header("Content-Type", METRICS_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))

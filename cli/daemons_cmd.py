@@ -55,6 +55,8 @@ def master(
     lease_duration: float = typer.Option(4.0, "--leader-elect-lease-duration", help="Seconds others wait after the last renewal before taking over (Kubernetes: 15)."),
     renew_deadline: float = typer.Option(3.0, "--leader-elect-renew-deadline", help="Seconds a leader acts without renewing; below the lease duration (Kubernetes: 10)."),
     retry_period: float = typer.Option(1.0, "--leader-elect-retry-period", help="Seconds between tries and renewals (Kubernetes: 2)."),
+    hpa_sync_period: float = typer.Option(15.0, "--horizontal-pod-autoscaler-sync-period", help="Seconds between two looks at one HorizontalPodAutoscaler (Kubernetes: 15)."),
+    metric_resolution: float = typer.Option(15.0, "--metric-resolution", help="Seconds between scrapes of the agents' resource metrics for kubectl top and autoscaling (metrics-server: 15)."),
     authorization_mode: str = typer.Option("Node,RBAC", "--authorization-mode", help="Node,RBAC (default) or AlwaysAllow (every authenticated request, as before RBAC)."),
     verbose: bool = typer.Option(False, "-v", "--verbose"),
 ) -> None:
@@ -72,6 +74,7 @@ def master(
         raise typer.BadParameter(str(exc), param_hint="--load-balancer-pool") from None
     loops.load_balancer_pool, loops.lab_network = load_balancer_pool, lab_network
     loops.cronjob_clock_speed = cronjob_clock_speed
+    loops.hpa_sync_period_s = max(0.5, hpa_sync_period)
     for name in disable:
         attr = name.replace("-", "_")
         if not hasattr(loops, attr) or not isinstance(getattr(loops, attr), bool):
@@ -89,6 +92,7 @@ def master(
         controllers=loops,
         dns_listen=_split_listen(dns_listen) if dns_listen else None,
         store=stores,
+        metric_resolution_s=max(1.0, metric_resolution),
         leader_election=LeaderElectionSettings(
             store == "etcd" if leader_elect is None else leader_elect, lease_duration, renew_deadline, retry_period
         ),

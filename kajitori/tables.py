@@ -299,6 +299,44 @@ def cronjob_cells(obj: Obj, now: float) -> list[str]:
         selector_text(job_spec.get("selector")),
     ]
 
+
+def _hpa_targets(spec: Obj, status: Obj) -> str:
+    """kubectl's TARGETS: "cpu: 40%/50%" per metric, <unknown> for a current value not yet known."""
+    current = {
+        (m.get("resource") or {}).get("name"): (m.get("resource") or {}).get("current") or {}
+        for m in status.get("currentMetrics") or []
+    }
+    metrics = spec.get("metrics") or [
+        {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}
+    ]
+    parts = []
+    for metric in metrics:
+        resource = metric.get("resource") or {}
+        name, target = resource.get("name", ""), resource.get("target") or {}
+        now = current.get(name) or {}
+        if target.get("type") == "Utilization":
+            value = now.get("averageUtilization")
+            have = f"{value}%" if value is not None else "<unknown>"
+            parts.append(f"{name}: {have}/{target.get('averageUtilization')}%")
+        else:
+            parts.append(f"{name}: {now.get('averageValue') or '<unknown>'}/{target.get('averageValue')}")
+    return ", ".join(parts) or "<none>"
+
+
+def hpa_cells(obj: Obj, now: float) -> list[str]:
+    """kubectl's HorizontalPodAutoscaler row: the target, its metrics, the bounds, the replicas."""
+    spec, status = _spec(obj), _status(obj)
+    ref = spec.get("scaleTargetRef") or {}
+    return [
+        _meta(obj).get("name", ""),
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        _hpa_targets(spec, status),
+        str(spec.get("minReplicas") or 1),
+        str(spec.get("maxReplicas", "")),
+        str(status.get("currentReplicas") or 0),
+        age(_meta(obj).get("creationTimestamp"), now),
+    ]
+
 # --------------------------------------------------------------------------- services, endpoints
 
 
@@ -799,6 +837,18 @@ TABLES: dict[str, TableSpec] = {
             SELECTOR,
         ),
         cronjob_cells,
+    ),
+    "HorizontalPodAutoscaler": TableSpec(
+        (
+            NAME,
+            Column("Reference", "The workload scaled."),
+            Column("Targets", "The current and target values of the metrics."),
+            Column("MinPods", "The lower bound of the replicas."),
+            Column("MaxPods", "The upper bound of the replicas."),
+            Column("Replicas", "The current replicas."),
+            AGE,
+        ),
+        hpa_cells,
     ),
     "Service": TableSpec(
         (

@@ -24,6 +24,7 @@ from master.controllers.deployment import DeploymentController
 from master.controllers.endpoints import EndpointsController
 from master.controllers.event_ttl import EventTTLController
 from master.controllers.garbage_collector import GarbageCollector
+from master.controllers.hpa import HorizontalPodAutoscalerController
 from master.controllers.informers import InformerFactory
 from master.controllers.job import JobController
 from master.controllers.leading import start_when_leading
@@ -65,6 +66,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.job, JobController),
         (loops.cronjob, CronJobController),
         (loops.statefulset, StatefulSetController),
+        (loops.horizontal_pod_autoscaler, lambda c: HorizontalPodAutoscalerController(c, sync_period_s=c.settings.hpa_sync_period_s)),
         (loops.persistentvolume, PersistentVolumeController),
         (loops.endpoints, EndpointsController),
         (loops.load_balancer, LoadBalancerController),

@@ -27,6 +27,7 @@ from master.apiserver.authz import Authorizer
 from master.apiserver.authz.admission import Admission
 from master.apiserver.certs import issue_component_kubeconfigs
 from master.apiserver.http_protocol import bounded_protocol
+from master.apiserver.metrics_scraper import MetricsScraper
 from master.apiserver.node_proxy import NodeProxy
 from master.apiserver.resources import ResourceAPI
 from master.apiserver.serviceaccount_tokens import ServiceAccountTokens, ensure_signing_key
@@ -34,6 +35,7 @@ from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults, ensure_rbac_defaults
 from master.cluster_dns import start_cluster_dns
+from master.resource_usage import UsageStore
 from master.settings import MasterSettings
 from master.store import SQLiteStore, Store, StoreError, encryption
 from master.store.etcd import EtcdStore
@@ -98,7 +100,10 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
             state.authorizer = Authorizer(store)
             api.admit = Admission(state.authorizer).admit
         issue_component_kubeconfigs(settings.data_dir, settings.server_url, serving)
-    state.proxy = NodeProxy(api, tokens.node if tokens else None)
+    proxy = NodeProxy(api, tokens.node if tokens else None)
+    state.proxy = proxy
+    state.usage = UsageStore()
+    state.background.append(MetricsScraper(api, proxy, state.usage, resolution_s=settings.metric_resolution_s).start)
     return state
 
 

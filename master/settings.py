@@ -32,6 +32,10 @@ class ControllerSettings:
     """Run the CronJob controller (Jobs on a schedule)."""
     cronjob_clock_speed: float = 1.0
     """How many times faster than real time the CronJob controller's clock runs (tests only: 60 makes a minute a second)."""
+    horizontal_pod_autoscaler: bool = True
+    """Scale workloads on their pods' CPU/memory (master.controllers.hpa)."""
+    hpa_sync_period_s: float = 15.0
+    """Seconds between two reconciles of one HPA (kube-controller-manager's --horizontal-pod-autoscaler-sync-period)."""
     statefulset: bool = True
     """Run the StatefulSet controller (pods with stable names and claims, in order)."""
     persistentvolume: bool = True
@@ -142,6 +146,8 @@ class MasterSettings:
     """A request's headers must be complete this long after its first byte, or 408 (kube-apiserver's)."""
     dns_listen: tuple[str, int] | None = None
     """Serve cluster DNS on this address (the kube-dns Service 10.96.0.10 points at it); None: off."""
+    metric_resolution_s: float = 15.0
+    """Seconds between scrapes of the agents' resource metrics (metrics-server's --metric-resolution)."""
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)

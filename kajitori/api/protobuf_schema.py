@@ -121,6 +121,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("apps/v1", "ControllerRevision"): "apps/v1.ControllerRevision",
     ("policy/v1", "Eviction"): "policy/v1.Eviction",
     ("autoscaling/v1", "Scale"): "autoscaling/v1.Scale",
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscaling/v2.HorizontalPodAutoscaler",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscaling/v1.HorizontalPodAutoscaler",
     ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "authorization/v1.SelfSubjectAccessReview",
     ("authorization.k8s.io/v1", "SubjectAccessReview"): "authorization/v1.SubjectAccessReview",
     ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "authorization/v1.SubjectAccessReview",
@@ -1028,5 +1030,58 @@ MESSAGES: dict[str, str] = {
         "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec ScaleSpec,omitempty; 3 status ScaleStatus,omitempty"
     ),
     "autoscaling/v1.ScaleSpec": ("1 replicas int32,omitempty"),
+    "autoscaling/v2.HorizontalPodAutoscaler": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec HorizontalPodAutoscalerSpec,omitempty; "
+        "3 status HorizontalPodAutoscalerStatus,omitempty"
+    ),
+    "autoscaling/v2.HorizontalPodAutoscalerSpec": (
+        "1 scaleTargetRef CrossVersionObjectReference; 2 minReplicas *int32,omitempty; 3 maxReplicas int32; "
+        "4 metrics []MetricSpec,omitempty; 5 behavior *HorizontalPodAutoscalerBehavior,omitempty"
+    ),
+    "autoscaling/v2.CrossVersionObjectReference": (
+        "1 kind string; 2 name string; 3 apiVersion string,omitempty"
+    ),
+    "autoscaling/v2.MetricSpec": ("1 type string; 4 resource *ResourceMetricSource,omitempty"),
+    "autoscaling/v2.ResourceMetricSource": ("1 name string; 2 target MetricTarget"),
+    "autoscaling/v2.MetricTarget": (
+        "1 type string; 2 value *Quantity,omitempty; 3 averageValue *Quantity,omitempty; "
+        "4 averageUtilization *int32,omitempty"
+    ),
+    "autoscaling/v2.HorizontalPodAutoscalerBehavior": (
+        "1 scaleUp *HPAScalingRules,omitempty; 2 scaleDown *HPAScalingRules,omitempty"
+    ),
+    "autoscaling/v2.HPAScalingRules": (
+        "3 stabilizationWindowSeconds *int32,omitempty; 1 selectPolicy *string,omitempty; "
+        "2 policies []HPAScalingPolicy,omitempty"
+    ),
+    "autoscaling/v2.HPAScalingPolicy": ("1 type string; 2 value int32; 3 periodSeconds int32"),
+    "autoscaling/v2.HorizontalPodAutoscalerStatus": (
+        "1 observedGeneration *int64,omitempty; 2 lastScaleTime *Time,omitempty; 3 currentReplicas int32,omitempty; "
+        "4 desiredReplicas int32; 5 currentMetrics []MetricStatus,omitempty; "
+        "6 conditions []HorizontalPodAutoscalerCondition,omitempty"
+    ),
+    "autoscaling/v2.MetricStatus": ("1 type string; 4 resource *ResourceMetricStatus,omitempty"),
+    "autoscaling/v2.ResourceMetricStatus": ("1 name string; 2 current MetricValueStatus"),
+    "autoscaling/v2.MetricValueStatus": (
+        "1 value *Quantity,omitempty; 2 averageValue *Quantity,omitempty; 3 averageUtilization *int32,omitempty"
+    ),
+    "autoscaling/v2.HorizontalPodAutoscalerCondition": (
+        "1 type string; 2 status string; 3 lastTransitionTime Time,omitempty; 4 reason string,omitempty; "
+        "5 message string,omitempty"
+    ),
     "autoscaling/v1.ScaleStatus": ("1 replicas int32; 2 selector string,omitempty"),
+    # autoscaling/v1's HPA (served by conversion to v2: master.apiserver.hpa_v1).
+    "autoscaling/v1.HorizontalPodAutoscaler": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec HorizontalPodAutoscalerSpec,omitempty; "
+        "3 status HorizontalPodAutoscalerStatus,omitempty"
+    ),
+    "autoscaling/v1.HorizontalPodAutoscalerSpec": (
+        "1 scaleTargetRef CrossVersionObjectReference; 2 minReplicas *int32,omitempty; 3 maxReplicas int32; "
+        "4 targetCPUUtilizationPercentage *int32,omitempty"
+    ),
+    "autoscaling/v1.CrossVersionObjectReference": ("1 kind string; 2 name string; 3 apiVersion string,omitempty"),
+    "autoscaling/v1.HorizontalPodAutoscalerStatus": (
+        "1 observedGeneration *int64,omitempty; 2 lastScaleTime *Time,omitempty; 3 currentReplicas int32; "
+        "4 desiredReplicas int32; 5 currentCPUUtilizationPercentage *int32,omitempty"
+    ),
 }

@@ -26,9 +26,11 @@ _MAX_ADJUSTED_EXPONENT = 40
 # Below 10^-40 the value rounds up to the smallest unit anyway; refusing it keeps Decimal cheap.
 _MIN_ADJUSTED_EXPONENT = -40
 
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(n|u|m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _FACTORS: dict[str, Decimal] = {
     "": Decimal(1),
+    "n": Decimal("1e-9"),  # metrics-server writes CPU usage in nanocores
+    "u": Decimal("1e-6"),
     "m": Decimal("0.001"),
     "k": Decimal(10) ** 3,
     "M": Decimal(10) ** 6,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kajitori.api.apps import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
+from kajitori.api.autoscaling import HorizontalPodAutoscaler
 from kajitori.api.batch import CronJob, Job
 from kajitori.api.coordination import Lease
 from kajitori.api.core import (
@@ -111,6 +112,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, StorageClass, ("sc",), has_status=False),
     Resource("apps", "v1", "StatefulSet", "statefulsets", True, StatefulSet, ("sts",), frozenset({"status", "scale"}), categories=ALL),
     Resource("apps", "v1", "ControllerRevision", "controllerrevisions", True, ControllerRevision, (), has_status=False),
+    # Autoscaling (issue 15).
+    Resource(
+        "autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, HorizontalPodAutoscaler, ("hpa",), frozenset({"status"}), categories=ALL
+    ),
     Resource("rbac.authorization.k8s.io", "v1", "Role", "roles", True, Role, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, ClusterRole, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, RoleBinding, (), has_status=False),

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -29,13 +30,15 @@ from kajitori.api.registry import RESOURCES, Resource, UnknownResource, by_path
 from kajitori.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 from kajitori.tables import INCLUDE_OBJECT, IncludeObject, as_table
 from kajitori.version import __version__, version_info
-from master.apiserver import errors, metrics, openapi, paging, query
+from master.apiserver import errors, metrics, metrics_api, openapi, paging, query
 from master.apiserver.auth import Tokens
 from master.apiserver.authn import Authenticator, UserInfo, x509_authenticator
 from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.dry_run import dry_run_api
 from master.apiserver.gate import USER, Gate
+from master.apiserver.hpa_v1 import DISCOVERY as HPA_V1_DISCOVERY
+from master.apiserver.hpa_v1 import HPAv1Conversion
 from master.apiserver.managed_fields import request_manager
 from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
@@ -44,6 +47,7 @@ from master.apiserver.token_request import request_token
 from master.apiserver.watch import WatchStream
 from master.apiserver.watch_hub import WatchHub
 from master.apiserver.writes import Writes
+from master.resource_usage import UsageStore
 from master.store import Store, StoredObject, StoreError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -74,6 +78,10 @@ class ServerState:
     """Node and RBAC authorization (``master.apiserver.authz``); None allows every authenticated request."""
     authenticators: list[Authenticator] = field(default_factory=list)
     """Tried in order after the client certificate and the tokens (ServiceAccount tokens plug in here)."""
+    usage: UsageStore | None = None
+    """The nodes' and pods' latest resource usage (the scraper fills it); None: metrics.k8s.io is not served."""
+    background: list[Callable[[], Awaitable[Callable[[], Awaitable[None]]]]] = field(default_factory=list)
+    """Tasks started on the server's loop when it starts (the metrics scraper); each returns its stop."""
 
     def authenticator_chain(self) -> list[Authenticator]:
         chain: list[Authenticator] = [x509_authenticator]
@@ -175,7 +183,14 @@ def error_response(exc: errors.ApiError) -> Response:
 
 
 def create_app(state: ServerState) -> FastAPI:
-    app = FastAPI(title="Kajitori API", version=__version__, docs_url=None, redoc_url=None)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stops = [await start() for start in state.background]
+        yield
+        for stop in stops:
+            await stop()
+
+    app = FastAPI(title="Kajitori API", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.kajitori = state
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
@@ -195,6 +210,7 @@ def create_app(state: ServerState) -> FastAPI:
     app.add_exception_handler(errors.ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_any_error)
+    app.add_middleware(HPAv1Conversion)  # innermost: authorization sees the path the client asked for
     if state.tokens is not None or state.authenticators:
         app.add_middleware(Gate, authenticators=state.authenticator_chain(), authorizer=state.authorizer)
     metrics.install(app, state.store, state.watch_hub)  # outermost: 401s are counted too
@@ -233,17 +249,25 @@ def create_app(state: ServerState) -> FastAPI:
             }
         )
 
+    # Groups answered without a store of their own: the access reviews, metrics.k8s.io where the
+    # scraper runs, and autoscaling/v1 (converted to the stored v2; v2 stays the preferred version).
+    unstored = {**reviews.DISCOVERY, **HPA_V1_DISCOVERY, **(metrics_api.DISCOVERY if state.usage is not None else {})}
+
+    def versions_of(group: str) -> list[str]:
+        stored = sorted({r.version for r in RESOURCES if r.group == group})
+        return stored + sorted({v for g, v in unstored if g == group} - set(stored))  # the stored version is preferred
+
     @app.get("/apis")
     async def api_groups() -> Response:
-        groups = sorted({(r.group, r.version) for r in RESOURCES if r.group} | set(reviews.DISCOVERY))
-        return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
+        names = sorted({r.group for r in RESOURCES if r.group} | {g for g, _ in unstored})
+        return json_response({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, versions_of(g)) for g in names]})
 
     @app.get("/apis/{group}")
     async def api_group(group: str) -> Response:
-        versions = sorted({r.version for r in RESOURCES if r.group == group} | {v for g, v in reviews.DISCOVERY if g == group})
+        versions = versions_of(group)
         if not versions:
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource (group {group})")
-        return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions[0])})
+        return json_response({"kind": "APIGroup", "apiVersion": "v1", **_group(group, versions)})
 
     @app.get("/api/v1")
     async def core_resources() -> Response:
@@ -251,9 +275,9 @@ def create_app(state: ServerState) -> FastAPI:
 
     @app.get("/apis/{group}/{version}")
     async def group_resources(group: str, version: str) -> Response:
-        if (group, version) in reviews.DISCOVERY:
+        if (group, version) in unstored:
             listed = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}"}
-            return json_response({**listed, "resources": reviews.DISCOVERY[(group, version)]})
+            return json_response({**listed, "resources": unstored[(group, version)]})
         if not any(r.group == group and r.version == version for r in RESOURCES):
             raise errors.ApiError(404, "NotFound", f"the server could not find the requested resource ({group}/{version})")
         return json_response(_resource_list(group, version))
@@ -279,6 +303,9 @@ def create_app(state: ServerState) -> FastAPI:
         answer = reviews.review(group, version if group == "authentication.k8s.io" else "v1", plural, body, user, state.authorizer, namespace)
         return json_response(answer, 201)
 
+    if state.usage is not None:
+        metrics_api.install(app, state.api, state.usage)  # before the catch-all below
+
     @app.api_route("/apis/{group}/{version}/{rest:path}", methods=methods)
     async def grouped(request: Request, group: str, version: str, rest: str) -> Response:
         return await dispatch(state, request, group, version, rest)
@@ -286,9 +313,10 @@ def create_app(state: ServerState) -> FastAPI:
     return app
 
 
-def _group(group: str, version: str) -> dict[str, Any]:
-    gv = {"groupVersion": f"{group}/{version}", "version": version}
-    return {"name": group, "versions": [gv], "preferredVersion": gv}
+def _group(group: str, versions: list[str]) -> dict[str, Any]:
+    """A group's discovery entry; the first version is the preferred one."""
+    listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+    return {"name": group, "versions": listed, "preferredVersion": listed[0]}
 
 
 def _resource_list(group: str, version: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import Request
@@ -88,6 +89,11 @@ class NodeProxy:
         self._clients[node_name] = (certificate, client)
         return client
 
+    def node_agent(self, node: dict[str, Any]) -> tuple[str, httpx.AsyncClient]:
+        """The base URL of a Node's agent and a client trusting its published certificate (ApiError when it has neither)."""
+        host, port, node_name, certificate = self._node_address(node)
+        return f"https://{host}:{port}", self._client_for(node_name, certificate)
+
     def _agent_url(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, str, httpx.AsyncClient]:
         host, port, container, node_name, certificate = self._locate(resource, namespace, name, container)
         return f"https://{host}:{port}", container, self._client_for(node_name, certificate)
@@ -99,16 +105,8 @@ class NodeProxy:
 
     def _node_endpoint(self, node_name: str) -> tuple[str, int, str]:
         """(address, port, serving certificate) of a node's agent; ApiError when it cannot be reached."""
-        node = self.api.get(NODES, None, node_name).obj
-        status = node.get("status") or {}
-        address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
-        port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
-        if not address:
-            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has no InternalIP")
-        certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
-        if not certificate:
-            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
-        return str(address), int(port), str(certificate)
+        address, port, _, certificate = self._node_address(self.api.get(NODES, None, node_name).obj)
+        return address, port, certificate
 
     def _locate(self, resource: Resource, namespace: str, name: str, container: str | None) -> tuple[str, int, str, str, str]:
         pod = self.api.get(resource, namespace, name).obj
@@ -127,6 +125,18 @@ class NodeProxy:
             raise errors.bad_request(f"container {container} is not valid for pod {name}")
         address, port, certificate = self._node_endpoint(str(node_name))
         return address, port, str(container), str(node_name), certificate
+
+    def _node_address(self, node: dict[str, Any]) -> tuple[str, int, str, str]:
+        node_name = str((node.get("metadata") or {}).get("name"))
+        status = node.get("status") or {}
+        address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
+        port = ((status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}).get("Port", 10250)
+        if not address:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has no InternalIP")
+        certificate = (node.get("metadata", {}).get("annotations") or {}).get(SERVING_CERTIFICATE)
+        if not certificate:
+            raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} has published no serving certificate for port {port}")
+        return str(address), int(port), node_name, str(certificate)
 
     async def __call__(self, request: Request, resource: Resource, namespace: str, name: str, sub: str) -> Response:
         if resource.plural == "nodes" and sub == "proxy":

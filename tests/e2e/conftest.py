@@ -39,6 +39,7 @@ MODULE_ORDER = [
     "test_load_balancer",
     "test_ingress",
     "test_web_view",
+    "test_autoscaling",
     "test_drain",
     "test_failover",
 ]

@@ -8,6 +8,7 @@ is one module here and one line in the table. See base.py for when each hook run
 from __future__ import annotations
 
 from kajitori.api.registry import Resource
+from master.apiserver.strategies.autoscaling import HorizontalPodAutoscalerStrategy
 from master.apiserver.strategies.base import FieldError, Strategy
 from master.apiserver.strategies.cronjob import CronJobStrategy
 from master.apiserver.strategies.ingress import IngressClassStrategy, IngressStrategy
@@ -42,6 +43,7 @@ STRATEGIES: dict[str, Strategy] = {
     "StorageClass": StorageClassStrategy(),
     "StatefulSet": StatefulSetStrategy(),
     "ControllerRevision": ControllerRevisionStrategy(),
+    "HorizontalPodAutoscaler": HorizontalPodAutoscalerStrategy(),
 }
 """Keyed by kind (every kind this server serves has one group)."""
 

@@ -55,7 +55,7 @@ def test_index_names_every_group_version_with_its_hash(http: httpx.Client) -> No
     assert index.headers["content-type"] == "application/json"
     paths = index.json()["paths"]
     assert set(paths) == {
-        "api/v1", "apis/apps/v1", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/networking.k8s.io/v1",
+        "api/v1", "apis/apps/v1", "apis/autoscaling/v2", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/networking.k8s.io/v1",
         "apis/storage.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
     }  # fmt: skip
     for gv, entry in paths.items():
