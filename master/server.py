@@ -66,6 +66,7 @@ def _open_backend(settings: MasterSettings, transformer: Any) -> Store:
             history_bytes=settings.watch_history_bytes,
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
+            request_timeout_s=settings.store.etcd_request_timeout_s,
             transformer=transformer,
         )
     return SQLiteStore(

@@ -82,6 +82,8 @@ class StoreSettings:
     """Compact etcd's history this often; watches older than one interval answer 410 (0: never; Kubernetes: 5 min)."""
     etcd_startup_timeout_s: float = 60.0
     """How long a starting master waits for etcd to answer before it gives up (masters may start first)."""
+    etcd_request_timeout_s: float = 5.0
+    """How long one etcd request may go unanswered before the next member is asked (a hung member)."""
 
     @classmethod
     def from_flags(

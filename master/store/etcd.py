@@ -49,6 +49,7 @@ from master.store.etcd_client import (
     EtcdError,
     EtcdUnavailable,
     KeyValue,
+    TxnResult,
     WatchEvent,
 )
 from master.store.interface import (
@@ -102,11 +103,14 @@ class EtcdStore(MemoryReads):
         compaction_interval_s: float = 300.0,
         ack_timeout_s: float = 10.0,
         startup_timeout_s: float = 0.0,
+        request_timeout_s: float = 5.0,
         transformer: Transformer = PLAIN,
     ) -> None:
         self._transformer = transformer  # encryption at rest: etcd's bytes <-> the cache's plain JSON
         self._stale = set()
-        self._client = EtcdClient(endpoints, cafile=cafile, certfile=certfile, keyfile=keyfile)
+        self._client = EtcdClient(
+            endpoints, cafile=cafile, certfile=certfile, keyfile=keyfile, timeout_s=request_timeout_s
+        )
         self._prefix = prefix.rstrip("/").encode()
         self._ack_timeout_s = ack_timeout_s
         self._closed = threading.Event()
@@ -168,17 +172,23 @@ class EtcdStore(MemoryReads):
     # -- writes (one etcd transaction each) ----------------------------------
 
     def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
-        result = self._txn(key, target="CREATE", equals=0, put=self._stored(key, obj))
+        value = self._stored(key, obj)
+        result = self._txn(key, target="CREATE", equals=0, put=value)
         if not result.succeeded:
+            if (mine := self._own_earlier_put(result, value)) is not None:
+                return self._acknowledged(key, mine)
             raise AlreadyExists(key)
         return self._acknowledged(key, result.revision)
 
     def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
+        value = self._stored(key, obj)
         if expected_rv is None:
-            result = self._txn(key, target="CREATE", equals=0, result="GREATER", put=self._stored(key, obj))
+            result = self._txn(key, target="CREATE", equals=0, result="GREATER", put=value)
         else:
-            result = self._txn(key, target="MOD", equals=expected_rv, put=self._stored(key, obj))
+            result = self._txn(key, target="MOD", equals=expected_rv, put=value)
         if not result.succeeded:
+            if (mine := self._own_earlier_put(result, value)) is not None:
+                return self._acknowledged(key, mine)
             raise Conflict(key) if result.kvs else NotFound(key)
         return self._acknowledged(key, result.revision)
 
@@ -188,6 +198,9 @@ class EtcdStore(MemoryReads):
         else:
             result = self._txn(key, target="MOD", equals=expected_rv, delete=True)
         if not result.succeeded:
+            if result.ambiguous and not result.kvs:
+                # Our unanswered first try may be what deleted it; its revision is unknown.
+                raise StoreUnavailable(f"deleting {key}: etcd did not answer in time; the delete may have happened")
             raise Conflict(key) if result.kvs else NotFound(key)
         if (
             not result.kvs
@@ -196,7 +209,18 @@ class EtcdStore(MemoryReads):
         self._wait_for(result.revision, key)
         return _stamped(key, self._transformer.from_storage(key, result.kvs[0].value)[0], result.revision)
 
-    def _txn(self, key: str, **kwargs: Any) -> Any:
+    @staticmethod
+    def _own_earlier_put(result: TxnResult, value: bytes) -> int | None:
+        """The revision of our own put, when a try etcd never answered did apply and the retry's compare then failed.
+
+        A stored value is unique to its write (uid, timestamps, managedFields; an encrypted one
+        has its own IV), so finding exactly our bytes means the first try committed.
+        """
+        if result.ambiguous and result.kvs and result.kvs[0].value == value:
+            return result.kvs[0].mod_revision
+        return None
+
+    def _txn(self, key: str, **kwargs: Any) -> TxnResult:
         try:
             return self._client.txn(self._prefix + key.encode(), **kwargs)
         except EtcdUnavailable as exc:
