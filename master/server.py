@@ -67,6 +67,7 @@ def _open_backend(settings: MasterSettings, transformer: Any) -> Store:
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
             request_timeout_s=settings.store.etcd_request_timeout_s,
+            watch_deadline_s=settings.store.etcd_watch_deadline_s,
             transformer=transformer,
         )
     return SQLiteStore(

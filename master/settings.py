@@ -84,6 +84,8 @@ class StoreSettings:
     """How long a starting master waits for etcd to answer before it gives up (masters may start first)."""
     etcd_request_timeout_s: float = 5.0
     """How long one etcd request may go unanswered before the next member is asked (a hung member)."""
+    etcd_watch_deadline_s: float = 10.0
+    """A cache watch silent this long (no event, no progress notification) is re-made on the next member."""
 
     @classmethod
     def from_flags(

@@ -15,7 +15,9 @@ and read-your-writes waiting. Reads never go to etcd: each master keeps every ob
 ring, the subscribers, and the reads and watches answered from them, as ``SQLiteStore``
 does), fed only by ONE etcd watch on the prefix that runs in a thread of its own. So a
 change reaches memory, and then the subscribers, only once etcd has committed it, and
-subscribers hear of changes in revision order whichever master made them. A write is
+subscribers hear of changes in revision order whichever master made them. That watch
+asks for progress notifications and is re-made from its last revision, on the next member,
+once it has been silent for ``watch_deadline_s`` (a hung member sends nothing, not even an error). A write is
 acknowledged only once that watch has delivered the write's revision, so a read after
 one's own acknowledged write sees it.
 
@@ -104,12 +106,18 @@ class EtcdStore(MemoryReads):
         ack_timeout_s: float = 10.0,
         startup_timeout_s: float = 0.0,
         request_timeout_s: float = 5.0,
+        watch_deadline_s: float = 10.0,
         transformer: Transformer = PLAIN,
     ) -> None:
         self._transformer = transformer  # encryption at rest: etcd's bytes <-> the cache's plain JSON
         self._stale = set()
         self._client = EtcdClient(
-            endpoints, cafile=cafile, certfile=certfile, keyfile=keyfile, timeout_s=request_timeout_s
+            endpoints,
+            cafile=cafile,
+            certfile=certfile,
+            keyfile=keyfile,
+            timeout_s=request_timeout_s,
+            watch_deadline_s=watch_deadline_s,
         )
         self._prefix = prefix.rstrip("/").encode()
         self._ack_timeout_s = ack_timeout_s

@@ -18,6 +18,13 @@ was sent and not answered may still have been applied, so a result says so
 (``TxnResult.ambiguous``) and the caller checks what it finds (``EtcdStore``). A member
 found hung also ends the watch that reads from it, so the watch resumes elsewhere at once.
 
+The watch asks etcd for progress notifications (``progress_notify``: an empty response every
+``--experimental-watch-progress-notify-interval`` while nothing changes), so a healthy member
+is never silent for long; a watch that has heard nothing for ``watch_deadline_s`` is taken
+for one on a hung member and ends, and the caller resumes it from its last revision on the
+next member. etcd's default interval is 10 min: run etcd with a shorter one (the lab and the
+tests use 1 s), else an idle watch is merely re-made every deadline.
+
 Exceptions: ``EtcdUnavailable`` (no endpoint answered: retry later), ``EtcdCompacted``
 (a watch or compaction asked for a revision etcd no longer keeps), ``EtcdError``
 (anything else etcd refused).
@@ -246,6 +253,7 @@ class EtcdClient:
                 "range_end": _b64(prefix_end(prefix)),
                 "start_revision": str(start_revision),
                 "prev_kv": True,
+                "progress_notify": True,
             }
         }
         index = self._current
@@ -253,8 +261,8 @@ class EtcdClient:
             index = (index + 1) % len(self.endpoints)
         endpoint = self.endpoints[index]
         self._watch_index = index
-        # No read timeout: a quiet cluster sends nothing for as long as nothing changes.
-        with httpx.Client(timeout=httpx.Timeout(None, connect=3.0), **self._tls) as http:
+        # The read timeout is the silence deadline: progress notifications keep a live member talking.
+        with httpx.Client(timeout=httpx.Timeout(None, connect=3.0, read=self._watch_deadline_s), **self._tls) as http:
             try:
                 with http.stream("POST", endpoint + "/v3/watch", content=orjson.dumps(body)) as response:
                     stream = response.extensions.get("network_stream")
@@ -288,6 +296,9 @@ class EtcdClient:
                         if events:
                             self._watch_avoid = None
                             yield events
+            except httpx.ReadTimeout as exc:
+                self._watch_avoid = index
+                raise EtcdUnavailable(f"watch on {endpoint} silent for {self._watch_deadline_s:.0f} s") from exc
             except httpx.HTTPError as exc:
                 # Resume on the next member.
                 self._watch_avoid = index

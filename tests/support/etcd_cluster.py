@@ -16,10 +16,6 @@ from pathlib import Path
 
 from tests.support.etcd_process import EtcdProcess
 
-# Progress notifications every second on an idle watch, so a watcher can tell a quiet cluster
-# from a hung member (etcd's default is 10 min).
-PROGRESS_NOTIFY_ARGS = ["--experimental-watch-progress-notify-interval", "1s"]
-
 
 @dataclass
 class EtcdCluster:
@@ -34,7 +30,7 @@ class EtcdCluster:
 
     def start(self, timeout: float = 60.0) -> EtcdCluster:
         self.members = [
-            EtcdProcess(self.root / f"etcd{i}", name=f"m{i}", extra_args=list(PROGRESS_NOTIFY_ARGS))
+            EtcdProcess(self.root / f"etcd{i}", name=f"m{i}")
             for i in range(self.size)
         ]
         initial = ",".join(f"{m.name}={m.peer_url}" for m in self.members)

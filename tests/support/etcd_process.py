@@ -75,6 +75,9 @@ class EtcdProcess:
             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
             "--initial-cluster", self.initial_cluster or f"{self.name}={peer}", "--logger", "zap", "--log-level", "warn",
+            # Progress notifications every second on an idle watch (etcd's default: 10 min), so the
+            # store's watch tells a quiet member from a hung one (master.store.etcd_client).
+            "--experimental-watch-progress-notify-interval", "1s",
             *self.extra_args,
         ]  # fmt: skip
         if self.pki is not None:
