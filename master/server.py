@@ -34,6 +34,7 @@ from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults, ensure_rbac_defaults
 from master.cluster_dns import start_cluster_dns
+from master.master_endpoints import start_master_endpoints
 from master.settings import MasterSettings
 from master.store import SQLiteStore, Store, StoreError, encryption
 from master.store.etcd import EtcdStore
@@ -145,6 +146,9 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
             threading.Event().wait(0.05)
         if server.should_exit:
             return
+        if settings.auth:
+            # This master's Lease and the masters' Endpoints, on every master (not leader-elected).
+            stops.append(start_master_endpoints(settings))
         if settings.dns_listen is not None:
             stops.append(start_cluster_dns(settings))
         if controllers is not None:

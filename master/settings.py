@@ -149,6 +149,9 @@ class MasterSettings:
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    master_lease_duration_s: float = 6.0
+    """This master's Lease in kube-system (renewed every third of it): its address leaves the
+    ``kubernetes`` and ``kube-dns`` Endpoints this long after its last renewal."""
 
     @property
     def advertised_host(self) -> str:
