@@ -4,7 +4,6 @@ changes; a master killed with -9 leaves them once its Lease has expired."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,17 +14,10 @@ from kajitori.client import ApiClient
 from master.master_endpoints import API_ADDRESS, IDENTITY_LABEL
 from tests.support.cluster import wait_for
 from tests.support.etcd_process import EtcdProcess
+from tests.support.ha_cluster import share_identity
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
-
-
-def share_identity(first: MasterProcess, other: MasterProcess) -> None:
-    """The masters of one cluster share its CA and tokens (the lab's playbook copies them)."""
-    (other.data_dir / "pki").mkdir(parents=True, exist_ok=True)
-    for name in ("ca.crt", "ca.key"):
-        shutil.copy(first.data_dir / "pki" / name, other.data_dir / "pki" / name)
-    shutil.copy(first.data_dir / "tokens.json", other.data_dir / "tokens.json")
 
 
 @pytest.fixture
