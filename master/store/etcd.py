@@ -6,7 +6,9 @@ stamped in when it is read, as kube-apiserver does. Writes are single transactio
 compare before they write, so two masters never lose each other's updates:
 
 - create: ``create_revision(key) == 0`` then put (else AlreadyExists);
-- update: ``mod_revision(key) == expected_rv`` (or, with no precondition, the key exists);
+- update: ``mod_revision(key) == expected_rv`` (with no precondition, the version this
+  master last saw, re-read and compared again on a conflict: never a blind put, so a try
+  that etcd applies late cannot undo a later write);
 - delete: the same compare, then delete returning the last value.
 
 This file owns those transactions, the one etcd watch that feeds the cache, compaction,
@@ -71,6 +73,8 @@ from master.store.memory import MemoryReads, MemoryState, collection_of
 log = logging.getLogger(__name__)
 
 PREFIX = "/registry"
+# How often a write without precondition re-reads and compares again before it answers Conflict.
+_BLIND_RETRIES = 16
 # Outside the prefix, so the cache's watch never sees it (kube-apiserver's name for it).
 COMPACT_REV_KEY = b"compact_rev_key"
 
@@ -190,21 +194,45 @@ class EtcdStore(MemoryReads):
 
     def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
         value = self._stored(key, obj)
-        if expected_rv is None:
-            result = self._txn(key, target="CREATE", equals=0, result="GREATER", put=value)
-        else:
+        if expected_rv is not None:
             result = self._txn(key, target="MOD", equals=expected_rv, put=value)
-        if not result.succeeded:
+            if result.succeeded:
+                return self._acknowledged(key, result.revision)
             if (mine := self._own_earlier_put(result, value)) is not None:
                 return self._acknowledged(key, mine)
             raise Conflict(key) if result.kvs else NotFound(key)
-        return self._acknowledged(key, result.revision)
+        # No precondition asked, yet compare-and-swap on the version last seen, re-read on a
+        # conflict (kube-apiserver's GuaranteedUpdate): a try sent to a hung member that etcd
+        # applies late then fails its compare, instead of undoing a later write of someone else.
+        rv = self._last_seen_rv(key)
+        if rv == 0:
+            raise NotFound(key)
+        ambiguous = False
+        for _ in range(_BLIND_RETRIES):
+            result = self._txn(key, target="MOD", equals=rv, put=value)
+            ambiguous = ambiguous or result.ambiguous
+            if result.succeeded:
+                return self._acknowledged(key, result.revision)
+            if ambiguous and result.kvs and result.kvs[0].value == value:
+                return self._acknowledged(key, result.kvs[0].mod_revision)
+            if not result.kvs:
+                raise NotFound(key)
+            rv = result.kvs[0].mod_revision
+        raise Conflict(key)
 
     def delete(self, key: str, *, expected_rv: int | None = None) -> StoredObject:
-        if expected_rv is None:
-            result = self._txn(key, target="CREATE", equals=0, result="GREATER", delete=True)
-        else:
+        if expected_rv is not None:
             result = self._txn(key, target="MOD", equals=expected_rv, delete=True)
+        else:
+            # As in update: a compare on the version last seen, so a late try never deletes a newer object.
+            rv = self._last_seen_rv(key)
+            if rv == 0:
+                raise NotFound(key)
+            for _ in range(_BLIND_RETRIES):
+                result = self._txn(key, target="MOD", equals=rv, delete=True)
+                if result.succeeded or not result.kvs:
+                    break
+                rv = result.kvs[0].mod_revision
         if not result.succeeded:
             if result.ambiguous and not result.kvs:
                 # Our unanswered first try may be what deleted it; its revision is unknown.
@@ -216,6 +244,19 @@ class EtcdStore(MemoryReads):
             raise NotFound(key)
         self._wait_for(result.revision, key)
         return _stamped(key, self._transformer.from_storage(key, result.kvs[0].value)[0], result.revision)
+
+    def _last_seen_rv(self, key: str) -> int:
+        """The version of ``key`` in the cache, else as etcd has it now (the cache may lag); 0: no such key."""
+        seen = self._memory.get(key)
+        if seen is not None:
+            return seen.rv
+        try:
+            kv = self._client.get(self._prefix + key.encode())
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading {key}: {exc}") from exc
+        return kv.mod_revision if kv is not None else 0
 
     @staticmethod
     def _own_earlier_put(result: TxnResult, value: bytes) -> int | None:

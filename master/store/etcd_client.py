@@ -199,6 +199,12 @@ class EtcdClient:
         data, _ = self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
         return [_kv(kv) for kv in data.get("kvs", [])], int(data["header"]["revision"])
 
+    def get(self, key: bytes) -> KeyValue | None:
+        """One key as etcd has it now, or None."""
+        data, _ = self._post("/v3/kv/range", {"key": _b64(key)})
+        kvs = data.get("kvs", [])
+        return _kv(kvs[0]) if kvs else None
+
     def txn(
         self,
         key: bytes,
