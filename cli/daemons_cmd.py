@@ -51,6 +51,7 @@ def master(
     etcd_certfile: str = typer.Option(None, "--etcd-certfile", help="Client certificate for etcd."),
     etcd_keyfile: str = typer.Option(None, "--etcd-keyfile", help="Key of the etcd client certificate."),
     etcd_compaction_interval: float = typer.Option(300.0, "--etcd-compaction-interval", help="Seconds between etcd compactions (0: never; Kubernetes: 300)."),
+    etcd_request_timeout: float = typer.Option(5.0, "--etcd-request-timeout", help="Seconds an etcd request may go unanswered before the next member is asked."),
     leader_elect: bool = typer.Option(None, "--leader-elect/--no-leader-elect", help="Run the loops only while holding their Lease (default: on with --store etcd)."),
     lease_duration: float = typer.Option(4.0, "--leader-elect-lease-duration", help="Seconds others wait after the last renewal before taking over (Kubernetes: 15)."),
     renew_deadline: float = typer.Option(3.0, "--leader-elect-renew-deadline", help="Seconds a leader acts without renewing; below the lease duration (Kubernetes: 10)."),
@@ -84,6 +85,9 @@ def master(
         stores = StoreSettings.from_flags(store, etcd_servers, etcd_cafile, etcd_certfile, etcd_keyfile, etcd_compaction_interval)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--store") from None
+    if etcd_request_timeout <= 0:
+        raise typer.BadParameter("must be more than 0", param_hint="--etcd-request-timeout")
+    stores.etcd_request_timeout_s = etcd_request_timeout
     settings = MasterSettings(
         data_dir=data_dir,
         host=host,

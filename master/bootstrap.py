@@ -113,17 +113,17 @@ def _ensure_default_storage_class(api: ResourceAPI) -> None:
 
 
 def _ensure_endpoints(api: ResourceAPI, namespace: str, name: str, subsets: list[dict[str, object]]) -> None:
+    """Made with this master's address when missing, never rewritten here: with several masters
+    each start overwrote the others' addresses. ``master.master_endpoints`` keeps them from
+    the masters' Leases once the API answers."""
     endpoints = by_path("", "v1", "endpoints")
     body = {
         "metadata": {"name": name, "namespace": namespace},
         "subsets": subsets,
     }
-    current = api.store.get(endpoints.store_key(namespace, name))
     try:
-        if current is None:
+        if api.store.get(endpoints.store_key(namespace, name)) is None:
             api.create(endpoints, namespace, body)
-        elif current.obj.get("subsets") != body["subsets"]:
-            api.update(endpoints, namespace, name, body)
     except ApiError as exc:
         log.warning("could not write the %s/%s endpoints: %s", namespace, name, exc.message)
 

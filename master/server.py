@@ -35,6 +35,7 @@ from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults, ensure_rbac_defaults
 from master.cluster_dns import start_cluster_dns
+from master.master_endpoints import start_master_endpoints
 from master.resource_usage import UsageStore
 from master.settings import MasterSettings
 from master.store import SQLiteStore, Store, StoreError, encryption
@@ -69,6 +70,8 @@ def _open_backend(settings: MasterSettings, transformer: Any) -> Store:
             history_bytes=settings.watch_history_bytes,
             compaction_interval_s=settings.store.etcd_compaction_interval_s,
             startup_timeout_s=settings.store.etcd_startup_timeout_s,
+            request_timeout_s=settings.store.etcd_request_timeout_s,
+            watch_deadline_s=settings.store.etcd_watch_deadline_s,
             transformer=transformer,
         )
     return SQLiteStore(
@@ -150,6 +153,9 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
             threading.Event().wait(0.05)
         if server.should_exit:
             return
+        if settings.auth:
+            # This master's Lease and the masters' Endpoints, on every master (not leader-elected).
+            stops.append(start_master_endpoints(settings))
         if settings.dns_listen is not None:
             stops.append(start_cluster_dns(settings))
         if controllers is not None:

@@ -86,6 +86,10 @@ class StoreSettings:
     """Compact etcd's history this often; watches older than one interval answer 410 (0: never; Kubernetes: 5 min)."""
     etcd_startup_timeout_s: float = 60.0
     """How long a starting master waits for etcd to answer before it gives up (masters may start first)."""
+    etcd_request_timeout_s: float = 5.0
+    """How long one etcd request may go unanswered before the next member is asked (a hung member)."""
+    etcd_watch_deadline_s: float = 10.0
+    """A cache watch silent this long (no event, no progress notification) is re-made on the next member."""
 
     @classmethod
     def from_flags(
@@ -151,6 +155,9 @@ class MasterSettings:
     controllers: ControllerSettings = field(default_factory=ControllerSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    master_lease_duration_s: float = 6.0
+    """This master's Lease in kube-system (renewed every third of it): its address leaves the
+    ``kubernetes`` and ``kube-dns`` Endpoints this long after its last renewal."""
 
     @property
     def advertised_host(self) -> str:

@@ -5,7 +5,7 @@ One dispatcher parses ``/api/v1/...`` and ``/apis/{group}/{version}/...`` itself
 a route table (``/api/v1/namespaces/x/status`` vs ``/api/v1/namespaces/x/pods``).
 All handlers run on the event loop; the store is synchronous and fast (memory plus
 one fsync per write), so no request waits on a thread pool, except that writes to a
-store across the network (etcd) run on one writer thread (``writes.py``). Create, update and patch
+store across the network (etcd) run on writer threads (``writes.py``). Create, update and patch
 read ``fieldValidation`` (Ignore, Warn — the default — or Strict) and answer each
 unknown field a Warn write kept with a ``Warning: 299 - "unknown field ..."`` header.
 Bodies are JSON, YAML or Kubernetes' protobuf (``kajitori.api.protobuf``, decoded to the

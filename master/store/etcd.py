@@ -6,7 +6,9 @@ stamped in when it is read, as kube-apiserver does. Writes are single transactio
 compare before they write, so two masters never lose each other's updates:
 
 - create: ``create_revision(key) == 0`` then put (else AlreadyExists);
-- update: ``mod_revision(key) == expected_rv`` (or, with no precondition, the key exists);
+- update: ``mod_revision(key) == expected_rv`` (with no precondition, the version this
+  master last saw, re-read and compared again on a conflict: never a blind put, so a try
+  that etcd applies late cannot undo a later write);
 - delete: the same compare, then delete returning the last value.
 
 This file owns those transactions, the one etcd watch that feeds the cache, compaction,
@@ -15,7 +17,9 @@ and read-your-writes waiting. Reads never go to etcd: each master keeps every ob
 ring, the subscribers, and the reads and watches answered from them, as ``SQLiteStore``
 does), fed only by ONE etcd watch on the prefix that runs in a thread of its own. So a
 change reaches memory, and then the subscribers, only once etcd has committed it, and
-subscribers hear of changes in revision order whichever master made them. A write is
+subscribers hear of changes in revision order whichever master made them. That watch
+asks for progress notifications and is re-made from its last revision, on the next member,
+once it has been silent for ``watch_deadline_s`` (a hung member sends nothing, not even an error). A write is
 acknowledged only once that watch has delivered the write's revision, so a read after
 one's own acknowledged write sees it.
 
@@ -49,6 +53,7 @@ from master.store.etcd_client import (
     EtcdError,
     EtcdUnavailable,
     KeyValue,
+    TxnResult,
     WatchEvent,
 )
 from master.store.interface import (
@@ -68,6 +73,8 @@ from master.store.memory import MemoryReads, MemoryState, collection_of
 log = logging.getLogger(__name__)
 
 PREFIX = "/registry"
+# How often a write without precondition re-reads and compares again before it answers Conflict.
+_BLIND_RETRIES = 16
 # Outside the prefix, so the cache's watch never sees it (kube-apiserver's name for it).
 COMPACT_REV_KEY = b"compact_rev_key"
 
@@ -102,11 +109,20 @@ class EtcdStore(MemoryReads):
         compaction_interval_s: float = 300.0,
         ack_timeout_s: float = 10.0,
         startup_timeout_s: float = 0.0,
+        request_timeout_s: float = 5.0,
+        watch_deadline_s: float = 10.0,
         transformer: Transformer = PLAIN,
     ) -> None:
         self._transformer = transformer  # encryption at rest: etcd's bytes <-> the cache's plain JSON
         self._stale = set()
-        self._client = EtcdClient(endpoints, cafile=cafile, certfile=certfile, keyfile=keyfile)
+        self._client = EtcdClient(
+            endpoints,
+            cafile=cafile,
+            certfile=certfile,
+            keyfile=keyfile,
+            timeout_s=request_timeout_s,
+            watch_deadline_s=watch_deadline_s,
+        )
         self._prefix = prefix.rstrip("/").encode()
         self._ack_timeout_s = ack_timeout_s
         self._closed = threading.Event()
@@ -168,26 +184,59 @@ class EtcdStore(MemoryReads):
     # -- writes (one etcd transaction each) ----------------------------------
 
     def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
-        result = self._txn(key, target="CREATE", equals=0, put=self._stored(key, obj))
+        value = self._stored(key, obj)
+        result = self._txn(key, target="CREATE", equals=0, put=value)
         if not result.succeeded:
+            if (mine := self._own_earlier_put(result, value)) is not None:
+                return self._acknowledged(key, mine)
             raise AlreadyExists(key)
         return self._acknowledged(key, result.revision)
 
     def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
-        if expected_rv is None:
-            result = self._txn(key, target="CREATE", equals=0, result="GREATER", put=self._stored(key, obj))
-        else:
-            result = self._txn(key, target="MOD", equals=expected_rv, put=self._stored(key, obj))
-        if not result.succeeded:
+        value = self._stored(key, obj)
+        if expected_rv is not None:
+            result = self._txn(key, target="MOD", equals=expected_rv, put=value)
+            if result.succeeded:
+                return self._acknowledged(key, result.revision)
+            if (mine := self._own_earlier_put(result, value)) is not None:
+                return self._acknowledged(key, mine)
             raise Conflict(key) if result.kvs else NotFound(key)
-        return self._acknowledged(key, result.revision)
+        # No precondition asked, yet compare-and-swap on the version last seen, re-read on a
+        # conflict (kube-apiserver's GuaranteedUpdate): a try sent to a hung member that etcd
+        # applies late then fails its compare, instead of undoing a later write of someone else.
+        rv = self._last_seen_rv(key)
+        if rv == 0:
+            raise NotFound(key)
+        ambiguous = False
+        for _ in range(_BLIND_RETRIES):
+            result = self._txn(key, target="MOD", equals=rv, put=value)
+            ambiguous = ambiguous or result.ambiguous
+            if result.succeeded:
+                return self._acknowledged(key, result.revision)
+            if ambiguous and result.kvs and result.kvs[0].value == value:
+                return self._acknowledged(key, result.kvs[0].mod_revision)
+            if not result.kvs:
+                raise NotFound(key)
+            rv = result.kvs[0].mod_revision
+        raise Conflict(key)
 
     def delete(self, key: str, *, expected_rv: int | None = None) -> StoredObject:
-        if expected_rv is None:
-            result = self._txn(key, target="CREATE", equals=0, result="GREATER", delete=True)
-        else:
+        if expected_rv is not None:
             result = self._txn(key, target="MOD", equals=expected_rv, delete=True)
+        else:
+            # As in update: a compare on the version last seen, so a late try never deletes a newer object.
+            rv = self._last_seen_rv(key)
+            if rv == 0:
+                raise NotFound(key)
+            for _ in range(_BLIND_RETRIES):
+                result = self._txn(key, target="MOD", equals=rv, delete=True)
+                if result.succeeded or not result.kvs:
+                    break
+                rv = result.kvs[0].mod_revision
         if not result.succeeded:
+            if result.ambiguous and not result.kvs:
+                # Our unanswered first try may be what deleted it; its revision is unknown.
+                raise StoreUnavailable(f"deleting {key}: etcd did not answer in time; the delete may have happened")
             raise Conflict(key) if result.kvs else NotFound(key)
         if (
             not result.kvs
@@ -196,7 +245,31 @@ class EtcdStore(MemoryReads):
         self._wait_for(result.revision, key)
         return _stamped(key, self._transformer.from_storage(key, result.kvs[0].value)[0], result.revision)
 
-    def _txn(self, key: str, **kwargs: Any) -> Any:
+    def _last_seen_rv(self, key: str) -> int:
+        """The version of ``key`` in the cache, else as etcd has it now (the cache may lag); 0: no such key."""
+        seen = self._memory.get(key)
+        if seen is not None:
+            return seen.rv
+        try:
+            kv = self._client.get(self._prefix + key.encode())
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading {key}: {exc}") from exc
+        return kv.mod_revision if kv is not None else 0
+
+    @staticmethod
+    def _own_earlier_put(result: TxnResult, value: bytes) -> int | None:
+        """The revision of our own put, when a try etcd never answered did apply and the retry's compare then failed.
+
+        A stored value is unique to its write (uid, timestamps, managedFields; an encrypted one
+        has its own IV), so finding exactly our bytes means the first try committed.
+        """
+        if result.ambiguous and result.kvs and result.kvs[0].value == value:
+            return result.kvs[0].mod_revision
+        return None
+
+    def _txn(self, key: str, **kwargs: Any) -> TxnResult:
         try:
             return self._client.txn(self._prefix + key.encode(), **kwargs)
         except EtcdUnavailable as exc:

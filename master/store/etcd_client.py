@@ -8,7 +8,22 @@ event loop (``aetcd`` is asyncio-only). etcd 3.4 serves the gateway on its clien
 Only what the store needs: range over a prefix, a transaction of one compare and one
 request per branch, compaction, and a watch that yields batches of events. Keys and
 values are bytes (base64 on the wire); revisions are ints (decimal strings on the wire).
-Several endpoints may be given; a request that cannot connect moves to the next one.
+
+Several endpoints (the members of one cluster) may be given. Every request has a timeout
+(``timeout_s``), and a request moves on to the next member when it cannot connect, when
+it gets no answer in time (a hung or cut-off member keeps the TCP connection open and
+says nothing: without the timeout the client stayed on it), or when a member answers 5xx
+or "no leader"; the member that answered becomes the one asked first. A request that
+was sent and not answered may still have been applied, so a result says so
+(``TxnResult.ambiguous``) and the caller checks what it finds (``EtcdStore``). A member
+found hung also ends the watch that reads from it, so the watch resumes elsewhere at once.
+
+The watch asks etcd for progress notifications (``progress_notify``: an empty response every
+``--experimental-watch-progress-notify-interval`` while nothing changes), so a healthy member
+is never silent for long; a watch that has heard nothing for ``watch_deadline_s`` is taken
+for one on a hung member and ends, and the caller resumes it from its last revision on the
+next member. etcd's default interval is 10 min: run etcd with a shorter one (the lab and the
+tests use 1 s), else an idle watch is merely re-made every deadline.
 
 Exceptions: ``EtcdUnavailable`` (no endpoint answered: retry later), ``EtcdCompacted``
 (a watch or compaction asked for a revision etcd no longer keeps), ``EtcdError``
@@ -68,6 +83,7 @@ class TxnResult:
     succeeded: bool
     revision: int  # the store's revision after the transaction (the write's own, if it wrote)
     kvs: list[KeyValue]  # what the failure branch's range read, or what a delete removed
+    ambiguous: bool = False  # an earlier attempt was sent to a member that never answered: it may have applied
 
 
 def _b64(data: bytes) -> str:
@@ -107,7 +123,8 @@ class EtcdClient:
         cafile: str | None = None,
         certfile: str | None = None,
         keyfile: str | None = None,
-        timeout_s: float = 10.0,
+        timeout_s: float = 5.0,
+        watch_deadline_s: float = 10.0,
     ) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
@@ -121,40 +138,72 @@ class EtcdClient:
         self._tls: dict[str, Any] = {"verify": tls}
         self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0))
         self._http = httpx.Client(timeout=self._timeout, **self._tls)
+        self._watch_deadline_s = watch_deadline_s
         self._watch_socket: socket.socket | None = None
+        self._watch_index: int | None = None  # the member the watch reads from, while it runs
+        self._watch_avoid: int | None = None  # the member the last watch failed on
         self._closed = False
 
     # -- requests ------------------------------------------------------------
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        last: Exception | None = None
-        for attempt in range(len(self.endpoints)):
-            endpoint = self.endpoints[(self._current + attempt) % len(self.endpoints)]
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """etcd's answer from the first member that gives one, and whether an earlier try may have applied."""
+        content = orjson.dumps(body)
+        failures: list[str] = []
+        ambiguous = False
+        count = len(self.endpoints)
+        start = self._current
+        for attempt in range(count):
+            index = (start + attempt) % count
+            endpoint = self.endpoints[index]
             try:
-                response = self._http.post(endpoint + path, content=orjson.dumps(body))
+                response = self._http.post(endpoint + path, content=content)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Nothing was sent: the next endpoint may take it without a double write.
-                last = exc
+                # Nothing was sent: the next member may take it without a double write.
+                failures.append(f"{endpoint}: {exc!r}")
                 continue
             except httpx.HTTPError as exc:
-                # Sent, no answer: the write may or may not have happened; the caller decides.
-                raise EtcdUnavailable(f"{endpoint}{path}: {exc!r}") from exc
-            self._current = (self._current + attempt) % len(self.endpoints)
+                # Sent, and no answer in time (a hung member, a cut connection): it may or may
+                # not have happened there; the next member is asked and the caller told.
+                failures.append(f"{endpoint}: {exc!r}")
+                ambiguous = True
+                self._member_failed(index)
+                continue
             data: dict[str, Any] = orjson.loads(response.content) if response.content else {}
             if response.status_code != 200 or "error" in data:
                 message = str(data.get("message") or data.get("error") or response.text)
                 if "compacted" in message:
                     raise EtcdCompacted(0)
-                if response.status_code == 503 or "no leader" in message or "timed out" in message:
-                    raise EtcdUnavailable(message)
+                if response.status_code >= 500 or "no leader" in message or "timed out" in message:
+                    # This member cannot serve it now (no leader, a proposal that timed out):
+                    # another may. Only "no leader" is known not to have been proposed at all.
+                    failures.append(f"{endpoint}: {message}")
+                    ambiguous = ambiguous or "no leader" not in message
+                    self._member_failed(index)
+                    continue
                 raise EtcdError(message)
-            return data
-        raise EtcdUnavailable(f"no etcd endpoint answered ({', '.join(self.endpoints)}): {last!r}")
+            self._current = index
+            return data, ambiguous
+        raise EtcdUnavailable(f"no etcd member answered {path}: {'; '.join(failures)}")
+
+    def _member_failed(self, index: int) -> None:
+        """A member did not answer in time: ask the next one first, and move the watch off it."""
+        if self._current == index:
+            self._current = (index + 1) % len(self.endpoints)
+        if self._watch_index == index:
+            self._watch_avoid = index
+            self.stop_watch()
 
     def range_prefix(self, prefix: bytes) -> tuple[list[KeyValue], int]:
         """Every key under ``prefix`` and the revision they were read at."""
-        data = self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
+        data, _ = self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
         return [_kv(kv) for kv in data.get("kvs", [])], int(data["header"]["revision"])
+
+    def get(self, key: bytes) -> KeyValue | None:
+        """One key as etcd has it now, or None."""
+        data, _ = self._post("/v3/kv/range", {"key": _b64(key)})
+        kvs = data.get("kvs", [])
+        return _kv(kvs[0]) if kvs else None
 
     def txn(
         self,
@@ -179,7 +228,7 @@ class EtcdClient:
             "success": success,
             "failure": [{"request_range": {"key": _b64(key)}}],
         }
-        data = self._post("/v3/kv/txn", body)
+        data, ambiguous = self._post("/v3/kv/txn", body)
         succeeded = bool(data.get("succeeded", False))
         kvs: list[KeyValue] = []
         for response in data.get("responses", []):
@@ -187,7 +236,7 @@ class EtcdClient:
                 kvs = [_kv(kv) for kv in response["response_range"].get("kvs", [])]
             elif "response_delete_range" in response:
                 kvs = [_kv(kv) for kv in response["response_delete_range"].get("prev_kvs", [])]
-        return TxnResult(succeeded, int(data["header"]["revision"]), kvs)
+        return TxnResult(succeeded, int(data["header"]["revision"]), kvs, ambiguous)
 
     def compact(self, revision: int) -> None:
         """Forget the history before ``revision`` (already compacted further: no-op)."""
@@ -210,11 +259,16 @@ class EtcdClient:
                 "range_end": _b64(prefix_end(prefix)),
                 "start_revision": str(start_revision),
                 "prev_kv": True,
+                "progress_notify": True,
             }
         }
-        endpoint = self.endpoints[self._current]
-        # No read timeout: a quiet cluster sends nothing for as long as nothing changes.
-        with httpx.Client(timeout=httpx.Timeout(None, connect=3.0), **self._tls) as http:
+        index = self._current
+        if index == self._watch_avoid:  # the member the last watch failed on: start on the next one
+            index = (index + 1) % len(self.endpoints)
+        endpoint = self.endpoints[index]
+        self._watch_index = index
+        # The read timeout is the silence deadline: progress notifications keep a live member talking.
+        with httpx.Client(timeout=httpx.Timeout(None, connect=3.0, read=self._watch_deadline_s), **self._tls) as http:
             try:
                 with http.stream("POST", endpoint + "/v3/watch", content=orjson.dumps(body)) as response:
                     stream = response.extensions.get("network_stream")
@@ -246,13 +300,20 @@ class EtcdClient:
                             for ev in result.get("events", [])
                         ]
                         if events:
+                            self._watch_avoid = None
                             yield events
+            except httpx.ReadTimeout as exc:
+                self._watch_avoid = index
+                raise EtcdUnavailable(f"watch on {endpoint} silent for {self._watch_deadline_s:.0f} s") from exc
             except httpx.HTTPError as exc:
-                # Move to the next endpoint for the resumed watch.
-                self._current = (self._current + 1) % len(self.endpoints)
+                # Resume on the next member.
+                self._watch_avoid = index
                 raise EtcdUnavailable(f"watch on {endpoint}: {exc!r}") from exc
+            finally:
+                self._watch_index = None
         if self._closed:
             return
+        self._watch_avoid = index
         raise EtcdUnavailable(f"watch on {endpoint} ended")
 
     def stop_watch(self) -> None:

@@ -37,6 +37,10 @@ class EtcdProcess:
     peer_port: int = field(default_factory=free_port)
     pki: Certificates | None = None
     """With certificates: clients must present one signed by the same CA (--client-cert-auth)."""
+    name: str = "test"
+    initial_cluster: str | None = None
+    """``name=peer-url,...`` of every member, for a member of a cluster (default: this one alone)."""
+    extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -48,28 +52,51 @@ class EtcdProcess:
         assert self.proc is not None
         return self.proc.pid
 
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / f"{self.data_dir.name}.log"
+
     def start(self, timeout: float = 30.0) -> EtcdProcess:
+        self.launch()
+        return self.wait_healthy(timeout)
+
+    def launch(self) -> EtcdProcess:
+        """Start the process without waiting (a cluster's members answer only once a quorum runs)."""
         binary = ensure_etcd_installed()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
-        peer = f"http://127.0.0.1:{self.peer_port}"
+        log_path = self.log_path
+        peer = self.peer_url
         cmd = [
-            binary, "--name", "test", "--data-dir", str(self.data_dir),
+            binary, "--name", self.name, "--data-dir", str(self.data_dir),
             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"test={peer}", "--logger", "zap", "--log-level", "warn",
+            "--initial-cluster", self.initial_cluster or f"{self.name}={peer}", "--logger", "zap", "--log-level", "warn",
+            # Progress notifications every second on an idle watch (etcd's default: 10 min), so the
+            # store's watch tells a quiet member from a hung one (master.store.etcd_client).
+            "--experimental-watch-progress-notify-interval", "1s",
+            *self.extra_args,
         ]  # fmt: skip
-        tls: dict[str, object] = {}
         if self.pki is not None:
             cmd += [
                 "--cert-file", str(self.pki.server_cert), "--key-file", str(self.pki.server_key),
                 "--trusted-ca-file", str(self.pki.ca), "--client-cert-auth",
             ]  # fmt: skip
+        with log_path.open("ab") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_healthy(self, timeout: float = 30.0) -> EtcdProcess:
+        assert self.proc is not None
+        log_path = self.log_path
+        tls: dict[str, object] = {}
+        if self.pki is not None:
             context = ssl.create_default_context(cafile=str(self.pki.ca))
             context.load_cert_chain(str(self.pki.client_cert), str(self.pki.client_key))
             tls = {"verify": context}
-        with log_path.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

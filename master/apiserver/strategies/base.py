@@ -33,6 +33,10 @@ class FieldError(ValueError):
 class Strategy:
     """The rules of one kind; every hook is a no-op, so a kind without rules uses this class as is."""
 
+    allocates: ClassVar[bool] = False
+    """The kind's hooks pick values from what is stored (free IPs, ports, CIDRs): its writes on
+    one master run one at a time (``master.apiserver.writes``), so two never pick the same."""
+
     immutable_fields: ClassVar[tuple[str, ...]] = ()
     """Fields of ``spec`` an update may not change, compared with both sides defaulted ("field is immutable")."""
 

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 
 class NodeStrategy(Strategy):
+    allocates = True
+
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         old_cidr = (old.get("spec") or {}).get("podCIDR")
         new_spec = new.setdefault("spec", {})

@@ -14,6 +14,8 @@ from master.store import Store
 
 
 class ServiceStrategy(Strategy):
+    allocates = True
+
     def prepare_for_create(self, obj: Obj) -> None:
         obj.pop("status", None)
 

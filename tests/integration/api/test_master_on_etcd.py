@@ -99,6 +99,8 @@ def unread_request_bytes(port: int) -> int:
 
 
 def test_reads_are_answered_while_a_write_waits_on_etcd(etcd_master: MasterProcess, etcd: EtcdProcess) -> None:
+    # The write must still be waiting when etcd answers again, however slow the machine.
+    etcd_master.extra_args += ["--etcd-request-timeout", "60"]
     etcd_master.start()
     client = etcd_master.client()
     client.create(Pod.model_validate(pod_doc("existing")))
