@@ -25,6 +25,7 @@ from cli import cp_cmd  # noqa: F401
 from cli import rollout_cmd  # noqa: F401
 from cli import store_cmd  # noqa: F401
 from cli import certs_cmd  # noqa: F401
+from cli import token_cmd  # noqa: F401
 # isort: on
 from cli.app import app
 
