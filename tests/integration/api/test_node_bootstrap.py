@@ -1,12 +1,14 @@
 """Node bootstrap against a real master with its controllers: bootstrap tokens (``kajitori
-token``), node-shaped CertificateSigningRequests auto-approved and signed, CSRs of another
-shape left Pending until ``kubectl certificate approve`` (1.28, 1.32, 1.33)."""
+token``), ``kajitori node join --token`` through an auto-approved CertificateSigningRequest,
+the certificate it gets (a node the Node authorizer limits), CSRs of another shape left
+Pending until ``kubectl certificate approve`` (1.28, 1.32, 1.33), and renewal."""
 
 from __future__ import annotations
 
 import base64
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from cryptography import x509
 
+from agent.client_certificate import Rotation
 from kajitori import bootstrap_token, config
 from kajitori.api.registry import by_kind
 from kajitori.certificate_request import csr_manifest, key_pem, new_key, request_pem
@@ -121,6 +124,91 @@ def test_an_expired_bootstrap_token_gets_401(master: MasterProcess, api: ApiClie
     fresh = bootstrap_token.generate()
     api.create_raw(SECRETS, bootstrap_token.secret_manifest(fresh, expires=datetime.now(UTC) + timedelta(minutes=5)), "kube-system")
     assert user_info(whoami(master, str(fresh)))["username"] == f"system:bootstrap:{fresh.id}"
+
+
+def join(master: MasterProcess, tmp_path: Path, name: str) -> Path:
+    out = tmp_path / name / "node.kubeconfig"
+    result = invoker(master)(
+        "node", "join", "--token", new_token(master), "--server", master.url, "--ca-file", str(master.ca_file),
+        "--node-name", name, "--out", str(out), "--timeout", "60",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"node '{name}' joined" in result.output
+    return out
+
+
+def test_a_bootstrap_token_gets_a_node_certificate_the_node_authorizer_limits(master: MasterProcess, api: ApiClient, tmp_path: Path) -> None:
+    kubeconfig = join(master, tmp_path, "boot1")
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    assert (kubeconfig.parent / "node-client.key").stat().st_mode & 0o777 == 0o600
+    who = kubectl(master, kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+    assert who.stdout == 'system:node:boot1 ["system:nodes","system:authenticated"]'
+    csrs = [c for c in api.list_raw(CSRS)["items"] if c["spec"]["username"].startswith("system:bootstrap:")]
+    mine = [c for c in csrs if base64.b64decode(c["spec"]["request"]).startswith(b"-----BEGIN CERTIFICATE REQUEST") and c["status"].get("certificate")]
+    assert mine
+    row = csr_row(master, mine[-1]["metadata"]["name"])
+    assert row[2:] == ["kubernetes.io/kube-apiserver-client-kubelet", mine[-1]["spec"]["username"], "<none>", "Approved,Issued"]
+    approved = next(c for c in mine[-1]["status"]["conditions"] if c["type"] == "Approved")
+    assert approved["reason"] == "AutoApproved"
+    # The certificate is a node's: the Node authorizer and NodeRestriction hold it to its own objects.
+    api.create_raw(NODES, {"metadata": {"name": "other-node"}})
+    node = ApiClient(config.load(kubeconfig))
+    try:
+        node.create_raw(NODES, {"metadata": {"name": "boot1"}})
+        node.patch_raw(NODES, "boot1", {"metadata": {"labels": {"team": "a"}}})
+        with pytest.raises(ApiError) as refused:
+            node.patch_raw(NODES, "other-node", {"metadata": {"labels": {"team": "a"}}})
+        assert refused.value.code == 403
+        assert 'node "boot1" is not allowed to modify node "other-node"' in str(refused.value)
+        api.create_raw(SECRETS, {"metadata": {"name": "db"}, "stringData": {"p": "x"}}, "default")
+        with pytest.raises(ApiError) as secret:
+            node.get_raw(SECRETS, "db", "default")
+        assert secret.value.code == 403
+    finally:
+        node.close()
+        api.delete_raw(NODES, "other-node")
+        api.delete_raw(NODES, "boot1")
+        api.delete_raw(SECRETS, "db", "default")
+
+
+def test_renewal_gives_a_new_certificate_asked_for_by_the_node_itself(master: MasterProcess, api: ApiClient, tmp_path: Path) -> None:
+    kubeconfig = join(master, tmp_path, "boot2")
+    old = config.load(kubeconfig).client_cert_pem or b""
+    client = ApiClient(config.load(kubeconfig))
+    try:
+        new = Rotation(client, kubeconfig, "boot2").rotate()
+        assert x509.load_pem_x509_certificate(new).serial_number != x509.load_pem_x509_certificate(old).serial_number
+        assert config.load(kubeconfig).client_cert_pem == new
+        assert kubeconfig.stat().st_mode & 0o777 == 0o600
+        # The renewal was the node's own request (selfnodeclient), approved and issued.
+        renewal = next(c for c in api.list_raw(CSRS)["items"] if c["spec"]["username"] == "system:node:boot2")
+        assert "certificate" in renewal["status"]
+        assert "self kubelet client certificate" in renewal["status"]["conditions"][0]["message"]
+        # The same client goes on working, on the new certificate for its new connections.
+        client.close()
+        client = ApiClient(config.load(kubeconfig))
+        who = client.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+        assert who["status"]["userInfo"]["username"] == "system:node:boot2"
+    finally:
+        client.close()
+
+
+def test_the_rotation_loop_renews_when_the_deadline_passes_and_the_client_goes_on(master: MasterProcess, tmp_path: Path) -> None:
+    kubeconfig = join(master, tmp_path, "boot3")
+    old = kubeconfig.read_bytes()
+    client = ApiClient(config.load(kubeconfig))
+    # A clock a year ahead: the certificate is past 90 % of its lifetime, so the loop renews at once.
+    rotation = Rotation(client, kubeconfig, "boot3", clock=lambda: time.time() + 365 * 86400)
+    try:
+        rotation.start()
+        wait_for(lambda: kubeconfig.read_bytes() != old, what="the kubeconfig renewed by the loop")
+        assert client.config.client_cert_pem == config.load(kubeconfig).client_cert_pem
+        node = client.create_raw(NODES, {"metadata": {"name": "boot3"}})
+        assert node["metadata"]["name"] == "boot3"
+    finally:
+        rotation.stop()
+        client.close()
+        master.client().delete_raw(NODES, "boot3")
 
 
 @pytest.mark.parametrize("version", ["1.28", "1.32", "1.33"])
