@@ -22,9 +22,11 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 from agent.claims import ApiClaimSource, reclaim_released_volumes
+from agent.client_certificate import Rotation
 from agent.docker_streams import StreamRuntime
 from agent.env import ApiConfigSource
 from agent.explain import Explainer
@@ -135,6 +137,7 @@ class Agent:
         self.workers = PodWorkers(self.syncer, self.informer, workers=settings.pod_workers, observe=self._observe_sync)
         self.server: AgentServer | None = None
         self.resources = resource_sampler(self._inner_runtime, settings.node_name)
+        self.rotation: Rotation | None = None
         self._housekeeping_now = threading.Event()
         self._event_stream: Any = None
 
@@ -184,6 +187,9 @@ class Agent:
         )
         self.resources.start()
         self.server.start()
+        # A node on its own certificate renews it before it expires (a token kubeconfig has none).
+        self.rotation = Rotation(self.client, Path(self.settings.kubeconfig), self.settings.node_name)
+        self.rotation.start()
         self.node.start()
         self.workers.start()
         for target, name in ((self._runtime_events, "runtime-events"), (self._housekeeping, "housekeeping")):
@@ -219,6 +225,8 @@ class Agent:
         self._stop.set()
         self._housekeeping_now.set()
         self.node.stop()
+        if self.rotation is not None:
+            self.rotation.stop()
         # A last renewal gives a restart the whole grace period; a node that does not come
         # back goes NotReady at most one renewal period later than it would have anyway.
         self._renew_lease_once("stopping")

@@ -26,6 +26,7 @@ from cli import rollout_cmd  # noqa: F401
 from cli import explain_cmd  # noqa: F401
 from cli import store_cmd  # noqa: F401
 from cli import certs_cmd  # noqa: F401
+from cli import token_cmd  # noqa: F401
 # isort: on
 from cli.app import app
 

@@ -1,7 +1,8 @@
-"""Commands `kajitori node join` and `kajitori node reboot`: machines over SSH.
+"""Commands `kajitori node join` and `kajitori node reboot`: machines over SSH, or this one with a bootstrap token.
 
-The work is in lab.ssh_join; this module only turns flags into a plan
-and prints its progress and its one-line errors.
+The SSH work is in lab.ssh_join, the TLS bootstrap of `node join --token` in
+agent.client_certificate; this module only turns flags into a plan and prints its
+progress and its one-line errors.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ def _api(kubeconfig: str | None) -> object:
 
 @node_app.command("join")
 def join(
-    host: str = typer.Argument(..., help="Address or name of the machine."),
-    user: str = typer.Option(..., "--user", "-u", help="SSH user with passwordless sudo."),
-    key: Path = typer.Option(..., "--key", "-i", help="Private key of that user."),
+    host: str = typer.Argument(None, help="Address or name of the machine to join over SSH (omit with --token to join this machine)."),
+    user: str = typer.Option(None, "--user", "-u", help="SSH user with passwordless sudo."),
+    key: Path = typer.Option(None, "--key", "-i", help="Private key of that user."),
     port: int = typer.Option(22, "--port", help="SSH port."),
     master_kubeconfig: str = typer.Option(None, "--master-kubeconfig", "--kubeconfig", help="Kubeconfig to reach the master (default: ~/.kajitori/config)."),
     node_kubeconfig: Path = typer.Option(LAB_DIR / "node.kubeconfig", "--node-kubeconfig", help="Credentials the master made for nodes."),
@@ -43,9 +44,20 @@ def join(
     node_name: str = typer.Option(None, "--node-name", help="Node name (default: the machine's host name)."),
     node_ip: str = typer.Option(None, "--node-ip", help="Cluster address (default: the address SSH reached)."),
     registry_mirror: str = typer.Option("192.168.56.1:5000", "--registry-mirror", help="host:port of the image registry mirror; '' leaves dockerd's config alone."),
-    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the node to be Ready."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the node to be Ready (or, with --token, for its certificate)."),
+    token: str = typer.Option(None, "--token", help="Bootstrap token <id>.<secret> (kajitori token create): join this machine with its own certificate."),
+    server: str = typer.Option(None, "--server", help="With --token: the API server URL (https://HOST:PORT)."),
+    ca_file: Path = typer.Option(None, "--ca-file", help="With --token: the cluster CA certificate (the master's pki/ca.crt)."),
+    out: Path = typer.Option(Path("/etc/kajitori/node.kubeconfig"), "--out", help="With --token: where to write the node's kubeconfig (0600)."),
 ) -> None:
-    """Install kajitori on a machine over SSH, start its agent and proxy, wait until the node is Ready."""
+    """Join a machine: over SSH (HOST --user --key), or this machine with a bootstrap token (--token --server --ca-file)."""
+    if token is not None:
+        if host is not None:
+            raise typer.BadParameter("--token joins the machine it runs on: run `kajitori node join --token ...` there, without HOST")
+        _join_with_token(token, server, ca_file, node_name, out, timeout)
+        return
+    if host is None or user is None or key is None:
+        raise typer.BadParameter("give HOST with --user and --key to join over SSH, or --token, --server and --ca-file to join this machine")
     from lab import ssh_join
 
     plan = ssh_join.JoinPlan(
@@ -62,6 +74,36 @@ def join(
     except ssh_join.JoinError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _join_with_token(token: str, server: str | None, ca_file: Path | None, node_name: str | None, out: Path, timeout: float) -> None:
+    """kubeadm join's TLS bootstrap on this machine: a key, a CSR as the token, the signed certificate in a kubeconfig."""
+    import socket
+
+    from agent.client_certificate import CertificateError, bootstrap
+    from cli.session import error_message
+    from kajitori import bootstrap_token
+    from kajitori.client import ApiError, ServerUnavailable
+
+    if server is None or ca_file is None:
+        raise typer.BadParameter("--token needs --server and --ca-file", param_hint="--token")
+    try:
+        bootstrap_token.parse(token)
+        ca_pem = ca_file.read_bytes()
+    except bootstrap_token.TokenError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--token") from None
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {ca_file}: {exc.strerror}", param_hint="--ca-file") from None
+    name = node_name or socket.gethostname()
+    try:
+        path = bootstrap(server, ca_pem, token, name, out, timeout=timeout)
+    except (ApiError, ServerUnavailable) as exc:
+        typer.echo(f"error: {error_message(exc)}", err=True)
+        raise typer.Exit(1) from None
+    except CertificateError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"node {name!r} joined: wrote {path} (user system:node:{name}); start the agent with --kubeconfig {path}")
 
 
 @node_app.command("reboot")

@@ -22,8 +22,10 @@ one call per warning, as client-go's WarningHandler; by default they are logged.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+import ssl
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -160,9 +162,10 @@ class ApiClient:
         headers = {"User-Agent": user_agent, "Accept": "application/json"}
         if cfg.token:
             headers["Authorization"] = f"Bearer {cfg.token}"
+        self._tls = cfg.ssl_context()
         self._http = httpx.Client(
             base_url=cfg.server,
-            verify=cfg.ssl_context(),  # the master's own CA from the kubeconfig
+            verify=self._tls,  # the master's own CA from the kubeconfig
             headers=headers,
             timeout=timeout,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
@@ -174,6 +177,18 @@ class ApiClient:
 
     def close(self) -> None:
         self._http.close()
+
+    def reload_client_certificate(self, cert_pem: bytes, key_pem: bytes) -> None:
+        """Present a renewed client certificate from now on, without a new client.
+
+        The certificate goes into the TLS context every new connection is made with;
+        connections already open keep the old one (still valid) until they close, so
+        nothing in flight (a watch, a request) is cut.
+        """
+        if not isinstance(self._tls, ssl.SSLContext):
+            raise ValueError("this client has no client certificate to renew")
+        kubeconfig.load_client_certificate(self._tls, cert_pem, key_pem)
+        self.config = dataclasses.replace(self.config, client_cert_pem=cert_pem, client_key_pem=key_pem)
 
     def __enter__(self) -> ApiClient:
         return self

@@ -50,7 +50,7 @@ class ClientConfig:
             if self.insecure:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-            _load_client_cert(context, self.client_cert_pem, self.client_key_pem)
+            load_client_certificate(context, self.client_cert_pem, self.client_key_pem)
             return context
         if self.insecure:
             return False
@@ -59,7 +59,7 @@ class ClientConfig:
         return ssl_context_for(self.ca_pem)
 
 
-def _load_client_cert(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
+def load_client_certificate(context: ssl.SSLContext, cert_pem: bytes, key_pem: bytes) -> None:
     """ssl loads a key only from a file: a 0600 one in a private temporary directory, gone at once."""
     with tempfile.TemporaryDirectory(prefix="kajitori-cert-") as tmp:
         cert_path, key_path = Path(tmp) / "client.crt", Path(tmp) / "client.key"

@@ -463,6 +463,28 @@ def lease_cells(obj: Obj, now: float) -> list[str]:
     return [_meta(obj).get("name", ""), holder, age(_meta(obj).get("creationTimestamp"), now)]
 
 
+def csr_condition(obj: Obj) -> str:
+    """kubectl's CONDITION of a CSR: Denied, else Approved, else Pending; then ,Failed and ,Issued."""
+    status = obj.get("status") or {}
+    types = {c.get("type") for c in status.get("conditions") or [] if isinstance(c, dict)}
+    text = "Denied" if "Denied" in types else "Approved" if "Approved" in types else "Pending"
+    if "Failed" in types:
+        text += ",Failed"
+    if status.get("certificate"):
+        text += ",Issued"
+    return text
+
+
+def csr_cells(obj: Obj, now: float) -> list[str]:
+    spec = _spec(obj)
+    seconds = spec.get("expirationSeconds")
+    duration = "<none>" if seconds is None else human_duration(float(seconds))
+    return [
+        _meta(obj).get("name", ""), age(_meta(obj).get("creationTimestamp"), now),
+        spec.get("signerName") or "", spec.get("username") or "", duration, csr_condition(obj),
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- ingresses
 
 
@@ -899,6 +921,17 @@ TABLES: dict[str, TableSpec] = {
         has_name=False,
     ),
     "Lease": TableSpec((NAME, Column("Holder", "The identity holding the lease."), AGE), lease_cells),
+    "CertificateSigningRequest": TableSpec(
+        (
+            NAME,
+            AGE,
+            Column("SignerName", "The signer the request asks for."),
+            Column("Requestor", "Who created the request."),
+            Column("RequestedDuration", "The lifetime the request asks for."),
+            Column("Condition", "Approved or Denied, Failed, Issued; Pending before a decision."),
+        ),
+        csr_cells,
+    ),
     "Ingress": TableSpec(
         (
             NAME,

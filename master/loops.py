@@ -19,6 +19,8 @@ from kajitori.events import EventRecorder
 from master.controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from master.controllers.context import LoopContext
 from master.controllers.cronjob import CronJobController
+from master.controllers.csr_approving import CSRApprovingController
+from master.controllers.csr_signing import CSRSigningController
 from master.controllers.daemonset import DaemonSetController
 from master.controllers.deployment import DeploymentController
 from master.controllers.endpoints import EndpointsController
@@ -76,6 +78,8 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.event_ttl, EventTTLController),
         (loops.serviceaccount, ServiceAccountsController),
         (loops.clusterrole_aggregation, ClusterRoleAggregationController),
+        (loops.csr_approving, CSRApprovingController),
+        (loops.csr_signing, lambda ctx: CSRSigningController(ctx, pki=settings.data_dir / "pki")),
     ]
     running = [make(ctx).controller for enabled, make in loop_table if enabled and controllers]
     scheduling = None

@@ -22,6 +22,7 @@ from kajitori.private_files import ensure_private_dir
 from master.apiserver import spdy_portforward, streams
 from master.apiserver.app import ServerState, create_app
 from master.apiserver.auth import ensure_credentials
+from master.apiserver.authn.bootstrap import BootstrapTokenAuthenticator
 from master.apiserver.authn.peer import ClientCertWSProtocol
 from master.apiserver.authz import Authorizer
 from master.apiserver.authz.admission import Admission
@@ -97,6 +98,8 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
         store=store, api=api, tokens=tokens, writes=Writes(own_thread=settings.store.backend == "etcd"), service_accounts=service_accounts
     )
     state.authenticators.append(service_accounts.authenticator)
+    # New nodes' bootstrap tokens (kube-system Secrets), as kube-apiserver's --enable-bootstrap-token-auth.
+    state.authenticators.append(BootstrapTokenAuthenticator(lookup))
     if settings.auth:
         ensure_rbac_defaults(api)
         if settings.authorization:

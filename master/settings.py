@@ -58,6 +58,12 @@ class ControllerSettings:
     """Run the ServiceAccounts controller (a ``default`` ServiceAccount in every namespace)."""
     clusterrole_aggregation: bool = True
     """Run the ClusterRole aggregation controller (rules of aggregated ClusterRoles such as admin, edit, view)."""
+    csr_approving: bool = True
+    """Run the CSR approver (node client certificates of the right shape, from a bootstrapper or the node itself)."""
+    csr_signing: bool = True
+    """Run the CSR signer (approved requests of the kube-apiserver-client and -kubelet signers, with the cluster CA)."""
+    csr_signing_duration_s: int = 365 * 24 * 3600
+    """The longest lifetime of a signed certificate (kube-controller-manager's --cluster-signing-duration: 1 year)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0

@@ -133,6 +133,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("rbac.authorization.k8s.io/v1", "ClusterRole"): "rbac/v1.ClusterRole",
     ("rbac.authorization.k8s.io/v1", "RoleBinding"): "rbac/v1.RoleBinding",
     ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "rbac/v1.ClusterRoleBinding",
+    ("certificates.k8s.io/v1", "CertificateSigningRequest"): "certificates/v1.CertificateSigningRequest",
 }
 # DeleteOptions is registered in every group version (client-go sends it under the resource's).
 ANY_VERSION_KINDS = {"DeleteOptions": "meta/v1.DeleteOptions"}
@@ -744,6 +745,22 @@ MESSAGES: dict[str, str] = {
         "4 resourceNames []string,omitempty"
     ),
     "authorization/v1.NonResourceRule": "1 verbs []string; 2 nonResourceURLs []string,omitempty",
+    # certificates/v1 (extra, map[string]ExtraValue, is left out: its wire form is a message of items, its JSON a list).
+    "certificates/v1.CertificateSigningRequest": (
+        "1 metadata meta/v1.ObjectMeta,omitempty; 2 spec CertificateSigningRequestSpec; "
+        "3 status CertificateSigningRequestStatus,omitempty"
+    ),
+    "certificates/v1.CertificateSigningRequestSpec": (
+        "1 request bytes; 7 signerName string; 8 expirationSeconds *int32,omitempty; 5 usages []string,omitempty; "
+        "2 username string,omitempty; 3 uid string,omitempty; 4 groups []string,omitempty"
+    ),
+    "certificates/v1.CertificateSigningRequestStatus": (
+        "1 conditions []CertificateSigningRequestCondition,omitempty; 2 certificate bytes,omitempty"
+    ),
+    "certificates/v1.CertificateSigningRequestCondition": (
+        "1 type string; 6 status string; 2 reason string,omitempty; 3 message string,omitempty; "
+        "4 lastUpdateTime Time,omitempty; 5 lastTransitionTime Time,omitempty"
+    ),
     "authentication/v1.SelfSubjectReview": (
         "1 metadata meta/v1.ObjectMeta,omitempty; 2 status SelfSubjectReviewStatus,omitempty"
     ),

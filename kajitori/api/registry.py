@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from kajitori.api.apps import ControllerRevision, DaemonSet, Deployment, ReplicaSet, StatefulSet
 from kajitori.api.autoscaling import HorizontalPodAutoscaler
 from kajitori.api.batch import CronJob, Job
+from kajitori.api.certificates import CertificateSigningRequest
 from kajitori.api.coordination import Lease
 from kajitori.api.core import (
     ConfigMap,
@@ -120,6 +121,11 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False, ClusterRole, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True, RoleBinding, (), has_status=False),
     Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False, ClusterRoleBinding, (), has_status=False),
+    # Node bootstrap and client certificates (issue 14): approved through /approval, signed through /status.
+    Resource(
+        "certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", False,
+        CertificateSigningRequest, ("csr",), frozenset({"status", "approval"}),
+    ),
 )
 
 _BY_GVP = {(r.group, r.version, r.plural): r for r in RESOURCES}

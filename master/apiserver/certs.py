@@ -8,7 +8,9 @@ certificates for its current address (``kubeconfigs/<name>.kubeconfig``, keys 06
 (``system:kube-controller-manager``) and ``proxy`` (``system:kube-proxy``), as Kubernetes
 The Hard Way lays them out. ``kajitori certs issue`` makes one for a node
 (``system:node:<name>`` in ``system:nodes``) or any user. Client certificates live one
-year (kubeadm's default); renewal is a later step.
+year (kubeadm's default). ``sign_request`` signs a CertificateSigningRequest's PKCS#10 request
+for the CSR signer (``master.controllers.csr_signing``): the subject and key of the request,
+the usages of the CSR, the lifetime the signer allows.
 """
 
 from __future__ import annotations
@@ -94,6 +96,53 @@ def issue_client_certificate(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+_KEY_USAGES = {
+    "digital signature": "digital_signature",
+    "signing": "digital_signature",
+    "content commitment": "content_commitment",
+    "key encipherment": "key_encipherment",
+    "key agreement": "key_agreement",
+    "data encipherment": "data_encipherment",
+}
+_EXTENDED_USAGES = {
+    "client auth": ExtendedKeyUsageOID.CLIENT_AUTH,
+    "server auth": ExtendedKeyUsageOID.SERVER_AUTH,
+    "code signing": ExtendedKeyUsageOID.CODE_SIGNING,
+    "email protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
+}
+BACKDATE = datetime.timedelta(minutes=5)
+"""Clocks of the machines differ: a certificate is valid from a little before it is signed, as Kubernetes' signer backdates."""
+
+
+def sign_request(pki: Path, request: x509.CertificateSigningRequest, usages: list[str], seconds: int) -> bytes:
+    """A certificate (PEM) of the CA in ``pki`` for the request's subject and key, valid ``seconds`` from now."""
+    ca_key, ca_cert = _load_ca(pki)
+    now = datetime.datetime.now(datetime.UTC)
+    flags = {name: False for name in set(_KEY_USAGES.values())}
+    flags.update({_KEY_USAGES[u]: True for u in usages if u in _KEY_USAGES})
+    not_after = min(now + datetime.timedelta(seconds=seconds), ca_cert.not_valid_after_utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(request.subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(request.public_key())  # type: ignore[arg-type]
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+    )
+    if any(flags.values()):  # a KeyUsage with no bit set is malformed (TLS stacks refuse it); Go leaves it out too
+        builder = builder.add_extension(
+            x509.KeyUsage(**flags, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+    extended = [_EXTENDED_USAGES[u] for u in usages if u in _EXTENDED_USAGES]
+    if extended:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)
+    return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
 
 
 def write_kubeconfig(

@@ -57,6 +57,7 @@ _PACKAGES = {
     "kajitori.api.storage": "io.k8s.api.core.v1",  # PersistentVolume(Claim)s; StorageClass below
     "kajitori.api.rbac": "io.k8s.api.rbac.v1",
     "kajitori.api.autoscaling": "io.k8s.api.autoscaling.v2",
+    "kajitori.api.certificates": "io.k8s.api.certificates.v1",
     "kajitori.api.meta": META,
 }
 _OWN_PACKAGE: dict[type[KubeModel], str] = {Scale: "io.k8s.api.autoscaling.v1", StorageClass: "io.k8s.api.storage.v1"}
@@ -69,6 +70,7 @@ _PROTO_PACKAGES = {
     "networking/v1": "io.k8s.api.networking.v1",
     "storage/v1": "io.k8s.api.storage.v1",
     "rbac/v1": "io.k8s.api.rbac.v1",
+    "certificates/v1": "io.k8s.api.certificates.v1",
     "autoscaling/v1": "io.k8s.api.autoscaling.v1",
     "autoscaling/v2": "io.k8s.api.autoscaling.v2",
     "policy/v1": "io.k8s.api.policy.v1",

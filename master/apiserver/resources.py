@@ -476,11 +476,14 @@ class ResourceAPI:
         meta["name"] = name
         self._set_namespace(resource, meta, namespace)
         old_obj = old.obj
-        if subresource == "status":
-            merged = copy.deepcopy(old_obj)
-            merged["status"] = new.get("status")
-            if merged["status"] is None:
-                merged.pop("status")
+        strategy = strategy_for(resource)
+        # status, and approval of CertificateSigningRequests: the kind's strategy says what they change.
+        status_like = subresource in ("status", "approval")
+        if status_like:
+            try:
+                merged = strategy.merge_subresource(subresource or "", new, old_obj)
+            except FieldError as exc:
+                raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         else:
             merged = new
             merged["apiVersion"], merged["kind"] = resource.api_version, resource.kind
@@ -501,16 +504,15 @@ class ResourceAPI:
                     resource, name, "metadata.finalizers", "no new finalizers can be added if the object is being deleted"
                 )
         meta.pop("resourceVersion", None)
-        strategy = strategy_for(resource)
         try:
-            if subresource != "status":
+            if not status_like:
 
                 self._prepare(resource, merged, lambda: strategy.prepare_for_update(merged, old_obj))
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
         validated = self.validate(resource, merged, fields=fields, old=old_obj)
         try:
-            if subresource != "status":
+            if not status_like:
                 strategy.check_immutable(validated, old_obj)
             strategy.validate(validated)
             strategy.after_validate_update(self.store, resource, validated, old_obj)

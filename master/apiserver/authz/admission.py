@@ -8,6 +8,8 @@ admits everything).
   (in the Role's namespace, or cluster-wide), unless the writer may ``escalate`` it; a
   RoleBinding or ClusterRoleBinding may only name a role whose rules its writer holds,
   unless the writer may ``bind`` that role.
+- CertificateApproval / CertificateSigning: approving or denying a CertificateSigningRequest
+  needs ``approve``, setting its certificate ``sign``, on ``signers`` named by its signerName.
 - NodeRestriction: a node creates only its own Node and Lease, and never adds, changes or
   removes ``node-restriction.kubernetes.io/`` labels of its Node.
 """
@@ -27,6 +29,7 @@ from master.apiserver.authz.rbac import GROUP, aggregated_rules
 from master.apiserver.authz.rules import Rule, uncovered
 
 RESTRICTED_LABEL_PREFIX = "node-restriction.kubernetes.io/"
+CERTIFICATES = "certificates.k8s.io"
 _RBAC_ROLES = {"Role": "roles", "ClusterRole": "clusterroles"}
 
 
@@ -57,6 +60,8 @@ class Admission:
             return
         if resource.group == GROUP:
             self._check_escalation(user, resource, obj)
+        if resource.group == CERTIFICATES and old is not None:
+            self._check_signer_rights(user, resource, obj, old)
         node = node_name(user)
         if node is not None:
             self._restrict_node(node, resource, obj, old)
@@ -114,6 +119,30 @@ class Admission:
                 name,
                 f'user "{user.name}" (groups={groups}) is attempting to grant RBAC permissions not currently held:\n{detail}',
             )
+
+    # -- CertificateApproval and CertificateSigning --------------------------------
+
+    def _check_signer_rights(self, user: UserInfo, resource: Resource, obj: dict[str, Any], old: dict[str, Any]) -> None:
+        """Approving or denying needs ``approve``, issuing ``sign``, on ``signers`` of the request's
+        signerName (or its ``<domain>/*``), as Kubernetes' admission plugins of those names."""
+        signer = str((obj.get("spec") or {}).get("signerName") or "")
+
+        def decisions(o: dict[str, Any]) -> list[Any]:
+            return [c for c in (o.get("status") or {}).get("conditions") or [] if c.get("type") in ("Approved", "Denied")]
+
+        for verb, changed in (
+            ("approve", decisions(obj) != decisions(old)),
+            ("sign", (obj.get("status") or {}).get("certificate") != (old.get("status") or {}).get("certificate")),
+        ):
+            if not changed:
+                continue
+            domain = signer.split("/", 1)[0]
+            if not any(
+                self.authorizer.allows(Attributes(user, verb, True, api_group=CERTIFICATES, api_version="v1", resource="signers", name=n))
+                for n in (signer, f"{domain}/*")
+            ):
+                name = (obj.get("metadata") or {}).get("name", "")
+                raise _forbidden(resource, name, f'user not permitted to {verb} requests with signerName "{signer}"')
 
     # -- NodeRestriction ---------------------------------------------------------
 

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from master.apiserver.authn import AUTHENTICATED, LEGACY_NODES, MASTERS
+from kajitori.bootstrap_token import GROUP as BOOTSTRAPPERS
+from master.apiserver.authn import AUTHENTICATED, LEGACY_NODES, MASTERS, NODES
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
+CERTIFICATES = "certificates.k8s.io"
+CSRS = "certificatesigningrequests"
 
 
 def rule(
@@ -102,6 +105,8 @@ NODE_RULES = [
     rule(["get", "create", "update", "patch", "delete"], ["coordination.k8s.io"], ["leases"]),
     rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
     rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews", "localsubjectaccessreviews"]),
+    # A node renews its own client certificate (the approver checks selfnodeclient).
+    rule(["create", "get", "list", "watch"], ["certificates.k8s.io"], ["certificatesigningrequests"]),
 ]
 """Kubernetes' ``system:node`` rules, reduced to the kinds served; the Node authorizer narrows them per node."""
 
@@ -267,6 +272,20 @@ def cluster_roles() -> list[dict[str, Any]]:
             ],
         ),
         _role("system:node", NODE_RULES),
+        # Node bootstrap, as Kubernetes' bootstrap policy: a bootstrap token may ask for a node
+        # certificate; nodeclient and selfnodeclient are what the CSR approver checks (by a
+        # SubjectAccessReview of the requester) before approving a new node's or a renewal.
+        _role("system:node-bootstrapper", [rule(["create", "get", "list", "watch"], [CERTIFICATES], [CSRS])]),
+        _role(f"system:certificates.k8s.io:{CSRS}:nodeclient", [rule(["create"], [CERTIFICATES], [f"{CSRS}/nodeclient"])]),
+        _role(f"system:certificates.k8s.io:{CSRS}:selfnodeclient", [rule(["create"], [CERTIFICATES], [f"{CSRS}/selfnodeclient"])]),
+        _role(
+            "system:certificates.k8s.io:kube-apiserver-client-approver",
+            [rule(["approve"], [CERTIFICATES], ["signers"], ["kubernetes.io/kube-apiserver-client"])],
+        ),
+        _role(
+            "system:certificates.k8s.io:kube-apiserver-client-kubelet-approver",
+            [rule(["approve"], [CERTIFICATES], ["signers"], ["kubernetes.io/kube-apiserver-client-kubelet"])],
+        ),
         _role(
             "kajitori:controllers",
             [rule([*READ, *WRITE], ["", "apps", "batch", "coordination.k8s.io", "events.k8s.io"], ["*"])],
@@ -316,4 +335,15 @@ def cluster_role_bindings() -> list[dict[str, Any]]:
         ),
         _binding("kajitori:proxy-leases", "kajitori:proxy-leases", [("User", "system:kube-proxy")]),
         _binding("kajitori:legacy-node", "kajitori:legacy-node", [("Group", LEGACY_NODES)]),
+        # kubeadm's three bindings of node bootstrap (kubeadm:kubelet-bootstrap,
+        # kubeadm:node-autoapprove-bootstrap, kubeadm:node-autoapprove-certificate-rotation).
+        _binding("kajitori:kubelet-bootstrap", "system:node-bootstrapper", [("Group", BOOTSTRAPPERS)]),
+        _binding(
+            "kajitori:node-autoapprove-bootstrap", f"system:certificates.k8s.io:{CSRS}:nodeclient", [("Group", BOOTSTRAPPERS)]
+        ),
+        _binding(
+            "kajitori:node-autoapprove-certificate-rotation",
+            f"system:certificates.k8s.io:{CSRS}:selfnodeclient",
+            [("Group", NODES)],
+        ),
     ]

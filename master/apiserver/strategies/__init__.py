@@ -10,6 +10,7 @@ from __future__ import annotations
 from kajitori.api.registry import Resource
 from master.apiserver.strategies.autoscaling import HorizontalPodAutoscalerStrategy
 from master.apiserver.strategies.base import FieldError, Strategy
+from master.apiserver.strategies.certificates import CertificateSigningRequestStrategy
 from master.apiserver.strategies.cronjob import CronJobStrategy
 from master.apiserver.strategies.ingress import IngressClassStrategy, IngressStrategy
 from master.apiserver.strategies.job import JobStrategy
@@ -44,6 +45,7 @@ STRATEGIES: dict[str, Strategy] = {
     "StatefulSet": StatefulSetStrategy(),
     "ControllerRevision": ControllerRevisionStrategy(),
     "HorizontalPodAutoscaler": HorizontalPodAutoscalerStrategy(),
+    "CertificateSigningRequest": CertificateSigningRequestStrategy(),
 }
 """Keyed by kind (every kind this server serves has one group)."""
 

@@ -15,6 +15,7 @@ deletion_grace and begin_deletion; an update of an object being deleted asks rea
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 from kajitori.api.registry import Resource
@@ -39,6 +40,17 @@ class Strategy:
 
     immutable_fields: ClassVar[tuple[str, ...]] = ()
     """Fields of ``spec`` an update may not change, compared with both sides defaulted ("field is immutable")."""
+
+    def merge_subresource(self, subresource: str, new: Obj, old: Obj) -> Obj:
+        """An update through ``status`` (or another status-like subresource, such as a
+        CertificateSigningRequest's ``approval``): ``old`` with what the subresource may change
+        taken from ``new``. The base replaces the whole status; a kind narrows it and raises
+        `FieldError` for a change its subresource may not make."""
+        merged = copy.deepcopy(old)
+        merged["status"] = new.get("status")
+        if merged["status"] is None:
+            merged.pop("status")
+        return merged
 
     def prepare_for_create(self, obj: Obj) -> None:
         """Before validation of a create: clear what a client may not set (status, most often)."""

@@ -56,7 +56,7 @@ def test_index_names_every_group_version_with_its_hash(http: httpx.Client) -> No
     paths = index.json()["paths"]
     assert set(paths) == {
         "api/v1", "apis/apps/v1", "apis/autoscaling/v2", "apis/batch/v1", "apis/coordination.k8s.io/v1", "apis/networking.k8s.io/v1",
-        "apis/storage.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
+        "apis/storage.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1", "apis/certificates.k8s.io/v1",
     }  # fmt: skip
     for gv, entry in paths.items():
         url = entry["serverRelativeURL"]

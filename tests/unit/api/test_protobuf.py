@@ -10,6 +10,7 @@ of the tables round-trips with every field set. Malformed bodies raise ProtobufE
 
 from __future__ import annotations
 
+import base64
 import copy
 from typing import Any
 
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from kajitori.api import protobuf_schema as schema
 from kajitori.api.protobuf import ProtobufError, decode_message, decode_object
 from kajitori.api.registry import RESOURCES
+from kajitori.certificate_request import new_key, request_pem
 from tests.support.protobuf_encoder import (
     encode_message,
     encode_object,
@@ -218,6 +220,15 @@ OBJECTS: dict[str, dict[str, Any]] = {
     "ClusterRoleBinding": {"metadata": {"name": "read-all"},
                            "subjects": [{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "readers"}],
                            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}},
+    "CertificateSigningRequest": {
+        "metadata": {"name": "node-csr-1"},
+        "spec": {"request": base64.b64encode(request_pem(new_key(), "system:node:n1", ("system:nodes",))).decode(),
+                 "signerName": "kubernetes.io/kube-apiserver-client-kubelet", "expirationSeconds": 3600,
+                 "usages": ["digital signature", "client auth"], "username": "system:bootstrap:abcdef",
+                 "groups": ["system:bootstrappers", "system:authenticated"]},
+        "status": {"conditions": [{"type": "Approved", "status": "True", "reason": "AutoApproved", "message": "ok",
+                                   "lastUpdateTime": "2026-11-30T10:00:00Z", "lastTransitionTime": "2026-11-30T10:00:00Z"}]},
+    },
     "Lease": {"metadata": {"name": "node1", "namespace": "kube-node-lease"},
               "spec": {"holderIdentity": "node1", "leaseDurationSeconds": 40, "renewTime": "2026-11-30T10:00:00.500000Z",
                        "acquireTime": "2026-11-30T09:00:00.000000Z", "leaseTransitions": 0}},

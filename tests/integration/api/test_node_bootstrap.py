@@ -1,0 +1,265 @@
+"""Node bootstrap against a real master with its controllers: bootstrap tokens (``kajitori
+token``), ``kajitori node join --token`` through an auto-approved CertificateSigningRequest,
+the certificate it gets (a node the Node authorizer limits), CSRs of another shape left
+Pending until ``kubectl certificate approve`` (1.28, 1.32, 1.33), and renewal."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+
+from agent.client_certificate import Rotation
+from kajitori import bootstrap_token, config
+from kajitori.api.registry import by_kind
+from kajitori.certificate_request import csr_manifest, key_pem, new_key, request_pem
+from kajitori.client import ApiClient, ApiError
+from tests.integration.api.test_kubectl_protobuf import kubectl_binary
+from tests.support.cli import invoker
+from tests.support.cluster import wait_for
+from tests.support.master_process import MasterProcess
+
+pytestmark = pytest.mark.integration
+
+SECRETS = by_kind("v1", "Secret")
+CSRS = by_kind("certificates.k8s.io/v1", "CertificateSigningRequest")
+NODES = by_kind("v1", "Node")
+
+
+@pytest.fixture(scope="module")
+def master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MasterProcess]:
+    """A master with its controllers: the CSR approver and signer run in them."""
+    proc = MasterProcess(tmp_path_factory.mktemp("bootstrap-master")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def api(master: MasterProcess) -> Iterator[ApiClient]:
+    client = master.client()
+    yield client
+    client.close()
+
+
+def kubectl(master: MasterProcess, kubeconfig: Path, *args: str, version: str = "1.33", check: bool = True) -> subprocess.CompletedProcess[str]:
+    binary = kubectl_binary(version)
+    if binary is None:
+        pytest.skip(f"kubectl.{version} is not installed")
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(master.data_dir)}
+    proc = subprocess.run([binary, *args], capture_output=True, text=True, timeout=90, env=env)
+    if check:
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc
+
+
+def whoami(master: MasterProcess, token: str) -> httpx.Response:
+    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    return httpx.post(
+        f"{master.url}/apis/authentication.k8s.io/v1/selfsubjectreviews",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        verify=master.tls(),
+    )
+
+
+def user_info(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    return response.json()["status"]["userInfo"]  # type: ignore[no-any-return]
+
+
+def new_token(master: MasterProcess) -> str:
+    created = invoker(master)("token", "create", "--ttl", "1h")
+    assert created.exit_code == 0, created.output
+    return str(created.output.strip())
+
+
+def csr_row(master: MasterProcess, name: str) -> list[str]:
+    out = kubectl(master, master.kubeconfig, "get", "csr", name, "--no-headers").stdout.split()
+    return out
+
+
+def test_kajitori_token_create_list_delete(master: MasterProcess) -> None:
+    run = invoker(master)
+    created = run("token", "create", "--ttl", "1h", "--description", "for node7")
+    assert created.exit_code == 0, created.output
+    token = created.output.strip()
+    assert bootstrap_token.TOKEN_RE.match(token), token
+    listed = run("token", "list")
+    assert listed.exit_code == 0, listed.output
+    line = next(line for line in listed.output.splitlines() if line.startswith(token))
+    assert line.split()[1] in ("59m", "1h") and "authentication,signing" in line and "for node7" in line
+    assert "system:bootstrappers:kajitori:default-node-token" in line
+    info = user_info(whoami(master, token))
+    assert info["username"] == f"system:bootstrap:{token[:6]}"
+    assert info["groups"] == ["system:bootstrappers", "system:bootstrappers:kajitori:default-node-token", "system:authenticated"]
+    deleted = run("token", "delete", token[:6])
+    assert deleted.exit_code == 0, deleted.output
+    assert f'bootstrap token "{token[:6]}" deleted' in deleted.output
+    assert whoami(master, token).status_code == 401
+
+
+def test_an_expired_bootstrap_token_gets_401(master: MasterProcess, api: ApiClient) -> None:
+    token = bootstrap_token.generate()
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    api.create_raw(SECRETS, bootstrap_token.secret_manifest(token, expires=past), "kube-system")
+    refused = whoami(master, str(token))
+    assert refused.status_code == 401
+    assert refused.json()["reason"] == "Unauthorized"
+    refused_csr = httpx.post(
+        f"{master.url}/apis/certificates.k8s.io/v1/certificatesigningrequests",
+        json=csr_manifest("expired-token", request_pem(new_key(), "system:node:late", ("system:nodes",))),
+        headers={"Authorization": f"Bearer {token}"},
+        verify=master.tls(),
+    )
+    assert refused_csr.status_code == 401
+    fresh = bootstrap_token.generate()
+    api.create_raw(SECRETS, bootstrap_token.secret_manifest(fresh, expires=datetime.now(UTC) + timedelta(minutes=5)), "kube-system")
+    assert user_info(whoami(master, str(fresh)))["username"] == f"system:bootstrap:{fresh.id}"
+
+
+def join(master: MasterProcess, tmp_path: Path, name: str) -> Path:
+    out = tmp_path / name / "node.kubeconfig"
+    result = invoker(master)(
+        "node", "join", "--token", new_token(master), "--server", master.url, "--ca-file", str(master.ca_file),
+        "--node-name", name, "--out", str(out), "--timeout", "60",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"node '{name}' joined" in result.output
+    return out
+
+
+def test_a_bootstrap_token_gets_a_node_certificate_the_node_authorizer_limits(master: MasterProcess, api: ApiClient, tmp_path: Path) -> None:
+    kubeconfig = join(master, tmp_path, "boot1")
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    assert (kubeconfig.parent / "node-client.key").stat().st_mode & 0o777 == 0o600
+    who = kubectl(master, kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+    assert who.stdout == 'system:node:boot1 ["system:nodes","system:authenticated"]'
+    csrs = [c for c in api.list_raw(CSRS)["items"] if c["spec"]["username"].startswith("system:bootstrap:")]
+    mine = [c for c in csrs if base64.b64decode(c["spec"]["request"]).startswith(b"-----BEGIN CERTIFICATE REQUEST") and c["status"].get("certificate")]
+    assert mine
+    row = csr_row(master, mine[-1]["metadata"]["name"])
+    assert row[2:] == ["kubernetes.io/kube-apiserver-client-kubelet", mine[-1]["spec"]["username"], "<none>", "Approved,Issued"]
+    approved = next(c for c in mine[-1]["status"]["conditions"] if c["type"] == "Approved")
+    assert approved["reason"] == "AutoApproved"
+    # The certificate is a node's: the Node authorizer and NodeRestriction hold it to its own objects.
+    api.create_raw(NODES, {"metadata": {"name": "other-node"}})
+    node = ApiClient(config.load(kubeconfig))
+    try:
+        node.create_raw(NODES, {"metadata": {"name": "boot1"}})
+        node.patch_raw(NODES, "boot1", {"metadata": {"labels": {"team": "a"}}})
+        with pytest.raises(ApiError) as refused:
+            node.patch_raw(NODES, "other-node", {"metadata": {"labels": {"team": "a"}}})
+        assert refused.value.code == 403
+        assert 'node "boot1" is not allowed to modify node "other-node"' in str(refused.value)
+        api.create_raw(SECRETS, {"metadata": {"name": "db"}, "stringData": {"p": "x"}}, "default")
+        with pytest.raises(ApiError) as secret:
+            node.get_raw(SECRETS, "db", "default")
+        assert secret.value.code == 403
+    finally:
+        node.close()
+        api.delete_raw(NODES, "other-node")
+        api.delete_raw(NODES, "boot1")
+        api.delete_raw(SECRETS, "db", "default")
+
+
+def test_renewal_gives_a_new_certificate_asked_for_by_the_node_itself(master: MasterProcess, api: ApiClient, tmp_path: Path) -> None:
+    kubeconfig = join(master, tmp_path, "boot2")
+    old = config.load(kubeconfig).client_cert_pem or b""
+    client = ApiClient(config.load(kubeconfig))
+    try:
+        new = Rotation(client, kubeconfig, "boot2").rotate()
+        assert x509.load_pem_x509_certificate(new).serial_number != x509.load_pem_x509_certificate(old).serial_number
+        assert config.load(kubeconfig).client_cert_pem == new
+        assert kubeconfig.stat().st_mode & 0o777 == 0o600
+        # The renewal was the node's own request (selfnodeclient), approved and issued.
+        renewal = next(c for c in api.list_raw(CSRS)["items"] if c["spec"]["username"] == "system:node:boot2")
+        assert "certificate" in renewal["status"]
+        assert "self kubelet client certificate" in renewal["status"]["conditions"][0]["message"]
+        # The same client goes on working, on the new certificate for its new connections.
+        client.close()
+        client = ApiClient(config.load(kubeconfig))
+        who = client.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
+        assert who["status"]["userInfo"]["username"] == "system:node:boot2"
+    finally:
+        client.close()
+
+
+def test_the_rotation_loop_renews_when_the_deadline_passes_and_the_client_goes_on(master: MasterProcess, tmp_path: Path) -> None:
+    kubeconfig = join(master, tmp_path, "boot3")
+    old = kubeconfig.read_bytes()
+    client = ApiClient(config.load(kubeconfig))
+    # A clock a year ahead: the certificate is past 90 % of its lifetime, so the loop renews at once.
+    rotation = Rotation(client, kubeconfig, "boot3", clock=lambda: time.time() + 365 * 86400)
+    try:
+        rotation.start()
+        wait_for(lambda: kubeconfig.read_bytes() != old, what="the kubeconfig renewed by the loop")
+        assert client.config.client_cert_pem == config.load(kubeconfig).client_cert_pem
+        node = client.create_raw(NODES, {"metadata": {"name": "boot3"}})
+        assert node["metadata"]["name"] == "boot3"
+    finally:
+        rotation.stop()
+        client.close()
+        master.client().delete_raw(NODES, "boot3")
+
+
+@pytest.mark.parametrize("version", ["1.28", "1.32", "1.33"])
+def test_a_csr_of_another_shape_stays_pending_until_kubectl_certificate_approve(master: MasterProcess, api: ApiClient, tmp_path: Path, version: str) -> None:
+    key = new_key()
+    name = f"alice-{version.replace('.', '')}"
+    api.create_raw(CSRS, csr_manifest(name, request_pem(key, "alice", ("devs",)), signer="kubernetes.io/kube-apiserver-client", usages=("client auth",), expiration_seconds=3600))
+    # A node-shaped request made after it is approved: the approver has seen both, and left alice's alone.
+    token = new_token(master)
+    boot = ApiClient(config.ClientConfig(server=master.url, token=token, ca_pem=master.ca_file.read_bytes()))
+    try:
+        marker = boot.create_raw(CSRS, csr_manifest(f"marker-{name}", request_pem(new_key(), f"system:node:m{name}", ("system:nodes",))))
+    finally:
+        boot.close()
+    wait_for(lambda: "Issued" in csr_row(master, marker["metadata"]["name"])[-1], what="the node-shaped CSR issued")
+    assert csr_row(master, name)[-1] == "Pending"
+    assert csr_row(master, name)[4] == "60m"  # kubectl's HumanDuration: minutes under 3 h
+    approved = kubectl(master, master.kubeconfig, "certificate", "approve", name, version=version)
+    assert f"certificatesigningrequest.certificates.k8s.io/{name} approved" in approved.stdout
+    wait_for(lambda: csr_row(master, name)[-1] == "Approved,Issued", what="alice's CSR issued")
+    issued = api.get_raw(CSRS, name)
+    cert_pem = base64.b64decode(issued["status"]["certificate"])
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    assert timedelta(hours=1) <= lifetime <= timedelta(hours=1, minutes=6)  # expirationSeconds, plus the signer's backdating
+    kubeconfig = config.write(tmp_path / "alice.kubeconfig", master.url, None, user="alice", ca_pem=master.ca_file.read_bytes(), client_cert_pem=cert_pem, client_key_pem=key_pem(key))
+    who = kubectl(master, kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}", version=version)
+    assert who.stdout == 'alice ["devs","system:authenticated"]'
+    denied_name = f"denied-{name}"
+    api.create_raw(CSRS, csr_manifest(denied_name, request_pem(new_key(), "mallory"), signer="kubernetes.io/kube-apiserver-client", usages=("client auth",)))
+    denied = kubectl(master, master.kubeconfig, "certificate", "deny", denied_name, version=version)
+    assert f"certificatesigningrequest.certificates.k8s.io/{denied_name} denied" in denied.stdout
+    assert csr_row(master, denied_name)[-1] == "Denied"
+    for csr in (name, denied_name, marker["metadata"]["name"]):
+        api.delete_raw(CSRS, csr)
+
+
+def test_hostile_csrs_get_422_naming_the_field(master: MasterProcess, api: ApiClient) -> None:
+    good = csr_manifest("bad", request_pem(new_key(), "x"), signer="kubernetes.io/kube-apiserver-client", usages=("client auth",))
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"usages": []}, "spec.usages: Required value: usages must be provided"),
+        ({"usages": ["client auth", "flying"]}, 'spec.usages[1]: Unsupported value: "flying"'),
+        ({"expirationSeconds": 599}, "spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 600 seconds (10 minutes)"),
+        ({"signerName": "nodomain"}, "must be a fully qualified domain and path of the form 'example.com/signer-name'"),
+        ({"request": base64.b64encode(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").decode()}, "PEM block type must be CERTIFICATE REQUEST"),
+        ({"request": "%%%"}, "spec.request: Invalid value"),
+        ({"request": None}, "spec.request: Required value"),
+    ]
+    for change, message in cases:
+        body = {**good, "spec": {**good["spec"], **change}}
+        with pytest.raises(ApiError) as refused:
+            api.create_raw(CSRS, body)
+        assert refused.value.code == 422, (change, refused.value)
+        assert message in str(refused.value), (change, str(refused.value))
