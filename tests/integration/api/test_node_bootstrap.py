@@ -22,7 +22,7 @@ from agent.client_certificate import Rotation
 from kajitori import bootstrap_token, config
 from kajitori.api.registry import by_kind
 from kajitori.certificate_request import csr_manifest, key_pem, new_key, request_pem
-from kajitori.client import ApiClient, ApiError
+from kajitori.client import ApiClient, ApiError, NotFoundError
 from tests.integration.api.test_kubectl_protobuf import kubectl_binary
 from tests.support.cli import invoker
 from tests.support.cluster import wait_for
@@ -197,18 +197,26 @@ def test_the_rotation_loop_renews_when_the_deadline_passes_and_the_client_goes_o
     kubeconfig = join(master, tmp_path, "boot3")
     old = kubeconfig.read_bytes()
     client = ApiClient(config.load(kubeconfig))
-    # A clock a year ahead: the certificate is past 90 % of its lifetime, so the loop renews at once.
-    rotation = Rotation(client, kubeconfig, "boot3", clock=lambda: time.time() + 365 * 86400)
+    # A clock a year ahead: the certificate is past 90 % of its lifetime, so the loop renews at
+    # once; back to now after that, or every new certificate would be renewed again at once
+    # and the file would keep moving under the checks below.
+    ahead = [365 * 86400.0]
+    rotation = Rotation(client, kubeconfig, "boot3", clock=lambda: time.time() + ahead[0])
     try:
         rotation.start()
         wait_for(lambda: kubeconfig.read_bytes() != old, what="the kubeconfig renewed by the loop")
-        assert client.config.client_cert_pem == config.load(kubeconfig).client_cert_pem
+        ahead[0] = 0.0
+        wait_for(lambda: client.config.client_cert_pem == config.load(kubeconfig).client_cert_pem,
+                 what="the client on the certificate of the kubeconfig")  # fmt: skip
         node = client.create_raw(NODES, {"metadata": {"name": "boot3"}})
         assert node["metadata"]["name"] == "boot3"
     finally:
         rotation.stop()
         client.close()
-        master.client().delete_raw(NODES, "boot3")
+        try:
+            master.client().delete_raw(NODES, "boot3")
+        except NotFoundError:
+            pass
 
 
 @pytest.mark.parametrize("version", ["1.28", "1.32", "1.33"])
