@@ -18,7 +18,7 @@ other nodes already consider it gone and take them over. `stop` gives up the add
 deletes the Lease, so a graceful stop hands over at once; a killed proxy leaves its
 addresses on the interface until it is restarted (or its machine goes away) — the other
 node's gratuitous ARP moves the lab's traffic, but the stale node would still answer ARP
-requests; see the README's design note.
+requests; see docs/design-notes.md.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@
   controller (depth, adds, retries) and the scheduler's attempts and their latency.
 
 What a request pays: one path split, a few dict lookups and integer adds (no lock: every
-request is counted on the event loop); measured in the README. ``/metrics`` needs a bearer token like every non-public path.
+request is counted on the event loop); measured in docs/design-notes.md. ``/metrics`` needs a bearer token like every non-public path.
 """
 
 from __future__ import annotations
