@@ -49,38 +49,44 @@ def test_counters_read_with_python_iptables_count_each_endpoints_connections(bac
         {"metadata": {"name": short}, "spec": {"podCIDR": cidr}, "status": {"addresses": [{"type": "InternalIP", "address": NODE_IPS[short]}]}}
         for short, cidr in POD_CIDRS.items()
     ]
-    driver("routes", own_node="n1", nodes=nodes)  # host-gw routes to the backends' nodes
-    driver("update_service", obj=SERVICE)
-    driver("update_endpoints", obj=ENDPOINTS)
-    driver("ensure_base_rules")
-    driver("sync")
+    # The namespace lab is the session's: what this test adds to n1 it takes away again, so
+    # the proxy tests after it (test_proxy_netns.py) find n1 as a node before its proxy.
+    try:
+        driver("routes", own_node="n1", nodes=nodes)  # host-gw routes to the backends' nodes
+        driver("update_service", obj=SERVICE)
+        driver("update_endpoints", obj=ENDPOINTS)
+        driver("ensure_base_rules")
+        driver("sync")
 
-    def explained() -> list[dict[str, Any]]:
-        answer = driver("agent_explain", path="service/default/explained")
-        assert answer["code"] == 200, answer
-        assert answer["body"]["node"] == "n1" and answer["body"]["source"] == "net/iptables_rules.py"
-        return list(answer["body"]["chains"])
+        def explained() -> list[dict[str, Any]]:
+            answer = driver("agent_explain", path="service/default/explained")
+            assert answer["code"] == 200, answer
+            assert answer["body"]["node"] == "n1" and answer["body"]["source"] == "net/iptables_rules.py"
+            return list(answer["body"]["chains"])
 
-    assert driver("agent_explain", path="service/default/explained", token="wrong")["code"] == 401
-    assert driver("agent_explain", path="service/default/absent")["code"] == 404
-    before = explained()
+        assert driver("agent_explain", path="service/default/explained", token="wrong")["code"] == 401
+        assert driver("agent_explain", path="service/default/absent")["code"] == 404
+        before = explained()
 
-    # The rules as read are the rules as iptables-save prints them, chain by chain.
-    saved = lab.exec("n1", "iptables-legacy-save", "-t", "nat").stdout.splitlines()
-    names = [chain["name"] for chain in before]
-    assert names[:2] == ["KT-SERVICES", "KT-NODEPORTS"]
-    assert [n[:7] for n in names[2:]] == ["KT-SVC-"] + ["KT-SEP-"] * len(BACKENDS)
-    for chain in before[2:]:
-        assert [r["rule"] for r in chain["rules"]] == [line for line in saved if line.startswith(f"-A {chain['name']} ")]
-    assert [r["rule"] for r in before[1]["rules"]] == [line for line in saved if line.startswith("-A KT-NODEPORTS ") and "30070" in line]
+        # The rules as read are the rules as iptables-save prints them, chain by chain.
+        saved = lab.exec("n1", "iptables-legacy-save", "-t", "nat").stdout.splitlines()
+        names = [chain["name"] for chain in before]
+        assert names[:2] == ["KT-SERVICES", "KT-NODEPORTS"]
+        assert [n[:7] for n in names[2:]] == ["KT-SVC-"] + ["KT-SEP-"] * len(BACKENDS)
+        for chain in before[2:]:
+            assert [r["rule"] for r in chain["rules"]] == [line for line in saved if line.startswith(f"-A {chain['name']} ")]
+        assert [r["rule"] for r in before[1]["rules"]] == [line for line in saved if line.startswith("-A KT-NODEPORTS ") and "30070" in line]
 
-    replies = lab.probe("c", "tcp", NODE1, 30070, 10)
-    answered = Counter(BACKENDS[r.split()[0]][1] for r in replies)
-    assert sum(answered.values()) == 10, replies
+        replies = lab.probe("c", "tcp", NODE1, 30070, 10)
+        answered = Counter(BACKENDS[r.split()[0]][1] for r in replies)
+        assert sum(answered.values()) == 10, replies
 
-    after = explained()
-    grown = {ip: per_endpoint(after).get(ip, 0) - per_endpoint(before).get(ip, 0) for ip in per_endpoint(after)}
-    assert grown == {ip: answered.get(ip, 0) for _, ip in BACKENDS.values()}
-    jump = next(r for r in after[1]["rules"] if r["target"].startswith("KT-SVC-"))
-    assert jump["packets"] - next(r for r in before[1]["rules"] if r["target"].startswith("KT-SVC-"))["packets"] == 10
-    assert jump["bytes"] > 0
+        after = explained()
+        grown = {ip: per_endpoint(after).get(ip, 0) - per_endpoint(before).get(ip, 0) for ip in per_endpoint(after)}
+        assert grown == {ip: answered.get(ip, 0) for _, ip in BACKENDS.values()}
+        jump = next(r for r in after[1]["rules"] if r["target"].startswith("KT-SVC-"))
+        assert jump["packets"] - next(r for r in before[1]["rules"] if r["target"].startswith("KT-SVC-"))["packets"] == 10
+        assert jump["bytes"] > 0
+    finally:
+        driver("cleanup")
+        driver("routes_cleanup")
