@@ -66,6 +66,7 @@ def test_ten_requests_through_node1s_nodeport_show_as_ten_connections_on_node1(l
         return state if set(dnat_packets(state["nodes"]["node1"])) == ready_endpoints(state) != set() else None
 
     before = wait_for(node1_in_step, timeout=60, what="node1's chains for every ready nginx endpoint")
+    assert before is not None
     for _ in range(REQUESTS):
         # A client per request: a new TCP connection each, as ten curls make.
         with httpx.Client(timeout=10) as client:

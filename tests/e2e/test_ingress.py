@@ -11,33 +11,22 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import yaml
 
 from kajitori.client import ApiClient, NotFoundError
 from tests.e2e.conftest import NODES, ROOT
-from tests.e2e.lab_access import wait_nginx_ready
+from tests.e2e.lab_access import wait_for_value, wait_nginx_ready
 from tests.support.pki import self_signed
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 INGRESSES = "/apis/networking.k8s.io/v1/namespaces/default/ingresses"
 SECURE_HOST = "secure.lab.test"
-
-
-def wait_until(what: str, check: Callable[[], T | None], *, timeout_s: float) -> T:
-    """`check()`'s first truthy answer; a deadline only keeps a broken run from hanging."""
-    give_up = time.monotonic() + timeout_s
-    while not (result := check()):
-        if time.monotonic() > give_up:
-            raise AssertionError(f"{what}: not within {timeout_s:g} s")
-        time.sleep(0.5)
-    return result
 
 
 def get(node_ip: str, host: str, path: str) -> tuple[int, str] | None:
@@ -60,7 +49,7 @@ def _apply(api: ApiClient, doc: dict[str, Any]) -> None:
         api.request("DELETE", f"{plural}/{name}")
     except NotFoundError:
         pass
-    wait_until(f"{kind} {name} gone", lambda: _gone(api, f"{plural}/{name}"), timeout_s=60)
+    wait_for_value(f"{kind} {name} gone", lambda: _gone(api, f"{plural}/{name}"), timeout_s=60)
     api.request("POST", plural, body=doc)
 
 
@@ -101,7 +90,7 @@ def demo(lab_api: ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 pass
         # The tests after this one (drain) count the pods on a node: hello's must be gone, not
         # only its Deployment (its pods end after their grace period).
-        wait_until("hello's pods gone", lambda: not lab_api.request(
+        wait_for_value("hello's pods gone", lambda: not lab_api.request(
             "GET", "/api/v1/namespaces/default/pods", params={"labelSelector": "app=hello"})["items"], timeout_s=120)  # fmt: skip
 
 
@@ -112,15 +101,15 @@ def _pod_name(answer: tuple[int, str] | None, prefix: str) -> bool:
 @pytest.mark.parametrize("node_ip", list(NODES.values()))
 def test_two_apps_by_host_and_by_path_on_every_node(demo: Path, node_ip: str) -> None:
     # Each check waits for its own answer: pods become ready (Endpoints, then a reload) on their own time.
-    wait_until("hello by host", lambda: _pod_name(get(node_ip, "hello.lab.test", "/hostname"), "hello-"), timeout_s=120)
-    wait_until("nginx by host", lambda: _pod_name(get(node_ip, "nginx.lab.test", "/hostname"), "nginx-"), timeout_s=60)
-    wait_until("hello by Exact path", lambda: _pod_name(get(node_ip, "apps.lab.test", "/hostname"), "hello-"), timeout_s=60)
+    wait_for_value("hello by host", lambda: _pod_name(get(node_ip, "hello.lab.test", "/hostname"), "hello-"), timeout_s=120)
+    wait_for_value("nginx by host", lambda: _pod_name(get(node_ip, "nginx.lab.test", "/hostname"), "nginx-"), timeout_s=60)
+    wait_for_value("hello by Exact path", lambda: _pod_name(get(node_ip, "apps.lab.test", "/hostname"), "hello-"), timeout_s=60)
 
     def nginx_page() -> bool:
         page = get(node_ip, "apps.lab.test", "/")
         return page is not None and page[0] == 200 and "Hello from nginx-" in page[1]
 
-    wait_until("nginx by Prefix /", nginx_page, timeout_s=60)
+    wait_for_value("nginx by Prefix /", nginx_page, timeout_s=60)
     assert get(node_ip, "other.lab.test", "/") == (404, "default backend - 404\n")
 
 
@@ -130,7 +119,7 @@ def test_the_ingress_status_lists_the_nodes(lab_api: ApiClient, demo: Path) -> N
         points = (status.get("loadBalancer") or {}).get("ingress") or []
         return sorted(p["ip"] for p in points) or None
 
-    assert wait_until("the Ingress's addresses", addresses, timeout_s=60) == sorted(NODES.values())
+    assert wait_for_value("the Ingress's addresses", addresses, timeout_s=60) == sorted(NODES.values())
 
 
 def test_tls_with_a_self_signed_secret_through_curl_resolve(demo: Path) -> None:
@@ -144,12 +133,12 @@ def test_tls_with_a_self_signed_secret_through_curl_resolve(demo: Path) -> None:
         )  # fmt: skip
         return proc.stdout if proc.returncode == 0 and proc.stdout.startswith("hello-") else None
 
-    assert wait_until("hello over TLS", curl, timeout_s=120).startswith("hello-")
+    assert wait_for_value("hello over TLS", curl, timeout_s=120).startswith("hello-")
 
 
 def test_a_new_path_goes_live_without_dropping_requests(lab_api: ApiClient, demo: Path) -> None:
     node_ip = NODES["node2"]
-    wait_until("nginx by host", lambda: _pod_name(get(node_ip, "nginx.lab.test", "/hostname"), "nginx-"), timeout_s=120)
+    wait_for_value("nginx by host", lambda: _pod_name(get(node_ip, "nginx.lab.test", "/hostname"), "nginx-"), timeout_s=120)
     stop = threading.Event()
     answers: list[tuple[int, str] | None] = []
 
@@ -172,9 +161,9 @@ def test_a_new_path_goes_live_without_dropping_requests(lab_api: ApiClient, demo
             page = get(node_ip, "nginx.lab.test", "/index.html")
             return page is not None and page[0] == 200 and "Hello from hello-" in page[1]
 
-        wait_until("the new path served", moved, timeout_s=60)
+        wait_for_value("the new path served", moved, timeout_s=60)
         count = len(answers)
-        wait_until("requests after the change", lambda: len(answers) > count + 20, timeout_s=60)
+        wait_for_value("requests after the change", lambda: len(answers) > count + 20, timeout_s=60)
     finally:
         stop.set()
         thread.join()
@@ -199,14 +188,14 @@ def test_a_load_balancer_address_in_front_of_the_nodes(lab_api: ApiClient, demo:
             points = ((lab_api.request("GET", service_path).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
             return str(points[0]["ip"]) if points and points[0].get("ip") else None
 
-        address = wait_until("an address for ingress-nginx", external_ip, timeout_s=30)
+        address = wait_for_value("an address for ingress-nginx", external_ip, timeout_s=30)
 
         def status() -> bool:
             points = ((lab_api.request("GET", f"{INGRESSES}/demo").get("status") or {}).get("loadBalancer") or {}).get("ingress")
             return points == [{"ip": address}]
 
-        wait_until("the Ingress's status naming the load-balancer address", status, timeout_s=60)
-        wait_until("hello through the load-balancer address",
+        wait_for_value("the Ingress's status naming the load-balancer address", status, timeout_s=60)
+        wait_for_value("hello through the load-balancer address",
                    lambda: _pod_name(get(address, "hello.lab.test", "/hostname"), "hello-"), timeout_s=60)  # fmt: skip
     finally:
         for path in (service_path, endpoints_path):
@@ -215,6 +204,6 @@ def test_a_load_balancer_address_in_front_of_the_nodes(lab_api: ApiClient, demo:
             except NotFoundError:
                 pass
     # Without the Service the nodes' own addresses are the status again.
-    wait_until("the nodes' addresses back in the status", lambda: sorted(
+    wait_for_value("the nodes' addresses back in the status", lambda: sorted(
         p["ip"] for p in ((lab_api.request("GET", f"{INGRESSES}/demo").get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
     ) == sorted(NODES.values()), timeout_s=60)  # fmt: skip

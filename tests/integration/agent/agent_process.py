@@ -12,7 +12,8 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -212,3 +213,17 @@ def node_ready(api: ApiClient, name: str) -> bool:
     except NotFoundError:
         return False
     return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+@contextmanager
+def running_agent(master: MasterProcess, docker_api: docker.APIClient, node: str, data_dir: Path) -> Iterator[AgentProcess]:
+    """An agent for NODE for the length of a test module: the node's leftovers removed before
+    and after, and the pod network the agents share removed at the end."""
+    remove_node_objects(docker_api, node)
+    proc = AgentProcess(master, node, data_dir).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        remove_node_objects(docker_api, node)
+        remove_test_network(docker_api)

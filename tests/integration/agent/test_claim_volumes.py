@@ -20,8 +20,7 @@ from tests.integration.agent.agent_process import (
     SLEEP_FOREVER,
     AgentProcess,
     make_pod,
-    remove_node_objects,
-    remove_test_network,
+    running_agent,
     shell,
     wait_for,
 )
@@ -35,12 +34,8 @@ NODE = session_name("agent-test-node-pvc")
 
 @pytest.fixture(scope="module")
 def agent(master: MasterProcess, docker_api: docker.APIClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    remove_node_objects(docker_api, NODE)
-    proc = AgentProcess(master, NODE, tmp_path_factory.mktemp("agent-pvc")).start()
-    yield proc
-    proc.stop()
-    remove_node_objects(docker_api, NODE)
-    remove_test_network(docker_api)
+    with running_agent(master, docker_api, NODE, tmp_path_factory.mktemp("agent-pvc")) as proc:
+        yield proc
 
 
 def local_path_volume(name: str, agent: AgentProcess) -> PersistentVolume:

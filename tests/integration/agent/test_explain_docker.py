@@ -18,8 +18,7 @@ from tests.integration.agent.agent_process import (
     TEST_POD_NETWORK,
     AgentProcess,
     make_pod,
-    remove_node_objects,
-    remove_test_network,
+    running_agent,
     shell,
     wait_for,
 )
@@ -33,12 +32,8 @@ NODE = session_name("agent-explain-node")
 
 @pytest.fixture(scope="module")
 def agent(master: MasterProcess, docker_api: docker.APIClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    remove_node_objects(docker_api, NODE)
-    proc = AgentProcess(master, NODE, tmp_path_factory.mktemp("agent-explain")).start()
-    yield proc
-    proc.stop()
-    remove_node_objects(docker_api, NODE)
-    remove_test_network(docker_api)
+    with running_agent(master, docker_api, NODE, tmp_path_factory.mktemp("agent-explain")) as proc:
+        yield proc
 
 
 def test_a_pods_sandbox_netns_veth_and_bridge_are_what_docker_and_the_kernel_say(agent: AgentProcess, docker_api: docker.APIClient) -> None:

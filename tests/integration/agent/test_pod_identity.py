@@ -21,8 +21,7 @@ from tests.integration.agent.agent_process import (
     SLEEP_FOREVER,
     AgentProcess,
     make_pod,
-    remove_node_objects,
-    remove_test_network,
+    running_agent,
     shell,
     wait_for,
 )
@@ -41,12 +40,8 @@ def agent(master: MasterProcess, docker_api: docker.APIClient, tmp_path_factory:
     # The pods here run as default's ServiceAccount, which lists and execs there (RBAC's edit).
     with master.client() as admin:
         bind_cluster_role(admin, "default", "edit", group="system:serviceaccounts:default")
-    remove_node_objects(docker_api, NODE)
-    proc = AgentProcess(master, NODE, tmp_path_factory.mktemp("agent")).start()
-    yield proc
-    proc.stop()
-    remove_node_objects(docker_api, NODE)
-    remove_test_network(docker_api)
+    with running_agent(master, docker_api, NODE, tmp_path_factory.mktemp("agent")) as proc:
+        yield proc
 
 
 def running(api: ApiClient, pod: str) -> bool:

@@ -29,8 +29,7 @@ from tests.integration.agent.agent_process import (
     make_pod,
     node_containers,
     node_ready,
-    remove_node_objects,
-    remove_test_network,
+    running_agent,
     shell,
     wait_for,
 )
@@ -48,12 +47,8 @@ HTTPD = "mkdir -p /www && echo pong > /www/index.html && exec httpd -f -p 8080 -
 def agent(
     master: MasterProcess, docker_api: docker.APIClient, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AgentProcess]:
-    remove_node_objects(docker_api, NODE)
-    proc = AgentProcess(master, NODE, tmp_path_factory.mktemp("agent")).start()
-    yield proc
-    proc.stop()
-    remove_node_objects(docker_api, NODE)
-    remove_test_network(docker_api)
+    with running_agent(master, docker_api, NODE, tmp_path_factory.mktemp("agent")) as proc:
+        yield proc
 
 
 def running(api: ApiClient, pod: str) -> bool:
