@@ -55,11 +55,24 @@ class KeepAlive:
     def json(self, method: str, path: str, value: Any, content_type: str = "application/json") -> tuple[int, Any]:
         return self.send(method, path, json.dumps(value).encode(), content_type)
 
+    # What a client's write can touch in these tests. Not Leases: a master renews its own
+    # (kube-system/apiserver-..., every 2 s) whatever the client does, so the store's global
+    # revision moves by itself and "nothing changed" must be judged on these collections.
+    WATCHED = (
+        "/api/v1/namespaces", "/api/v1/pods", "/api/v1/services", "/api/v1/configmaps", "/api/v1/secrets",
+        "/apis/apps/v1/deployments", "/apis/batch/v1/jobs",
+    )  # fmt: skip
+
     def revision(self) -> str:
-        """The store's revision: any write at all moves it."""
-        code, body = self.send("GET", "/api/v1/namespaces")
-        assert code == 200, body
-        return str(body["metadata"]["resourceVersion"])
+        """What the client-facing collections hold: any create, update or delete of one moves it."""
+        marks = []
+        for path in self.WATCHED:
+            code, body = self.send("GET", path)
+            assert code == 200, body
+            items = body.get("items") or []
+            newest = max((int(i["metadata"]["resourceVersion"]) for i in items), default=0)
+            marks.append(f"{path}:{len(items)}:{newest}")
+        return " ".join(marks)
 
     def close(self) -> None:
         self.conn.close()

@@ -76,9 +76,15 @@ def http(master: MasterProcess, api: ApiClient) -> httpx.Client:
     return httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {api.config.token}"}, timeout=10, verify=master.tls())
 
 
-def revision(http: httpx.Client) -> str:
-    """The store's revision: any write at all moves it."""
-    return str(http.get("/api/v1/namespaces").json()["metadata"]["resourceVersion"])
+def revision(http: httpx.Client) -> list[tuple[str, str, str]]:
+    """Every Deployment's and namespace's name and resourceVersion: any write of these tests moves it.
+    (Not the store's revision: the master renews its own Lease every 2 s whatever the client does.)"""
+    found = []
+    for path in (DEPLOYMENTS, "/api/v1/namespaces"):
+        r = http.get(path)
+        assert r.status_code == 200, r.text
+        found += [(path, i["metadata"]["name"], i["metadata"]["resourceVersion"]) for i in r.json()["items"]]
+    return sorted(found)
 
 
 def assert_strict_refusal(response: httpx.Response, name: str) -> None:
