@@ -273,8 +273,11 @@ def test_version_and_api_resources(kj: Any, master: MasterProcess, tmp_path: Pat
     assert table.exit_code == 0, table.output
     rows = table.stdout.splitlines()
     assert rows[0].split() == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
-    by_name = {line.split()[0]: line.split() for line in rows[1:]}
+    by_name: dict[str, list[str]] = {}
+    for line in rows[1:]:  # the core group first, as kubectl lists it: `pods` of v1 before metrics.k8s.io's
+        by_name.setdefault(line.split()[0], line.split())
     assert by_name["pods"] == ["pods", "po", "v1", "true", "Pod"]
+    assert ["pods", "metrics.k8s.io/v1beta1", "true", "PodMetrics"] in [line.split() for line in rows[1:]]
     assert by_name["nodes"] == ["nodes", "no", "v1", "false", "Node"]
     assert by_name["deployments"] == ["deployments", "deploy", "apps/v1", "true", "Deployment"]
     assert by_name["secrets"] == ["secrets", "v1", "true", "Secret"]  # no short name: an empty column
