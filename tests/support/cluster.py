@@ -30,6 +30,20 @@ def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float =
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def wait_for_events(client: ApiClient, reasons: set[str], namespace: str = "default") -> set[str]:
+    """Wait until Events with all these reasons exist; return every reason seen.
+
+    Components record Events from a background queue (kajitori/events.py), so an Event
+    lands a moment after the change it reports: a test that saw the change must still wait."""
+
+    def seen() -> set[str]:
+        items = client.request("GET", f"/api/v1/namespaces/{namespace}/events")["items"]
+        found = {e["reason"] for e in items}
+        return found if reasons <= found else set()
+
+    return wait_for(seen, what=f"events {sorted(reasons)}")
+
+
 @pytest.fixture
 def cluster_master(tmp_path: Path) -> Iterator[MasterProcess]:
     proc = MasterProcess(tmp_path / "master").start()

@@ -20,6 +20,7 @@ from master.controllers.pod_state import is_active, is_ready
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
 from tests.integration.controllers.workloads import active, app_pods, deployment, ready
+from tests.support.cluster import wait_for_events
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -76,8 +77,7 @@ def test_one_pod_per_node_a_new_node_gets_one_a_deleted_node_loses_it(
         assert [(f.key, f.values) for f in fields or []] == [("metadata.name", [pod.spec.nodeName])]
         assert [(r.kind, r.name, r.controller) for r in pod.metadata.ownerReferences or []] == [("DaemonSet", "agent", True)]
         assert REVISION_HASH_LABEL in (pod.metadata.labels or {})
-    reasons = {e["reason"] for e in client.list_raw(by_name("events"), "default")["items"]}
-    assert {"SuccessfulCreate", "Scheduled"} <= reasons
+    wait_for_events(client, {"SuccessfulCreate", "Scheduled"})
 
     hollow(["node-d"])
     wait_for(lambda: one_ready_pod_on(client, "agent", {"node-a", "node-b", "node-c", "node-d"}), what="node-d gets one")
@@ -111,8 +111,7 @@ def test_a_node_that_no_longer_matches_the_node_selector_loses_its_pod(client: A
     wait_for(lambda: one_ready_pod_on(client, "shipper", {"node-a", "node-c"}), what="node-b's pod gone, node-c's made")
     assert pods_by_node(client, "shipper")["node-a"][0].metadata.uid == on_a, "node-a's pod was left alone"
     wait_for(lambda: settled(client, "shipper", 2), what="status 2/2")
-    reasons = {e["reason"] for e in client.list_raw(by_name("events"), "default")["items"]}
-    assert "SuccessfulDelete" in reasons
+    wait_for_events(client, {"SuccessfulDelete"})
 
 
 def test_a_tainted_node_gets_a_pod_only_with_a_toleration(client: ApiClient, hollow: Callable[..., HollowCluster]) -> None:
@@ -257,8 +256,7 @@ def test_daemon_pods_stay_on_a_silent_node_while_other_pods_are_evicted(client: 
     wait_for(evicted, what="the Deployment's pod evicted from node-a", timeout=30)
     pods = [p for p in app_pods(client, "stay") if p.spec.nodeName == "node-a"]
     assert [(p.metadata.uid, p.metadata.deletionTimestamp) for p in pods] == [(daemon_uid, None)], "the daemon pod stays"
-    reasons = {e["reason"] for e in client.list_raw(by_name("events"), "default")["items"]}
-    assert "TaintManagerEviction" in reasons
+    wait_for_events(client, {"TaintManagerEviction"})
     # Kubernetes: an unreachable node (NoSchedule taint) is not a node that should run a new pod; its pod may stay.
     wait_for(lambda: client.get(DaemonSet, "stay", "default").status.numberMisscheduled == 1, what="misscheduled 1")
 

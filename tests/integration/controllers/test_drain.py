@@ -16,6 +16,7 @@ from kajitori.client import AlreadyExistsError, ApiClient
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
 from tests.integration.controllers.workloads import active, app_pods, deployment, ready, rolled_out
+from tests.support.cluster import wait_for_events
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -109,8 +110,7 @@ def test_drain_evicts_deployment_pods_which_come_back_on_the_other_node(
     assert client.get(Node, "node-a").spec.unschedulable is True
     wait_for(lambda: rolled_out(client, "web") and len(ready(app_pods(client, "web"))) == 4, what="web back to 4 ready")
     assert nodes_of(client, "web") == {"node-b": 4}
-    reasons = {e["reason"] for e in client.request("GET", "/api/v1/namespaces/default/events")["items"]}
-    assert "SuccessfulCreate" in reasons
+    wait_for_events(client, {"SuccessfulCreate"})
 
     # Draining a drained node: nothing to evict, still cordoned.
     again = cli(cluster_master, "drain", "node-a")

@@ -9,12 +9,12 @@ import pytest
 
 from kajitori.api.coordination import Lease
 from kajitori.api.core import Endpoints, Node, Pod, Service
-from kajitori.api.registry import by_name
 from kajitori.client import ApiClient, NotFoundError
 from kajitori.clock import parse_time
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
 from tests.integration.controllers.workloads import active, app_pods, deployment, ready, rolled_out
+from tests.support.cluster import wait_for_events
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +64,7 @@ def test_pods_of_a_silent_node_are_recreated_on_the_healthy_one(client: ApiClien
     for name in on_a:
         with pytest.raises(NotFoundError):
             client.get(Pod, name, "default")
-    reasons = {e["reason"] for e in client.list_raw(by_name("events"), "default")["items"]}
-    assert {"NodeNotReady", "TaintManagerEviction"} <= reasons
+    wait_for_events(client, {"NodeNotReady", "TaintManagerEviction"})
 
     nodes.revive("node-a")
     wait_for(lambda: _ready_status(client, "node-a") == "True" and not _taints(client, "node-a"), what="node-a back, untainted")

@@ -183,7 +183,8 @@ def test_nginx_names_its_pod(start: Callable[..., Container]) -> None:
     response = wait_for(answer, what="nginx to answer")
     assert response.status_code == 200
     assert "web-7f9c-x2v4q" in response.text
-    assert b"GET / HTTP/1.1" in nginx.logs(stdout=True, stderr=False)
+    # nginx writes its access log after it has answered; docker hands the line on a moment later.
+    wait_for(lambda: b"GET / HTTP/1.1" in nginx.logs(stdout=True, stderr=False), what="the request in nginx's log")
 
 
 @pytest.fixture(scope="module")
