@@ -38,14 +38,19 @@ CSRS = by_model(CertificateSigningRequest)
 NODE_PREFIX, NODES = "system:node:", "system:nodes"
 ROTATE_FROM, ROTATE_SPREAD = 0.7, 0.2
 RETRY_S = 30.0
+# The wait for a signature is a series of short watches, so a stopping agent is not held up
+# to the CSR timeout by a watch it cannot interrupt.
+WATCH_SLICE_S = 5
 
 
 class CertificateError(Exception):
     """The certificate was refused (Denied, Failed) or did not come in time; the message says which."""
 
 
-def request_certificate(client: ApiClient, node_name: str, key_pem_bytes: bytes, *, timeout: float = 300.0) -> bytes:
-    """Create a node client CSR for the key and wait for its certificate (PEM)."""
+def request_certificate(
+    client: ApiClient, node_name: str, key_pem_bytes: bytes, *, timeout: float = 300.0, stop: threading.Event | None = None
+) -> bytes:
+    """Create a node client CSR for the key and wait for its certificate (PEM); ``stop`` ends the wait."""
     from cryptography.hazmat.primitives import serialization
 
     key = serialization.load_pem_private_key(key_pem_bytes, password=None)
@@ -60,9 +65,12 @@ def request_certificate(client: ApiClient, node_name: str, key_pem_bytes: bytes,
     deadline = time.monotonic() + timeout
     while found is None:
         left = deadline - time.monotonic()
+        if stop is not None and stop.is_set():
+            raise CertificateError(f"stopped before CertificateSigningRequest {name} was signed")
         if left <= 0:
             raise CertificateError(f"CertificateSigningRequest {name} was not signed within {timeout:.0f}s (is it approved? kubectl certificate approve {name})")
-        for event in client.watch_raw(CSRS, resource_version=version, field_selector=f"metadata.name={name}", timeout_seconds=max(1, int(left))):
+        window = max(1, min(WATCH_SLICE_S, int(left)))
+        for event in client.watch_raw(CSRS, resource_version=version, field_selector=f"metadata.name={name}", timeout_seconds=window):
             obj = event.get("object") or {}
             version = (obj.get("metadata") or {}).get("resourceVersion", version)
             if event.get("type") == "DELETED":
@@ -121,7 +129,7 @@ class Rotation:
     def rotate(self) -> bytes:
         """A new key and certificate now, asked for as the node itself; returns the certificate."""
         key = key_pem(new_key())
-        cert_pem = request_certificate(self.client, self.node_name, key)
+        cert_pem = request_certificate(self.client, self.node_name, key, stop=self._stop)
         cfg = self.client.config
         config.write(self.kubeconfig, cfg.server, None, user=NODE_PREFIX + self.node_name, ca_pem=cfg.ca_pem, client_cert_pem=cert_pem, client_key_pem=key)
         write_file(self.kubeconfig.with_name(self.kubeconfig.stem + "-client.key"), key)
@@ -136,8 +144,17 @@ class Rotation:
         self._thread = threading.Thread(target=self._run, name="certificate-rotation", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop renewing and wait for the loop to end.
+
+        The caller closes the client next: a renewal still reading a watch from a socket that
+        close() frees would read and write whatever connection gets that file descriptor next
+        (seen in CI as another client's TLS handshake failing with WRONG_VERSION_NUMBER)."""
         self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("certificate rotation of node %s did not stop within %.0fs", self.node_name, timeout)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -148,6 +165,8 @@ class Rotation:
             try:
                 self.rotate()
             except (ApiError, ServerUnavailable, CertificateError) as exc:
+                if self._stop.is_set():
+                    return
                 log.warning("renewing the client certificate failed (retrying in %.0fs): %s", RETRY_S, exc)
                 if self._stop.wait(RETRY_S):
                     return
