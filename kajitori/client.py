@@ -25,7 +25,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import socket
 import ssl
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
@@ -170,12 +172,30 @@ class ApiClient:
             timeout=timeout,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=32),
         )
+        self._streams_lock = threading.Lock()
+        self._streams: set[Any] = set()  # the network streams of watches being read now
 
     @classmethod
     def from_kubeconfig(cls, path: str | None = None, **kwargs: Any) -> ApiClient:
         return cls(kubeconfig.load(path), **kwargs)
 
     def close(self) -> None:
+        """Close every connection; a watch being read in another thread ends with ServerUnavailable.
+
+        Its socket is shut down first, which wakes the reading thread with an end of stream.
+        Closed without that, the socket's file descriptor is free while TLS in that thread may
+        still read or write it by number: the next connection made anywhere in the process gets
+        that number, and both see each other's bytes (CI saw WRONG_VERSION_NUMBER and
+        BAD_RECORD_TYPE from exactly this)."""
+        with self._streams_lock:
+            streams = list(self._streams)
+        for stream in streams:
+            sock = stream.get_extra_info("socket")
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by its reader
         self._http.close()
 
     def reload_client_certificate(self, cert_pem: bytes, key_pem: bytes) -> None:
@@ -326,17 +346,24 @@ class ApiClient:
         timeout = httpx.Timeout(10.0, read=60.0 if bookmarks else None)
         try:
             with self._http.stream("GET", path, params=params, timeout=timeout) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _error(response.status_code, response.content)
-                for line in ndjson_lines(response.iter_bytes()):
-                    if not line.strip():
-                        continue
-                    event = orjson.loads(line)
-                    if event.get("type") == "ERROR":
-                        status = event.get("object") or {}
-                        raise _error(int(status.get("code") or 500), orjson.dumps(status))
-                    yield event
+                stream = response.extensions.get("network_stream")
+                with self._streams_lock:
+                    self._streams.add(stream)
+                try:
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _error(response.status_code, response.content)
+                    for line in ndjson_lines(response.iter_bytes()):
+                        if not line.strip():
+                            continue
+                        event = orjson.loads(line)
+                        if event.get("type") == "ERROR":
+                            status = event.get("object") or {}
+                            raise _error(int(status.get("code") or 500), orjson.dumps(status))
+                        yield event
+                finally:
+                    with self._streams_lock:
+                        self._streams.discard(stream)
         except httpx.TransportError as exc:
             raise ServerUnavailable(f"watch of {resource.plural} broke: {_describe(exc)}") from exc
 
