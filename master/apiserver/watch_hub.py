@@ -5,7 +5,9 @@ callback, which only appends the event to a list and, once per burst, schedules
 ``_dispatch`` on the event loop; so a write costs the same with 0 or 1,000 watchers.
 ``_dispatch`` then hands each event to the watchers of its namespace and to the
 cluster-wide ones (a watcher of another namespace costs nothing), and each watcher
-matches its selectors and queues a reference to the stored bytes.
+matches its selectors and queues a reference to the stored bytes, or, when its
+stream is idle, writes the event's line to its connection at once (``line`` encodes
+it once for all of them; see ``master.apiserver.watch``).
 
 Turns: one turn of ``_dispatch`` queues an event to at most ``DISPATCH_SLICE`` watchers
 and schedules the next turn, so the loop reads sockets in between. Each queued-to
@@ -82,6 +84,8 @@ class WatchHub:
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self._lines_of: StoreEvent | None = None  # the event whose lines _lines holds
+        self._lines: dict[str, bytes] = {}
 
     def dispatch_pending(self) -> bool:
         """Whether some written events have not been handed to the watchers yet."""
@@ -133,6 +137,16 @@ class WatchHub:
         if entry is not None and entry.empty():
             entry.subscription.cancel()
             del self._collections[collection]
+
+    def line(self, kind: str, event: StoreEvent) -> bytes:
+        """``event`` as one line of a JSON watch stream, shown as ``kind``: encoded once for every watcher."""
+        if self._lines_of is not event:
+            self._lines_of = event
+            self._lines = {}
+        line = self._lines.get(kind)
+        if line is None:
+            line = self._lines[kind] = b'{"type":"' + kind.encode() + b'","object":' + event.current.raw + b"}\n"
+        return line
 
     def _on_store_event(self, event: StoreEvent) -> None:
         # Inside the write: queue and return.
