@@ -295,6 +295,7 @@ def run(write_count: int, cases: list[tuple[str, int]], compare: bool) -> dict[s
 
 
 def main() -> None:
+    global PAUSE_S
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
         return
@@ -302,7 +303,9 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=WRITES)
     parser.add_argument("--compare", action="store_true", help="the write-now path off and on, side by side")
     parser.add_argument("--cases", default="", help="e.g. none,live-100,live-1000 (default: all)")
+    parser.add_argument("--pause-ms", type=float, default=PAUSE_S * 1000, help="between an answer and the next write")
     args = parser.parse_args()
+    PAUSE_S = args.pause_ms / 1000
     names = [n for n in args.cases.split(",") if n]
     cases = [(k, n) for k, n in CASES if not names or (f"{k}-{n}" if n else "none") in names]
     write_result("watch_fanout", run(args.writes, cases, args.compare))
