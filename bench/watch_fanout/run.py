@@ -10,20 +10,32 @@ Against a real `kajitori master` process (API only) on a loopback port:
   not a flood: the fan-out of one event must not be billed to the next write), and
   keeps each create's latency (request sent -> 201 read) and the master's CPU time per
   write (fan-out included; on a busy machine a steadier figure than wall time);
+- live watchers note when each event reached them (CLOCK_MONOTONIC, shared by the
+  processes): "delivery" is the time from a create's request to its event having
+  reached every watcher (the child's own reading, 1,000 TLS sockets in one Python
+  process on the same cores, is part of it);
 - the master's RSS is read from /proc with the watchers held, so RSS per idle watcher
   is (RSS with 1,000 idle - RSS with none) / 1,000.
 Prints the figures and the ratio of each case's p50/p99 to the no-watcher case, and
 writes bench/results/watch_fanout.json. Bounded: fixed counts, loopback only, the master
 and the child are stopped at the end. Aim: p99 with 1,000 watchers <= 5 ms.
 
-    .venv/bin/python bench/watch_fanout/run.py [--writes 300]
+``--compare`` runs every case twice, on a master with the watch's write-now path off
+(``KAJITORI_WATCH_WRITE_NOW=0``: every event queued and its watcher's task woken, as
+before) and on one with it on, one after the other, and prints them side by side with
+the load average before each case (the machine is shared; a figure means little without it).
+
+    .venv/bin/python bench/watch_fanout/run.py [--writes 300] [--compare] [--cases live-100,live-1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import re
+import signal
 import ssl
 import subprocess
 import sys
@@ -34,6 +46,7 @@ from typing import Any
 
 import httpx
 import orjson
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -50,9 +63,20 @@ CASES = [("none", 0), ("idle", 100), ("idle", 1000), ("live", 100), ("live", 100
 # -- the child: N watches held open ---------------------------------------------
 
 
+_NAME = re.compile(rb'"name":"([^"]+)"')
+
+
 async def hold_watches(port: int, ca: str, token: str, namespace: str, count: int) -> None:
     tls = ssl.create_default_context(cafile=ca)
     opened = 0
+    # name -> [watchers that read its event, when the first did, when the last did]
+    arrivals: dict[bytes, list[float]] = {}
+
+    def report() -> None:
+        done = {k.decode(): [v[1], v[2]] for k, v in arrivals.items() if v[0] >= count}
+        print(json.dumps(done), flush=True)
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, report)
     gate = asyncio.Semaphore(32)  # handshakes in flight
 
     async def one() -> None:
@@ -69,15 +93,27 @@ async def hold_watches(port: int, ca: str, token: str, namespace: str, count: in
             opened += 1
             if opened == count:
                 print("ready", flush=True)
-        while await reader.read(65536):  # live watchers read every event; idle ones just wait
-            pass
+        pending = b""
+        while data := await reader.read(65536):  # live watchers read every event; idle ones just wait
+            now = time.perf_counter()
+            *lines, pending = (pending + data).split(b"\n")
+            for line in lines:
+                if b'"type":"ADDED"' not in line:
+                    continue
+                found = _NAME.search(line)
+                if found:
+                    seen = arrivals.setdefault(found.group(1), [0, now, now])
+                    seen[0] += 1
+                    seen[2] = now
 
     await asyncio.gather(*(one() for _ in range(count)))
 
 
 def child_main(argv: list[str]) -> None:
     port, ca, token, namespace, count = argv
-    asyncio.run(hold_watches(int(port), ca, token, namespace, int(count)))
+    # uvloop (the master's loop too): one process reading 1,000 TLS streams must keep up,
+    # or what is measured is this reader's backlog rather than the master's fan-out.
+    uvloop.run(hold_watches(int(port), ca, token, namespace, int(count)))
 
 
 # -- the parent ------------------------------------------------------------------
@@ -96,6 +132,13 @@ def start_watchers(master: MasterProcess, token: str, namespace: str, count: int
     return child
 
 
+def arrivals(child: subprocess.Popen[bytes]) -> dict[str, list[float]]:
+    """Each event every watcher read: when the first and when the last read it."""
+    assert child.stdout is not None
+    child.send_signal(signal.SIGUSR1)
+    return dict(json.loads(child.stdout.readline()))
+
+
 def stop_watchers(child: subprocess.Popen[bytes]) -> None:
     child.terminate()
     try:
@@ -105,13 +148,15 @@ def stop_watchers(child: subprocess.Popen[bytes]) -> None:
         child.wait()
 
 
-def writes(http: httpx.Client, namespace: str, tag: str, count: int) -> list[float]:
+def writes(http: httpx.Client, namespace: str, tag: str, count: int, sent: dict[str, float] | None = None) -> list[float]:
     latencies: list[float] = []
     for i in range(count):
         body = orjson.dumps({"metadata": {"name": f"{tag}-{i}"}, "data": {"k": "v" * 100}})
         started = time.perf_counter()
         answer = http.post(f"/api/v1/namespaces/{namespace}/configmaps", content=body)
         latencies.append(time.perf_counter() - started)
+        if sent is not None:
+            sent[f"{tag}-{i}"] = started
         if answer.status_code != 201:
             raise RuntimeError(f"create answered {answer.status_code}: {answer.text[:200]}")
         time.sleep(PAUSE_S)
@@ -135,66 +180,135 @@ def settle_rss(pid: int) -> int:
     return value
 
 
-def run(write_count: int) -> dict[str, Any]:
-    figures: dict[str, Any] = {"writes_per_case": write_count, "pause_between_writes_ms": PAUSE_S * 1000, "cases": {}}
-    with tempfile.TemporaryDirectory() as tmp:
-        master = MasterProcess(Path(tmp) / "master", extra_args=["--no-controllers"]).start()
+def start_master(tmp: Path, name: str, *, write_now: bool) -> MasterProcess:
+    os.environ["KAJITORI_WATCH_WRITE_NOW"] = "1" if write_now else "0"  # the child inherits it
+    try:
+        return MasterProcess(tmp / name, extra_args=["--no-controllers"]).start()
+    finally:
+        del os.environ["KAJITORI_WATCH_WRITE_NOW"]
+
+
+class Bench:
+    """One master and its client: runs the cases against it."""
+
+    def __init__(self, master: MasterProcess, write_count: int) -> None:
+        assert master.proc is not None
+        self.master, self.pid, self.write_count = master, master.proc.pid, write_count
+        self.token = config.load(master.kubeconfig).token or ""
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        self.http = httpx.Client(base_url=master.url, headers=headers, verify=master.tls(), timeout=30)
+        for ns in ("idle", "write-none", *(f"write-{kind}-{n}" for kind, n in CASES if n)):
+            self.http.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": ns}}))
+        writes(self.http, "write-none", "warmup", 50)
+        self.baseline_rss = settle_rss(self.pid)
+
+    def case(self, kind: str, count: int) -> dict[str, Any]:
+        name = f"{kind}-{count}" if count else "none"
+        target = f"write-{name}"
+        child = None
+        if count:
+            child = start_watchers(self.master, self.token, "idle" if kind == "idle" else target, count)
+        sent: dict[str, float] = {}
         try:
-            assert master.proc is not None
-            token = config.load(master.kubeconfig).token or ""
-            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            with httpx.Client(base_url=master.url, headers=headers, verify=master.tls(), timeout=30) as http:
-                for ns in ("idle", "write-none", *(f"write-{kind}-{n}" for kind, n in CASES if n)):
-                    http.post("/api/v1/namespaces", content=orjson.dumps({"metadata": {"name": ns}}))
-                writes(http, "write-none", "warmup", 50)
-                baseline_rss = settle_rss(master.proc.pid)
-                for kind, count in CASES:
-                    name = f"{kind}-{count}" if count else "none"
-                    target = f"write-{name}"
-                    child = None
-                    if count:
-                        child = start_watchers(master, token, "idle" if kind == "idle" else target, count)
-                    try:
-                        rss = settle_rss(master.proc.pid)
-                        cpu_before = cpu_seconds(master.proc.pid)
-                        latencies = writes(http, target, name, write_count)
-                        cpu = cpu_seconds(master.proc.pid) - cpu_before
-                    finally:
-                        if child is not None:
-                            stop_watchers(child)
-                    case = {
-                        "watchers": count, "kind": kind, **summary_ms(latencies),
-                        "master_cpu_ms_per_write": round(cpu * 1000 / write_count, 2),
-                        "master_rss_mib": round(rss / 2**20, 1),
-                    }  # fmt: skip
-                    figures["cases"][name] = case
-                    print(f"{name:>10}: p50 {case['p50_ms']:6.2f} ms  p99 {case['p99_ms']:6.2f} ms  "
-                          f"max {case['max_ms']:6.2f} ms  master CPU/write {case['master_cpu_ms_per_write']:6.2f} ms  "
-                          f"RSS {case['master_rss_mib']} MiB")  # fmt: skip
-                    time.sleep(1.0)  # let the master drop the closed watches before the next case
-                idle = figures["cases"]["idle-1000"]["master_rss_mib"] * 2**20
-                figures["rss_per_idle_watcher_kib"] = round((idle - baseline_rss) / 1000 / 1024, 1)
+            rss = settle_rss(self.pid)
+            load = os.getloadavg()[0]
+            cpu_before = cpu_seconds(self.pid)
+            latencies = writes(self.http, target, name, self.write_count, sent)
+            cpu = cpu_seconds(self.pid) - cpu_before
+            delivered: dict[str, list[float]] = {}
+            if child is not None and kind == "live":
+                deadline = time.monotonic() + 10
+                while len(delivered) < len(sent) and time.monotonic() < deadline:
+                    delivered = arrivals(child)
+                    if len(delivered) < len(sent):
+                        time.sleep(0.5)
         finally:
-            master.stop()
-    base = figures["cases"]["none"]
-    for case in figures["cases"].values():
+            if child is not None:
+                stop_watchers(child)
+        case: dict[str, Any] = {
+            "watchers": count, "kind": kind, **summary_ms(latencies),
+            "master_cpu_ms_per_write": round(cpu * 1000 / self.write_count, 2),
+            "master_rss_mib": round(rss / 2**20, 1), "load_average_1m": round(load, 2),
+        }  # fmt: skip
+        if delivered:
+            reach = summary_ms([delivered[n][1] - sent[n] for n in sent if n in delivered])
+            case["delivery_p50_ms"], case["delivery_p99_ms"] = reach["p50_ms"], reach["p99_ms"]
+            case["delivered"] = f"{len(delivered)}/{len(sent)}"
+        time.sleep(1.0)  # let the master drop the closed watches before the next case
+        return case
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def line(label: str, case: dict[str, Any]) -> str:
+    text = (
+        f"{label:>14}: p50 {case['p50_ms']:6.2f} ms  p99 {case['p99_ms']:6.2f} ms  max {case['max_ms']:7.2f} ms  "
+        f"CPU/write {case['master_cpu_ms_per_write']:6.2f} ms  RSS {case['master_rss_mib']:6.1f} MiB  "
+        f"load {case['load_average_1m']:4.2f}"
+    )
+    if "delivery_p50_ms" in case:
+        text += f"  delivery p50 {case['delivery_p50_ms']:6.2f} p99 {case['delivery_p99_ms']:7.2f} ms ({case['delivered']})"
+    return text
+
+
+def ratios(cases: dict[str, dict[str, Any]]) -> None:
+    base = cases.get("none")
+    if base is None:
+        return
+    for case in cases.values():
         case["p50_ratio"] = round(case["p50_ms"] / base["p50_ms"], 2)
         case["p99_ratio"] = round(case["p99_ms"] / base["p99_ms"], 2)
-    print("\nratio to no watchers (p50 / p99):")
-    for name, case in figures["cases"].items():
-        print(f"{name:>10}: {case['p50_ratio']:5.2f} / {case['p99_ratio']:5.2f}")
-    print(f"master RSS per idle watcher: {figures['rss_per_idle_watcher_kib']} KiB")
+
+
+def run(write_count: int, cases: list[tuple[str, int]], compare: bool) -> dict[str, Any]:
+    figures: dict[str, Any] = {"writes_per_case": write_count, "pause_between_writes_ms": PAUSE_S * 1000}
+    paths = [("old", False), ("new", True)] if compare else [("", True)]
+    with tempfile.TemporaryDirectory() as tmp:
+        masters = {label: start_master(Path(tmp), f"master-{label or 'new'}", write_now=on) for label, on in paths}
+        benches: dict[str, Bench] = {}
+        try:
+            benches = {label: Bench(m, write_count) for label, m in masters.items()}
+            results: dict[str, dict[str, Any]] = {label: {} for label in benches}
+            for kind, count in cases:
+                name = f"{kind}-{count}" if count else "none"
+                for label, bench in benches.items():  # old and new one after the other, under a like load
+                    case = results[label][name] = bench.case(kind, count)
+                    print(line(f"{name} {label}".strip(), case), flush=True)
+            for label, bench in benches.items():
+                ratios(results[label])
+                if "idle-1000" in results[label]:
+                    idle = results[label]["idle-1000"]["master_rss_mib"] * 2**20
+                    results[label]["rss_per_idle_watcher_kib"] = round((idle - bench.baseline_rss) / 1000 / 1024, 1)  # type: ignore[assignment]
+        finally:
+            for bench in benches.values():
+                bench.close()
+            for master in masters.values():
+                master.stop()
+    if compare:
+        figures["old_write_now_off"], figures["new_write_now_on"] = results["old"], results["new"]
+    else:
+        figures["cases"] = results[""]
+        if "rss_per_idle_watcher_kib" in results[""]:
+            print(f"master RSS per idle watcher: {results['']['rss_per_idle_watcher_kib']} KiB")
     return figures
 
 
 def main() -> None:
+    global PAUSE_S
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child_main(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--writes", type=int, default=WRITES)
+    parser.add_argument("--compare", action="store_true", help="the write-now path off and on, side by side")
+    parser.add_argument("--cases", default="", help="e.g. none,live-100,live-1000 (default: all)")
+    parser.add_argument("--pause-ms", type=float, default=PAUSE_S * 1000, help="between an answer and the next write")
     args = parser.parse_args()
-    write_result("watch_fanout", run(args.writes))
+    PAUSE_S = args.pause_ms / 1000
+    names = [n for n in args.cases.split(",") if n]
+    cases = [(k, n) for k, n in CASES if not names or (f"{k}-{n}" if n else "none") in names]
+    write_result("watch_fanout", run(args.writes, cases, args.compare))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from master.apiserver.dry_run import dry_run_api
 from master.apiserver.gate import USER, Gate
 from master.apiserver.hpa_v1 import DISCOVERY as HPA_V1_DISCOVERY
 from master.apiserver.hpa_v1 import HPAv1Conversion
+from master.apiserver.http_protocol import WRITE_NOW_KEY
 from master.apiserver.managed_fields import request_manager
 from master.apiserver.patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH
 from master.apiserver.resources import DeleteOptions, FieldValidation, ResourceAPI
@@ -577,6 +578,7 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         bookmarks=request.query_params.get("allowWatchBookmarks") in ("true", "1"),
         timeout_s=float(timeout),
         encode=table_encoder(request, table, target.resource) if table else None,
+        write_now=request.scope.get(WRITE_NOW_KEY),
     )
     stream.start(options.resource_version)
     return StreamingResponse(stream.stream(), media_type="application/json")

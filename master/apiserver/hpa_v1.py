@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kajitori.api import protobuf
 from master.apiserver import errors
 from master.apiserver.body import decode_body
+from master.apiserver.http_protocol import WRITE_NOW_KEY
 
 V1, V2 = "autoscaling/v1", "autoscaling/v2"
 _PATH = re.compile(r"^/apis/autoscaling/v1/((?:watch/)?(?:namespaces/[^/]+/)?horizontalpodautoscalers(?:/.*)?)$")
@@ -172,6 +173,8 @@ class HPAv1Conversion:
             return
         path = f"/apis/autoscaling/v2/{match.group(1)}"
         scope = {**scope, "path": path, "raw_path": path.encode()}
+        # Each watch event is converted on its way out here: no writing around this middleware.
+        scope.pop(WRITE_NOW_KEY, None)
         headers = [(k, v) for k, v in scope.get("headers", [])]
         content_type = next((v.decode("latin-1") for k, v in headers if k == b"content-type"), "").split(";")[0].strip()
         method = scope.get("method", "GET")

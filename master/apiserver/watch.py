@@ -8,6 +8,15 @@ relists; no writer and no other watcher waits for it. The initial objects of a w
 without a resourceVersion, and the kept events a resume replays, are references to
 what the store already holds, so they are not counted against that bound.
 
+Written now: a watcher whose stream is parked on an empty queue and whose connection
+takes more (``write_now``, from ``master.apiserver.http_protocol``) is not queued to
+and woken: the hub's offer writes the event to its connection at once. Its task, its
+timeout and the middlewares' sends would cost several times the write itself, once per
+watcher per event; and the event's line is encoded once (``WatchHub.line``), the same
+bytes for every such watcher. Anything else (a full socket buffer, a queue not yet
+empty, a stream busy sending) takes the queue, so the order stays the revision order.
+``KAJITORI_WATCH_WRITE_NOW=0`` turns this off (the benchmark compares both).
+
 Selectors follow Kubernetes: an object that stops matching arrives as DELETED, one
 that starts matching as ADDED.
 """
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
@@ -33,6 +43,7 @@ QUEUE_BYTES = 8 * 1024 * 1024
 ITEM_OVERHEAD = 100  # what a queued event costs beyond its object's JSON
 CHUNK_BYTES = 1024 * 1024  # at most this much (or one event) per write to the socket
 BOOKMARK_INTERVAL_S = 5.0
+WRITE_NOW = os.environ.get("KAJITORI_WATCH_WRITE_NOW", "1") != "0"
 
 
 class WatchStream:
@@ -48,6 +59,7 @@ class WatchStream:
         timeout_s: float,
         encode: Callable[[StoredObject], bytes] | None = None,
         queue_bytes: int = QUEUE_BYTES,
+        write_now: Callable[[bytes], bool] | None = None,
     ) -> None:
         self.hub = hub
         self.resource = resource
@@ -59,6 +71,10 @@ class WatchStream:
         # How an event's object goes on the wire: its stored JSON, or e.g. a one-row
         # meta.k8s.io Table for `kubectl get -w`.
         self.encode: Callable[[StoredObject], bytes] = encode or (lambda stored: stored.raw)
+        self._shared_line = encode is None  # every watcher's line of an event is the same bytes
+        self._selects = bool(labels) or bool(fields)
+        self.write_now = write_now if WRITE_NOW else None
+        self._parked = False  # the stream waits on an empty queue, no send of its own in flight
         self.queue_limit = queue_bytes
         self.queued_bytes = 0  # live events only (see the module docstring)
         self.seen_rv = 0  # the newest revision queued; the hub never offers one twice
@@ -71,9 +87,13 @@ class WatchStream:
     def _matches(self, stored: StoredObject | None) -> bool:
         if stored is None:
             return False
+        if not self._selects and not self.namespace:
+            return True
         meta = stored.obj.get("metadata", {})
         if self.namespace and meta.get("namespace") != self.namespace:
             return False
+        if not self._selects:
+            return True
         return self.labels.matches(meta.get("labels")) and self.fields.matches(stored.obj)
 
     def offer(self, event: StoreEvent, *, replay: bool = False) -> bool:
@@ -96,8 +116,16 @@ class WatchStream:
             kind = event.type
         else:
             return False
+        if self._parked and not replay and self.write_now is not None and not self._queue:
+            line = self.hub.line(kind, event) if self._shared_line else self._line(kind, self.encode(event.current))
+            if self.write_now(line):
+                return True
         self._put(kind, event.current, counted=not replay)
         return True
+
+    @staticmethod
+    def _line(kind: str, body: bytes) -> bytes:
+        return b'{"type":"' + kind.encode() + b'","object":' + body + b"}\n"
 
     def _put(self, kind: str, stored: StoredObject, *, counted: bool) -> None:
         size = len(stored.raw) + ITEM_OVERHEAD if counted else 0
@@ -184,13 +212,17 @@ class WatchStream:
                     return
                 if not self._queue:
                     self._ready.clear()
+                    self._parked = True
                     try:
                         async with asyncio.timeout(min(remaining, BOOKMARK_INTERVAL_S)):
                             await self._ready.wait()
                     except TimeoutError:
+                        self._parked = False
                         if self.bookmarks and not self._queue:
                             yield self._bookmark()
                         continue
+                    finally:
+                        self._parked = False
                 chunk, ended = self._take_chunk()
                 if chunk:
                     yield chunk

@@ -518,3 +518,37 @@ def test_a_stalled_watcher_does_not_slow_another(master: MasterProcess, api: Api
     stalled.close()
     assert received == [f"c{n}" for n in range(120)]
     print(f"120 large events reached the fast watcher in {time.monotonic() - started:.2f}s beside a stalled one")
+
+
+def test_an_autoscaling_v1_watch_converts_the_events_written_while_it_waits(api: ApiClient, http: httpx.Client) -> None:
+    """Live events of an idle watch go straight to its connection, except where a middleware converts them (v1 HPAs)."""
+    api.create_raw(api_resource("namespaces"), {"metadata": {"name": "hpa1w"}})
+    v2 = "/apis/autoscaling/v2/namespaces/hpa1w/horizontalpodautoscalers"
+    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+
+    def hpa(name: str) -> bytes:
+        return orjson.dumps({"metadata": {"name": name}, "spec": {"scaleTargetRef": ref, "maxReplicas": 3, "metrics": [cpu]}})
+
+    assert http.post(v2, content=hpa("first"), headers={"Content-Type": "application/json"}).status_code == 201
+    listed = threading.Event()
+    events: list[dict[str, Any]] = []
+
+    def watch() -> None:
+        path = "/apis/autoscaling/v1/namespaces/hpa1w/horizontalpodautoscalers"
+        with http.stream("GET", path, params={"watch": "true"}, timeout=30) as r:
+            for line in r.iter_lines():
+                if line:
+                    events.append(orjson.loads(line))
+                    listed.set()  # the stream now waits on an empty queue: the next event is live
+                if len(events) >= 2:
+                    return
+
+    t = threading.Thread(target=watch)
+    t.start()
+    assert listed.wait(30)
+    assert http.post(v2, content=hpa("second"), headers={"Content-Type": "application/json"}).status_code == 201
+    t.join(30)
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "first"), ("ADDED", "second")]
+    assert all(e["object"]["apiVersion"] == "autoscaling/v1" for e in events)
+    assert all(e["object"]["spec"]["targetCPUUtilizationPercentage"] == 50 for e in events)
