@@ -126,6 +126,24 @@ def test_an_expired_bootstrap_token_gets_401(master: MasterProcess, api: ApiClie
     assert user_info(whoami(master, str(fresh)))["username"] == f"system:bootstrap:{fresh.id}"
 
 
+def test_the_token_cleaner_deletes_expired_token_secrets_and_keeps_the_others(master: MasterProcess, api: ApiClient) -> None:
+    """kube-controller-manager's tokencleaner: gone once expired (past, or a few seconds from now); kept without expiry."""
+    soon, past, forever = bootstrap_token.generate(), bootstrap_token.generate(), bootstrap_token.generate()
+    now = datetime.now(UTC)
+    for token, expires in ((soon, now + timedelta(seconds=3)), (past, now - timedelta(minutes=1)), (forever, None)):
+        api.create_raw(SECRETS, bootstrap_token.secret_manifest(token, expires=expires), "kube-system")
+    assert user_info(whoami(master, str(soon)))["username"] == f"system:bootstrap:{soon.id}"
+
+    def names() -> set[str]:
+        return {s["metadata"]["name"] for s in api.list_raw(SECRETS, "kube-system")["items"]}
+
+    wait_for(lambda: not {past.secret_name, soon.secret_name} & names(), timeout=30, what="the expired token secrets deleted")
+    assert forever.secret_name in names()
+    listed = invoker(master)("token", "list")
+    assert soon.id not in listed.output and past.id not in listed.output and forever.id in listed.output
+    api.delete_raw(SECRETS, forever.secret_name, "kube-system")
+
+
 def join(master: MasterProcess, tmp_path: Path, name: str) -> Path:
     out = tmp_path / name / "node.kubeconfig"
     result = invoker(master)(
