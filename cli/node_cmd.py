@@ -39,7 +39,7 @@ def join(
     key: Path = typer.Option(None, "--key", "-i", help="Private key of that user."),
     port: int = typer.Option(22, "--port", help="SSH port."),
     master_kubeconfig: str = typer.Option(None, "--master-kubeconfig", "--kubeconfig", help="Kubeconfig to reach the master (default: ~/.kajitori/config)."),
-    node_kubeconfig: Path = typer.Option(LAB_DIR / "node.kubeconfig", "--node-kubeconfig", help="Credentials the master made for nodes."),
+    proxy_kubeconfig: Path = typer.Option(LAB_DIR / "proxy.kubeconfig", "--proxy-kubeconfig", help="The proxy's kubeconfig the master made (system:kube-proxy)."),
     wheelhouse: Path = typer.Option(LAB_DIR / "wheelhouse.tar", "--wheelhouse", help="Tar of kajitori's wheels (make lab builds it)."),
     node_name: str = typer.Option(None, "--node-name", help="Node name (default: the machine's host name)."),
     node_ip: str = typer.Option(None, "--node-ip", help="Cluster address (default: the address SSH reached)."),
@@ -63,7 +63,7 @@ def join(
     plan = ssh_join.JoinPlan(
         target=ssh_join.SSHTarget(host=host, user=user, key=key.expanduser(), port=port),
         wheelhouse=wheelhouse,
-        node_kubeconfig=node_kubeconfig,
+        proxy_kubeconfig=proxy_kubeconfig,
         node_name=node_name,
         node_ip=node_ip,
         registry_mirror=registry_mirror or None,
