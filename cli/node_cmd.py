@@ -39,7 +39,7 @@ def join(
     key: Path = typer.Option(None, "--key", "-i", help="Private key of that user."),
     port: int = typer.Option(22, "--port", help="SSH port."),
     master_kubeconfig: str = typer.Option(None, "--master-kubeconfig", "--kubeconfig", help="Kubeconfig to reach the master (default: ~/.kajitori/config)."),
-    node_kubeconfig: Path = typer.Option(LAB_DIR / "node.kubeconfig", "--node-kubeconfig", help="Credentials the master made for nodes."),
+    proxy_kubeconfig: Path = typer.Option(LAB_DIR / "proxy.kubeconfig", "--proxy-kubeconfig", help="The proxy's kubeconfig the master made (system:kube-proxy)."),
     wheelhouse: Path = typer.Option(LAB_DIR / "wheelhouse.tar", "--wheelhouse", help="Tar of kajitori's wheels (make lab builds it)."),
     node_name: str = typer.Option(None, "--node-name", help="Node name (default: the machine's host name)."),
     node_ip: str = typer.Option(None, "--node-ip", help="Cluster address (default: the address SSH reached)."),
@@ -49,12 +49,13 @@ def join(
     server: str = typer.Option(None, "--server", help="With --token: the API server URL (https://HOST:PORT)."),
     ca_file: Path = typer.Option(None, "--ca-file", help="With --token: the cluster CA certificate (the master's pki/ca.crt)."),
     out: Path = typer.Option(Path("/etc/kajitori/node.kubeconfig"), "--out", help="With --token: where to write the node's kubeconfig (0600)."),
+    ca_cert_hashes: list[str] = typer.Option([], "--discovery-token-ca-cert-hash", help="With --token: sha256:<hex> of the CA's public key (kajitori token create --print-join-command prints it); the CA of --ca-file must match one. Repeatable."),
 ) -> None:
     """Join a machine: over SSH (HOST --user --key), or this machine with a bootstrap token (--token --server --ca-file)."""
     if token is not None:
         if host is not None:
             raise typer.BadParameter("--token joins the machine it runs on: run `kajitori node join --token ...` there, without HOST")
-        _join_with_token(token, server, ca_file, node_name, out, timeout)
+        _join_with_token(token, server, ca_file, node_name, out, timeout, ca_cert_hashes)
         return
     if host is None or user is None or key is None:
         raise typer.BadParameter("give HOST with --user and --key to join over SSH, or --token, --server and --ca-file to join this machine")
@@ -63,7 +64,7 @@ def join(
     plan = ssh_join.JoinPlan(
         target=ssh_join.SSHTarget(host=host, user=user, key=key.expanduser(), port=port),
         wheelhouse=wheelhouse,
-        node_kubeconfig=node_kubeconfig,
+        proxy_kubeconfig=proxy_kubeconfig,
         node_name=node_name,
         node_ip=node_ip,
         registry_mirror=registry_mirror or None,
@@ -76,13 +77,16 @@ def join(
         raise typer.Exit(1) from None
 
 
-def _join_with_token(token: str, server: str | None, ca_file: Path | None, node_name: str | None, out: Path, timeout: float) -> None:
-    """kubeadm join's TLS bootstrap on this machine: a key, a CSR as the token, the signed certificate in a kubeconfig."""
+def _join_with_token(
+    token: str, server: str | None, ca_file: Path | None, node_name: str | None, out: Path, timeout: float, pins: list[str]
+) -> None:
+    """kubeadm join's TLS bootstrap on this machine: the CA checked against the pins, a key, a CSR as the token,
+    the signed certificate in a kubeconfig."""
     import socket
 
     from agent.client_certificate import CertificateError, bootstrap
     from cli.session import error_message
-    from kajitori import bootstrap_token
+    from kajitori import bootstrap_token, ca_pin
     from kajitori.client import ApiError, ServerUnavailable
 
     if server is None or ca_file is None:
@@ -94,6 +98,17 @@ def _join_with_token(token: str, server: str | None, ca_file: Path | None, node_
         raise typer.BadParameter(str(exc), param_hint="--token") from None
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {ca_file}: {exc.strerror}", param_hint="--ca-file") from None
+    try:
+        pins = [ca_pin.parse_pin(p) for p in pins]
+    except ca_pin.PinError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--discovery-token-ca-cert-hash") from None
+    if pins:
+        # Before the token goes anywhere: a CA nobody pinned could be another server's.
+        try:
+            ca_pin.check_pinned(ca_pem, pins)
+        except ca_pin.PinError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
     name = node_name or socket.gethostname()
     try:
         path = bootstrap(server, ca_pem, token, name, out, timeout=timeout)

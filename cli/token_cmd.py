@@ -40,6 +40,9 @@ def create(
     ),
     usages: str = typer.Option("signing,authentication", "--usages", help="What the token may be used for (comma-separated)."),
     description: str = typer.Option("", "--description", help="A human-friendly description of the token's use."),
+    print_join_command: bool = typer.Option(
+        False, "--print-join-command", help="Print the whole `kajitori node join` line (server, CA file, the CA's hash) instead of the token."
+    ),
     kubeconfig: Kubeconfig = None,
 ) -> None:
     """Create a bootstrap token in kube-system and print it."""
@@ -72,7 +75,20 @@ def create(
         raise typer.Exit(1) from None
     finally:
         session.close()
-    typer.echo(str(value))
+    if not print_join_command:
+        typer.echo(str(value))
+        return
+    from kajitori import ca_pin
+
+    cfg = session.client.config
+    if not cfg.ca_pem:
+        typer.echo("error: the kubeconfig carries no cluster CA (certificate-authority-data) to pin", err=True)
+        raise typer.Exit(1)
+    # kubeadm's line, with the CA file the node is given (the master's pki/ca.crt) checked against its hash there.
+    typer.echo(
+        f"kajitori node join --token {value} --server {cfg.server} --ca-file ca.crt "
+        f"--discovery-token-ca-cert-hash {ca_pin.ca_cert_hash(cfg.ca_pem)}"
+    )
 
 
 @token_app.command("list")

@@ -9,7 +9,11 @@ changes nothing but restarts the daemons):
 2. switch iptables to the legacy backend (before dockerd restarts, as the proxy
    needs), point dockerd at the lab's registry mirror;
 3. upload the wheelhouse and install kajitori into /opt/kajitori/venv, offline;
-4. pull the pause image; write the node kubeconfig and the kajitori-agent / kajitori-proxy units, start them;
+4. pull the pause image; give the machine its own identity as the lab's Ansible role does:
+   a bootstrap token made for this join (15 minutes, deleted after), the cluster CA, and
+   ``kajitori node join --token`` run there (a CSR the master approves and signs; skipped
+   when the machine already has its certificate); the proxy's kubeconfig
+   (``system:kube-proxy``); the kajitori-agent / kajitori-proxy units, started;
 5. wait until the master reports the node Ready.
 
 Every failure is a `JoinError` whose message is one line naming the host and what to
@@ -27,16 +31,20 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
+from kajitori import bootstrap_token
 from kajitori.version import PAUSE_IMAGE
 
 PREFIX = "/opt/kajitori"
 CONFIG_DIR = "/etc/kajitori"
 REGISTRY_MIRROR = "192.168.56.1:5000"
+JOIN_TOKEN_TTL = timedelta(minutes=15)
+"""Life of the bootstrap token made for one join (the token cleaner deletes it if the join dies first)."""
 STAGING_MODE = 0o600
 """Every file staged in the machine's /tmp is its login user's alone until `install` puts it in place."""
 
@@ -69,11 +77,11 @@ PROXY_UNIT = """\
 Description=Kajitori service proxy (iptables rules for ClusterIPs and NodePorts)
 After=network-online.target docker.service
 Wants=network-online.target
-ConditionPathExists={config_dir}/node.kubeconfig
+ConditionPathExists={config_dir}/proxy.kubeconfig
 StartLimitIntervalSec=0
 
 [Service]
-ExecStart={prefix}/venv/bin/kajitori proxy --kubeconfig {config_dir}/node.kubeconfig --node-name {node_name}
+ExecStart={prefix}/venv/bin/kajitori proxy --kubeconfig {config_dir}/proxy.kubeconfig --node-name {node_name}
 Restart=always
 RestartSec=1
 
@@ -104,8 +112,8 @@ class JoinPlan:
     target: SSHTarget
     wheelhouse: Path
     """The tar of wheels `make lab` builds (.lab/wheelhouse.tar)."""
-    node_kubeconfig: Path
-    """The kubeconfig the master wrote for nodes (.lab/node.kubeconfig)."""
+    proxy_kubeconfig: Path
+    """The proxy's kubeconfig the master wrote (.lab/proxy.kubeconfig, ``system:kube-proxy``)."""
     node_name: str | None = None
     """Name of the node; default: the machine's short host name."""
     node_ip: str | None = None
@@ -178,7 +186,7 @@ class Remote:
         staging = f"/tmp/kajitori-join-{uuid.uuid4().hex}"
         try:
             # A new file ("x": never one planted in /tmp), made 0600 before its first byte: the
-            # node kubeconfig holds the node's token, and the SFTP server creates files 0644.
+            # proxy kubeconfig holds its key, and the SFTP server creates files 0644.
             with self._client.open_sftp() as sftp, sftp.open(staging, "wx") as handle:
                 handle.chmod(STAGING_MODE)
                 handle.write(content)
@@ -309,12 +317,48 @@ def install_kajitori(remote: Remote, wheelhouse: Path) -> None:
     )
 
 
-def install_units(remote: Remote, *, node_kubeconfig: Path, node_name: str, node_ip: str) -> None:
+def join_with_bootstrap_token(remote: Remote, *, api: Any, node_name: str, timeout: float) -> bool:
+    """The node's own certificate through a bootstrap token of its own (kubeadm join); False if it had one."""
+    code, _ = remote.run(f"grep -q client-certificate-data {CONFIG_DIR}/node.kubeconfig", check=False)
+    if code == 0:
+        return False
+    from kajitori.api.registry import by_name
+    from kajitori.client import ApiError, NotFoundError
+
+    server, ca_pem = api.config.server, api.config.ca_pem
+    if not ca_pem:
+        raise JoinError("the master kubeconfig carries no cluster CA (certificate-authority-data) to give the node")
+    remote.write_file(f"{CONFIG_DIR}/ca.crt", ca_pem.decode("ascii"))
+    token = bootstrap_token.generate()
+    secrets = by_name("secrets")
+    manifest = bootstrap_token.secret_manifest(
+        token, expires=datetime.now(UTC) + JOIN_TOKEN_TTL, description=f"join of {node_name} (kajitori node join over SSH)"
+    )
     try:
-        kubeconfig_text = node_kubeconfig.read_text()
+        api.create_raw(secrets, manifest, bootstrap_token.NAMESPACE)
+    except ApiError as exc:
+        raise JoinError(f"cannot make a bootstrap token for {node_name}: {exc}") from exc
+    try:
+        remote.run(
+            f"{PREFIX}/venv/bin/kajitori node join --token {token} --server {shlex.quote(server)} "
+            f"--ca-file {CONFIG_DIR}/ca.crt --node-name {shlex.quote(node_name)} "
+            f"--out {CONFIG_DIR}/node.kubeconfig --timeout {timeout:g}",
+            timeout=timeout + 30,
+        )
+    finally:
+        try:
+            api.delete_raw(secrets, token.secret_name, bootstrap_token.NAMESPACE)
+        except (NotFoundError, ApiError):
+            pass  # the token cleaner deletes it once it expires
+    return True
+
+
+def install_units(remote: Remote, *, proxy_kubeconfig: Path, node_name: str, node_ip: str) -> None:
+    try:
+        kubeconfig_text = proxy_kubeconfig.read_text()
     except OSError as exc:
-        raise JoinError(f"cannot read the node kubeconfig {node_kubeconfig}: {exc.strerror}") from exc
-    remote.write_file(f"{CONFIG_DIR}/node.kubeconfig", kubeconfig_text, mode="0600")
+        raise JoinError(f"cannot read the proxy kubeconfig {proxy_kubeconfig}: {exc.strerror}") from exc
+    remote.write_file(f"{CONFIG_DIR}/proxy.kubeconfig", kubeconfig_text, mode="0600")
     values = {"prefix": PREFIX, "config_dir": CONFIG_DIR, "node_name": node_name, "node_ip": node_ip}
     remote.write_file("/etc/systemd/system/kajitori-agent.service", AGENT_UNIT.format(**values))
     remote.write_file("/etc/systemd/system/kajitori-proxy.service", PROXY_UNIT.format(**values))
@@ -369,7 +413,9 @@ def join(plan: JoinPlan, *, api: Any, timeout: float = 120.0, progress: Progress
         remote.run(f"docker image inspect {PAUSE_IMAGE} >/dev/null 2>&1 || docker pull -q {PAUSE_IMAGE}")
         install_kajitori(remote, plan.wheelhouse)
         progress(f"kajitori installed into {PREFIX}/venv")
-        install_units(remote, node_kubeconfig=plan.node_kubeconfig, node_name=node_name, node_ip=node_ip)
+        if join_with_bootstrap_token(remote, api=api, node_name=node_name, timeout=timeout):
+            progress(f"node {node_name} has its own certificate (system:node:{node_name}, through a bootstrap token)")
+        install_units(remote, proxy_kubeconfig=plan.proxy_kubeconfig, node_name=node_name, node_ip=node_ip)
         progress(f"kajitori-agent and kajitori-proxy started (node {node_name}, {node_ip})")
     took = wait_for_node(api, node_name, ready=True, timeout=timeout, progress=progress)
     progress(f"node {node_name} Ready after {took:.1f} s")

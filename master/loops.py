@@ -16,6 +16,7 @@ from typing import Any
 from kajitori import config
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
+from master.controllers.bootstrap_token_cleaner import BootstrapTokenCleaner
 from master.controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from master.controllers.context import LoopContext
 from master.controllers.cronjob import CronJobController
@@ -79,6 +80,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.serviceaccount, ServiceAccountsController),
         (loops.clusterrole_aggregation, ClusterRoleAggregationController),
         (loops.csr_approving, CSRApprovingController),
+        (loops.bootstrap_token_cleaner, BootstrapTokenCleaner),
         (loops.csr_signing, lambda ctx: CSRSigningController(ctx, pki=settings.data_dir / "pki")),
     ]
     running = [make(ctx).controller for enabled, make in loop_table if enabled and controllers]

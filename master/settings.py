@@ -64,6 +64,8 @@ class ControllerSettings:
     """Run the CSR signer (approved requests of the kube-apiserver-client and -kubelet signers, with the cluster CA)."""
     csr_signing_duration_s: int = 365 * 24 * 3600
     """The longest lifetime of a signed certificate (kube-controller-manager's --cluster-signing-duration: 1 year)."""
+    bootstrap_token_cleaner: bool = True
+    """Run the bootstrap token cleaner (deletes kube-system's bootstrap token Secrets once they expire)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0

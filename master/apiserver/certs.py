@@ -6,7 +6,8 @@ them (``master.apiserver.authn``). At every start the master writes, beside
 certificates for its current address (``kubeconfigs/<name>.kubeconfig``, keys 0600): ``admin`` (``kubernetes-admin`` in
 ``system:masters``), ``scheduler`` (``system:kube-scheduler``), ``controller-manager``
 (``system:kube-controller-manager``) and ``proxy`` (``system:kube-proxy``), as Kubernetes
-The Hard Way lays them out. ``kajitori certs issue`` makes one for a node
+The Hard Way lays them out, and ``ingress`` (``kajitori:ingress-controller``, what the ingress
+controllers on the nodes run as: ingress-nginx's rights, ``master.apiserver.authz.defaults``). ``kajitori certs issue`` makes one for a node
 (``system:node:<name>`` in ``system:nodes``) or any user. Client certificates live one
 year (kubeadm's default). ``sign_request`` signs a CertificateSigningRequest's PKCS#10 request
 for the CSR signer (``master.controllers.csr_signing``): the subject and key of the request,
@@ -25,7 +26,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kajitori import config
 from kajitori.private_files import ensure_private_dir
-from master.apiserver.authn import MASTERS, NODE_PREFIX, NODES
+from master.apiserver.authn import INGRESS_CONTROLLER_USER, MASTERS, NODE_PREFIX, NODES
 from master.apiserver.tls import ServingFiles
 
 CLIENT_DAYS = 365
@@ -35,6 +36,7 @@ COMPONENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "scheduler": ("system:kube-scheduler", ()),
     "controller-manager": ("system:kube-controller-manager", ()),
     "proxy": ("system:kube-proxy", ()),
+    "ingress": (INGRESS_CONTROLLER_USER, ()),
 }
 """File name -> (user, groups) of the kubeconfigs a master writes at start."""
 

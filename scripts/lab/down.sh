@@ -39,7 +39,7 @@ if [[ -e "$ADMIN_KUBECONFIG" ]] && cmp -s "$ADMIN_KUBECONFIG" "$USER_KUBECONFIG"
     info "restored the kubeconfig that was there before the lab"
   fi
 fi
-rm -f "$ADMIN_KUBECONFIG" "$LAB_DIR/node.kubeconfig" "$LAB_DIR/ca.crt"
+rm -f "$ADMIN_KUBECONFIG" "$LAB_DIR/node.kubeconfig" "$LAB_DIR/ca.crt" "$LAB_DIR/proxy.kubeconfig" "$LAB_DIR/ingress.kubeconfig"
 step_done
 
 echo "Lab removed in $(_elapsed "$LAB_T0")s. Left in place: the unreachable routes for ${LAB_SAFETY_ROUTES[*]}"

@@ -84,7 +84,7 @@ step "Provisioning (ansible/site.yml)"
 stamp=$( { find ansible Vagrantfile -type f -print0 | sort -z | xargs -0 sha256sum
            sha256sum "$LAB_DIR/wheelhouse.tar"
            cat "$VAGRANT_MACHINES"/*/*/id 2>/dev/null || true
-           [[ -e "$LAB_DIR/node.kubeconfig" ]] && echo have-node-kubeconfig || true
+           [[ -e "$LAB_DIR/ca.crt" ]] && echo have-cluster-ca || true
          } | sha256sum | cut -d' ' -f1)
 if [[ "${KAJITORI_LAB_PROVISION:-}" != always && -e "$LAB_DIR/provisioned" &&
       "$(cat "$LAB_DIR/provisioned")" == "$stamp" ]]; then
@@ -95,11 +95,11 @@ else
     grep -E --line-buffered '^(PLAY|TASK|changed|fatal|failed|.*WARNING|master|node[0-9] +:)' | sed -u 's/^/    /' || true
   grep -qE '(failed|unreachable)=[1-9]' "$LAB_DIR/provision.log" && die "ansible failed; see $LAB_DIR/provision.log"
   grep -qE '^ *node2 +: ok=' "$LAB_DIR/provision.log" || die "ansible did not finish; see $LAB_DIR/provision.log"
-  # Re-hash: provisioning may have fetched the node kubeconfig just now.
+  # Re-hash: provisioning may have fetched the cluster CA (what the nodes join with) just now.
   stamp=$( { find ansible Vagrantfile -type f -print0 | sort -z | xargs -0 sha256sum
              sha256sum "$LAB_DIR/wheelhouse.tar"
              cat "$VAGRANT_MACHINES"/*/*/id 2>/dev/null || true
-             [[ -e "$LAB_DIR/node.kubeconfig" ]] && echo have-node-kubeconfig || true
+             [[ -e "$LAB_DIR/ca.crt" ]] && echo have-cluster-ca || true
            } | sha256sum | cut -d' ' -f1)
   echo "$stamp" >"$LAB_DIR/provisioned"
   step_done "$(grep -E '^ *(master|node[0-9]) +:' "$LAB_DIR/provision.log" | awk '{printf "%s %s ", $1, $4}')"

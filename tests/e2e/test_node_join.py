@@ -132,6 +132,13 @@ def test_join_makes_a_ready_node(lab: Path, spare_machine: str, lab_api: ApiClie
         code, out = spare.exec_run(["bash", "-c", "cat /proc/sys/net/ipv4/conf/all/route_localnet; "
                                     "python3 -c 'import json; print(json.load(open(\"/etc/docker/daemon.json\"))[\"userland-proxy\"])'"])
         assert (code, out.decode().split()) == (0, ["1", "False"]), out
+        # Its own identity, as node1 and node2 have: a certificate for system:node:node3 (0600) got
+        # through a bootstrap token made for this join and deleted after; no shared token anywhere.
+        code, out = spare.exec_run(["bash", "-c", "stat -c %a /etc/kajitori/node.kubeconfig; grep -c client-certificate-data /etc/kajitori/node.kubeconfig; "
+                                    "grep -l 'token:' /etc/kajitori/*.kubeconfig | wc -l"])  # fmt: skip
+        assert (code, out.decode().split()) == (0, ["600", "1", "0"]), out
+        tokens = lab_api.request("GET", "/api/v1/namespaces/kube-system/secrets")["items"]
+        assert not [t for t in tokens if t.get("type") == "bootstrap.kubernetes.io/token"], "the join's bootstrap token was left behind"
         # A second join changes nothing a user could see: the node stays Ready.
         again = _join(spare_machine, "--user", "vagrant", "--key", str(VAGRANT_KEY),
                       "--master-kubeconfig", str(lab_admin_kubeconfig))

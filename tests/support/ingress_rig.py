@@ -91,8 +91,9 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
                 "subsets": [{"addresses": [{"ip": ip}], "ports": [{"name": "http", "port": 80}]}],
             })  # fmt: skip
         log_path = tmp / "controller.log"
+        # With its own certificate (kajitori:ingress-controller), as the lab's nodes run it.
         cmd = [
-            sys.executable, "-m", "cli", "ingress-controller", "--kubeconfig", str(master.kubeconfig),
+            sys.executable, "-m", "cli", "ingress-controller", "--kubeconfig", str(master.data_dir / "kubeconfigs" / "ingress.kubeconfig"),
             "--config-dir", str(tmp / "nginx"), "--nginx-container", nginx_name, "--network", network_name,
             "--publish-address", PUBLISHED,
         ]  # fmt: skip

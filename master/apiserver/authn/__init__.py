@@ -18,6 +18,8 @@ AUTHENTICATED = "system:authenticated"
 MASTERS = "system:masters"
 NODES = "system:nodes"
 NODE_PREFIX = "system:node:"
+INGRESS_CONTROLLER_USER = "kajitori:ingress-controller"
+"""The ingress controllers' own identity (a client certificate the master issues, as kube-proxy's)."""
 LEGACY_NODES = "kajitori:legacy-node-token"
 """The group of the shared node token of before certificates (broad node rights; goes when nodes join with certificates)."""
 

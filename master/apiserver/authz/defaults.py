@@ -7,10 +7,12 @@ reference, and kube-apiserver's bootstrap policy), reduced to the kinds Kajitori
 them), ``system:basic-user``, ``system:discovery``, ``system:public-info-viewer``,
 ``system:node-proxier``, ``system:kube-scheduler``, ``system:kube-controller-manager`` and
 ``system:node`` (unbound, as in Kubernetes >= 1.8: nodes are authorized by the Node
-authorizer). Kajitori adds three of its own (``kajitori:`` prefix): the rights its
+authorizer). Kajitori adds four of its own (``kajitori:`` prefix): the rights its
 controllers use through the controller-manager identity (Kubernetes runs each controller
-with its own ServiceAccount instead), the proxy's load-balancer Leases, and the legacy
-shared node token's broad node rights (and the lab's ingress controllers', which run with it).
+with its own ServiceAccount instead), the proxy's load-balancer Leases, the ingress
+controllers' (ingress-nginx's ClusterRole, reduced to what Kajitori's controller reads and
+writes, bound to the ``kajitori:ingress-controller`` certificate) and the legacy shared node
+token's broad node rights.
 Like kube-apiserver, the master creates the missing ones at every start and brings those still
 annotated ``autoupdate: "true"`` to this version's rules (``master.bootstrap.ensure_rbac_defaults``).
 """
@@ -20,13 +22,14 @@ from __future__ import annotations
 from typing import Any
 
 from kajitori.bootstrap_token import GROUP as BOOTSTRAPPERS
-from master.apiserver.authn import AUTHENTICATED, LEGACY_NODES, MASTERS, NODES
+from master.apiserver.authn import AUTHENTICATED, INGRESS_CONTROLLER_USER, LEGACY_NODES, MASTERS, NODES
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
 CERTIFICATES = "certificates.k8s.io"
 CSRS = "certificatesigningrequests"
+INGRESS_CONTROLLER_ROLE = "kajitori:ingress-controller"
 
 
 def rule(
@@ -300,13 +303,26 @@ def cluster_roles() -> list[dict[str, Any]]:
                 )
             ],
         ),
+        # ingress-nginx's ClusterRole (its deploy manifests), for what Kajitori's controller
+        # watches (Ingresses, IngressClasses, Services, Endpoints, TLS Secrets) and writes
+        # (Ingress status, Events); no leader election, so no Leases.
+        _role(
+            INGRESS_CONTROLLER_ROLE,
+            [
+                rule(["list", "watch"], [""], ["configmaps", "endpoints", "nodes", "pods", "secrets", "namespaces"]),
+                rule(["get"], [""], ["nodes"]),
+                rule(READ, [""], ["services"]),
+                rule(READ, ["networking.k8s.io"], ["ingresses", "ingressclasses"]),
+                rule(["update"], ["networking.k8s.io"], ["ingresses/status"]),
+                rule(["create", "patch"], ["", "events.k8s.io"], ["events"]),
+                rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
+            ],
+        ),
         _role(
             "kajitori:legacy-node",
             [
                 rule(["*"], ["", "coordination.k8s.io", "events.k8s.io"], ["*"]),
                 rule(READ, ["*"], ["*"]),
-                # The lab's ingress controllers run with the node token and publish Ingresses' addresses.
-                rule(["update", "patch"], ["networking.k8s.io"], ["ingresses/status"]),
                 urls(["get"], ["*"]),
             ],
         ),
@@ -334,6 +350,7 @@ def cluster_role_bindings() -> list[dict[str, Any]]:
             "kajitori:controllers", "kajitori:controllers", [("User", "system:kube-controller-manager")]
         ),
         _binding("kajitori:proxy-leases", "kajitori:proxy-leases", [("User", "system:kube-proxy")]),
+        _binding(INGRESS_CONTROLLER_ROLE, INGRESS_CONTROLLER_ROLE, [("User", INGRESS_CONTROLLER_USER)]),
         _binding("kajitori:legacy-node", "kajitori:legacy-node", [("Group", LEGACY_NODES)]),
         # kubeadm's three bindings of node bootstrap (kubeadm:kubelet-bootstrap,
         # kubeadm:node-autoapprove-bootstrap, kubeadm:node-autoapprove-certificate-rotation).

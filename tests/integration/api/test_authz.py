@@ -146,6 +146,45 @@ def test_the_component_kubeconfigs_carry_their_own_identities(master: MasterProc
     assert admin_api.read_namespace("default").metadata.name == "default"
 
 
+def test_the_ingress_controllers_certificate_has_ingress_nginx_rights_and_no_more(master: MasterProcess) -> None:
+    """kubeconfigs/ingress.kubeconfig (kajitori:ingress-controller) watches what an ingress controller
+    renders from and writes Ingress status and Events; it changes no Ingress, Secret or pod."""
+    from kubernetes import client as k8s
+    from kubernetes import config as k8s_config
+
+    kubeconfig = master.data_dir / "kubeconfigs" / "ingress.kubeconfig"
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    admin(master, "create", "namespace", "ingress-rights")
+    admin(master, "-n", "ingress-rights", "create", "ingress", "web", "--class", "kajitori", "--rule", "web.test/=web:80")
+    api_client = k8s_config.new_client_from_config(str(kubeconfig))
+    core, networking = k8s.CoreV1Api(api_client), k8s.NetworkingV1Api(api_client)
+    assert [i.metadata.name for i in networking.list_namespaced_ingress("ingress-rights").items] == ["web"]
+    networking.list_ingress_class()
+    core.list_service_for_all_namespaces()
+    core.list_endpoints_for_all_namespaces()
+    core.list_secret_for_all_namespaces()
+    ingress = networking.read_namespaced_ingress("web", "ingress-rights")
+    ingress.status = k8s.V1IngressStatus(load_balancer=k8s.V1IngressLoadBalancerStatus(ingress=[k8s.V1IngressLoadBalancerIngress(ip="192.168.56.11")]))
+    networking.replace_namespaced_ingress_status("web", "ingress-rights", ingress)
+    core.create_namespaced_event("ingress-rights", k8s.CoreV1Event(
+        metadata=k8s.V1ObjectMeta(generate_name="web."), involved_object=k8s.V1ObjectReference(kind="Ingress", name="web", namespace="ingress-rights"),
+        reason="Sync", message="served", type="Normal",
+    ))  # fmt: skip
+    refusals = [
+        lambda: networking.patch_namespaced_ingress("web", "ingress-rights", {"metadata": {"labels": {"a": "b"}}}),
+        lambda: core.create_namespaced_secret("ingress-rights", k8s.V1Secret(metadata=k8s.V1ObjectMeta(name="s"))),
+        lambda: core.delete_namespaced_service("kubernetes", "default"),
+        lambda: core.create_namespaced_pod("ingress-rights", k8s.V1Pod(
+            metadata=k8s.V1ObjectMeta(name="p"), spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="c", image="busybox")]))),
+    ]  # fmt: skip
+    for call in refusals:
+        with pytest.raises(k8s.ApiException) as refused:
+            call()
+        assert refused.value.status == 403
+        assert 'User "kajitori:ingress-controller" cannot' in json.loads(refused.value.body)["message"]
+    admin(master, "delete", "namespace", "ingress-rights", "--wait=false")
+
+
 # -- nodes ------------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ Pending until ``kubectl certificate approve`` (1.28, 1.32, 1.33), and renewal.""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import subprocess
 import time
@@ -24,6 +25,7 @@ from kajitori.api.registry import by_kind
 from kajitori.certificate_request import csr_manifest, key_pem, new_key, request_pem
 from kajitori.client import ApiClient, ApiError, NotFoundError
 from tests.integration.api.test_kubectl_protobuf import kubectl_binary
+from tests.support import pki
 from tests.support.cli import invoker
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
@@ -126,6 +128,24 @@ def test_an_expired_bootstrap_token_gets_401(master: MasterProcess, api: ApiClie
     assert user_info(whoami(master, str(fresh)))["username"] == f"system:bootstrap:{fresh.id}"
 
 
+def test_the_token_cleaner_deletes_expired_token_secrets_and_keeps_the_others(master: MasterProcess, api: ApiClient) -> None:
+    """kube-controller-manager's tokencleaner: gone once expired (past, or a few seconds from now); kept without expiry."""
+    soon, past, forever = bootstrap_token.generate(), bootstrap_token.generate(), bootstrap_token.generate()
+    now = datetime.now(UTC)
+    for token, expires in ((soon, now + timedelta(seconds=3)), (past, now - timedelta(minutes=1)), (forever, None)):
+        api.create_raw(SECRETS, bootstrap_token.secret_manifest(token, expires=expires), "kube-system")
+    assert user_info(whoami(master, str(soon)))["username"] == f"system:bootstrap:{soon.id}"
+
+    def names() -> set[str]:
+        return {s["metadata"]["name"] for s in api.list_raw(SECRETS, "kube-system")["items"]}
+
+    wait_for(lambda: not {past.secret_name, soon.secret_name} & names(), timeout=30, what="the expired token secrets deleted")
+    assert forever.secret_name in names()
+    listed = invoker(master)("token", "list")
+    assert soon.id not in listed.output and past.id not in listed.output and forever.id in listed.output
+    api.delete_raw(SECRETS, forever.secret_name, "kube-system")
+
+
 def join(master: MasterProcess, tmp_path: Path, name: str) -> Path:
     out = tmp_path / name / "node.kubeconfig"
     result = invoker(master)(
@@ -135,6 +155,42 @@ def join(master: MasterProcess, tmp_path: Path, name: str) -> Path:
     assert result.exit_code == 0, result.output
     assert f"node '{name}' joined" in result.output
     return out
+
+
+def test_join_checks_the_ca_against_the_pinned_hash_before_using_the_token(master: MasterProcess, api: ApiClient, tmp_path: Path) -> None:
+    """kubeadm's --discovery-token-ca-cert-hash: the hash --print-join-command prints is openssl's of the CA's
+    public key; a join with it gets a certificate; a CA no pin names is refused before the token is used."""
+    line = invoker(master)("token", "create", "--ttl", "10m", "--print-join-command")
+    assert line.exit_code == 0, line.output
+    words = line.output.split()
+    assert words[:3] == ["kajitori", "node", "join"] and words[words.index("--server") + 1] == master.url
+    pin = words[words.index("--discovery-token-ca-cert-hash") + 1]
+    token = words[words.index("--token") + 1]
+    spki = subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", str(master.ca_file)], capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=spki, capture_output=True, check=True).stdout
+    assert pin == "sha256:" + hashlib.sha256(der).hexdigest()
+
+    def join_with(pins: list[str], name: str, ca_file: Path = master.ca_file) -> Any:
+        flags = [w for p in pins for w in ("--discovery-token-ca-cert-hash", p)]
+        return invoker(master)(
+            "node", "join", "--token", token, "--server", master.url, "--ca-file", str(ca_file),
+            "--node-name", name, "--out", str(tmp_path / name / "node.kubeconfig"), "--timeout", "60", *flags,
+        )  # fmt: skip
+
+    # Another CA (a certificate of its own, as a server in the middle would hand out) is not pinned.
+    other_ca = tmp_path / "other-ca.crt"
+    other_ca.write_bytes(pki.self_signed("other-ca")[0])
+    refused = join_with([pin], "pinned-wrong", other_ca)
+    assert refused.exit_code == 1
+    assert "cluster CA is not pinned" in refused.output and pin in refused.output
+    assert not (tmp_path / "pinned-wrong").exists()
+    assert not [c for c in api.list_raw(CSRS)["items"] if c["spec"]["username"] == f"system:bootstrap:{token[:6]}"]
+    malformed = join_with(["md5:abc"], "pinned-bad")
+    assert malformed.exit_code == 2 and "--discovery-token-ca-cert-hash" in malformed.output
+    # The right pin (among others, as kubeadm allows several) joins.
+    joined = join_with(["sha256:" + "0" * 64, pin], "pinned-right")
+    assert joined.exit_code == 0, joined.output
+    assert config.load(tmp_path / "pinned-right" / "node.kubeconfig").client_cert_pem
 
 
 def test_a_bootstrap_token_gets_a_node_certificate_the_node_authorizer_limits(master: MasterProcess, api: ApiClient, tmp_path: Path) -> None:

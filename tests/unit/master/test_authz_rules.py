@@ -191,7 +191,7 @@ def test_default_roles_still_marked_autoupdate_come_back_to_this_versions_rules(
     assert api.get(roles, None, "system:node-proxier").obj.get("rules") in (None, [])
 
 
-def test_the_legacy_node_token_keeps_what_agents_proxies_and_ingress_controllers_do(authorizer: Any) -> None:
+def test_the_legacy_node_token_keeps_what_agents_and_proxies_do(authorizer: Any) -> None:
     from master.apiserver.authn import LEGACY_NODES
 
     _, authz = authorizer
@@ -202,9 +202,10 @@ def test_the_legacy_node_token_keeps_what_agents_proxies_and_ingress_controllers
         Attributes(legacy, "get", True, resource="secrets", namespace="default", name="s"),
         Attributes(legacy, "update", True, api_group="coordination.k8s.io", resource="leases", namespace="kube-node-lease", name="n"),
         Attributes(legacy, "watch", True, api_group="networking.k8s.io", resource="ingresses"),
-        Attributes(legacy, "update", True, api_group="networking.k8s.io", resource="ingresses", subresource="status", namespace="default", name="i"),
     ]
     assert [authz.allows(a) for a in allowed] == [True] * len(allowed)
+    # The ingress controllers have their own identity now (kajitori:ingress-controller).
+    assert not authz.allows(Attributes(legacy, "update", True, api_group="networking.k8s.io", resource="ingresses", subresource="status", namespace="default", name="i"))
     assert not authz.allows(Attributes(legacy, "delete", True, api_group="apps", resource="deployments", namespace="default", name="d"))
     assert not authz.allows(Attributes(legacy, "create", True, api_group="rbac.authorization.k8s.io", resource="clusterrolebindings"))
 
