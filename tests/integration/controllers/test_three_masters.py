@@ -55,7 +55,10 @@ def deployment(name: str, replicas: int) -> Deployment:
 
 
 def api_ports(client: ApiClient) -> set[int]:
-    eps = client.get(Endpoints, "kubernetes", "default")
+    try:
+        eps = client.get(Endpoints, "kubernetes", "default")
+    except NotFoundError:  # not yet in this master's cache
+        return set()
     return {p.port for s in eps.subsets or [] for p in s.ports or []}
 
 
@@ -88,10 +91,11 @@ def test_three_masters_survive_a_master_and_an_etcd_member_killed(ha: HACluster)
         everyone = {m.port for m in ha.masters}
         wait_for(lambda: api_ports(cb) == everyone, what="all three masters in the kubernetes Endpoints")
 
-        # An acknowledged write on a is read on b and c.
+        # An acknowledged write on a is read on b and c, once their caches (each fed by its own
+        # etcd watch) have it: a read there may come a moment before (not found, not yet).
         written = ca.create(config_map("from-a"))
         for other in (cb, cc):
-            wait_for(lambda o=other: o.get(ConfigMap, "from-a", "default").data == {"written": "from-a"}, what="from-a on b and c")
+            wait_for(lambda o=other: getattr(found(o, "from-a"), "data", None) == {"written": "from-a"}, what="from-a on b and c")
             assert other.get(ConfigMap, "from-a", "default").metadata.resourceVersion == written.metadata.resourceVersion
 
         hollow.register()
