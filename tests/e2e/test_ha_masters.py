@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import docker
@@ -208,6 +209,23 @@ def create_deployment(api: ApiClient) -> bool:
     return True
 
 
+def _seconds(text: str | None) -> float | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+
+
+def pod_timeline(api: ApiClient) -> list[dict[str, float | None]]:
+    """Per pod of the Deployment, seconds after the Deployment's creation: made, scheduled, Ready."""
+    deployment = api.request("GET", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{DEPLOYMENT}")
+    origin = _seconds(deployment["metadata"]["creationTimestamp"]) or 0.0
+    pods = api.request("GET", f"/api/v1/namespaces/{NAMESPACE}/pods", params={"labelSelector": f"app={DEPLOYMENT}"})["items"]
+    timeline = []
+    for pod in pods:
+        when = {c["type"]: _seconds(c.get("lastTransitionTime")) for c in pod.get("status", {}).get("conditions") or []}
+        marks = {"created": _seconds(pod["metadata"]["creationTimestamp"]), "scheduled": when.get("PodScheduled"), "ready": when.get("Ready")}
+        timeline.append({k: round(v - origin, 1) if v is not None else None for k, v in marks.items()})
+    return timeline
+
+
 def delete_deployment(api: ApiClient) -> None:
     try:
         api.request("DELETE", f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/{DEPLOYMENT}", params={"propagationPolicy": "Foreground"})
@@ -251,6 +269,7 @@ def test_one_master_halted_nothing_happens(api: ApiClient, restart_halted: list[
         created_at = time.monotonic()
         wait_for_value("2 Running pods of the new Deployment", lambda: len(running_pods(api, DEPLOYMENT)) >= 2 or None, timeout_s=90)
         running_after = time.monotonic() - created_at
+        timeline = pod_timeline(api)
         new_holder = address_holder()
         # The outage lasts at least OUTAGE_S, as a VM's reboot does.
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - halted_at)))
@@ -275,7 +294,8 @@ def test_one_master_halted_nothing_happens(api: ApiClient, restart_halted: list[
         "halted": victim, "machine_stop_s": round(stopped_in, 1), "api_address_now_on": new_holder,
         "longest_kubectl_gap_s": round(gap, 2), "longest_kubectl_gap_incl_return_s": round(total_gap, 2),
         "kubectl_failures": len(probe.failures), "lease_handover_s": handovers,
-        "deployment_running_after_s": round(running_after, 1), "master_serving_again_after_start_s": round(back_in, 1),
+        "deployment_running_after_s": round(running_after, 1), "pods_made_scheduled_ready_s": timeline,
+        "master_serving_again_after_start_s": round(back_in, 1),
         "nodeport_success_rate": round(summary.success_rate, 4), "nodeport_longest_request_s": round(summary.max_seconds, 2),
     })  # fmt: skip
     assert new_holder != victim
@@ -298,13 +318,20 @@ def test_two_masters_halted_writes_refused_pods_keep_serving(api: ApiClient, res
             restart_halted.append(machine)
             halt(machine)
         wait_for_value(f"the API address on {survivor}", lambda: address_holders(API_ADDRESS, [survivor]) or None, timeout_s=30)
-        refused = wait_for_value(
-            "a write refused with a Status",
-            lambda: (done := kubectl("create", "configmap", "ha-no-quorum", "--request-timeout=60s", timeout_s=90)).returncode != 0
-            and "Error from server" in done.stderr and done,
-            timeout_s=120,
-        )
+        tries: list[str] = []
+
+        def refused_write() -> subprocess.CompletedProcess[str] | None:
+            began = time.monotonic()
+            done = kubectl("create", "configmap", "ha-no-quorum", "--request-timeout=30s", timeout_s=60)
+            tries.append(f"after {time.monotonic() - began:.1f} s: rc={done.returncode} {done.stdout.strip()} {done.stderr.strip()[-300:]}")
+            return done if done.returncode != 0 and "Error from server" in done.stderr else None
+
+        try:
+            refused = wait_for_value("a write refused with a Status", refused_write, timeout_s=120)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; kubectl said: {tries[-3:]}") from None
         refused_after = time.monotonic() - halted_at
+        write_answered_in = float(tries[-1].split()[1])
         read = kubectl("get", "nodes", "-o", "name", "--request-timeout=20s", timeout_s=30)
         settle_until = halted_at + OUTAGE_S
         time.sleep(max(0.0, settle_until - time.monotonic()))
@@ -322,7 +349,8 @@ def test_two_masters_halted_writes_refused_pods_keep_serving(api: ApiClient, res
     summary = web.summary()
     record("two masters halted", {
         "halted": victims, "survivor": survivor, "write_refused_after_s": round(refused_after, 1),
-        "refusal": refused.stderr.strip()[-300:], "read_during_no_quorum": read.returncode == 0,
+        "refusal": refused.stderr.strip()[-300:], "refused_write_answered_in_s": write_answered_in,
+        "tries": len(tries), "read_during_no_quorum": read.returncode == 0,
         "writes_resumed_after_start_s": round(resumed_after, 1),
         "nodeport_success_rate": round(summary.success_rate, 4), "nodeport_longest_request_s": round(summary.max_seconds, 2),
     })  # fmt: skip
