@@ -324,7 +324,7 @@ def test_two_masters_halted_writes_refused_pods_keep_serving(api: ApiClient, res
             began = time.monotonic()
             done = kubectl("create", "configmap", "ha-no-quorum", "--request-timeout=30s", timeout_s=60)
             tries.append(f"after {time.monotonic() - began:.1f} s: rc={done.returncode} {done.stdout.strip()} {done.stderr.strip()[-300:]}")
-            return done if done.returncode != 0 and "Error from server" in done.stderr else None
+            return done if done.returncode != 0 and "storage unavailable" in done.stderr else None
 
         try:
             refused = wait_for_value("a write refused with a Status", refused_write, timeout_s=120)
@@ -332,6 +332,10 @@ def test_two_masters_halted_writes_refused_pods_keep_serving(api: ApiClient, res
             raise AssertionError(f"{exc}; kubectl said: {tries[-3:]}") from None
         refused_after = time.monotonic() - halted_at
         write_answered_in = float(tries[-1].split()[1])
+        # The Status behind kubectl's words: 503 ServiceUnavailable, naming etcd.
+        with pytest.raises(ApiError) as raw:
+            api.request("POST", f"/api/v1/namespaces/{NAMESPACE}/configmaps", body={"metadata": {"name": "ha-no-quorum-raw"}})
+        status = raw.value
         read = kubectl("get", "nodes", "-o", "name", "--request-timeout=20s", timeout_s=30)
         settle_until = halted_at + OUTAGE_S
         time.sleep(max(0.0, settle_until - time.monotonic()))
@@ -344,7 +348,7 @@ def test_two_masters_halted_writes_refused_pods_keep_serving(api: ApiClient, res
     finally:
         web.stop()
         web.join()
-        for name in ("ha-no-quorum", "ha-quorum-back"):
+        for name in ("ha-no-quorum", "ha-no-quorum-raw", "ha-quorum-back"):
             kubectl("delete", "configmap", name, "--ignore-not-found", timeout_s=60)
     summary = web.summary()
     record("two masters halted", {
@@ -354,5 +358,6 @@ def test_two_masters_halted_writes_refused_pods_keep_serving(api: ApiClient, res
         "writes_resumed_after_start_s": round(resumed_after, 1),
         "nodeport_success_rate": round(summary.success_rate, 4), "nodeport_longest_request_s": round(summary.max_seconds, 2),
     })  # fmt: skip
-    assert "ServiceUnavailable" in refused.stderr and "storage unavailable" in refused.stderr, refused.stderr
+    assert (status.code, status.reason) == (503, "ServiceUnavailable") and "etcd is unavailable" in status.message, status.status
+    assert "storage unavailable: etcd is unavailable" in refused.stderr, refused.stderr
     assert summary.success_rate >= 0.95 and summary.max_seconds < 5.0, summary
