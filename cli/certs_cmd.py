@@ -1,4 +1,4 @@
-"""`kajitori certs issue`: a kubeconfig with a client certificate of the master's CA.
+"""`kajitori certs issue`: a kubeconfig with a client certificate of the master's CA; `kajitori certs init`: what several masters share.
 
 Run on the master (it reads ``DATA_DIR/pki/ca.key``). The user is the certificate's CN and
 each ``--group`` an O; ``--node NAME`` is the node identity ``system:node:NAME`` in
@@ -50,3 +50,42 @@ def issue(
     url = server or config.load(data_dir / "admin.kubeconfig").server
     write_kubeconfig(out, data_dir=data_dir, server_url=url, user=name, groups=groups)
     typer.echo(f"wrote {out} for user {name!r}" + (f" in groups {', '.join(groups)}" if groups else ""))
+
+
+@certs_app.command("init")
+def init(
+    data_dir: Path = typer.Option(..., "--data-dir", help="Where to make the files every master shares."),
+    server: str = typer.Option(
+        "https://127.0.0.1:6443", "--server", help="API server URL of the kubeconfigs written beside them."
+    ),
+    etcd_member: list[str] = typer.Option(
+        [], "--etcd-member", help="NAME=ADDRESS of an etcd member: a certificate for it in DATA_DIR/etcd; repeatable."
+    ),
+) -> None:
+    """Make the cluster CA, service-account key, tokens and encryption key once, for several masters.
+
+    Copy DATA_DIR's pki/ca.crt, pki/ca.key, pki/sa.key, pki/sa.pub, tokens.json and
+    encryption-config.yaml into every master's data dir before it first starts. With
+    --etcd-member, DATA_DIR/etcd/ gets ca.crt, NAME.crt/.key per member (server, peer and
+    client use) and kube-apiserver-etcd-client.crt/.key. Files that exist are kept.
+    """
+    from master.cluster_pki import init_shared, issue_etcd_client, issue_etcd_member
+
+    members: list[tuple[str, str]] = []
+    for item in etcd_member:
+        name, sep, address = item.partition("=")
+        if not sep or not name or not address:
+            raise typer.BadParameter(f"{item!r} must be NAME=ADDRESS", param_hint="--etcd-member")
+        members.append((name, address))
+    try:
+        shared = init_shared(data_dir, server)
+        made = [*shared]
+        if members:
+            for name, address in members:
+                made.extend(issue_etcd_member(data_dir, data_dir / "etcd", name, address))
+            made.extend(issue_etcd_client(data_dir, data_dir / "etcd"))
+    except ValueError as exc:  # a bad address, a CA that is no EC key
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    for path in made:
+        typer.echo(str(path))

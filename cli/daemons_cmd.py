@@ -35,7 +35,8 @@ def _split_listen(listen: str) -> tuple[str, int]:
 def master(
     data_dir: Path = typer.Option(Path("./kajitori-data"), "--data-dir", help="Store, tokens and kubeconfigs."),
     listen: str = typer.Option("0.0.0.0:6443", "--listen", help="HOST:PORT of the API server."),
-    advertise_address: str = typer.Option(None, "--advertise-address", help="Address written into the kubeconfigs."),
+    advertise_address: str = typer.Option(None, "--advertise-address", help="This master's address (its Endpoints, and the kubeconfigs unless --control-plane-endpoint)."),
+    control_plane_endpoint: str = typer.Option(None, "--control-plane-endpoint", help="HOST[:PORT] shared by all masters (a virtual IP or load balancer): covered by the serving certificate and written into the admin and node kubeconfigs (kubeadm's --control-plane-endpoint)."),
     no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
     dns_listen: str = typer.Option(None, "--dns-listen", help="HOST:PORT to serve cluster DNS on (the kube-dns Service points there)."),
     disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, load-balancer, node-lifecycle, garbage-collector)."),
@@ -93,6 +94,7 @@ def master(
         host=host,
         port=port,
         advertise_address=advertise_address,
+        control_plane_endpoint=control_plane_endpoint or None,
         controllers=loops,
         dns_listen=_split_listen(dns_listen) if dns_listen else None,
         store=stores,

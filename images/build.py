@@ -228,6 +228,8 @@ RECIPES: tuple[Recipe, ...] = (
             "systemd", "systemd-sysv", "dbus", "docker.io", "containerd", "openssh-server", "sudo",
             "python3", "python3-venv", "iptables", "iproute2", "procps", "ca-certificates", "curl",
             "conntrack", "kmod", "iputils-ping", "less",
+            # The three-master lab (make lab MASTERS=3): etcd members and the API's virtual IP.
+            "etcd-server", "etcd-client", "keepalived",
         )),
         host_packages=("vagrant",),
         prepare=copy_vagrant_key,

@@ -91,6 +91,10 @@ class GoneError(ApiError):
     pass
 
 
+WATCH_SILENCE_S = 15.0
+"""A watch with bookmarks that hears nothing this long is taken for a dead connection and ends."""
+
+
 class ServerUnavailable(ApiError):
     def __init__(self, message: str) -> None:
         super().__init__(0, {"reason": "ServiceUnavailable", "message": message})
@@ -342,8 +346,10 @@ class ApiClient:
             }
         )
         path = resource.path(namespace if resource.namespaced else None)
-        # Bookmarks arrive every few seconds on an idle watch, so a long silence means a dead connection.
-        timeout = httpx.Timeout(10.0, read=60.0 if bookmarks else None)
+        # Bookmarks arrive every 5 s on an idle watch, so three missed ones mean a dead connection:
+        # a master gone while its address moved to another (the three-master lab's virtual IP)
+        # sends no reset to a client that only reads, and 60 s of waiting kept new pods unstarted.
+        timeout = httpx.Timeout(10.0, read=WATCH_SILENCE_S if bookmarks else None)
         try:
             with self._http.stream("GET", path, params=params, timeout=timeout) as response:
                 stream = response.extensions.get("network_stream")

@@ -56,7 +56,7 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
     # One line per API call would drown the log (and cost time at a thousand pods).
     logging.getLogger("httpx").setLevel(logging.WARNING)
     loops = settings.controllers
-    client = ApiClient(config.load(settings.data_dir / "admin.kubeconfig"), user_agent="kajitori-controller-manager")
+    client = ApiClient(config.load(settings.loopback_kubeconfig), user_agent="kajitori-controller-manager")
     factory = InformerFactory(client)
     recorder = EventRecorder(client, "controller-manager")
     ctx = LoopContext(client=client, informers=factory, recorder=recorder, settings=loops)

@@ -86,7 +86,9 @@ def _open_backend(settings: MasterSettings, transformer: Any) -> Store:
 def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
     store = open_store(settings)
     api = ResourceAPI(store)
-    tokens = ensure_credentials(settings.data_dir, settings.server_url, ca_pem=serving.ca_pem) if settings.auth else None
+    tokens = ensure_credentials(
+        settings.data_dir, settings.public_url, ca_pem=serving.ca_pem, loopback_url=settings.server_url
+    ) if settings.auth else None
     advertise = settings.advertised_host
     ensure_defaults(api, advertise_ip=advertise, port=settings.port, dns=settings.dns_listen is not None)
     def lookup(key: str) -> dict[str, Any] | None:
@@ -137,7 +139,7 @@ def server_config(app: ASGIApp, settings: MasterSettings, serving: ServingFiles 
 
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
     ensure_private_dir(settings.data_dir)  # the store holds every Secret: only the master's user may look
-    serving = ensure_serving_cert(settings.data_dir, settings.advertised_host)
+    serving = ensure_serving_cert(settings.data_dir, settings.advertised_host, settings.endpoint_host)
     try:
         state = build_state(settings, serving)
     except StoreError as exc:
@@ -165,7 +167,10 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
             stops.append(controllers(settings))
 
     threading.Thread(target=start_controllers, name="controller-starter", daemon=True).start()
-    log.info("API server listening on %s:%d (advertised as %s), data in %s", settings.host, settings.port, settings.server_url, settings.data_dir)
+    log.info(
+        "API server listening on %s:%d (advertised as %s, kubeconfigs at %s), data in %s",
+        settings.host, settings.port, settings.server_url, settings.public_url, settings.data_dir,
+    )  # fmt: skip
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         server.run()

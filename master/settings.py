@@ -144,6 +144,11 @@ class MasterSettings:
     """Port the API server listens on."""
     advertise_address: str | None = None
     """Address written into the kubeconfigs (default: the listen address, or 127.0.0.1)."""
+    control_plane_endpoint: str | None = None
+    """The masters' one shared address (a virtual IP or load balancer; kubeadm's controlPlaneEndpoint),
+    HOST or HOST:PORT: the serving certificate covers it and the kubeconfigs handed out (admin,
+    node) point at it. The master's own loops still talk to their local API server. None: this
+    master's advertised address, as with one master."""
     auth: bool = True
     """Require credentials (tests of the raw API may switch it off)."""
     authorization: bool = True
@@ -173,5 +178,41 @@ class MasterSettings:
 
     @property
     def server_url(self) -> str:
-        host = self.advertised_host
-        return f"https://[{host}]:{self.port}" if ":" in host else f"https://{host}:{self.port}"
+        """This master's own API server: what its loops and component kubeconfigs use."""
+        return _https_url(self.advertised_host, self.port)
+
+    @property
+    def endpoint_host(self) -> str | None:
+        """The host part of ``control_plane_endpoint`` (what the serving certificate must name)."""
+        if not self.control_plane_endpoint:
+            return None
+        return _split_endpoint(self.control_plane_endpoint, self.port)[0]
+
+    @property
+    def public_url(self) -> str:
+        """The URL handed out in admin.kubeconfig and node.kubeconfig: the shared endpoint, else this master."""
+        if not self.control_plane_endpoint:
+            return self.server_url
+        return _https_url(*_split_endpoint(self.control_plane_endpoint, self.port))
+
+    @property
+    def loopback_kubeconfig(self) -> Path:
+        """The admin kubeconfig of this master's own loops, at its own API server (kube-apiserver's loopback client)."""
+        return self.data_dir / "loopback.kubeconfig"
+
+
+def _https_url(host: str, port: int) -> str:
+    return f"https://[{host}]:{port}" if ":" in host else f"https://{host}:{port}"
+
+
+def _split_endpoint(endpoint: str, default_port: int) -> tuple[str, int]:
+    """HOST, HOST:PORT or [V6]:PORT into (host, port)."""
+    text = endpoint.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else default_port
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if port.isdigit():
+            return host, int(port)
+    return text, default_port

@@ -21,6 +21,9 @@ usermod -p '*' vagrant
 # Host keys are made per node at first boot (ssh-host-keys.service), not shared by every node.
 rm -f /etc/ssh/ssh_host_*
 systemctl enable ssh-host-keys.service ssh.service docker.service containerd.service
+# etcd and keepalived serve only the masters of a three-master lab, which Ansible configures
+# and starts; on every other machine (and before that) they stay off.
+systemctl disable etcd.service keepalived.service
 # Writable net.* settings of the node's own network namespace (see the unit).
 systemctl enable proc-sys-net-rw.service
 

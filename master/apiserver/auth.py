@@ -2,7 +2,8 @@
 
 On first start the data dir gets ``tokens.json`` (an admin token and a node token,
 random, mode 0600) and, at every start, ``admin.kubeconfig`` and ``node.kubeconfig``
-pointing at the advertised address and carrying the cluster CA (``master.apiserver.tls``). Every request but the health and version
+pointing at the advertised address (or the masters' shared control-plane endpoint) and
+``loopback.kubeconfig`` at this master itself, all carrying the cluster CA (``master.apiserver.tls``). Every request but the health and version
 endpoints must carry credentials (``master.apiserver.authn``). The admin token is the user
 ``admin`` in group ``system:masters`` (allowed everything, as kubeadm's admin); the shared
 node token is the legacy identity ``system:node`` in group ``kajitori:legacy-node-token``,
@@ -61,7 +62,11 @@ class Tokens:
         return None
 
 
-def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None = None) -> Tokens:
+def ensure_credentials(
+    data_dir: Path, server_url: str, *, ca_pem: bytes | None = None, loopback_url: str | None = None
+) -> Tokens:
+    """The tokens (made once), and the kubeconfigs at ``server_url`` (the ones handed out) and
+    ``loopback.kubeconfig`` at ``loopback_url`` (default ``server_url``) for the master's own loops."""
     ensure_private_dir(data_dir)
     path = data_dir / "tokens.json"
     if path.exists():
@@ -73,6 +78,7 @@ def ensure_credentials(data_dir: Path, server_url: str, *, ca_pem: bytes | None 
         log.info("created tokens in %s", path)
     config.write(data_dir / "admin.kubeconfig", server_url, tokens.admin, user="admin", ca_pem=ca_pem)
     config.write(data_dir / "node.kubeconfig", server_url, tokens.node, user="node", ca_pem=ca_pem)
+    config.write(data_dir / "loopback.kubeconfig", loopback_url or server_url, tokens.admin, user="admin", ca_pem=ca_pem)
     return tokens
 
 

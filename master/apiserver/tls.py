@@ -4,10 +4,12 @@ As kubeadm does, a new master makes in ``<data dir>/pki/`` a CA (``ca.key``, ``c
 EC P-256, ten years) and a serving certificate signed by it (``apiserver.key``,
 ``apiserver.crt``, one year) whose subject alternative names cover every name a client
 may use: the advertise address, 127.0.0.1, localhost, the host name, the
-``kubernetes`` Service's ClusterIP 10.96.0.1 and its DNS names. Both are kept across
+``kubernetes`` Service's ClusterIP 10.96.0.1 and its DNS names, and the cluster's shared
+address when masters have one (``--control-plane-endpoint``: a virtual IP or a load
+balancer in front of several masters, as kubeadm's controlPlaneEndpoint). Both are kept across
 restarts, so a kubeconfig handed out once stays valid; the serving certificate is made
 again (by the same CA) only when it is missing, unreadable, expires within 30 days, or
-no longer names the advertise address. The CA is made again only when it is missing,
+no longer names the advertise address or the control-plane endpoint. The CA is made again only when it is missing,
 which invalidates every kubeconfig carrying the old one (as replacing kubeadm's CA does).
 
 Clients trust the CA through ``certificate-authority-data`` in the kubeconfigs the
@@ -50,14 +52,16 @@ class ServingFiles:
     ca_pem: bytes
 
 
-def ensure_serving_cert(data_dir: Path, advertise_address: str) -> ServingFiles:
+def ensure_serving_cert(data_dir: Path, advertise_address: str, control_plane_endpoint: str | None = None) -> ServingFiles:
     pki = data_dir / "pki"
     ensure_private_dir(data_dir)
     ensure_private_dir(pki)
     ca_key, ca_cert = _ensure_ca(pki)
-    wanted_ips, wanted_dns = subject_alt_names(advertise_address)
+    wanted_ips, wanted_dns = subject_alt_names(advertise_address, control_plane_endpoint)
     cert_path, key_path = pki / "apiserver.crt", pki / "apiserver.key"
     reason = _why_renew(cert_path, key_path, ca_cert, advertise_address)
+    if reason is None and control_plane_endpoint:
+        reason = _why_renew(cert_path, key_path, ca_cert, control_plane_endpoint)
     if reason:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _sign_serving(key, ca_key, ca_cert, wanted_ips, wanted_dns)
@@ -68,10 +72,13 @@ def ensure_serving_cert(data_dir: Path, advertise_address: str) -> ServingFiles:
     return ServingFiles(ca_cert=pki / "ca.crt", cert=cert_path, key=key_path, ca_pem=ca_pem)
 
 
-def subject_alt_names(advertise_address: str) -> tuple[list[ipaddress.IPv4Address | ipaddress.IPv6Address], list[str]]:
+def subject_alt_names(
+    advertise_address: str, control_plane_endpoint: str | None = None
+) -> tuple[list[ipaddress.IPv4Address | ipaddress.IPv6Address], list[str]]:
     ips: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = []
     dns = ["localhost", *SERVICE_NAMES]
-    for text in (advertise_address, "127.0.0.1", KUBERNETES_SERVICE_IP):
+    shared = [control_plane_endpoint] if control_plane_endpoint else []
+    for text in (advertise_address, *shared, "127.0.0.1", KUBERNETES_SERVICE_IP):
         try:
             ip = ipaddress.ip_address(text)
         except ValueError:

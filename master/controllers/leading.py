@@ -47,7 +47,7 @@ def start_when_leading(settings: MasterSettings, start_loops: StartLoops) -> Sto
     le = settings.leader_election
     cfg = LeaderElectionConfig(le.lease_duration_s, le.renew_deadline_s, le.retry_period_s)
     cfg.check()
-    kubeconfig = config.load(settings.data_dir / "admin.kubeconfig")
+    kubeconfig = config.load(settings.loopback_kubeconfig)
     # A try that hangs must end before the Lease could expire, so that a leader cut off
     # from the API still notices in time that it has to stop.
     try_timeout = max(0.2, min(cfg.retry_period_s, cfg.lease_duration_s - cfg.renew_deadline_s))

@@ -18,6 +18,14 @@ was sent and not answered may still have been applied, so a result says so
 (``TxnResult.ambiguous``) and the caller checks what it finds (``EtcdStore``). A member
 found hung also ends the watch that reads from it, so the watch resumes elsewhere at once.
 
+When a request finds no member able to serve it (etcd without quorum, every member
+unreachable), the client fails fast until etcd answers again: one request at a time
+probes etcd (the first after ``retry_after_s``) and the others raise ``EtcdUnavailable``
+at once, naming the cause. Each request otherwise waits out every member's timeout; with
+two of three masters gone a master's writer threads were all held that long, writes
+queued behind them, and a client got no answer at all within a minute instead of a 503.
+Nothing is sent by a request refused so: it cannot have been applied.
+
 The watch asks etcd for progress notifications (``progress_notify``: an empty response every
 ``--experimental-watch-progress-notify-interval`` while nothing changes), so a healthy member
 is never silent for long; a watch that has heard nothing for ``watch_deadline_s`` is taken
@@ -36,6 +44,8 @@ import base64
 import logging
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -125,6 +135,7 @@ class EtcdClient:
         keyfile: str | None = None,
         timeout_s: float = 5.0,
         watch_deadline_s: float = 10.0,
+        retry_after_s: float = 1.0,
     ) -> None:
         if not endpoints:
             raise ValueError("at least one etcd endpoint is needed")
@@ -143,11 +154,59 @@ class EtcdClient:
         self._watch_index: int | None = None  # the member the watch reads from, while it runs
         self._watch_avoid: int | None = None  # the member the last watch failed on
         self._closed = False
+        self._retry_after_s = retry_after_s
+        self._health = threading.Lock()
+        self._down: str | None = None  # why the last request found no member able to serve it
+        self._next_probe = 0.0  # monotonic; when a request may ask etcd again while down
+        self._probing = False
 
     # -- requests ------------------------------------------------------------
 
+    def _admit(self) -> bool:
+        """Whether this request is the probe of an etcd found down; raises while another probe runs or too soon."""
+        with self._health:
+            if self._down is None:
+                return False
+            if self._probing or time.monotonic() < self._next_probe:
+                raise EtcdUnavailable(f"{self._down} (not asked again until one request gets through)")
+            self._probing = True
+            return True
+
+    def _answered(self, probe: bool) -> None:
+        with self._health:
+            self._down = None
+            if probe:
+                self._probing = False
+
+    def _unanswered(self, probe: bool, why: str) -> None:
+        with self._health:
+            if self._down is None:
+                log.warning("etcd is unavailable: %s", why)
+            self._down = why
+            self._next_probe = time.monotonic() + self._retry_after_s
+            if probe:
+                self._probing = False
+
     def _post(self, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """etcd's answer from the first member that gives one, and whether an earlier try may have applied."""
+        probe = self._admit()
+        try:
+            data, ambiguous = self._post_once(path, body)
+        except EtcdUnavailable as exc:
+            self._unanswered(probe, str(exc))
+            raise
+        except EtcdError:
+            self._answered(probe)  # a member answered, with a refusal or a compacted revision
+            raise
+        except BaseException:
+            if probe:
+                with self._health:
+                    self._probing = False
+            raise
+        self._answered(probe)
+        return data, ambiguous
+
+    def _post_once(self, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         content = orjson.dumps(body)
         failures: list[str] = []
         ambiguous = False

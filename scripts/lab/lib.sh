@@ -8,8 +8,22 @@ LAB_NETWORK=kajitori-lab
 LAB_SUBNET=192.168.56.0/24
 LAB_GATEWAY=192.168.56.1
 LAB_LABEL=io.kajitori.lab=1
+# The API address in both forms: the single master's, or the three masters' virtual IP.
 LAB_MASTER=192.168.56.10
 LAB_NODES=(node1 node2)
+# The lab's form: one master (SQLite) or three (etcd). `make lab` says which; otherwise the
+# form the running lab was made in (.lab/masters), else one. The Vagrantfile reads the same.
+LAB_MASTERS_FILE="$LAB_DIR/masters"
+LAB_MASTERS=${KAJITORI_LAB_MASTERS:-$(cat "$LAB_MASTERS_FILE" 2>/dev/null || echo 1)}
+case "$LAB_MASTERS" in
+  1) LAB_MASTER_MACHINES=(master) ;;
+  3) LAB_MASTER_MACHINES=(master1 master2 master3) ;;
+  *) echo "MASTERS must be 1 or 3, not '$LAB_MASTERS'" >&2; exit 2 ;;
+esac
+export KAJITORI_LAB_MASTERS=$LAB_MASTERS
+LAB_MACHINES=("${LAB_MASTER_MACHINES[@]}" "${LAB_NODES[@]}")
+# Where `make lab MASTERS=3` makes the files the masters share (CA, keys, tokens, etcd's certificates).
+LAB_HA_PKI="$LAB_DIR/ha-pki"
 # Cluster ranges that must never leave this host: `make lab` routes them nowhere.
 LAB_SAFETY_ROUTES=(10.96.0.0/12 10.244.0.0/16)
 # The registry process is one per host (it owns 192.168.56.1:5000), whichever checkout

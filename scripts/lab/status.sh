@@ -17,6 +17,14 @@ if pid_alive "$REGISTRY_DIR/registry.pid" docker-registry; then
 else
   row registry "not running"
 fi
+if ((LAB_MASTERS > 1)); then
+  holder=$(for m in "${LAB_MASTER_MACHINES[@]}"; do
+    [[ "$(docker exec "kajitori-$m" ip -o -4 addr show 2>/dev/null || true)" == *" $LAB_MASTER/32 "* ]] && echo "$m"
+  done | tr '\n' ' ' || true)
+  row form "$LAB_MASTERS masters on etcd (${LAB_MASTER_MACHINES[*]}); API address $LAB_MASTER on: ${holder:-none}"
+else
+  row form "one master (SQLite)"
+fi
 echo "Machines"
 if [[ -d "$VAGRANT_MACHINES" ]]; then
   vagrant_cmd status --machine-readable 2>/dev/null |

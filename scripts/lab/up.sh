@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make lab`: from a bare Debian host to three Ready machines running
-# examples/nginx.yaml. Each step checks before it acts, so a second run only
+# examples/nginx.yaml (MASTERS=3: five, three of them masters on etcd). Each step checks before it acts, so a second run only
 # checks (and says so). Steps stop at the first error with what to look at.
 source "$(dirname "$0")/lib.sh"
 cd "$LAB_ROOT"
@@ -71,10 +71,39 @@ if [[ -n "$foreign" ]]; then
 fi
 step_done
 
+# One form at a time: switching between one master and three replaces every machine (the
+# nodes belonged to the other cluster), as `make lab-down && make lab` would.
+step "Lab form ($LAB_MASTERS master(s): ${LAB_MACHINES[*]})"
+recorded=$(cat "$LAB_MASTERS_FILE" 2>/dev/null || true)
+others=$(docker ps -aq --no-trunc --filter "label=$LAB_LABEL" | while read -r id; do
+  name=$(docker inspect -f '{{index .Config.Labels "io.kajitori.lab.machine"}}' "$id")
+  [[ " ${LAB_MACHINES[*]} " == *" $name "* ]] || echo "$id"
+done)
+if [[ -n "$others" || ( -n "$recorded" && "$recorded" != "$LAB_MASTERS" ) ]]; then
+  gone=$(docker ps -aq --no-trunc --filter "label=$LAB_LABEL")
+  info "replacing the ${recorded:-other}-master lab ($(wc -w <<<"$gone") machine(s))"
+  [[ -z "$gone" ]] || docker rm -f -v $gone >/dev/null
+  rm -rf "$VAGRANT_MACHINES" "$LAB_HA_PKI" "$LAB_DIR/provisioned" "$ADMIN_KUBECONFIG" "$LAB_DIR/node.kubeconfig"
+fi
+echo "$LAB_MASTERS" >"$LAB_MASTERS_FILE"
+step_done
+
+if ((LAB_MASTERS > 1)); then
+  # Made once on the host, copied to every master by the playbook: one CA, one
+  # service-account key, one set of tokens and one encryption key for the whole cluster,
+  # and each etcd member's certificate from that CA (kajitori certs init keeps what exists).
+  step "Cluster PKI for ${LAB_MASTER_MACHINES[*]} ($LAB_HA_PKI)"
+  members=()
+  for i in "${!LAB_MASTER_MACHINES[@]}"; do members+=(--etcd-member "${LAB_MASTER_MACHINES[$i]}=192.168.56.$((21 + i))"); done
+  "$PROJECT_VENV/bin/kajitori" certs init --data-dir "$LAB_HA_PKI" --server "https://$LAB_MASTER:6443" "${members[@]}" >/dev/null ||
+    die "kajitori certs init failed"
+  step_done
+fi
+
 step "Machines (vagrant up)"
 vagrant_cmd up --no-provision 2>&1 | grep -E --line-buffered '^(==> [a-z0-9]+: (Creating|Starting|Machine|Container created)|Bringing)' | sed -u 's/^/    /' || true
 running=$(vagrant_cmd status --machine-readable | awk -F, '$3 == "state" && $4 == "running" {n++} END {print n+0}')
-((running == 3)) || die "$running of 3 machines running; see \`vagrant status\` and \`vagrant up\`"
+((running == ${#LAB_MACHINES[@]})) || die "$running of ${#LAB_MACHINES[@]} machines running; see \`vagrant status\` and \`vagrant up\`"
 step_done
 
 # Provision when anything that shapes a machine changed: the playbook, the
@@ -85,6 +114,7 @@ stamp=$( { find ansible Vagrantfile -type f -print0 | sort -z | xargs -0 sha256s
            sha256sum "$LAB_DIR/wheelhouse.tar"
            cat "$VAGRANT_MACHINES"/*/*/id 2>/dev/null || true
            [[ -e "$LAB_DIR/ca.crt" ]] && echo have-cluster-ca || true
+           echo "masters=$LAB_MASTERS"
          } | sha256sum | cut -d' ' -f1)
 if [[ "${KAJITORI_LAB_PROVISION:-}" != always && -e "$LAB_DIR/provisioned" &&
       "$(cat "$LAB_DIR/provisioned")" == "$stamp" ]]; then
@@ -100,9 +130,10 @@ else
              sha256sum "$LAB_DIR/wheelhouse.tar"
              cat "$VAGRANT_MACHINES"/*/*/id 2>/dev/null || true
              [[ -e "$LAB_DIR/ca.crt" ]] && echo have-cluster-ca || true
+             echo "masters=$LAB_MASTERS"
            } | sha256sum | cut -d' ' -f1)
   echo "$stamp" >"$LAB_DIR/provisioned"
-  step_done "$(grep -E '^ *(master|node[0-9]) +:' "$LAB_DIR/provision.log" | awk '{printf "%s %s ", $1, $4}')"
+  step_done "$(grep -E '^ *(master[0-9]*|node[0-9]) +:' "$LAB_DIR/provision.log" | awk '{printf "%s %s ", $1, $4}')"
 fi
 
 step "API server and nodes Ready (up to ${WAIT_SECONDS}s)"
@@ -111,7 +142,7 @@ if [[ ! -s "$ADMIN_KUBECONFIG" ]]; then
   # No kubeconfig came back: the master never wrote one. Say whether it answers at all
   # (--insecure: without a kubeconfig there is no CA to check against; no token is sent).
   until curl -fsS --insecure --max-time 2 -o /dev/null "https://$LAB_MASTER:6443/readyz"; do
-    ((SECONDS < deadline)) || die "the master at https://$LAB_MASTER:6443 did not answer /readyz in ${WAIT_SECONDS}s; see: vagrant ssh master -c 'sudo journalctl -u kajitori-master -n 50'"
+    ((SECONDS < deadline)) || die "the master at https://$LAB_MASTER:6443 did not answer /readyz in ${WAIT_SECONDS}s; see: vagrant ssh ${LAB_MASTER_MACHINES[0]} -c 'sudo journalctl -u kajitori-master -n 50'"
     sleep 2
   done
   die "the master answers but wrote no admin.kubeconfig to $LAB_DIR; run: make lab-provision"
@@ -169,3 +200,6 @@ The lab is up in $(_elapsed "$LAB_T0")s. Try:
     vagrant halt node1; sleep 15; vagrant up node1   (and watch the pods move)
     make lab-status / make lab-down
 MSG
+if ((LAB_MASTERS > 1)); then
+  echo "    vagrant halt master1; kajitori get nodes; vagrant up master1   (the API stays at $LAB_MASTER)"
+fi

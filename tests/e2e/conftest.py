@@ -42,6 +42,7 @@ MODULE_ORDER = [
     "test_autoscaling",
     "test_drain",
     "test_failover",
+    "test_ha_masters",
 ]
 
 

@@ -56,3 +56,21 @@ def test_kubeconfig_carries_the_ca_and_reads_it_back(tmp_path: Path) -> None:
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
     )
     assert config.load(tmp_path / "by-file").ca_pem == ca_pem  # relative to the kubeconfig, as kubectl reads it
+
+
+def test_a_control_plane_endpoint_is_covered_and_handed_out_while_the_loops_stay_local(tmp_path: Path) -> None:
+    from master.apiserver.auth import ensure_credentials
+    from master.settings import MasterSettings
+
+    settings = MasterSettings(data_dir=tmp_path, advertise_address="192.168.56.21", control_plane_endpoint="192.168.56.9")
+    files = ensure_serving_cert(tmp_path, settings.advertised_host, settings.endpoint_host)
+    assert {"192.168.56.21", "192.168.56.9"} <= names(files.cert)[0]
+    ensure_credentials(tmp_path, settings.public_url, ca_pem=files.ca_pem, loopback_url=settings.server_url)
+    assert config.load(tmp_path / "admin.kubeconfig").server == "https://192.168.56.9:6443"
+    assert config.load(tmp_path / "node.kubeconfig").server == "https://192.168.56.9:6443"
+    assert config.load(settings.loopback_kubeconfig).server == "https://192.168.56.21:6443"
+    # A certificate made before the endpoint existed is made again to cover it.
+    plain = tmp_path / "plain"
+    ensure_serving_cert(plain, "192.168.56.21")
+    assert "192.168.56.9" in names(ensure_serving_cert(plain, "192.168.56.21", "192.168.56.9").cert)[0]
+    assert MasterSettings(control_plane_endpoint="api.lab:8443").public_url == "https://api.lab:8443"
