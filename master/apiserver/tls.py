@@ -111,7 +111,7 @@ def _ensure_ca(pki: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]
         .not_valid_before(now - datetime.timedelta(minutes=5))  # tolerate a client clock a little behind
         .not_valid_after(now + datetime.timedelta(days=CA_DAYS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True), critical=True)
+        .add_extension(key_usage(key_cert_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -141,7 +141,7 @@ def _sign_serving(
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=SERVING_DAYS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(key_cert_sign=False), critical=True)
+        .add_extension(key_usage(key_cert_sign=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
@@ -171,7 +171,7 @@ def _why_renew(cert_path: Path, key_path: Path, ca_cert: x509.Certificate, adver
     return None if covered else f"{advertise_address} not among its names"
 
 
-def _key_usage(*, key_cert_sign: bool) -> x509.KeyUsage:
+def key_usage(*, key_cert_sign: bool) -> x509.KeyUsage:
     """Digital signature (what an EC key does in TLS), plus certificate signing for the CA."""
     return x509.KeyUsage(
         digital_signature=True,
