@@ -263,7 +263,11 @@ def test_one_master_halted_nothing_happens(api: ApiClient, restart_halted: list[
         # Each lease it led moves to another master.
         handovers: dict[str, float] = {}
         for lease in held:
-            wait_for_value(f"{lease} led by another master", lambda lease=lease: (h := holder_of(api, lease)) and not h.startswith(f"{victim}_"), timeout_s=60)
+
+            def led_elsewhere(lease: str = lease) -> bool | str:
+                return (h := holder_of(api, lease)) and not h.startswith(f"{victim}_")
+
+            wait_for_value(f"{lease} led by another master", led_elsewhere, timeout_s=60)
             handovers[lease] = round(time.monotonic() - halted_at, 1)
         wait_for_value("the Deployment created during the outage", lambda: create_deployment(api), timeout_s=30)
         created_at = time.monotonic()

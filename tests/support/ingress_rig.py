@@ -74,14 +74,20 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
     master = MasterProcess(tmp / "master").start()
     rig: Rig | None = None
     try:
-        backends = {}
+        backends: dict[str, str] = {}
         for app in ("app-a", "app-b"):
             container = client.containers.run(
                 IMAGE, name=session_name(f"kt-ingress-{app}"), hostname=app, network=network_name, detach=True,
                 labels=LABELS, volumes={str(site): {"bind": "/etc/nginx/sites-enabled/default", "mode": "ro"}},
             )  # fmt: skip
             made.append(container)
-            backends[app] = wait_for(lambda c=container: _ip(c, network_name), timeout=PROCESS_TIMEOUT_S, what=f"{app}'s address")
+
+            def address(c: Any = container) -> str | None:
+                return _ip(c, network_name)
+
+            ip = wait_for(address, timeout=PROCESS_TIMEOUT_S, what=f"{app}'s address")
+            assert ip is not None  # wait_for returns only a truthy answer
+            backends[app] = ip
         token = master.client().config.token
         http = httpx.Client(base_url=master.url, headers={"Authorization": f"Bearer {token}"}, timeout=30, verify=master.tls())
         for app, ip in backends.items():
@@ -107,7 +113,9 @@ def ingress_rig(tmp: Path) -> Iterator[Rig]:
             except docker.errors.NotFound:
                 return None
 
-        rig.nginx_ip = wait_for(nginx_ip, timeout=PROCESS_TIMEOUT_S, what="the controller's nginx container")
+        published_ip = wait_for(nginx_ip, timeout=PROCESS_TIMEOUT_S, what="the controller's nginx container")
+        assert published_ip is not None  # wait_for returns only a truthy answer
+        rig.nginx_ip = published_ip
         yield rig
     finally:
         if rig is not None:

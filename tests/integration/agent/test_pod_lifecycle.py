@@ -119,6 +119,7 @@ def test_exec_and_logs_through_the_cli_with_the_admin_kubeconfig(api: ApiClient,
         "two log lines",
         lambda: (out := subprocess.run([*cli, "logs", "talker", *kubeconfig], capture_output=True, text=True)).stdout.count("line-") == 2 and out,
     )
+    assert isinstance(logs, subprocess.CompletedProcess)  # the check answers False or the finished run
     assert logs.stdout == "line-one\nline-two\n"
     tail = subprocess.run([*cli, "logs", "talker", "--tail", "1", *kubeconfig], capture_output=True, text=True)
     assert tail.stdout == "line-two\n"
@@ -148,6 +149,7 @@ def test_the_master_talks_only_to_the_certificate_the_node_published(
         api.patch(Node, NODE, {"metadata": {"annotations": {SERVING_CERTIFICATE: published}}})
     trusted = wait_for("the log through the master", lambda: (out := subprocess.run(cli, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_S)).returncode == 0 and out,
                        timeout=PROCESS_TIMEOUT_S)
+    assert isinstance(trusted, subprocess.CompletedProcess)  # the check answers False or the finished run
     assert trusted.stdout == "pinned-line\n"
 
 

@@ -14,6 +14,7 @@ from tests.integration.agent.agent_process import AgentProcess, make_pod
 from tests.integration.api.test_metrics import sample
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
+from tests.support.present import present
 from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def test_pod_starts_syncs_running_pods_and_runtime_errors_are_measured(agent: Ag
         started = sample(text, "kubelet_pod_start_duration_seconds_count") or 0
         return text if errors >= 1 and started >= 1 else None
 
-    text = wait_for(measured, timeout=PROCESS_TIMEOUT_S, what="a pod start and an image error measured")
+    text = present(wait_for(measured, timeout=PROCESS_TIMEOUT_S, what="a pod start and an image error measured"))
     r = scrape(agent, agent.token)
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain; version=0.0.4")
     assert sample(text, "kubelet_running_pods") == 1

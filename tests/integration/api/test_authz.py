@@ -25,6 +25,7 @@ from kajitori import config
 from kajitori.client import NotFoundError
 from tests.integration.api.test_kubectl_protobuf import kubectl_binary
 from tests.support.master_process import MasterProcess
+from tests.support.present import present
 
 pytestmark = pytest.mark.integration
 
@@ -138,12 +139,12 @@ def test_the_component_kubeconfigs_carry_their_own_identities(master: MasterProc
     for name in ("admin", "scheduler", "controller-manager", "proxy"):
         assert (folder / f"{name}.kubeconfig").stat().st_mode & 0o777 == 0o600
     proxy = k8s.CoreV1Api(k8s_config.new_client_from_config(str(folder / "proxy.kubeconfig")))
-    assert any(s.metadata.name == "kubernetes" for s in proxy.list_service_for_all_namespaces().items)
+    assert any(present(s.metadata).name == "kubernetes" for s in proxy.list_service_for_all_namespaces().items)
     with pytest.raises(k8s.ApiException) as refused:
         proxy.list_namespaced_secret("default")
     assert refused.value.status == 403
     admin_api = k8s.CoreV1Api(k8s_config.new_client_from_config(str(folder / "admin.kubeconfig")))
-    assert admin_api.read_namespace("default").metadata.name == "default"
+    assert present(admin_api.read_namespace("default").metadata).name == "default"
 
 
 def test_the_ingress_controllers_certificate_has_ingress_nginx_rights_and_no_more(master: MasterProcess) -> None:
@@ -158,7 +159,7 @@ def test_the_ingress_controllers_certificate_has_ingress_nginx_rights_and_no_mor
     admin(master, "-n", "ingress-rights", "create", "ingress", "web", "--class", "kajitori", "--rule", "web.test/=web:80")
     api_client = k8s_config.new_client_from_config(str(kubeconfig))
     core, networking = k8s.CoreV1Api(api_client), k8s.NetworkingV1Api(api_client)
-    assert [i.metadata.name for i in networking.list_namespaced_ingress("ingress-rights").items] == ["web"]
+    assert [present(i.metadata).name for i in networking.list_namespaced_ingress("ingress-rights").items] == ["web"]
     networking.list_ingress_class()
     core.list_service_for_all_namespaces()
     core.list_endpoints_for_all_namespaces()
@@ -181,7 +182,7 @@ def test_the_ingress_controllers_certificate_has_ingress_nginx_rights_and_no_mor
         with pytest.raises(k8s.ApiException) as refused:
             call()
         assert refused.value.status == 403
-        assert 'User "kajitori:ingress-controller" cannot' in json.loads(refused.value.body)["message"]
+        assert 'User "kajitori:ingress-controller" cannot' in json.loads(present(refused.value.body))["message"]
     admin(master, "delete", "namespace", "ingress-rights", "--wait=false")
 
 
@@ -313,7 +314,13 @@ def test_an_agent_runs_with_its_own_node_certificate(master: MasterProcess, tmp_
             env={**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)},
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
-        wait_for(lambda: (found(Pod, "hp", "hollow") or Pod()).status.phase == "Running", timeout=60, what="the pod Running")
+        # (It read `(found(...) or Pod()).status.phase`: Pod() without a spec fails validation, so a pod not
+        # yet found ended the wait with a ValidationError instead of waiting on.)
+        def pod_running() -> bool:
+            pod = found(Pod, "hp", "hollow")
+            return pod is not None and pod.status.phase == "Running"
+
+        wait_for(pod_running, timeout=60, what="the pod Running")
         admin(master, "-n", "hollow", "delete", "pod", "hp", "--wait=true", "--timeout=60s")
     finally:
         stop_process(agent)
@@ -387,7 +394,7 @@ def test_a_certificate_of_another_ca_is_refused_even_naming_system_masters(maste
 def test_subject_access_reviews_answer_for_someone_else(master: MasterProcess, alice: Path) -> None:
     api = master.client()
     try:
-        asked = {"resourceAttributes": {"namespace": NS, "verb": "list", "resource": "pods"}, "user": "alice", "groups": ["devs"]}
+        asked: dict[str, Any] = {"resourceAttributes": {"namespace": NS, "verb": "list", "resource": "pods"}, "user": "alice", "groups": ["devs"]}
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": asked}
         assert api.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=body)["status"]["allowed"] is True
         local = {**body, "kind": "LocalSubjectAccessReview", "spec": {**asked, "resourceAttributes": {**asked["resourceAttributes"], "verb": "delete"}}}

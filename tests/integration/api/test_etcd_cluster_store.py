@@ -12,12 +12,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
-from master.store import StoreUnavailable
+from master.store import StoredObject, StoreUnavailable
 from master.store.etcd import EtcdStore
 from tests.support.cluster import wait_for
 from tests.support.etcd_cluster import EtcdCluster
@@ -67,7 +68,7 @@ def test_writes_go_on_when_the_member_in_use_hangs(cluster: EtcdCluster, role: s
         cluster.pause(hung)
         started = time.monotonic()
         refused = 0
-        written = []
+        written: list[StoredObject] = []
         # Bounded: every write is acknowledged (this master's cache has it) well before the
         # old client would have given up on even one (it stayed on the hung member forever).
         deadline = started + 8 * REQUEST_TIMEOUT_S + 15
@@ -83,7 +84,7 @@ def test_writes_go_on_when_the_member_in_use_hangs(cluster: EtcdCluster, role: s
         print(f"{WRITES} writes with the {role} hung: {took:.1f} s, {refused} refused")
         # Read back through the other members: every acknowledged write is in etcd.
         for stored in written:
-            wait_for(lambda key=stored.key: other.get(key), what=f"{stored.key} through the other members")
+            wait_for(partial(other.get, stored.key), what=f"{stored.key} through the other members")
             assert other.get(stored.key) == stored
     finally:
         cluster.resume(hung)
@@ -109,7 +110,7 @@ def test_the_cache_leaves_a_watch_gone_silent_and_resumes_from_its_revision(
         cluster.pause(0)
         written = [writer.create(K + f"after-{i}", doc(f"after-{i}")) for i in range(3)]
         for stored in written:
-            wait_for(lambda key=stored.key: watcher.get(key), timeout=60, what=f"{stored.key} in the watcher's cache")
+            wait_for(partial(watcher.get, stored.key), timeout=60, what=f"{stored.key} in the watcher's cache")
             assert watcher.get(stored.key) == stored
         # Resumed from its last revision: nothing in between was lost or repeated.
         assert watcher.get(first.key) == first

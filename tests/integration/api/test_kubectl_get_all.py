@@ -16,7 +16,7 @@ from tests.support.master_process import MasterProcess
 pytestmark = pytest.mark.integration
 
 NS = "everything"
-TEMPLATE = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}
+TEMPLATE: dict[str, Any] = {"metadata": {"labels": {"app": "a"}}, "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}
 OBJECTS: list[tuple[str, dict[str, Any]]] = [
     ("/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "solo"}, "spec": TEMPLATE["spec"]}),
     ("/api/v1/namespaces/{ns}/services", {"metadata": {"name": "svc"}, "spec": {"selector": {"app": "a"}, "ports": [{"port": 80}]}}),

@@ -82,7 +82,7 @@ def test_patch_of_service_ports_adds_a_port(master: MasterProcess, kubectl_bin: 
 
 def test_patch_of_a_deployment_adds_an_env_var_by_container_name(master: MasterProcess, kubectl_bin: str) -> None:
     name = name_for(kubectl_bin, "smp-env")
-    containers = [{"name": "web", "image": "busybox:1", "env": env("A", "B")}, {"name": "side", "image": "busybox:1"}]
+    containers: list[dict[str, Any]] = [{"name": "web", "image": "busybox:1", "env": env("A", "B")}, {"name": "side", "image": "busybox:1"}]
     run(master, kubectl_bin, "create", "-f", "-", input=deployment(name, containers, {"type": "Recreate"}))
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "web", "env": env("C")}]}}}}
     run(master, kubectl_bin, "patch", "deployment", name, "-p", json.dumps(patch))
@@ -94,14 +94,14 @@ def test_patch_of_a_deployment_adds_an_env_var_by_container_name(master: MasterP
 def test_apply_of_a_changed_manifest_gives_kubernetes_result(master: MasterProcess, kubectl_bin: str) -> None:
     name = name_for(kubectl_bin, "smp-apply")
     rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2, "maxUnavailable": 0}}
-    first = [
+    first: list[dict[str, Any]] = [
         {"name": "web", "image": "busybox:1", "env": env("A", "B", "C"), "ports": [{"containerPort": 80}, {"containerPort": 81}]},
         {"name": "side", "image": "busybox:1"},
     ]
     run(master, kubectl_bin, "apply", "-f", "-", input=deployment(name, first, rolling))
     # Changed: containers reordered, env A dropped and D added in the middle, a port dropped,
     # the strategy switched to Recreate (its rollingUpdate must go: $retainKeys).
-    second = [
+    second: list[dict[str, Any]] = [
         {"name": "side", "image": "busybox:1", "env": env("S")},
         {"name": "web", "image": "busybox:1", "env": env("B", "D", "C"), "ports": [{"containerPort": 81}]},
     ]

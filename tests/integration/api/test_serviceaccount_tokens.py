@@ -9,6 +9,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -60,7 +61,7 @@ def sa_exists(admin: ApiClient, namespace: str, name: str) -> bool:
 
 def test_every_namespace_gets_a_default_serviceaccount(full_master: MasterProcess, admin: ApiClient) -> None:
     for ns in ("default", "kube-system"):
-        wait_for(lambda ns=ns: sa_exists(admin, ns, "default"), what=f"serviceaccount {ns}/default")
+        wait_for(partial(sa_exists, admin, ns, "default"), what=f"serviceaccount {ns}/default")
     admin.create_raw(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sa-team"}})
     wait_for(lambda: sa_exists(admin, "sa-team", "default"), what="serviceaccount sa-team/default")
     admin.delete_raw(SERVICE_ACCOUNTS, "default", "sa-team")

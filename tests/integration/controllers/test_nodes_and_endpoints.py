@@ -15,6 +15,7 @@ from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
 from tests.integration.controllers.workloads import active, app_pods, deployment, ready, rolled_out
 from tests.support.cluster import wait_for_events
+from tests.support.present import present
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ def test_pods_of_a_silent_node_are_recreated_on_the_healthy_one(client: ApiClien
     nodes = hollow(["node-a", "node-b"])
     client.create(deployment("survivor", replicas=4))
     wait_for(lambda: rolled_out(client, "survivor"), what="4 available replicas")
-    on_a = [p.metadata.name for p in active(app_pods(client, "survivor")) if p.spec.nodeName == "node-a"]
+    on_a = [present(p.metadata.name) for p in active(app_pods(client, "survivor")) if p.spec.nodeName == "node-a"]
     assert on_a, "the spread put pods on node-a"
 
     nodes.silence("node-a")

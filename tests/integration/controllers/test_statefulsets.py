@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kajitori.api.apps import ControllerRevision, StatefulSet
+from kajitori.api.apps import ControllerRevision, StatefulSet, StatefulSetStatus
 from kajitori.api.core import Pod
 from kajitori.api.storage import PersistentVolume, PersistentVolumeClaim
 from kajitori.client import ApiClient, NotFoundError
@@ -19,6 +19,7 @@ from master.hollow_nodes import HollowCluster
 from tests.integration.api.test_kubectl_protobuf import kubectl_binary, run
 from tests.integration.controllers.conftest import wait_for
 from tests.support.master_process import MasterProcess
+from tests.support.present import present
 
 pytestmark = pytest.mark.integration
 
@@ -84,8 +85,12 @@ def test_ordered_start_claims_per_ordinal_kept_across_recreation_and_ordered_sca
         client.create(statefulset(replicas=3))
         # Each pod starts only once the one before it is Ready: the test makes web-N ready (mark N+1) itself.
         for ordinal in range(3):
-            pod = wait_for(lambda o=ordinal: (p := get_pod(client, f"web-{o}")) and p.status.phase == "Running" and p,
-                           what=f"web-{ordinal} Running", timeout=60)  # fmt: skip
+
+            def running(o: int = ordinal) -> Pod | bool | None:
+                return (p := get_pod(client, f"web-{o}")) and p.status.phase == "Running" and p
+
+            pod = wait_for(running, what=f"web-{ordinal} Running", timeout=60)
+            assert isinstance(pod, Pod)  # the check answers None, False or the pod
             log.set_mark(ordinal + 1)
             nodes.set_ready(pod, True)
         wait_for(lambda: client.get(StatefulSet, "web", "default").status.readyReplicas == 3, what="3 ready replicas")
@@ -100,12 +105,13 @@ def test_ordered_start_claims_per_ordinal_kept_across_recreation_and_ordered_sca
             assert (claim.metadata.annotations or {})["volume.kubernetes.io/selected-node"] == pod.spec.nodeName
             volume = client.get(PersistentVolume, claim.spec.volumeName or "")
             assert volume.spec.hostPath is not None and volume.spec.hostPath.path == f"/var/lib/kajitori/volumes/{volume.metadata.name}"
-            assert volume.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values == [pod.spec.nodeName]  # type: ignore[union-attr]
-            assert volume.status.phase == "Bound" and volume.spec.claimRef.uid == claim.metadata.uid  # type: ignore[union-attr]
+            required = present(present(volume.spec.nodeAffinity).required)
+            assert present(required.nodeSelectorTerms[0].matchExpressions)[0].values == [pod.spec.nodeName]
+            assert volume.status.phase == "Bound" and present(volume.spec.claimRef).uid == claim.metadata.uid
 
         status = client.get(StatefulSet, "web", "default").status
         assert (status.replicas, status.currentReplicas, status.updatedReplicas) == (3, 3, 3)
-        assert status.currentRevision == status.updateRevision and status.currentRevision.startswith("web-")  # type: ignore[union-attr]
+        assert status.currentRevision == status.updateRevision and present(status.currentRevision).startswith("web-")
         revisions = client.list(ControllerRevision, "default").items
         assert [(r.metadata.name, r.revision) for r in revisions] == [(status.currentRevision, 1)]
 
@@ -115,6 +121,7 @@ def test_ordered_start_claims_per_ordinal_kept_across_recreation_and_ordered_sca
         client.delete(Pod, "web-1", "default")
         new = wait_for(lambda: (p := get_pod(client, "web-1")) and p.metadata.uid != old.metadata.uid and p.status.phase == "Running" and p,
                        what="web-1 back", timeout=60)  # fmt: skip
+        assert isinstance(new, Pod)  # the check answers None, False or the pod
         nodes.set_ready(new, True)
         assert new.spec.nodeName == old.spec.nodeName
         assert client.get(PersistentVolumeClaim, "www-web-1", "default").metadata.uid == claim_uid
@@ -150,6 +157,7 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
     # status may first say db-2 updated but not yet ready).
     status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).updatedReplicas == 1 and s.readyReplicas == 3 and s,
                       what="status of the partition")  # fmt: skip
+    assert isinstance(status, StatefulSetStatus)  # the check answers False or the status
     assert status.currentRevision == first and status.updateRevision != first
     assert (status.currentReplicas, status.updatedReplicas, status.readyReplicas) == (2, 1, 3)
     if kubectl_binary("1.33") is not None:  # what kubectl's StatefulSet status viewer reads
@@ -160,6 +168,7 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
     wait_for(lambda: images() == ["nginx:1.26"] * 3, what="all updated", timeout=90)
     status = wait_for(lambda: (s := client.get(StatefulSet, "db", "default").status).currentRevision == s.updateRevision
                       and s.readyReplicas == 3 and s, what="the update revision current")  # fmt: skip
+    assert isinstance(status, StatefulSetStatus)  # the check answers False or the status
     assert (status.currentReplicas, status.updatedReplicas, status.readyReplicas) == (3, 3, 3)
     if kubectl_binary("1.33") is not None:
         said = run(cluster_master, "1.33", "rollout", "status", "sts/db", "-n", "default", "--timeout=60s").stdout
@@ -183,12 +192,12 @@ def test_a_partitioned_rolling_update_goes_from_the_highest_ordinal_down_to_the_
 
     kube = ["-n", "default", "--kubeconfig", str(cluster_master.kubeconfig)]
     numbers = sorted(r.revision for r in client.list(ControllerRevision, "default").items)
-    said = CliRunner().invoke(app, ["rollout", "history", "statefulset/db", *kube])
-    assert said.exit_code == 0, said.output
-    assert said.output.split()[:3] == ["statefulset.apps/db", "REVISION", "CHANGE-CAUSE"] and said.output.split()[3::2] == [str(n) for n in numbers]
+    invoked = CliRunner().invoke(app, ["rollout", "history", "statefulset/db", *kube])
+    assert invoked.exit_code == 0, invoked.output
+    assert invoked.output.split()[:3] == ["statefulset.apps/db", "REVISION", "CHANGE-CAUSE"] and invoked.output.split()[3::2] == [str(n) for n in numbers]
     other = "nginx:1.26" if images()[0] == "nginx:1.25" else "nginx:1.25"
-    said = CliRunner().invoke(app, ["rollout", "undo", "sts/db", *kube])
-    assert (said.exit_code, said.output.strip()) == (0, "statefulset.apps/db rolled back")
+    invoked = CliRunner().invoke(app, ["rollout", "undo", "sts/db", *kube])
+    assert (invoked.exit_code, invoked.output.strip()) == (0, "statefulset.apps/db rolled back")
     wait_for(lambda: images() == [other] * 3, what=f"all on {other}", timeout=90)
 
 

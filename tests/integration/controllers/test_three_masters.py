@@ -13,6 +13,7 @@ Every wait is on a condition; every process is ended by its PID in the fixture.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,11 @@ def test_three_masters_survive_a_master_and_an_etcd_member_killed(ha: HACluster)
         # etcd watch) have it: a read there may come a moment before (not found, not yet).
         written = ca.create(config_map("from-a"))
         for other in (cb, cc):
-            wait_for(lambda o=other: getattr(found(o, "from-a"), "data", None) == {"written": "from-a"}, what="from-a on b and c")
+
+            def written_there(o: ApiClient = other) -> bool:
+                return getattr(found(o, "from-a"), "data", None) == {"written": "from-a"}
+
+            wait_for(written_there, what="from-a on b and c")
             assert other.get(ConfigMap, "from-a", "default").metadata.resourceVersion == written.metadata.resourceVersion
 
         hollow.register()
@@ -110,10 +115,13 @@ def test_three_masters_survive_a_master_and_an_etcd_member_killed(ha: HACluster)
             return leader_of(b, lease) or leader_of(c, lease)
 
         for lease in LEASES:
-            holder = wait_for(lambda lease=lease: new_leader(lease), timeout=60, what=f"{lease} to move off a")
+            holder = wait_for(partial(new_leader, lease), timeout=60, what=f"{lease} to move off a")
             assert holder != a_id
-            wait_for(lambda lease=lease, holder=holder: cc.get(Lease, lease, "kube-system").spec.holderIdentity == holder,
-                     what=f"{lease} held by {holder}")  # fmt: skip
+
+            def held_by(lease: str = lease, holder: str | None = holder) -> bool:
+                return cc.get(Lease, lease, "kube-system").spec.holderIdentity == holder
+
+            wait_for(held_by, what=f"{lease} held by {holder}")
         cc.create(deployment("after", 3))
         wait_for(lambda: scheduled(cc, "after", 3), timeout=90, what="'after' scheduled by the new leaders")
         wait_for(lambda: api_ports(cc) == {b.port, c.port}, timeout=60, what="a's address dropped from the Endpoints")
@@ -125,7 +133,7 @@ def test_three_masters_survive_a_master_and_an_etcd_member_killed(ha: HACluster)
         for i in range(5):
             stored = cc.create(config_map(f"through-c-{i}"))
             # b's cache follows etcd's watch: the write through c shows there a moment later.
-            wait_for(lambda i=i: found(cb, f"through-c-{i}"), what=f"through-c-{i} on b")
+            wait_for(partial(found, cb, f"through-c-{i}"), what=f"through-c-{i} on b")
             assert cb.get(ConfigMap, f"through-c-{i}", "default").metadata.resourceVersion == stored.metadata.resourceVersion
     finally:
         hollow.stop()

@@ -14,6 +14,7 @@ from kajitori.api.storage import PersistentVolume, PersistentVolumeClaim
 from kajitori.client import ApiClient, NotFoundError
 from master.hollow_nodes import HollowCluster
 from tests.integration.controllers.conftest import wait_for
+from tests.support.present import present
 
 pytestmark = pytest.mark.integration
 
@@ -101,13 +102,15 @@ def test_local_path_provisioning_on_the_node_the_pod_lands_on(client: ApiClient,
     assert made.spec.storageClassName == "local-path"
     client.create(pod_using("app", "cache"))
     pod = wait_for(lambda: (p := client.get(Pod, "app", "default")).spec.nodeName and p.status.phase == "Running" and p, what="app Running")
+    assert isinstance(pod, Pod)  # the check answers None, "", False or the pod
     bound = client.get(PersistentVolumeClaim, "cache", "default")
     assert bound.status.phase == "Bound" and bound.spec.volumeName == f"pvc-{made.metadata.uid}"
     assert (bound.metadata.annotations or {})["volume.kubernetes.io/selected-node"] == pod.spec.nodeName
     pv = client.get(PersistentVolume, bound.spec.volumeName or "")
     assert pv.spec.persistentVolumeReclaimPolicy == "Delete" and pv.spec.capacity == {"storage": "2Gi"}
     assert (pv.metadata.annotations or {})["pv.kubernetes.io/provisioned-by"] == "kajitori.io/local-path"
-    assert pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values == [pod.spec.nodeName]  # type: ignore[union-attr]
+    required = present(present(pv.spec.nodeAffinity).required)
+    assert present(required.nodeSelectorTerms[0].matchExpressions)[0].values == [pod.spec.nodeName]
 
     # The claim goes: the volume is Released, for its node's agent to remove (hollow nodes have no disk).
     client.delete(Pod, "app", "default")

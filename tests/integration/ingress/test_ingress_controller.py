@@ -31,6 +31,7 @@ from tests.support.ingress_rig import (
     synced,
 )
 from tests.support.pki import self_signed
+from tests.support.present import present
 from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
@@ -208,14 +209,17 @@ def test_the_official_client_creates_reads_and_lists_ingresses(rig: Rig) -> None
         )]),
     )  # fmt: skip
     created = api.create_namespaced_ingress("default", body)
-    assert created.spec.ingress_class_name == "kajitori"
-    synced(rig, "from-python", created.metadata.generation)
+    assert present(created.spec).ingress_class_name == "kajitori"
+    synced(rig, "from-python", present(present(created.metadata).generation))
     assert answer(rig, "python.test", "/p") == (200, "app-b /p\n")
-    status = wait_for(lambda: api.read_namespaced_ingress_status("from-python", "default").status.load_balancer.ingress,
-                      timeout=PROCESS_TIMEOUT_S, what="the status through the official client")  # fmt: skip
+
+    def published() -> list[kubernetes.client.V1IngressLoadBalancerIngress] | None:
+        return present(present(api.read_namespaced_ingress_status("from-python", "default").status).load_balancer).ingress
+
+    status = present(wait_for(published, timeout=PROCESS_TIMEOUT_S, what="the status through the official client"))
     assert [point.ip for point in status] == [PUBLISHED]
-    assert "from-python" in [i.metadata.name for i in api.list_namespaced_ingress("default").items]
-    assert [c.spec.controller for c in api.list_ingress_class().items] == ["kajitori.io/ingress-nginx"]
+    assert "from-python" in [present(i.metadata).name for i in api.list_namespaced_ingress("default").items]
+    assert [present(c.spec).controller for c in api.list_ingress_class().items] == ["kajitori.io/ingress-nginx"]
 
 
 def test_nginx_keeps_serving_while_the_controller_restarts(rig: Rig) -> None:

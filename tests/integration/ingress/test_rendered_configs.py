@@ -8,6 +8,7 @@ opens the pid file, so the folder is mounted writable); nothing listens or is se
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -26,13 +27,15 @@ def test_nginx_accepts_every_rendered_case(tmp_path: Path) -> None:
     # The table's Secret holds placeholder bytes; nginx -t reads certificates, so give it a real pair.
     pem = (tmp_path / "fallback.pem").read_text()
     cert, key = pem.split("-----BEGIN PRIVATE KEY-----")
-    secret = {**TLS, "data": {"tls.crt": _b64(cert), "tls.key": _b64("-----BEGIN PRIVATE KEY-----" + key)}}
+    secret: dict[str, Any] = {**TLS, "data": {"tls.crt": _b64(cert), "tls.key": _b64("-----BEGIN PRIVATE KEY-----" + key)}}
     settings = RenderSettings(cert_dir=str(tmp_path / "certs"), pid_file=str(tmp_path / "nginx.pid"),
                               fallback_cert=str(tmp_path / "fallback.pem"))  # fmt: skip
     (tmp_path / "certs").mkdir()
     names = []
     for number, case in enumerate(CASES):
-        rendered = render(RenderInputs(case.values[0], SERVICES, ENDPOINTS, {("default", "tls-a"): secret}), settings)
+        ingresses = case.values[0]
+        assert isinstance(ingresses, list)  # pytest.param keeps its values as objects
+        rendered = render(RenderInputs(ingresses, SERVICES, ENDPOINTS, {("default", "tls-a"): secret}), settings)
         for name, data in rendered.certificates.items():
             (tmp_path / "certs" / name).write_bytes(data)
         path = tmp_path / f"case-{number}.conf"

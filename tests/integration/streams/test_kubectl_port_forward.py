@@ -35,7 +35,7 @@ def port_forward(master: MasterProcess, version: str, target: str, remote: int) 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        assert proc.stdout is not None
+        assert proc.stdout is not None and proc.stderr is not None
         first = proc.stdout.readline()  # blocks until kubectl listens (or exits, giving "")
         assert first.startswith(f"Forwarding from 127.0.0.1:{local} -> {remote}"), (first, proc.stderr.read() if proc.poll() is not None else "")
         yield local, proc

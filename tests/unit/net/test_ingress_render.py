@@ -11,17 +11,17 @@ import pytest
 from net.ingress.render import Problem, RenderInputs, RenderSettings, render
 
 SETTINGS = RenderSettings(cert_dir="/c", pid_file="/p.pid", fallback_cert="/fallback.pem")
-SERVICES = {
+SERVICES: dict[tuple[str, str], dict[str, Any]] = {
     ("default", "a"): {"spec": {"ports": [{"port": 80, "targetPort": 8080}]}},
     ("default", "b"): {"spec": {"ports": [{"name": "http", "port": 8000}]}},
     ("default", "idle"): {"spec": {"ports": [{"port": 80}]}},
 }
-ENDPOINTS = {
+ENDPOINTS: dict[tuple[str, str], dict[str, Any]] = {
     ("default", "a"): {"subsets": [{"addresses": [{"ip": "10.244.2.5"}, {"ip": "10.244.1.5"}], "ports": [{"port": 8080}]}]},
     ("default", "b"): {"subsets": [{"addresses": [{"ip": "10.244.1.6"}], "notReadyAddresses": [{"ip": "10.244.1.7"}],
                                     "ports": [{"name": "http", "port": 80}]}]},
 }  # fmt: skip
-TLS = {"type": "kubernetes.io/tls", "data": {"tls.crt": base64.b64encode(b"CERT").decode(), "tls.key": base64.b64encode(b"KEY").decode()}}
+TLS: dict[str, Any] = {"type": "kubernetes.io/tls", "data": {"tls.crt": base64.b64encode(b"CERT").decode(), "tls.key": base64.b64encode(b"KEY").decode()}}
 
 
 def svc(name: str, port: int | str = 80) -> dict[str, Any]:
