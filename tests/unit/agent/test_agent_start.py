@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def test_the_lease_is_renewed_before_the_runtime_and_the_informer_are_built(
 
     real_informer = agent_module.Informer
 
-    def informer(*args: object, **kwargs: object) -> object:
+    def informer(*args: Any, **kwargs: Any) -> Any:
         seen.append("informer")
         return real_informer(*args, **kwargs)
 

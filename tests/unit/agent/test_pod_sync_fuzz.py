@@ -127,7 +127,7 @@ def _container(volume_names: list[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def pods(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def pods(draw: st.DrawFn) -> tuple[dict[str, Any], list[tuple[str, str]], list[tuple[str, int, str]]]:
     volume_names = draw(st.lists(names, min_size=1, max_size=3, unique=True))
     volumes = [draw(_volume(n)) for n in volume_names]
     containers = draw(st.lists(_container(volume_names), min_size=1, max_size=3, unique_by=lambda c: c["name"]))

@@ -8,6 +8,7 @@ from kajitori.api import Lease
 from kajitori.client import AlreadyExistsError, ConflictError, NotFoundError, ServerUnavailable
 from kajitori.clock import FakeClock
 from kajitori.leader_election import LeaderElectionConfig, LeaderElector
+from tests.support.present import present
 
 
 class LeaseAPI:
@@ -32,7 +33,7 @@ class LeaseAPI:
 
     def update(self, obj: Lease) -> Lease:
         self._check()
-        if self.leases[obj.metadata.name].metadata.resourceVersion != obj.metadata.resourceVersion:
+        if self.leases[present(obj.metadata.name)].metadata.resourceVersion != obj.metadata.resourceVersion:
             raise ConflictError(409, {"message": "conflict"})
         return self._store(obj)
 
@@ -40,7 +41,7 @@ class LeaseAPI:
         self.rv += 1
         stored = obj.model_copy(deep=True)
         stored.metadata.resourceVersion = str(self.rv)
-        self.leases[stored.metadata.name] = stored
+        self.leases[present(stored.metadata.name)] = stored
         return stored.model_copy(deep=True)
 
     def _check(self) -> None:

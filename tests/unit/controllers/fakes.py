@@ -54,6 +54,12 @@ class FakeCache:
         return True
 
 
+def fake(cache: object) -> FakeCache:
+    """The FakeCache behind a controller's cache attribute (typed as the real Cache), to fill it."""
+    assert isinstance(cache, FakeCache)
+    return cache
+
+
 class FakeInformers:
     def __init__(self) -> None:
         self.caches: dict[type[TypedObject], FakeCache] = {}

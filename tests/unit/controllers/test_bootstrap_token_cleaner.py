@@ -14,7 +14,7 @@ from kajitori.clock import FakeClock
 from kajitori.controller import Requeue
 from master.controllers.bootstrap_token_cleaner import BootstrapTokenCleaner
 from master.controllers.context import LoopContext
-from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder
+from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder, fake
 
 
 def make(clock: FakeClock) -> tuple[BootstrapTokenCleaner, RecordingClient]:
@@ -41,7 +41,7 @@ def at(clock: FakeClock, seconds: float) -> str:
 def test_an_expired_token_secret_is_deleted_with_its_uid() -> None:
     clock = FakeClock()
     loop, client = make(clock)
-    loop.secrets.add(token_secret("bootstrap-token-abcdef", expiration=at(clock, -60)))
+    fake(loop.secrets).add(token_secret("bootstrap-token-abcdef", expiration=at(clock, -60)))
     loop.reconcile("kube-system/bootstrap-token-abcdef")
     assert client.writes == [("delete", "Secret", "bootstrap-token-abcdef", {"uid": "uid-bootstrap-token-abcdef"})]
 
@@ -49,7 +49,7 @@ def test_an_expired_token_secret_is_deleted_with_its_uid() -> None:
 def test_a_token_not_yet_expired_waits_until_it_is() -> None:
     clock = FakeClock()
     loop, client = make(clock)
-    loop.secrets.add(token_secret("bootstrap-token-abcdef", expiration=at(clock, 900)))
+    fake(loop.secrets).add(token_secret("bootstrap-token-abcdef", expiration=at(clock, 900)))
     with pytest.raises(Requeue) as wait:
         loop.reconcile("kube-system/bootstrap-token-abcdef")
     assert wait.value.after_s == pytest.approx(900, abs=1)
@@ -67,7 +67,7 @@ def test_a_token_not_yet_expired_waits_until_it_is() -> None:
 )
 def test_only_expired_bootstrap_tokens_of_kube_system_go(secret: Secret, deleted: bool) -> None:
     loop, client = make(FakeClock())
-    loop.secrets.add(secret)
+    fake(loop.secrets).add(secret)
     loop.reconcile(f"{secret.metadata.namespace}/{secret.metadata.name}")
     assert [w[0] for w in client.writes] == (["delete"] if deleted else [])
 

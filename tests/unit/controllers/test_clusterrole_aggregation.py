@@ -6,20 +6,20 @@ from kajitori.api.rbac import ClusterRole
 from master.apiserver.authz.defaults import cluster_roles
 from master.controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from master.controllers.context import LoopContext
-from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder
+from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder, fake
 
 
 def make() -> tuple[ClusterRoleAggregationController, RecordingClient]:
     client = RecordingClient()
     loop = ClusterRoleAggregationController(LoopContext(client=client, informers=FakeInformers(), recorder=RecordingRecorder()))
     for role in cluster_roles():
-        loop.roles.add(ClusterRole.model_validate(role))
+        fake(loop.roles).add(ClusterRole.model_validate(role))
     return loop, client
 
 
 def test_view_gets_the_rules_of_the_roles_labelled_for_it_and_of_nothing_else() -> None:
     loop, client = make()
-    loop.roles.add(
+    fake(loop.roles).add(
         ClusterRole.model_validate(
             {
                 "metadata": {"name": "widgets", "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true"}},
@@ -40,7 +40,7 @@ def test_a_role_already_aggregated_is_left_alone_and_plain_roles_are_ignored() -
     loop, client = make()
     loop.reconcile("view")
     [(_, _, _, written)] = client.writes
-    loop.roles.add(written)
+    fake(loop.roles).add(written)
     client.writes.clear()
     loop.reconcile("view")
     loop.reconcile("cluster-admin")

@@ -12,11 +12,12 @@ from kajitori.clock import FakeClock, format_time
 from kajitori.controller import Requeue
 from master.controllers.context import LoopContext
 from master.controllers.cronjob import CronJobController, job_name, most_recent_unmet
+from tests.support.present import present
 from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder
 
 UID = "cj-uid"
 CREATED = cron.utc("2024-01-01T00:00:30+00:00")
-TEMPLATE = {"metadata": {"labels": {"app": "hello"}},
+TEMPLATE: dict[str, Any] = {"metadata": {"labels": {"app": "hello"}},
             "spec": {"template": {"spec": {"restartPolicy": "OnFailure", "containers": [{"name": "c", "image": "busybox:1"}]}}}}  # fmt: skip
 
 
@@ -107,7 +108,7 @@ def test_at_the_time_the_job_starts_with_its_name_annotation_owner_and_status() 
     assert job.metadata.name == f"hello-{int(MINUTE1) // 60}"
     assert job.metadata.annotations == {CRONJOB_SCHEDULED_TIMESTAMP: "2024-01-01T00:01:00Z"}
     assert job.metadata.labels == {"app": "hello"}
-    owner = job.metadata.ownerReferences[0]
+    owner = present(job.metadata.ownerReferences)[0]
     assert (owner.kind, owner.name, owner.uid, owner.controller) == ("CronJob", "hello", UID, True)
     assert job.spec.template.spec.restartPolicy == "OnFailure"
     status = f.status()

@@ -16,8 +16,9 @@ from master.controllers.deployment import (
     resolve_fraction,
     template_hash,
 )
+from tests.support.present import present
 from tests.unit.controllers.builders import deployment, pod, replicaset
-from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder
+from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder, fake
 
 
 def _controller() -> tuple[DeploymentController, FakeInformers, RecordingClient, RecordingRecorder]:
@@ -120,7 +121,7 @@ def test_a_rollout_without_progress_exceeds_its_deadline_and_progress_resumes_it
     ctrl, client = _rolling_state(1, 0)
     clock = ctrl.ctx.clock
     assert isinstance(clock, FakeClock)
-    d = ctrl.deployments.get("default/web")
+    d = present(ctrl.deployments.get("default/web"))
     d.spec.progressDeadlineSeconds = 30
     # A rollout under way is looked at again when its deadline would fall.
     assert _reconcile(ctrl) == pytest.approx(30.0)
@@ -142,7 +143,7 @@ def test_a_rollout_without_progress_exceeds_its_deadline_and_progress_resumes_it
 
     # A pod of the new ReplicaSet becomes ready: progress again, a fresh deadline.
     new = ctrl.replicasets.get("default/web-new")
-    ctrl.pods.add(pod("new-0", owner=new, ready=True))
+    fake(ctrl.pods).add(pod("new-0", owner=new, ready=True))
     assert _reconcile(ctrl) == pytest.approx(30.0)
     progressing = _progressing(_last_status(client))
     assert (progressing.status, progressing.reason) == ("True", "ReplicaSetUpdated")

@@ -10,7 +10,7 @@ from kajitori.controller import Requeue
 from master.controllers.context import LoopContext
 from master.controllers.event_ttl import EventTTLController
 from master.settings import ControllerSettings
-from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder
+from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder, fake
 
 
 def make(clock: FakeClock) -> tuple[EventTTLController, RecordingClient]:
@@ -42,7 +42,7 @@ def event(name: str, last: float) -> Event:
 def test_event_is_deleted_only_past_the_ttl(age_s: float, deleted: bool) -> None:
     clock = FakeClock()
     loop, client = make(clock)
-    loop.events.add(event("e", clock.time() - age_s))
+    fake(loop.events).add(event("e", clock.time() - age_s))
     if deleted:
         loop.reconcile("default/e")
         assert client.writes == [("delete", "Event", "e", {"uid": "uid-e"})]

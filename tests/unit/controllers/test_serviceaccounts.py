@@ -7,7 +7,7 @@ import pytest
 from kajitori.api.core import Namespace, ServiceAccount
 from master.controllers.context import LoopContext
 from master.controllers.serviceaccounts import ServiceAccountsController
-from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder
+from tests.unit.controllers.fakes import FakeInformers, RecordingClient, RecordingRecorder, fake
 
 
 def make() -> tuple[ServiceAccountsController, RecordingClient]:
@@ -24,7 +24,7 @@ def namespace(name: str, *, terminating: bool = False) -> Namespace:
 
 def test_a_namespace_without_default_gets_one() -> None:
     loop, client = make()
-    loop.namespaces.add(namespace("team"))
+    fake(loop.namespaces).add(namespace("team"))
     loop.reconcile("team")
     assert [(verb, kind, name) for verb, kind, name, _ in client.writes] == [("create", "ServiceAccount", "default")]
     assert client.writes[0][3].metadata.namespace == "team"
@@ -42,9 +42,9 @@ def test_a_namespace_without_default_gets_one() -> None:
         ),
     ],
 )
-def test_nothing_is_created(objects: list[object], name: str) -> None:
+def test_nothing_is_created(objects: list[Namespace | ServiceAccount], name: str) -> None:
     loop, client = make()
     for obj in objects:
-        (loop.namespaces if isinstance(obj, Namespace) else loop.accounts).add(obj)  # type: ignore[arg-type]
+        fake(loop.namespaces if isinstance(obj, Namespace) else loop.accounts).add(obj)
     loop.reconcile(name)
     assert client.writes == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from master.apiserver.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
 
-POD = {
+POD: dict[str, Any] = {
     "kind": "Pod",
     "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}},
     "spec": {"containers": [{"name": "web", "image": "nginx:1"}, {"name": "side", "image": "busybox:1"}]},

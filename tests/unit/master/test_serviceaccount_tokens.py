@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +68,23 @@ def _tampered(token: str) -> str:
     return ".".join([head, base64.urlsafe_b64encode(json.dumps(c).encode()).rstrip(b"=").decode(), sig])
 
 
+def _clock_at(now: float) -> Callable[[World, str], tuple[World, str]]:
+    """A spoiler that moves the world's clock to ``now``."""
+
+    def spoil(w: World, t: str) -> tuple[World, str]:
+        w.now = now
+        return w, t
+
+    return spoil
+
+
 @pytest.mark.parametrize(
     "spoil",
     [
         pytest.param(lambda w, t: (w, _tampered(t)), id="tampered-claims"),
         pytest.param(lambda w, t: (w, t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB")), id="bad-signature"),
-        pytest.param(lambda w, t: (setattr(w, "now", NOW + 700) or w, t), id="expired"),
-        pytest.param(lambda w, t: (setattr(w, "now", NOW - 3600) or w, t), id="not-yet-valid"),
+        pytest.param(_clock_at(NOW + 700), id="expired"),
+        pytest.param(_clock_at(NOW - 3600), id="not-yet-valid"),
         pytest.param(lambda w, t: (w.objects.pop("/core/serviceaccounts/team/reader") and w, t), id="sa-deleted"),
         pytest.param(
             lambda w, t: (w.objects.__setitem__("/core/serviceaccounts/team/reader", {"metadata": {"uid": "new"}}) or w, t),

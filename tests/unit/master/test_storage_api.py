@@ -121,6 +121,7 @@ def test_a_statefulset_is_defaulted_and_only_its_mutable_fields_change(client: T
     assert spec["revisionHistoryLimit"] == 10
     ok = client.patch(f"{STSS}/web", json={"spec": {"replicas": 5, "minReadySeconds": 3}}, headers={"Content-Type": "application/merge-patch+json"})
     assert ok.status_code == 200, ok.text
+    change: dict[str, Any]
     for change in ({"serviceName": "other"}, {"podManagementPolicy": "Parallel"}, {"volumeClaimTemplates": []}):
         refused = client.patch(f"{STSS}/web", json={"spec": change}, headers={"Content-Type": "application/merge-patch+json"})
         assert refused.status_code == 422, (change, refused.text)

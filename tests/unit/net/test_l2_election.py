@@ -8,6 +8,7 @@ import pytest
 
 from kajitori.api.coordination import Lease
 from kajitori.api.core import Endpoints, Node, Service
+from kajitori.api.meta import TypedObject
 from net.l2_addresses import AnnounceError, MemoryAddresses, gratuitous_arp
 from net.l2_announcer import L2Announcer, _micro_time
 from net.l2_election import addresses_to_announce, candidates, elect
@@ -99,8 +100,10 @@ class _Clock:
         return self.now
 
 
-def _announcer(name: str, objs: dict[type, list[dict[str, Any]]]) -> tuple[L2Announcer, MemoryAddresses, _Clock, dict[type, FakeCache]]:
-    caches = {model: FakeCache(model) for model in (Service, Endpoints, Node, Lease)}
+def _announcer(
+    name: str, objs: dict[type[TypedObject], list[dict[str, Any]]]
+) -> tuple[L2Announcer, MemoryAddresses, _Clock, dict[type[TypedObject], FakeCache]]:
+    caches: dict[type[TypedObject], FakeCache] = {model: FakeCache(model) for model in (Service, Endpoints, Node, Lease)}
     for model, items in objs.items():
         caches[model].add(*(model.model_validate(o) for o in items))
     table, clock = MemoryAddresses(POOL), _Clock()
