@@ -19,6 +19,7 @@ Loops, each on its own thread:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from datetime import UTC, datetime
@@ -170,7 +171,11 @@ class Agent:
             on_delete=self._on_pod_delete,
         )
         self.informer.start()
-        tokens = TokenChecker(self.client.config.token, self.client.config.server, verify=self.client.config.ssl_context())
+        # Callers' tokens are checked as theirs: over TLS that trusts the cluster CA but presents
+        # no client certificate, or the master would take the node's certificate as the caller and
+        # any token (even a made-up one) would pass wherever the node itself may look.
+        anonymous = dataclasses.replace(self.client.config, client_cert_pem=None, client_key_pem=None)
+        tokens = TokenChecker(self.client.config.token, self.client.config.server, verify=anonymous.ssl_context())
         self.server = AgentServer(
             self.runtime,
             self._pod_uid,

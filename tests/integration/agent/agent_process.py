@@ -63,6 +63,8 @@ class AgentProcess:
     network: str = TEST_POD_NETWORK
     """The plain bridge its pods go on (a suite of its own takes its own name: another's teardown may remove the shared one)."""
     proc: subprocess.Popen[bytes] | None = None
+    kubeconfig: Path | None = None
+    """Its own kubeconfig (e.g. a joined node's certificate); the master's shared node one by default."""
 
     @property
     def log_path(self) -> Path:
@@ -70,7 +72,7 @@ class AgentProcess:
 
     @property
     def node_kubeconfig(self) -> Path:
-        return self.master.data_dir / "node.kubeconfig"
+        return self.kubeconfig or self.master.data_dir / "node.kubeconfig"
 
     @property
     def token(self) -> str:

@@ -24,6 +24,7 @@ from kajitori import bootstrap_token, config
 from kajitori.api.registry import by_kind
 from kajitori.certificate_request import csr_manifest, key_pem, new_key, request_pem
 from kajitori.client import ApiClient, ApiError, NotFoundError
+from tests.integration.agent.agent_process import AgentProcess
 from tests.integration.api.test_kubectl_protobuf import kubectl_binary
 from tests.support import pki
 from tests.support.cli import invoker
@@ -271,6 +272,27 @@ def test_the_rotation_loop_renews_when_the_deadline_passes_and_the_client_goes_o
         client.close()
         try:
             master.client().delete_raw(NODES, "boot3")
+        except NotFoundError:
+            pass
+
+
+def test_an_agent_on_its_node_certificate_checks_a_callers_token_as_the_callers(master: MasterProcess, tmp_path: Path) -> None:
+    # The agent asks the master whether a caller's token may look. Asked over TLS with the node's
+    # own certificate, the master took the node as the caller: a made-up token read logs and metrics.
+    kubeconfig = join(master, tmp_path, "boot4")
+    agent = AgentProcess(master, "boot4", tmp_path / "agent", runtime="fake", kubeconfig=kubeconfig).start()
+    try:
+        def answer(path: str, token: str) -> int:
+            return httpx.get(f"{agent.url}{path}", headers={"Authorization": f"Bearer {token}"}, verify=agent.tls(), timeout=30).status_code
+
+        for path in ("/metrics", "/containerLogs/default/nothing/main"):
+            assert answer(path, "made-up") == 401, path
+        admin = str(master.client().config.token)
+        assert answer("/metrics", admin) == 200
+    finally:
+        agent.stop()
+        try:
+            master.client().delete_raw(NODES, "boot4")
         except NotFoundError:
             pass
 
