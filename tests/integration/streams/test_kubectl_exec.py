@@ -133,8 +133,14 @@ def test_exec_it_runs_a_shell_on_a_terminal_that_resizes(master: MasterProcess, 
     os.close(terminal)
     try:
         # The marker is computed by the shell, so the terminal's echo of the typed line never matches it.
-        os.write(controller, b"stty size; echo SHOWN-$((40+2))\r")
-        assert b"33 101" in read_until(controller, b"SHOWN-42")  # kubectl sent the terminal's size
+        # kubectl sends the terminal's size as the stream opens; the runtime applies it to the exec's
+        # terminal once that has started, so the shell's first line may come before it: ask until it shows.
+        deadline = time.monotonic() + 30
+        while True:
+            os.write(controller, b"stty size; echo SHOWN-$((40+2))\r")
+            if b"33 101" in read_until(controller, b"SHOWN-42"):
+                break
+            assert time.monotonic() < deadline, "kubectl's terminal size never reached the pod's terminal"
         fcntl.ioctl(controller, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         proc.send_signal(signal.SIGWINCH)  # what the terminal does on a resize
         deadline = time.monotonic() + 30
