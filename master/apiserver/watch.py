@@ -34,7 +34,7 @@ import orjson
 from kajitori.api.registry import Resource
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from master.apiserver import errors
-from master.apiserver.watch_hub import WatchHub
+from master.apiserver.watch_hub import WatchHub, event_line
 from master.store import StoredObject, StoreEvent, TooOld
 
 log = logging.getLogger(__name__)
@@ -117,15 +117,11 @@ class WatchStream:
         else:
             return False
         if self._parked and not replay and self.write_now is not None and not self._queue:
-            line = self.hub.line(kind, event) if self._shared_line else self._line(kind, self.encode(event.current))
+            line = self.hub.line(kind, event) if self._shared_line else event_line(kind, self.encode(event.current))
             if self.write_now(line):
                 return True
         self._put(kind, event.current, counted=not replay)
         return True
-
-    @staticmethod
-    def _line(kind: str, body: bytes) -> bytes:
-        return b'{"type":"' + kind.encode() + b'","object":' + body + b"}\n"
 
     def _put(self, kind: str, stored: StoredObject, *, counted: bool) -> None:
         size = len(stored.raw) + ITEM_OVERHEAD if counted else 0
@@ -197,7 +193,7 @@ class WatchStream:
             kind, payload, counted = item
             freed += counted
             body = payload if isinstance(payload, bytes) else self.encode(payload)
-            parts += (b'{"type":"', kind.encode(), b'","object":', body, b"}\n")
+            parts.append(event_line(kind, body))
             size += len(body)
         self._account(-freed)
         return b"".join(parts), ended

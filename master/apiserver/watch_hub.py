@@ -47,6 +47,11 @@ LOOKS_PER_SLICE = 2048  # watchers looked at per turn (a look that queues nothin
 TURN_S = 0.0005  # and at most this long a turn, once it has told one watcher
 
 
+def event_line(kind: str, body: bytes) -> bytes:
+    """One watch event as a line of a JSON watch stream: ``{"type":KIND,"object":BODY}``."""
+    return b'{"type":"' + kind.encode() + b'","object":' + body + b"}\n"
+
+
 class WatchStream(Protocol):
     """What the hub needs of a watch stream (``master.apiserver.watch.WatchStream``)."""
 
@@ -150,7 +155,7 @@ class WatchHub:
             self._lines = {}
         line = self._lines.get(kind)
         if line is None:
-            line = self._lines[kind] = b'{"type":"' + kind.encode() + b'","object":' + event.current.raw + b"}\n"
+            line = self._lines[kind] = event_line(kind, event.current.raw)
         return line
 
     def _on_store_event(self, event: StoreEvent) -> None:
