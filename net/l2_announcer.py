@@ -4,7 +4,10 @@ One thread (`run`) owns it: every `period` seconds, and at once after any change
 Services, Endpoints, Nodes or Leases it watches, it
 
 1. renews this proxy's Lease `kube-node-lease/kajitori-proxy-<node>` (the others' proof
-   that this proxy lives; see net/l2_election.py);
+   that this proxy lives; see net/l2_election.py) when a `period` has passed since the last
+   renewal — not on every pass: the pass a change wakes up must not write, as the renewal is
+   itself a change of a watched Lease (every proxy's renewal woke every proxy, which renewed
+   again: ten Lease writes a second per node, the master's watch history overrun);
 2. computes the addresses this node must answer for (`addresses_to_announce`) and makes
    the interface match: adds what is missing (then gratuitous ARP, sent again twice at
    least `ANNOUNCE_INTERVAL_S` apart, since one frame may be lost and Linux neighbours
@@ -48,6 +51,8 @@ log = logging.getLogger(__name__)
 
 LEASE_DURATION_S = 5
 """How long a silent proxy still counts as alive; with 1 s passes, a dead node's addresses move within ~6 s."""
+MIN_PASS_GAP_S = 0.05
+"""The shortest wait between two passes not woken by a change."""
 ANNOUNCE_REPEATS = 3
 ANNOUNCE_INTERVAL_S = 1.1
 """Gap between gratuitous ARPs of one address: longer than Linux's default neigh locktime (1 s)."""
@@ -85,6 +90,8 @@ class L2Announcer:
         self.period = period
         self.lease_duration_s = lease_duration_s
         self._renewed_at: float | None = None
+        self._renewal_due: float | None = None
+        """Monotonic time of the next Lease renewal (None: at the next pass)."""
         self._to_announce: dict[str, tuple[int, float]] = {}
         """Address -> (announcements still to send, monotonic time the next one is due)."""
         self.changed = threading.Event()
@@ -175,17 +182,26 @@ class L2Announcer:
             self.addresses.remove(ip)
         self._to_announce.clear()
 
+    def step(self) -> float:
+        """One pass: renew the Lease if it is due, then sync. Returns the seconds until the
+        next pass is due (a renewal or a repeated announcement); a change wakes it sooner."""
+        now = self.monotonic()
+        if self._renewal_due is None or now >= self._renewal_due:
+            self.renew_lease()
+            self._renewal_due = now + self.period
+        try:
+            self.sync()
+        except AnnounceError as exc:
+            log.warning("load-balancer addresses: %s", exc)
+        due = min([self._renewal_due, *(when for _, when in self._to_announce.values())])
+        return max(MIN_PASS_GAP_S, due - self.monotonic())
+
     def run(self, stop: threading.Event) -> None:
         """Pass after pass until `stop`; then give up the addresses and delete the Lease."""
         try:
             while not stop.is_set():
                 self.changed.clear()
-                self.renew_lease()
-                try:
-                    self.sync()
-                except AnnounceError as exc:
-                    log.warning("load-balancer addresses: %s", exc)
-                self.changed.wait(self.period)
+                self.changed.wait(self.step())
         finally:
             try:
                 self.give_up()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from net.l2_addresses import AnnounceError, MemoryAddresses, gratuitous_arp
 from net.l2_announcer import L2Announcer, _micro_time
 from net.l2_election import addresses_to_announce, candidates, elect
 from net.lb_pool import AddressPool
+from tests.support.cluster import wait_for
 from tests.unit.controllers.fakes import FakeCache, RecordingClient
 
 NOW = 1_800_000_000.0
@@ -157,6 +159,46 @@ def test_announcer_of_the_other_node_takes_over_when_the_winners_lease_expires()
     announcer.renew_lease()
     announcer.sync()
     assert table.held == {"192.168.56.200"}
+
+
+def test_a_pass_woken_by_a_change_does_not_renew_the_lease_again() -> None:
+    """The renewal is itself a change of a watched Lease: when each pass renewed, the echo of
+    its own write woke the next pass at once — ten Lease writes a second per proxy on the
+    idle lab. Only a period passing renews; changes just sync."""
+    objs = {Service: [lb("web", "192.168.56.200")], Node: [node("n1")], Lease: [lease("n1", NOW)]}
+    announcer, _table, clock, _caches = _announcer("n1", objs)
+    client: RecordingClient = announcer.client  # type: ignore[assignment]
+    passes = threading.Semaphore(0)
+    real_patch, real_sync = client.patch, announcer.sync
+
+    def patch_and_echo(*args: Any, **kwargs: Any) -> Any:
+        done = real_patch(*args, **kwargs)
+        announcer.changed.set()  # what the Lease informer does on our own renewal
+        return done
+
+    def counted_sync() -> None:
+        real_sync()
+        passes.release()
+
+    client.patch = patch_and_echo  # type: ignore[method-assign]
+    announcer.sync = counted_sync  # type: ignore[method-assign]
+    stop = threading.Event()
+    runner = threading.Thread(target=announcer.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        for _ in range(20):  # twenty passes at one moment, each woken by a change
+            assert passes.acquire(timeout=10)
+            announcer.changed.set()
+        renewals = [w for w in client.writes if w[0] == "patch"]
+        assert len(renewals) == 1, f"{len(renewals)} renewals in 20 passes within one period"
+        clock.now += announcer.period  # a period later the next pass renews
+        announcer.changed.set()
+        wait_for(lambda: len([w for w in client.writes if w[0] == "patch"]) == 2, timeout=10)
+    finally:
+        stop.set()
+        announcer.changed.set()
+        runner.join(10)
+    assert [w[0] for w in client.writes][-1] == "delete"  # the Lease released at stop
 
 
 def test_no_address_outside_the_pool_is_ever_added_and_garp_frame_shape() -> None:
