@@ -230,9 +230,12 @@ class WatchStream:
             self._account(-self.queued_bytes)
 
     def _bookmark_rv(self) -> int:
-        # Every event up to the store's revision has reached this (empty) queue, unless the
-        # hub still holds some undispatched: then only those up to seen_rv are known sent.
-        return self.seen_rv if self.hub.dispatch_pending() else max(self.seen_rv, self.hub.store.revision)
+        # Sent on an empty queue: every event up to the hub's progress has been offered to
+        # this watcher, and whatever it showed, sent. Remembered as seen, so a bookmark never
+        # claims less than the one before (it once went back to the watch's start whenever
+        # a dispatch was pending, and an informer resumed from there into a 410 and relisted).
+        self.seen_rv = max(self.seen_rv, self.hub.progress_rv())
+        return self.seen_rv
 
     def _bookmark(self) -> bytes:
         obj = {

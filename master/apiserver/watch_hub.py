@@ -96,10 +96,22 @@ class WatchHub:
         self._loop_thread: int | None = None
         self._lines_of: StoreEvent | None = None  # the event whose lines _lines holds
         self._lines: dict[str, bytes] = {}
+        self._dispatched_rv = store.revision  # see progress_rv
 
     def dispatch_pending(self) -> bool:
         """Whether some written events have not been handed to the watchers yet."""
         return bool(self._pending) or bool(self._left)
+
+    def progress_rv(self) -> int:
+        """A revision up to which every event of every watched collection has been offered to
+        its watchers: a bookmark may claim it for any watcher whose queue is empty.
+
+        Events reach the hub in revision order (the store calls back in commit order), so
+        the last event fully handed out bounds all earlier ones. The store's own revision
+        does not: a committed event may still be on its way to ``_pending`` (etcd's
+        deliveries come through the loop), and a bookmark past it would let a client resume
+        after an event it never got."""
+        return self._dispatched_rv
 
     def watchers(self) -> int:
         return sum(len(s) for c in self._collections.values() for s in c.by_namespace.values())
@@ -176,6 +188,7 @@ class WatchHub:
         ends = time.perf_counter() + TURN_S
         while woken < DISPATCH_SLICE and looked < LOOKS_PER_SLICE and (not woken or time.perf_counter() < ends):
             if not self._left:
+                self._handed_out()
                 if not self._pending:
                     break
                 self._event = event = self._pending.popleft()
@@ -188,11 +201,19 @@ class WatchHub:
             assert self._event is not None
             looked += 1
             woken += self._left.popleft().offer(self._event)
+        if not self._left:
+            self._handed_out()
         if self.queued_bytes > self.total_bytes:
             self._end_furthest_behind()
         if (self._left or self._pending) and not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._dispatch)
+
+    def _handed_out(self) -> None:
+        """The current event has been offered to every watcher it had."""
+        if self._event is not None:
+            self._dispatched_rv = max(self._dispatched_rv, self._event.rv)
+            self._event = None
 
     def _end_furthest_behind(self) -> None:
         streams = [s for c in self._collections.values() for ss in c.by_namespace.values() for s in ss]

@@ -137,3 +137,37 @@ def test_a_resume_gets_each_kept_event_once_in_order(store: SQLiteStore) -> None
         assert names(await read_events(first, 3)) == expected
 
     asyncio.run(scenario())
+
+
+def test_a_bookmark_never_goes_back_nor_past_an_event_not_yet_handed_out(store: SQLiteStore) -> None:
+    """Bookmarks of a quiet collection while another watched one is written: each claims at
+    least what the one before did (it went back to the watch's start whenever a dispatch was
+    pending, so an informer resumed from there and, past the history, relisted), and none
+    claims an event that has not reached the watcher yet."""
+
+    async def scenario() -> None:
+        hub = WatchHub(store)
+        quiet = WatchStream(hub, by_name("configmaps"), "default", parse_label_selector(None), parse_field_selector(None),
+                            bookmarks=True, timeout_s=60)  # fmt: skip
+        busy = WatchStream(hub, by_name("secrets"), "default", parse_label_selector(None), parse_field_selector(None),
+                           bookmarks=False, timeout_s=60)  # fmt: skip
+        quiet.start(None)
+        busy.start(None)
+        start = store.revision
+        claimed: list[int] = []
+        for n in range(5):
+            store.create(f"/core/secrets/default/s{n}", cm(f"s{n}"))
+            pending = store.revision  # committed, not yet handed out by the hub
+            claimed.append(orjson.loads(quiet._bookmark())["object"]["metadata"]["resourceVersion"])
+            assert int(claimed[-1]) < pending
+            await asyncio.sleep(0)  # the hub hands it out
+            claimed.append(orjson.loads(quiet._bookmark())["object"]["metadata"]["resourceVersion"])
+            assert int(claimed[-1]) == pending
+        assert [int(c) for c in claimed] == sorted(int(c) for c in claimed)
+        assert int(claimed[-1]) == start + 5
+        # A configmap written after them still reaches the quiet watcher, after its bookmarks.
+        store.create(CM + "default/late", cm("late"))
+        await asyncio.sleep(0)
+        assert names(await read_events(quiet, 1)) == [("ADDED", "late")]
+
+    asyncio.run(scenario())
