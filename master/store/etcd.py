@@ -23,6 +23,20 @@ once it has been silent for ``watch_deadline_s`` (a hung member sends nothing, n
 acknowledged only once that watch has delivered the write's revision, so a read after
 one's own acknowledged write sees it.
 
+Reads across masters (kube-apiserver's consistent reads, KEP-2340; the waiting is done by
+``master.apiserver.consistent_reads``): ``current_revision`` asks etcd for its revision,
+``wait_for_revision`` blocks until the cache has applied it, and ``read_from_etcd`` answers
+from etcd itself when the cache is late. That watch covers every key, not only the prefix,
+so the cache's revision becomes etcd's revision once the watch has caught up: a write
+outside the prefix (``compact_rev_key``, another user of the same etcd) moves etcd's
+revision too, and a cache that only heard of the prefix would stay below it and wait in
+vain. kube-apiserver watches one prefix per resource and asks etcd for a progress
+notification (``RequestProgress``) instead; that request travels on the watch's own
+stream, which the HTTP gateway takes in the request body httpx sends whole; and
+Kubernetes trusts those notifications only from etcd 3.4.31 / 3.5.13 on (fixes to
+progress requests), where Debian gives 3.4.23. Events outside the prefix only move the
+revision.
+
 History is bounded three times: by ``history`` events, by ``history_bytes``, and by compaction. Every
 ``compaction_interval_s`` a master compacts etcd at the revision it saw one interval
 earlier, unless another master did in the meantime (the ``compact_rev_key`` version
@@ -298,13 +312,51 @@ class EtcdStore(MemoryReads):
                     f"writing {key}: committed at revision {rv}, but this master's cache has not seen it yet"
                 )
 
+    # -- reads across masters -----------------------------------------------
+
+    def current_revision(self) -> int:
+        """etcd's revision now (linearizable): a read that waits for it sees every write acknowledged before."""
+        try:
+            return self._client.revision()
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading etcd's revision: {exc}") from exc
+
+    def wait_for_revision(self, rv: int, timeout_s: float) -> bool:
+        """Block until the cache has applied revision ``rv``; False if it has not within ``timeout_s``."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self._memory.revision >= rv or self._closed.is_set(), timeout_s)
+
+    def read_from_etcd(self, key_prefix: str) -> tuple[list[StoredObject], int]:
+        """The objects whose keys start with ``key_prefix``, read from etcd itself, and etcd's revision.
+
+        For a read the cache cannot serve in time (kube-apiserver's fall-back to etcd); it does
+        not touch the cache.
+        """
+        try:
+            kvs, revision = self._client.range_prefix(self._prefix + key_prefix.encode())
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading {key_prefix}: {exc}") from exc
+        try:
+            found = [
+                _stamped(self._key(kv), self._transformer.from_storage(self._key(kv), kv.value)[0], kv.mod_revision)
+                for kv in kvs
+            ]
+        except EncryptionError as exc:
+            raise StoreError(str(exc)) from exc
+        return found, revision
+
     # -- the cache's feed ----------------------------------------------------
 
     def _follow(self) -> None:
         """Apply etcd's events to memory, forever; resume after errors, relist after compaction."""
         while not self._closed.is_set():
             try:
-                for batch in self._client.watch_prefix(self._prefix + b"/", self._memory.revision + 1):
+                # Every key: see "Reads across masters" above.
+                for batch in self._client.watch_prefix(b"", self._memory.revision + 1):
                     self._apply(batch)
             except EtcdCompacted as exc:
                 log.warning(
@@ -321,8 +373,12 @@ class EtcdStore(MemoryReads):
                 self._closed.wait(0.5)
 
     def _apply(self, batch: Sequence[WatchEvent]) -> None:
+        ours = self._prefix + b"/"
         with self._lock:
             for ev in batch:
+                if not ev.kv.key.startswith(ours):
+                    self._memory.advance(ev.kv.mod_revision)  # not ours, but etcd's revision moved
+                    continue
                 key = self._key(ev.kv)
                 previous = self._memory.get(key)
                 rv = ev.kv.mod_revision

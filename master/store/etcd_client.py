@@ -258,6 +258,15 @@ class EtcdClient:
         data, _ = self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
         return [_kv(kv) for kv in data.get("kvs", [])], int(data["header"]["revision"])
 
+    def revision(self) -> int:
+        """etcd's revision now: a linearizable count of one key, whose answer's header carries the store's revision.
+
+        Linearizable (etcd's default for a range): the answer is at least as new as any write
+        etcd acknowledged before it was asked, whichever member or client made it.
+        """
+        data, _ = self._post("/v3/kv/range", {"key": _b64(b"compact_rev_key"), "count_only": True})
+        return int(data["header"]["revision"])
+
     def get(self, key: bytes) -> KeyValue | None:
         """One key as etcd has it now, or None."""
         data, _ = self._post("/v3/kv/range", {"key": _b64(key)})
@@ -309,12 +318,13 @@ class EtcdClient:
     def watch_prefix(self, prefix: bytes, start_revision: int) -> Iterator[list[WatchEvent]]:
         """Batches of events under ``prefix`` from ``start_revision`` on, until the stream breaks.
 
-        Raises ``EtcdCompacted`` when ``start_revision`` is no longer kept and
-        ``EtcdUnavailable`` when the stream cannot start or ends; the caller resumes.
+        An empty ``prefix`` watches every key. Raises ``EtcdCompacted`` when ``start_revision``
+        is no longer kept and ``EtcdUnavailable`` when the stream cannot start or ends; the
+        caller resumes.
         """
         body = {
             "create_request": {
-                "key": _b64(prefix),
+                "key": _b64(prefix or b"\0"),
                 "range_end": _b64(prefix_end(prefix)),
                 "start_revision": str(start_revision),
                 "prev_kv": True,
