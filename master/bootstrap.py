@@ -8,7 +8,7 @@ answers AlreadyExists. That is success here (``_create``). A master's cache may 
 the winner's write, and its create can then fail on what it did not see yet (the
 ``kubernetes`` Service's IP "already allocated", a namespace not yet in the cache), so on
 a refused create the cache is first brought up to etcd's current revision
-(``_catch_up``) and the object looked for again. Only when it is still missing is the
+(``catch_up``) and the object looked for again. Only when it is still missing is the
 error real. Without this the losing master exited at start, and systemd's Restart=always
 hid it.
 """
@@ -25,9 +25,9 @@ from kajitori.api.registry import Resource, by_path
 from kajitori.api.storage import LOCAL_PATH_PROVISIONER
 from master import allocators
 from master.apiserver.authz.defaults import cluster_role_bindings, cluster_roles
+from master.apiserver.consistent_reads import catch_up
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
-from master.store import Store
 
 CATCH_UP_S = 10.0  # how long a master waits for its cache to reach etcd's revision at start
 
@@ -194,7 +194,8 @@ def _create(api: ResourceAPI, resource: Resource, namespace: str | None, obj: di
         api.create(resource, namespace, copy.deepcopy(obj))
         return True
     except ApiError as exc:
-        _catch_up(api.store)
+        if not catch_up(api.store, CATCH_UP_S):
+            log.warning("this master's cache did not reach etcd's revision within %.0f s", CATCH_UP_S)
         if api.store.get(resource.store_key(namespace, name)) is not None:
             log.info("%s %s was made by another master", resource.kind, name)
             return False
@@ -204,9 +205,3 @@ def _create(api: ResourceAPI, resource: Resource, namespace: str | None, obj: di
         api.create(resource, namespace, copy.deepcopy(obj))
         return True
 
-
-def _catch_up(store: Store) -> None:
-    """Bring a shared store's cache up to etcd's current revision (a store of one master has nothing to wait for)."""
-    current_revision = getattr(store, "current_revision", None)
-    if callable(current_revision) and not store.wait_for_revision(current_revision(), CATCH_UP_S):  # type: ignore[attr-defined]
-        log.warning("this master's cache did not reach etcd's revision within %.0f s", CATCH_UP_S)

@@ -54,6 +54,19 @@ REVISION_TIMEOUT_S = 2.0  # etcd answers in milliseconds; a member silent for th
 STALE_WARNING = "etcd is unavailable: this answer comes from the API server's cache and may be stale"
 
 
+def catch_up(store: Store, timeout_s: float = WAIT_S) -> bool:
+    """Block until a shared store's cache holds etcd's current revision; True once it does.
+
+    For the writer threads and the start-up, which may block: a check that found nothing in
+    the cache looks again once it is sure another master's write would be there. A store of
+    one master is always caught up.
+    """
+    current_revision = getattr(store, "current_revision", None)
+    if not callable(current_revision):
+        return True
+    return bool(store.wait_for_revision(current_revision(), timeout_s))  # type: ignore[attr-defined]
+
+
 class EtcdReads:
     """A store's reads answered by etcd itself, for a read the cache could not serve in time.
 

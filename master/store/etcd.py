@@ -37,6 +37,18 @@ Kubernetes trusts those notifications only from etcd 3.4.31 / 3.5.13 on (fixes t
 progress requests), where Debian gives 3.4.23. Events outside the prefix only move the
 revision.
 
+Allocation across masters: a ClusterIP, a NodePort or a pod CIDR is picked from the
+objects in the cache (``master.allocators``), which may lag another master's write. So
+each range has a fence key outside the prefix (``<prefix>-allocations/services``,
+``.../nodes``) that every allocating write puts in the same transaction as its object,
+compared against the mod_revision read before allocating: ``allocation_fence`` reads it
+from etcd and waits until the cache holds that revision (every earlier allocation is
+then in the cache); the write commits only if the fence has not moved since, else it
+raises ``AllocationRaced`` and the API server allocates again from the newer cache.
+Kubernetes keeps the allocations themselves as one compare-and-swapped record per range
+(RangeAllocation); here they stay derived from the objects, so a deleted Service frees
+its numbers by being gone and nothing can leak, and only the ordering goes through etcd.
+
 History is bounded three times: by ``history`` events, by ``history_bytes``, and by compaction. Every
 ``compaction_interval_s`` a master compacts etcd at the revision it saw one interval
 earlier, unless another master did in the meantime (the ``compact_rev_key`` version
@@ -73,9 +85,11 @@ from master.store.etcd_client import (
 from master.store.interface import (
     HISTORY_BYTES,
     HISTORY_EVENTS,
+    AllocationRaced,
     AlreadyExists,
     Conflict,
     EventType,
+    Fence,
     NotFound,
     StoredObject,
     StoreError,
@@ -197,23 +211,31 @@ class EtcdStore(MemoryReads):
 
     # -- writes (one etcd transaction each) ----------------------------------
 
-    def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> StoredObject:
         value = self._stored(key, obj)
-        result = self._txn(key, target="CREATE", equals=0, put=value)
+        result = self._txn(key, target="CREATE", equals=0, put=value, fence=self._fence(fence))
         if not result.succeeded:
             if (mine := self._own_earlier_put(result, value)) is not None:
                 return self._acknowledged(key, mine)
+            if result.fence_moved and not result.kvs:
+                raise AllocationRaced(key)
             raise AlreadyExists(key)
         return self._acknowledged(key, result.revision)
 
-    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
+    def update(
+        self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None, fence: Fence | None = None
+    ) -> StoredObject:
         value = self._stored(key, obj)
+        if fence is not None and expected_rv is None:
+            raise ValueError("an allocating update compares the version it allocated against")
         if expected_rv is not None:
-            result = self._txn(key, target="MOD", equals=expected_rv, put=value)
+            result = self._txn(key, target="MOD", equals=expected_rv, put=value, fence=self._fence(fence))
             if result.succeeded:
                 return self._acknowledged(key, result.revision)
             if (mine := self._own_earlier_put(result, value)) is not None:
                 return self._acknowledged(key, mine)
+            if result.fence_moved and result.kvs and result.kvs[0].mod_revision == expected_rv:
+                raise AllocationRaced(key)
             raise Conflict(key) if result.kvs else NotFound(key)
         # No precondition asked, yet compare-and-swap on the version last seen, re-read on a
         # conflict (kube-apiserver's GuaranteedUpdate): a try sent to a hung member that etcd
@@ -258,6 +280,26 @@ class EtcdStore(MemoryReads):
             raise NotFound(key)
         self._wait_for(result.revision, key)
         return _stamped(key, self._transformer.from_storage(key, result.kvs[0].value)[0], result.revision)
+
+    def allocation_fence(self, name: str) -> Fence:
+        """The fence of range ``name`` as etcd has it, once the cache holds every allocation up to it."""
+        try:
+            kv = self._client.get(self._fence_key(name))
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading the {name} allocation fence: {exc}") from exc
+        revision = kv.mod_revision if kv is not None else 0
+        if not self.wait_for_revision(revision, self._ack_timeout_s):
+            raise StoreUnavailable(f"this master's cache has not reached the last {name} allocation ({revision})")
+        return Fence(name, revision)
+
+    def _fence_key(self, name: str) -> bytes:
+        # Outside the prefix: the cache never holds it (its watch only moves the revision on).
+        return self._prefix + b"-allocations/" + name.encode()
+
+    def _fence(self, fence: Fence | None) -> tuple[bytes, int] | None:
+        return (self._fence_key(fence.name), fence.revision) if fence is not None else None
 
     def _last_seen_rv(self, key: str) -> int:
         """The version of ``key`` in the cache, else as etcd has it now (the cache may lag); 0: no such key."""
