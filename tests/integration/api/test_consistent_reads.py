@@ -125,6 +125,7 @@ def test_resource_version_0_is_served_from_the_cache_and_a_newer_one_waits(two: 
                 params={"resourceVersion": str(rv + 100_000), "resourceVersionMatch": "NotOlderThan"},
             )
         assert too_large.value.code == 504 and "Too large resource version" in str(too_large.value)
+        assert [c.get("reason") for c in too_large.value.causes] == ["ResourceVersionTooLarge"]  # kube-apiserver's cause
     finally:
         a.close()
         b.close()
