@@ -1,9 +1,10 @@
 """Cluster-wide number allocation: ClusterIPs, NodePorts, node pod CIDRs.
 
-What is taken is derived from the stored objects at the moment of the write (the API
-server writes from one event loop, so check-then-store cannot race): nothing is kept
-beside the objects, so nothing can leak or drift. A deleted Service frees its numbers
-by being gone.
+What is taken is derived from the stored objects at the moment of the write: nothing is
+kept beside the objects, so nothing can leak or drift. A deleted Service frees its
+numbers by being gone. Check-then-store cannot race: one master runs a kind's allocating
+writes one at a time (``master.apiserver.writes``), and masters sharing etcd order them
+with the kind's allocation fence (``master.store.etcd``).
 """
 
 from __future__ import annotations

@@ -178,5 +178,7 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         for stop in stops:
             stop()
         state.writes.close()
+        if state.reads is not None:
+            state.reads.close()
         state.store.close()
         log.info("master stopped")

@@ -35,6 +35,7 @@ from master.apiserver.auth import Tokens
 from master.apiserver.authn import Authenticator, UserInfo, x509_authenticator
 from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
+from master.apiserver.consistent_reads import ConsistentReads
 from master.apiserver.dry_run import dry_run_api
 from master.apiserver.gate import USER, Gate
 from master.apiserver.hpa_v1 import DISCOVERY as HPA_V1_DISCOVERY
@@ -74,6 +75,7 @@ class ServerState:
     ready: bool = True
     writes: Writes = field(default_factory=lambda: Writes(own_thread=False))
     hub: WatchHub | None = None  # made by create_app when not given
+    reads: ConsistentReads | None = None  # made on first use when not given
     service_accounts: ServiceAccountTokens | None = None  # TokenRequest and ServiceAccount JWTs; None: neither
     authorizer: Authorizer | None = None
     """Node and RBAC authorization (``master.apiserver.authz``); None allows every authenticated request."""
@@ -89,6 +91,12 @@ class ServerState:
         if self.tokens is not None:
             chain.append(self.tokens.authenticate)
         return [*chain, *self.authenticators]
+
+    def consistent_reads(self) -> ConsistentReads:
+        """Gets and lists that see every write acknowledged before them, whichever master made it."""
+        if self.reads is None:
+            self.reads = ConsistentReads(self.store)
+        return self.reads
 
     def watch_hub(self) -> WatchHub:
         if self.hub is None:
@@ -176,6 +184,13 @@ def warned(response: Response, fields: FieldValidation) -> Response:
     """One Warning header per warning the write earned."""
     for text in fields.warnings:
         response.headers.append("Warning", warning_header(text))
+    return response
+
+
+def with_warning(response: Response, warning: str | None) -> Response:
+    """The response, with a Warning header when there is one to give (a stale-marked read)."""
+    if warning:
+        response.headers.append("Warning", warning_header(warning))
     return response
 
 
@@ -464,12 +479,11 @@ async def dispatch(state: ServerState, request: Request, group: str, version: st
                 return json_response(api.get_scale(r, ns or "", name))
             if target.watch_path or request.query_params.get("watch") in ("true", "1"):
                 return await _watch(state, request, target)
-            query.resource_version(request.query_params)  # served from memory: always the newest, but it must parse
-            stored = api.get(r, ns, name)
+            stored, warning = await state.consistent_reads().get(r, ns, name, query.resource_version(request.query_params))
             if sub is None and (version_asked := table_version(request.headers.get("accept", ""))):
                 rv = str((stored.obj.get("metadata") or {}).get("resourceVersion", stored.rv))
-                return table_response(request, version_asked, r, [stored.obj], rv)
-            return json_response(stored.raw)
+                return with_warning(table_response(request, version_asked, r, [stored.obj], rv), warning)
+            return with_warning(json_response(stored.raw), warning)
         if method == "PUT":
             body = await read_body(request)
             manager, _ = request_manager(request.query_params, request.headers, apply=False)
@@ -536,10 +550,11 @@ async def _collection(state: ServerState, api: ResourceAPI, request: Request, ta
             return await _watch(state, request, target)
         labels, fields = _selectors(request)
         query.non_negative_int(request.query_params, "timeoutSeconds")  # a list answers at once, but the value must parse
-        page = paging.list_objects(api.store, r, ns, labels, fields, query.ListOptions.from_query(request.query_params))
+        page, warning = await state.consistent_reads().list(r, ns, labels, fields, query.ListOptions.from_query(request.query_params))
         if version_asked := table_version(request.headers.get("accept", "")):
-            return table_response(request, version_asked, r, [o.obj for o in page.items], str(page.revision), _page_meta(page))
-        return json_response(_list_body(r, page))
+            table = table_response(request, version_asked, r, [o.obj for o in page.items], str(page.revision), _page_meta(page))
+            return with_warning(table, warning)
+        return with_warning(json_response(_list_body(r, page)), warning)
     if request.method == "POST":
         body = await read_body(request)
         if r.namespaced and ns is None:

@@ -24,7 +24,16 @@ from typing import Any
 import orjson
 
 from master.apiserver.resources import ResourceAPI
-from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject, StoreEvent, Subscription
+from master.store import (
+    AlreadyExists,
+    Conflict,
+    Fence,
+    NotFound,
+    Store,
+    StoredObject,
+    StoreEvent,
+    Subscription,
+)
 
 
 def _collection_of(key: str) -> str:
@@ -72,7 +81,7 @@ class DryRunStore:
     def is_stale(self, key: str) -> bool:
         return key not in self._overlay and self.base.is_stale(key)
 
-    def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> StoredObject:
         if self.get(key) is not None:
             raise AlreadyExists(key)
         new = copy.deepcopy(obj)
@@ -81,7 +90,9 @@ class DryRunStore:
         self._overlay[key] = stored
         return stored
 
-    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
+    def update(
+        self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None, fence: Fence | None = None
+    ) -> StoredObject:
         current = self._current(key, expected_rv)
         new = copy.deepcopy(obj)
         meta = new.setdefault("metadata", {})

@@ -95,6 +95,16 @@ def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 
 
+def too_large_resource_version(wanted: int, current: int) -> ApiError:
+    """504: this server has not reached the revision a read asked for (kube-apiserver's words and cause)."""
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {wanted}, current: {current}",
+        causes=[StatusCause(reason="ResourceVersionTooLarge", message="Too large resource version")],
+    )
+
+
 def invalid(resource: Resource, name: str | None, causes: list[StatusCause]) -> ApiError:
     if not isinstance(name, str):
         name = None

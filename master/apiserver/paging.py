@@ -23,7 +23,9 @@ import binascii
 import bisect
 import builtins
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
 
@@ -31,7 +33,7 @@ from kajitori.api.registry import Resource
 from kajitori.api.selectors import FieldQuery, LabelQuery
 from master.apiserver import errors
 from master.apiserver.query import ListOptions
-from master.store import Store, StoredObject, StoreEvent, TooOld
+from master.store import StoredObject, StoreEvent, Subscription, TooOld
 
 EXPIRED_CONTINUE = (
     "The provided continue parameter is too old to display a consistent list result. You can start a new list "
@@ -80,7 +82,18 @@ def decode_continue(token: str) -> tuple[int, str]:
     return revision, start.removesuffix("\x00")
 
 
-def objects_at(store: Store, resource: Resource, namespace: str | None, revision: int) -> builtins.list[StoredObject]:
+class Readable(Protocol):
+    """What a list reads: the store, or etcd itself when the cache is late (``consistent_reads``)."""
+
+    @property
+    def revision(self) -> int: ...
+
+    def list(self, collection: str, namespace: str | None = None) -> tuple[builtins.list[StoredObject], int]: ...
+
+    def watch(self, collection: str, from_rv: int, callback: Callable[[StoreEvent], None]) -> Subscription: ...
+
+
+def objects_at(store: Readable, resource: Resource, namespace: str | None, revision: int) -> builtins.list[StoredObject]:
     """The collection as it was at ``revision``; raises ``TooOld`` when history no longer covers it.
 
     List first, then replay the history after ``revision``: a write that lands between
@@ -106,7 +119,7 @@ def objects_at(store: Store, resource: Resource, namespace: str | None, revision
 
 
 def list_objects(
-    store: Store, resource: Resource, namespace: str | None, labels: LabelQuery, fields: FieldQuery, options: ListOptions
+    store: Readable, resource: Resource, namespace: str | None, labels: LabelQuery, fields: FieldQuery, options: ListOptions
 ) -> Page:
     """One list request: the whole list, or one page of it, at the revision the options ask for."""
     current = store.revision
@@ -116,10 +129,12 @@ def list_objects(
         revision, start_after = decode_continue(options.continue_token)
         if revision <= 0:  # the token of an expired answer: go on from now
             revision = current
+        elif revision > current:  # made by a master whose cache is ahead of this one's
+            raise errors.too_large_resource_version(revision, current)
     elif options.resource_version not in ("", "0"):
         wanted = int(options.resource_version)
         if wanted > current:
-            raise errors.ApiError(504, "Timeout", f"Too large resource version: {wanted}, current: {current}")
+            raise errors.too_large_resource_version(wanted, current)
         exact = options.match == "Exact" or (options.match == "" and options.limit > 0)
         revision = wanted if exact else current
     if revision == current:

@@ -16,12 +16,13 @@ from __future__ import annotations
 import builtins
 import copy
 import dataclasses
+import functools
 import logging
 import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import ValidationError
 
@@ -33,16 +34,19 @@ from kajitori.api.selectors import FieldQuery, LabelQuery
 from kajitori.clock import Clock
 from master.apiserver import errors
 from master.apiserver.body import BodyError, check_tree
+from master.apiserver.consistent_reads import catch_up
 from master.apiserver.managed_fields import ApplyPlan, Writer, track_update
 from master.apiserver.patch import PatchError, apply_patch
 from master.apiserver.strategies import FieldError, strategy_for
-from master.store import AlreadyExists, Conflict, NotFound, Store, StoredObject
+from master.store import AllocationRaced, AlreadyExists, Conflict, Fence, NotFound, Store, StoredObject
 
 log = logging.getLogger(__name__)
 
 NAMESPACES = by_path("", "v1", "namespaces")
 PODS = by_path("", "v1", "pods")
 _INT64_MAX = 2**63 - 1
+ALLOCATION_TRIES = 16  # an allocating write raced by other masters' allocations this often answers 409
+W = TypeVar("W", bound=Callable[..., Any])
 # Called with (old or None, new) once ``new`` is validated: sets its managedFields, or refuses the write.
 Track = Callable[[dict[str, Any] | None, dict[str, Any]], None]
 # Metadata only the server writes; a client's update cannot change them.
@@ -188,6 +192,30 @@ def check_result(resource: Resource, name: str | None, obj: dict[str, Any]) -> N
         raise errors.field_invalid(resource, name, exc.field or "metadata", f"the patched object is invalid: {exc.message}") from None
 
 
+def _allocating(write: W) -> W:
+    """Run a write again when another master's allocation committed first (``AllocationRaced``).
+
+    The write starts over from the request (the body is copied, the object re-read), so the
+    next try allocates from a cache that holds the other master's numbers.
+    """
+
+    @functools.wraps(write)
+    def run(self: ResourceAPI, resource: Resource, *args: Any, **kwargs: Any) -> Any:
+        for _ in range(ALLOCATION_TRIES - 1):
+            try:
+                return write(self, resource, *args, **kwargs)
+            except AllocationRaced:
+                log.info("%s allocation raced another API server's: allocating again", resource.kind)
+        try:
+            return write(self, resource, *args, **kwargs)
+        except AllocationRaced:
+            raise errors.ApiError(
+                409, "Conflict", f"{resource.plural}: other API servers kept allocating at the same time; please try again"
+            ) from None
+
+    return cast(W, run)
+
+
 class ResourceAPI:
     def __init__(self, store: Store, *, clock: Clock | None = None) -> None:
         self.store = store
@@ -196,6 +224,14 @@ class ResourceAPI:
         """Admission that needs the request's user (``master.apiserver.authz.admission``): after validation, before the store."""
 
     # -- helpers ---------------------------------------------------------------
+
+    def _allocation_fence(self, resource: Resource, *, updating: bool) -> Fence | None:
+        """The fence an allocating write carries on a store shared by several masters (read before it allocates)."""
+        strategy = strategy_for(resource)
+        if not strategy.allocates or (updating and not strategy.allocates_on_update):
+            return None
+        fence = getattr(self.store, "allocation_fence", None)
+        return fence(resource.plural) if callable(fence) else None
 
     def key(self, resource: Resource, namespace: str | None, name: str) -> str:
         return resource.store_key(namespace, name)
@@ -212,6 +248,10 @@ class ResourceAPI:
         if not namespace:
             raise errors.bad_request(f"{resource.plural} are namespaced: a namespace is required")
         ns = self.store.get(NAMESPACES.store_key(None, namespace))
+        if ns is None and catch_up(self.store):
+            # Made through another master a moment ago? kube-apiserver's NamespaceLifecycle
+            # looks a namespace missing from its cache up in etcd; here the cache catches up.
+            ns = self.store.get(NAMESPACES.store_key(None, namespace))
         if ns is None:
             raise errors.not_found(NAMESPACES, namespace)
         if creating and ns.obj.get("metadata", {}).get("deletionTimestamp"):
@@ -287,6 +327,7 @@ class ResourceAPI:
 
     # -- create ----------------------------------------------------------------
 
+    @_allocating
     def create(
         self,
         resource: Resource,
@@ -333,6 +374,7 @@ class ResourceAPI:
             meta["generation"] = 1
         try:
             strategy.validate(obj)
+            fence = self._allocation_fence(resource, updating=False)
             strategy.after_validate_create(self.store, resource, obj)
         except FieldError as exc:
             raise errors.field_invalid(resource, meta["name"], exc.field, exc.message) from None
@@ -340,7 +382,7 @@ class ResourceAPI:
             self.admit(resource, obj, None)
         (track or self._tracker(resource, meta["name"], manager, None))(None, obj)
         try:
-            stored = self.store.create(self.key(resource, namespace, meta["name"]), obj)
+            stored = self.store.create(self.key(resource, namespace, meta["name"]), obj, fence=fence)
         except AlreadyExists:
             raise errors.already_exists(resource, meta["name"]) from None
         log.debug("created %s %s/%s rv=%d", resource.kind, namespace or "", meta["name"], stored.rv)
@@ -364,6 +406,7 @@ class ResourceAPI:
 
     # -- update ----------------------------------------------------------------
 
+    @_allocating
     def update(
         self,
         resource: Resource,
@@ -384,6 +427,7 @@ class ResourceAPI:
         track = self._tracker(resource, name, manager, subresource)
         return self._write_update(resource, namespace, name, copy.deepcopy(body), old, subresource, expected, fields, track)
 
+    @_allocating
     def patch(
         self,
         resource: Resource,
@@ -410,6 +454,7 @@ class ResourceAPI:
         track = self._tracker(resource, name, manager, subresource)
         return self._write_update(resource, namespace, name, patched, old, subresource, expected, fields, track)
 
+    @_allocating
     def apply(
         self,
         resource: Resource,
@@ -515,6 +560,7 @@ class ResourceAPI:
             if not status_like:
                 strategy.check_immutable(validated, old_obj)
             strategy.validate(validated)
+            fence = self._allocation_fence(resource, updating=True)
             strategy.after_validate_update(self.store, resource, validated, old_obj)
         except FieldError as exc:
             raise errors.field_invalid(resource, name, exc.field, exc.message) from None
@@ -532,7 +578,7 @@ class ResourceAPI:
             if strategy.ready_to_delete(validated):
                 # The last finalizer is gone: the object goes now.
                 return self.store.delete(key, expected_rv=old.rv).obj
-            return self.store.update(key, validated, expected_rv=old.rv).obj
+            return self.store.update(key, validated, expected_rv=old.rv, fence=fence).obj
         except Conflict:
             raise errors.conflict(resource, name) from None
         except NotFound:

@@ -1,8 +1,10 @@
 """The master's state store: an interface and its embedded SQLite implementation."""
 
 from master.store.interface import (
+    AllocationRaced,
     AlreadyExists,
     Conflict,
+    Fence,
     NotFound,
     Store,
     StoredObject,
@@ -15,8 +17,10 @@ from master.store.interface import (
 from master.store.sqlite import SQLiteStore
 
 __all__ = [
+    "AllocationRaced",
     "AlreadyExists",
     "Conflict",
+    "Fence",
     "NotFound",
     "SQLiteStore",
     "Store",

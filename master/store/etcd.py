@@ -23,6 +23,32 @@ once it has been silent for ``watch_deadline_s`` (a hung member sends nothing, n
 acknowledged only once that watch has delivered the write's revision, so a read after
 one's own acknowledged write sees it.
 
+Reads across masters (kube-apiserver's consistent reads, KEP-2340; the waiting is done by
+``master.apiserver.consistent_reads``): ``current_revision`` asks etcd for its revision,
+``wait_for_revision`` blocks until the cache has applied it, and ``read_from_etcd`` answers
+from etcd itself when the cache is late. That watch covers every key, not only the prefix,
+so the cache's revision becomes etcd's revision once the watch has caught up: a write
+outside the prefix (``compact_rev_key``, another user of the same etcd) moves etcd's
+revision too, and a cache that only heard of the prefix would stay below it and wait in
+vain. kube-apiserver watches one prefix per resource and asks etcd for a progress
+notification (``RequestProgress``) instead; that request travels on the watch's own
+stream, which the HTTP gateway takes in the request body httpx sends whole; and
+Kubernetes trusts those notifications only from etcd 3.4.31 / 3.5.13 on (fixes to
+progress requests), where Debian gives 3.4.23. Events outside the prefix only move the
+revision.
+
+Allocation across masters: a ClusterIP, a NodePort or a pod CIDR is picked from the
+objects in the cache (``master.allocators``), which may lag another master's write. So
+each range has a fence key outside the prefix (``<prefix>-allocations/services``,
+``.../nodes``) that every allocating write puts in the same transaction as its object,
+compared against the mod_revision read before allocating: ``allocation_fence`` reads it
+from etcd and waits until the cache holds that revision (every earlier allocation is
+then in the cache); the write commits only if the fence has not moved since, else it
+raises ``AllocationRaced`` and the API server allocates again from the newer cache.
+Kubernetes keeps the allocations themselves as one compare-and-swapped record per range
+(RangeAllocation); here they stay derived from the objects, so a deleted Service frees
+its numbers by being gone and nothing can leak, and only the ordering goes through etcd.
+
 History is bounded three times: by ``history`` events, by ``history_bytes``, and by compaction. Every
 ``compaction_interval_s`` a master compacts etcd at the revision it saw one interval
 earlier, unless another master did in the meantime (the ``compact_rev_key`` version
@@ -59,9 +85,11 @@ from master.store.etcd_client import (
 from master.store.interface import (
     HISTORY_BYTES,
     HISTORY_EVENTS,
+    AllocationRaced,
     AlreadyExists,
     Conflict,
     EventType,
+    Fence,
     NotFound,
     StoredObject,
     StoreError,
@@ -183,23 +211,31 @@ class EtcdStore(MemoryReads):
 
     # -- writes (one etcd transaction each) ----------------------------------
 
-    def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> StoredObject:
         value = self._stored(key, obj)
-        result = self._txn(key, target="CREATE", equals=0, put=value)
+        result = self._txn(key, target="CREATE", equals=0, put=value, fence=self._fence(fence))
         if not result.succeeded:
             if (mine := self._own_earlier_put(result, value)) is not None:
                 return self._acknowledged(key, mine)
+            if result.fence_moved and not result.kvs:
+                raise AllocationRaced(key)
             raise AlreadyExists(key)
         return self._acknowledged(key, result.revision)
 
-    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
+    def update(
+        self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None, fence: Fence | None = None
+    ) -> StoredObject:
         value = self._stored(key, obj)
+        if fence is not None and expected_rv is None:
+            raise ValueError("an allocating update compares the version it allocated against")
         if expected_rv is not None:
-            result = self._txn(key, target="MOD", equals=expected_rv, put=value)
+            result = self._txn(key, target="MOD", equals=expected_rv, put=value, fence=self._fence(fence))
             if result.succeeded:
                 return self._acknowledged(key, result.revision)
             if (mine := self._own_earlier_put(result, value)) is not None:
                 return self._acknowledged(key, mine)
+            if result.fence_moved and result.kvs and result.kvs[0].mod_revision == expected_rv:
+                raise AllocationRaced(key)
             raise Conflict(key) if result.kvs else NotFound(key)
         # No precondition asked, yet compare-and-swap on the version last seen, re-read on a
         # conflict (kube-apiserver's GuaranteedUpdate): a try sent to a hung member that etcd
@@ -244,6 +280,26 @@ class EtcdStore(MemoryReads):
             raise NotFound(key)
         self._wait_for(result.revision, key)
         return _stamped(key, self._transformer.from_storage(key, result.kvs[0].value)[0], result.revision)
+
+    def allocation_fence(self, name: str) -> Fence:
+        """The fence of range ``name`` as etcd has it, once the cache holds every allocation up to it."""
+        try:
+            kv = self._client.get(self._fence_key(name))
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading the {name} allocation fence: {exc}") from exc
+        revision = kv.mod_revision if kv is not None else 0
+        if not self.wait_for_revision(revision, self._ack_timeout_s):
+            raise StoreUnavailable(f"this master's cache has not reached the last {name} allocation ({revision})")
+        return Fence(name, revision)
+
+    def _fence_key(self, name: str) -> bytes:
+        # Outside the prefix: the cache never holds it (its watch only moves the revision on).
+        return self._prefix + b"-allocations/" + name.encode()
+
+    def _fence(self, fence: Fence | None) -> tuple[bytes, int] | None:
+        return (self._fence_key(fence.name), fence.revision) if fence is not None else None
 
     def _last_seen_rv(self, key: str) -> int:
         """The version of ``key`` in the cache, else as etcd has it now (the cache may lag); 0: no such key."""
@@ -298,13 +354,51 @@ class EtcdStore(MemoryReads):
                     f"writing {key}: committed at revision {rv}, but this master's cache has not seen it yet"
                 )
 
+    # -- reads across masters -----------------------------------------------
+
+    def current_revision(self) -> int:
+        """etcd's revision now (linearizable): a read that waits for it sees every write acknowledged before."""
+        try:
+            return self._client.revision()
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading etcd's revision: {exc}") from exc
+
+    def wait_for_revision(self, rv: int, timeout_s: float) -> bool:
+        """Block until the cache has applied revision ``rv``; False if it has not within ``timeout_s``."""
+        with self._seen:
+            return self._seen.wait_for(lambda: self._memory.revision >= rv or self._closed.is_set(), timeout_s)
+
+    def read_from_etcd(self, key_prefix: str) -> tuple[list[StoredObject], int]:
+        """The objects whose keys start with ``key_prefix``, read from etcd itself, and etcd's revision.
+
+        For a read the cache cannot serve in time (kube-apiserver's fall-back to etcd); it does
+        not touch the cache.
+        """
+        try:
+            kvs, revision = self._client.range_prefix(self._prefix + key_prefix.encode())
+        except EtcdUnavailable as exc:
+            raise StoreUnavailable(f"etcd is unavailable: {exc}") from exc
+        except EtcdError as exc:
+            raise StoreError(f"reading {key_prefix}: {exc}") from exc
+        try:
+            found = [
+                _stamped(self._key(kv), self._transformer.from_storage(self._key(kv), kv.value)[0], kv.mod_revision)
+                for kv in kvs
+            ]
+        except EncryptionError as exc:
+            raise StoreError(str(exc)) from exc
+        return found, revision
+
     # -- the cache's feed ----------------------------------------------------
 
     def _follow(self) -> None:
         """Apply etcd's events to memory, forever; resume after errors, relist after compaction."""
         while not self._closed.is_set():
             try:
-                for batch in self._client.watch_prefix(self._prefix + b"/", self._memory.revision + 1):
+                # Every key: see "Reads across masters" above.
+                for batch in self._client.watch_prefix(b"", self._memory.revision + 1):
                     self._apply(batch)
             except EtcdCompacted as exc:
                 log.warning(
@@ -321,8 +415,12 @@ class EtcdStore(MemoryReads):
                 self._closed.wait(0.5)
 
     def _apply(self, batch: Sequence[WatchEvent]) -> None:
+        ours = self._prefix + b"/"
         with self._lock:
             for ev in batch:
+                if not ev.kv.key.startswith(ours):
+                    self._memory.advance(ev.kv.mod_revision)  # not ours, but etcd's revision moved
+                    continue
                 key = self._key(ev.kv)
                 previous = self._memory.get(key)
                 rv = ev.kv.mod_revision

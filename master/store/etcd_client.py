@@ -94,6 +94,7 @@ class TxnResult:
     revision: int  # the store's revision after the transaction (the write's own, if it wrote)
     kvs: list[KeyValue]  # what the failure branch's range read, or what a delete removed
     ambiguous: bool = False  # an earlier attempt was sent to a member that never answered: it may have applied
+    fence_moved: bool = False  # failed because the fence key's mod_revision was not the one expected
 
 
 def _b64(data: bytes) -> str:
@@ -258,6 +259,15 @@ class EtcdClient:
         data, _ = self._post("/v3/kv/range", {"key": _b64(prefix), "range_end": _b64(prefix_end(prefix))})
         return [_kv(kv) for kv in data.get("kvs", [])], int(data["header"]["revision"])
 
+    def revision(self) -> int:
+        """etcd's revision now: a linearizable count of one key, whose answer's header carries the store's revision.
+
+        Linearizable (etcd's default for a range): the answer is at least as new as any write
+        etcd acknowledged before it was asked, whichever member or client made it.
+        """
+        data, _ = self._post("/v3/kv/range", {"key": _b64(b"compact_rev_key"), "count_only": True})
+        return int(data["header"]["revision"])
+
     def get(self, key: bytes) -> KeyValue | None:
         """One key as etcd has it now, or None."""
         data, _ = self._post("/v3/kv/range", {"key": _b64(key)})
@@ -273,29 +283,38 @@ class EtcdClient:
         result: Literal["EQUAL", "GREATER"] = "EQUAL",
         put: bytes | None = None,
         delete: bool = False,
+        fence: tuple[bytes, int] | None = None,
     ) -> TxnResult:
-        """If ``target(key) <result> equals``: put ``put`` (or delete the key); else read the key."""
+        """If ``target(key) <result> equals``: put ``put`` (or delete the key); else read the key.
+
+        With ``fence`` (a key and a mod_revision), the fence key must also be at that
+        mod_revision (0: absent), and a success puts it too, so it moves on.
+        """
         if delete:
-            success = [{"request_delete_range": {"key": _b64(key), "prev_kv": True}}]
+            success: list[dict[str, Any]] = [{"request_delete_range": {"key": _b64(key), "prev_kv": True}}]
         else:
             assert put is not None
             success = [{"request_put": {"key": _b64(key), "value": _b64(put)}}]
-        body = {
-            "compare": [
-                {"target": target, "result": result, "key": _b64(key), _TARGET_FIELD[target]: str(equals)}
-            ],
-            "success": success,
-            "failure": [{"request_range": {"key": _b64(key)}}],
-        }
-        data, ambiguous = self._post("/v3/kv/txn", body)
+        compare = [{"target": target, "result": result, "key": _b64(key), _TARGET_FIELD[target]: str(equals)}]
+        failure = [{"request_range": {"key": _b64(key)}}]
+        if fence is not None:
+            compare.append({"target": "MOD", "result": "EQUAL", "key": _b64(fence[0]), "mod_revision": str(fence[1])})
+            success.append({"request_put": {"key": _b64(fence[0]), "value": ""}})
+            failure.append({"request_range": {"key": _b64(fence[0])}})
+        data, ambiguous = self._post("/v3/kv/txn", {"compare": compare, "success": success, "failure": failure})
         succeeded = bool(data.get("succeeded", False))
+        # One response per request of the branch taken, in order: the key's first, then the fence's.
+        responses = data.get("responses", [])
         kvs: list[KeyValue] = []
-        for response in data.get("responses", []):
-            if "response_range" in response:
-                kvs = [_kv(kv) for kv in response["response_range"].get("kvs", [])]
-            elif "response_delete_range" in response:
-                kvs = [_kv(kv) for kv in response["response_delete_range"].get("prev_kvs", [])]
-        return TxnResult(succeeded, int(data["header"]["revision"]), kvs, ambiguous)
+        if responses and "response_range" in responses[0]:
+            kvs = [_kv(kv) for kv in responses[0]["response_range"].get("kvs", [])]
+        elif responses and "response_delete_range" in responses[0]:
+            kvs = [_kv(kv) for kv in responses[0]["response_delete_range"].get("prev_kvs", [])]
+        fence_moved = False
+        if fence is not None and not succeeded and len(responses) > 1:
+            found = responses[1].get("response_range", {}).get("kvs", [])
+            fence_moved = (int(found[0].get("mod_revision", 0)) if found else 0) != fence[1]
+        return TxnResult(succeeded, int(data["header"]["revision"]), kvs, ambiguous, fence_moved)
 
     def compact(self, revision: int) -> None:
         """Forget the history before ``revision`` (already compacted further: no-op)."""
@@ -309,12 +328,13 @@ class EtcdClient:
     def watch_prefix(self, prefix: bytes, start_revision: int) -> Iterator[list[WatchEvent]]:
         """Batches of events under ``prefix`` from ``start_revision`` on, until the stream breaks.
 
-        Raises ``EtcdCompacted`` when ``start_revision`` is no longer kept and
-        ``EtcdUnavailable`` when the stream cannot start or ends; the caller resumes.
+        An empty ``prefix`` watches every key. Raises ``EtcdCompacted`` when ``start_revision``
+        is no longer kept and ``EtcdUnavailable`` when the stream cannot start or ends; the
+        caller resumes.
         """
         body = {
             "create_request": {
-                "key": _b64(prefix),
+                "key": _b64(prefix or b"\0"),
                 "range_end": _b64(prefix_end(prefix)),
                 "start_revision": str(start_revision),
                 "prev_kv": True,

@@ -4,6 +4,11 @@ Contract (the same one etcd gives Kubernetes):
 - one global revision counter; every successful write gets the next revision, which
   becomes the object's ``metadata.resourceVersion``;
 - ``update``/``delete`` with ``expected_rv`` are compare-and-swap on that revision;
+- a write that allocates (a ClusterIP, a NodePort, a pod CIDR picked from what is stored)
+  may carry a ``Fence``: a store shared by several masters commits it only if no other
+  write with the same fence committed since the fence was read (else ``AllocationRaced``,
+  and the caller allocates again); a store of one master serializes those writes itself
+  and ignores it;
 - a write is durable before the call returns (it survives ``kill -9``);
 - ``watch(collection, from_rv)`` delivers every change after ``from_rv`` in revision
   order, or raises ``TooOld`` when those changes are no longer kept; ``events_since``
@@ -39,6 +44,10 @@ class Conflict(StoreError):
     """The object changed since the revision the caller read (compare-and-swap failed)."""
 
 
+class AllocationRaced(StoreError):
+    """Another master committed an allocation after this write's fence was read: allocate again."""
+
+
 class TooOld(StoreError):
     """The requested revision is older than the kept history: relist, then watch."""
 
@@ -54,6 +63,14 @@ class StoredObject:
     rv: int
     obj: dict[str, Any]
     raw: bytes  # the JSON encoding of obj, made once and shared by every reader and watcher
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """What an allocating write read before it allocated: the revision of the last allocation of ``name``."""
+
+    name: str  # one per range of numbers: "services", "nodes"
+    revision: int
 
 
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -95,9 +112,11 @@ class Store(Protocol):
 
     def is_stale(self, key: str) -> bool: ...
 
-    def create(self, key: str, obj: dict[str, Any]) -> StoredObject: ...
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> StoredObject: ...
 
-    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject: ...
+    def update(
+        self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None, fence: Fence | None = None
+    ) -> StoredObject: ...
 
     def delete(self, key: str, *, expected_rv: int | None = None) -> StoredObject: ...
 

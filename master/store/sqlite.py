@@ -30,6 +30,7 @@ from master.store.interface import (
     AlreadyExists,
     Conflict,
     EventType,
+    Fence,
     NotFound,
     StoredObject,
     StoreError,
@@ -101,13 +102,16 @@ class SQLiteStore(MemoryReads):
 
     # -- writes --------------------------------------------------------------
 
-    def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
+    # ``fence``: ignored; this store's one master serializes allocating writes (master.apiserver.writes).
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> StoredObject:
         with self._lock:
             if self.get(key) is not None:
                 raise AlreadyExists(key)
             return self._write(key, obj, "ADDED", None)
 
-    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
+    def update(
+        self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None, fence: Fence | None = None
+    ) -> StoredObject:
         with self._lock:
             current = self.get(key)
             if current is None:

@@ -17,7 +17,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from master.store.interface import Store, StoredObject, StoreEvent, Subscription
+from master.store.interface import Fence, Store, StoredObject, StoreEvent, Subscription
 
 # kube-apiserver's etcd_request_duration_seconds buckets
 BUCKETS = (0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60)
@@ -74,17 +74,19 @@ class TimedStore:
     def is_stale(self, key: str) -> bool:
         return self.store.is_stale(key)
 
-    def create(self, key: str, obj: dict[str, Any]) -> StoredObject:
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> StoredObject:
         started = time.perf_counter()
         try:
-            return self.store.create(key, obj)
+            return self.store.create(key, obj, fence=fence)
         finally:
             self._observe("create", key, started)
 
-    def update(self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None) -> StoredObject:
+    def update(
+        self, key: str, obj: dict[str, Any], *, expected_rv: int | None = None, fence: Fence | None = None
+    ) -> StoredObject:
         started = time.perf_counter()
         try:
-            return self.store.update(key, obj, expected_rv=expected_rv)
+            return self.store.update(key, obj, expected_rv=expected_rv, fence=fence)
         finally:
             self._observe("update", key, started)
 

@@ -36,7 +36,10 @@ class Strategy:
 
     allocates: ClassVar[bool] = False
     """The kind's hooks pick values from what is stored (free IPs, ports, CIDRs): its writes on
-    one master run one at a time (``master.apiserver.writes``), so two never pick the same."""
+    one master run one at a time (``master.apiserver.writes``), so two never pick the same; across
+    masters on etcd, a create carries the kind's allocation fence (``master.store.etcd``)."""
+    allocates_on_update: ClassVar[bool] = False
+    """An update may pick new values too (a Service's new NodePorts): it carries the fence as well."""
 
     immutable_fields: ClassVar[tuple[str, ...]] = ()
     """Fields of ``spec`` an update may not change, compared with both sides defaulted ("field is immutable")."""

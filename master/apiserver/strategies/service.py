@@ -15,6 +15,7 @@ from master.store import Store
 
 class ServiceStrategy(Strategy):
     allocates = True
+    allocates_on_update = True
 
     def prepare_for_create(self, obj: Obj) -> None:
         obj.pop("status", None)

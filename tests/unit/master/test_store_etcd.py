@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from master.store import Conflict, StoreError, StoreEvent, StoreUnavailable, TooOld
+from master.store import AllocationRaced, Conflict, StoreError, StoreEvent, StoreUnavailable, TooOld
 from master.store.etcd import EtcdStore
 from master.store.etcd_client import EtcdClient, EtcdCompacted
 from tests.support.etcd_process import EtcdProcess
@@ -220,3 +220,25 @@ def test_a_starting_master_waits_for_etcd(tmp_path: Path) -> None:
         opened[0].close()
     finally:
         etcd.stop()
+
+
+def test_an_allocating_write_fails_its_fence_when_another_master_allocated_since(masters: Callable[..., EtcdStore]) -> None:
+    a, b = masters(), masters()
+    seen_by_a = a.allocation_fence("services")
+    seen_by_b = b.allocation_fence("services")
+    assert seen_by_a == seen_by_b
+    b.create(K + "by-b", obj("by-b"), fence=seen_by_b)
+    # a allocated from a cache that did not hold b's write yet: its write must not commit.
+    with pytest.raises(AllocationRaced):
+        a.create(K + "by-a", obj("by-a"), fence=seen_by_a)
+    assert a.get(K + "by-a") is None
+    # A fence read again waits until a's cache holds every earlier allocation, then commits.
+    fresh = a.allocation_fence("services")
+    assert a.get(K + "by-b") is not None and fresh.revision > seen_by_a.revision
+    made = a.create(K + "by-a", obj("by-a"), fence=fresh)
+    # An update carrying a stale fence fails the same way; other ranges are not held up.
+    with pytest.raises(AllocationRaced):
+        b.update(K + "by-a", obj("by-a", spec={"v": 2}), expected_rv=made.rv, fence=seen_by_b)
+    b.create(K + "node", obj("node"), fence=b.allocation_fence("nodes"))
+    wait_until(lambda: b.get(K + "by-a") is not None, "b's cache to hold by-a")
+    b.update(K + "by-a", obj("by-a", spec={"v": 2}), expected_rv=made.rv, fence=b.allocation_fence("services"))

@@ -13,7 +13,7 @@ from kajitori.api.registry import by_path
 from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
 from master.apiserver.writes import Writes
-from master.store import SQLiteStore
+from master.store import Fence, SQLiteStore
 
 PODS = by_path("", "v1", "pods")
 LEASES = by_path("coordination.k8s.io", "v1", "leases")
@@ -49,9 +49,9 @@ class SlowCreates(SQLiteStore):
     """The real store, with each create taking a while (etcd's round trip): allocations that
     were not one at a time would all read the same taken addresses."""
 
-    def create(self, key: str, obj: dict[str, Any]) -> Any:
+    def create(self, key: str, obj: dict[str, Any], *, fence: Fence | None = None) -> Any:
         time.sleep(0.05)
-        return super().create(key, obj)
+        return super().create(key, obj, fence=fence)
 
 
 def test_of_services_created_at_once_asking_one_cluster_ip_only_one_gets_it(tmp_path: Path) -> None:
