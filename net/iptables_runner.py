@@ -90,7 +90,7 @@ class RestoreSession:
 
     def __init__(self, command: Sequence[str], *, timeout: float = RESTORE_TIMEOUT_SECONDS) -> None:
         self._command = list(command)
-        self._timeout = timeout
+        self.timeout = timeout
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._out = b""
@@ -132,11 +132,11 @@ class RestoreSession:
         pending = memoryview(payload)
         errors = b""
         readers = [stdout, stderr]
-        deadline = time.monotonic() + self._timeout
+        deadline = time.monotonic() + self.timeout
         while not self._take_marker():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise IptablesError(f"{shlex.join(self._command)}: no answer within {self._timeout:.0f} s")
+                raise IptablesError(f"{shlex.join(self._command)}: no answer within {self.timeout:.0f} s")
             readable, writable, _ = select.select(readers, [stdin] if pending else [], [], remaining)
             if writable:
                 try:
@@ -153,7 +153,7 @@ class RestoreSession:
             if stdout in readable:
                 chunk = os.read(stdout, 1 << 16)
                 if not chunk:
-                    proc.wait(timeout=self._timeout)
+                    proc.wait(timeout=self.timeout)
                     errors += proc.stderr.read()
                     raise IptablesError(self._failure(errors.decode(errors="replace").strip()))
                 self._out += chunk
@@ -188,7 +188,7 @@ class RestoreSession:
         except OSError:
             pass
         try:
-            proc.wait(timeout=self._timeout)
+            proc.wait(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -14,10 +14,16 @@ import pytest
 from master.store.etcd_client import EtcdClient, EtcdUnavailable
 from tests.support.etcd_process import EtcdProcess
 
+RETRY_AFTER_S = 3.0
+NOT_ASKED = "not asked again until one request gets through"
+
 
 def test_requests_fail_at_once_while_etcd_cannot_serve_and_resume_when_it_answers(tmp_path: Path) -> None:
     etcd = EtcdProcess(tmp_path / "etcd").start()
-    client = EtcdClient([etcd.url], timeout_s=1.0, retry_after_s=1.5)
+    # Whether a request asked etcd shows in its error, not in its time: the refusals name why
+    # they did not ask (timed asserts failed under load once). retry_after_s leaves the 8
+    # threads below seconds to start on a loaded machine.
+    client = EtcdClient([etcd.url], timeout_s=1.0, retry_after_s=RETRY_AFTER_S)
     try:
         client.get(b"/k")
         os.kill(etcd.pid, signal.SIGSTOP)  # a member that keeps its sockets and answers nothing
@@ -40,19 +46,17 @@ def test_requests_fail_at_once_while_etcd_cannot_serve_and_resume_when_it_answer
                 t.start()
             for t in threads:
                 t.join(10)
-            assert len(errors) == 8 and max(waits) < 0.5, waits  # none waited for etcd's timeout
-            assert all("no etcd member answered" in e and etcd.url in e for e in errors), errors[0]
-            time.sleep(1.6)
-            probe_began = time.monotonic()
-            with pytest.raises(EtcdUnavailable):
+            assert len(errors) == 8, waits
+            assert all("no etcd member answered" in e and etcd.url in e and NOT_ASKED in e for e in errors), errors
+            time.sleep(RETRY_AFTER_S + 0.1)
+            with pytest.raises(EtcdUnavailable) as probe:
                 client.get(b"/k")  # the probe after retry_after_s asks etcd again (and waits)
-            assert time.monotonic() - probe_began >= 0.9
+            assert NOT_ASKED not in str(probe.value), probe.value
         finally:
             os.kill(etcd.pid, signal.SIGCONT)
-        time.sleep(1.6)
+        time.sleep(RETRY_AFTER_S + 0.1)
         assert client.get(b"/k") is None  # etcd answers: the probe gets through
-        started = time.monotonic()
-        assert client.get(b"/k") is None and time.monotonic() - started < 0.5
+        assert client.get(b"/k") is None  # and the requests after it ask etcd again
     finally:
         client.close()
         etcd.stop()
