@@ -14,6 +14,7 @@ scope under ``AUTH_ERROR`` for the stream handler, which answers it in the strea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import orjson
@@ -26,6 +27,8 @@ from master.apiserver.authn import Authenticator, Credentials, UserInfo, authent
 from master.apiserver.authn.peer import scope_certificate
 from master.apiserver.authz import Authorizer, current_user
 from master.apiserver.authz.attributes import Attributes, forbidden_message, request_attributes
+
+log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 AUTH_ERROR = "kajitori.auth_error"
@@ -43,6 +46,13 @@ def _headers(scope: Scope) -> tuple[str | None, str | None, list[str]]:
         elif key == b"impersonate-group":
             groups.append(value.decode("latin-1"))
     return authorization, impersonate_user, groups
+
+
+def log_forbidden(scope: Scope, exc: errors.ApiError) -> None:
+    """One line per refusal, naming the user and the client program: how an operator (and a
+    test) sees which component lacks a rule (kube-apiserver logs its RBAC denials too)."""
+    agent = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"user-agent"), "")
+    log.info("403 %s %s (%s): %s", scope.get("method", "GET"), scope.get("path", ""), agent, exc.message)
 
 
 def _error_response(exc: errors.ApiError) -> Response:
@@ -112,6 +122,8 @@ class Gate:
             user = self.user_of(scope)
             self.authorize(scope, user)
         except errors.ApiError as exc:
+            if exc.code == 403:
+                log_forbidden(scope, exc)
             if scope["type"] == "websocket":
                 scope[AUTH_ERROR] = exc
                 await self.app(scope, receive, send)
