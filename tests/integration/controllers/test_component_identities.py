@@ -63,9 +63,10 @@ def _refused(call: Callable[[], Any]) -> str:
     return caught.value.message
 
 
-def _log_line(master: MasterProcess, *parts: str) -> str | None:
+def _log_line(master: MasterProcess, *parts: str) -> str:
+    """The first line of the master's log holding every part; "" while there is none."""
     assert master.log_path is not None
-    return next((line for line in master.log_path.read_text().splitlines() if all(p in line for p in parts)), None)
+    return next((line for line in master.log_path.read_text().splitlines() if all(p in line for p in parts)), "")
 
 
 def _take_binding(client: ApiClient, name: str) -> dict[str, Any]:
