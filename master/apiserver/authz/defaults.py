@@ -360,6 +360,8 @@ def cluster_roles() -> list[dict[str, Any]]:
                 rule(["*"], ["", "coordination.k8s.io", "events.k8s.io"], ["*"]),
                 rule(READ, ["*"], ["*"]),
                 urls(["get"], ["*"]),
+                # An agent on this token asks the master about its callers' certificates, as a node does.
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
         ),
     ]
