@@ -86,7 +86,10 @@ def test_the_agent_authorizes_a_client_certificate_by_asking_the_master(master: 
     alice = _issue(master, "alice")
 
     def get(path: str, pair: tuple[str, str] | None) -> httpx.Response:
-        with httpx.Client(verify=agent.tls(), cert=pair, timeout=30) as http:
+        context = agent.tls()
+        if pair is not None:
+            context.load_cert_chain(*pair)
+        with httpx.Client(verify=context, timeout=30) as http:
             return http.get(f"{agent.url}{path}")
 
     # The master's certificate passes (the pod is unknown here: 404, past the authorization).
