@@ -18,6 +18,7 @@ from typing import Any
 from kajitori import config
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
+from master.controllers.bootstrap_signer import BootstrapSigner
 from master.controllers.bootstrap_token_cleaner import BootstrapTokenCleaner
 from master.controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from master.controllers.context import LoopContext
@@ -98,6 +99,7 @@ def start_controllers(settings: MasterSettings) -> Callable[[], None]:
         (loops.clusterrole_aggregation, ClusterRoleAggregationController),
         (loops.csr_approving, CSRApprovingController),
         (loops.bootstrap_token_cleaner, BootstrapTokenCleaner),
+        (loops.bootstrap_signer, BootstrapSigner),
         (loops.csr_signing, lambda ctx: CSRSigningController(ctx, pki=settings.data_dir / "pki")),
     ]
     running = [make(ctx).controller for enabled, make in loop_table if enabled]

@@ -36,6 +36,7 @@ from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults, ensure_rbac_defaults
 from master.cluster_dns import start_cluster_dns
+from master.cluster_info import ensure_cluster_info
 from master.master_endpoints import start_master_endpoints
 from master.resource_usage import UsageStore
 from master.settings import MasterSettings
@@ -108,6 +109,7 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
             state.authorizer = Authorizer(store)
             api.admit = Admission(state.authorizer).admit
         issue_component_kubeconfigs(settings.data_dir, settings.server_url, serving)
+        ensure_cluster_info(api, settings.public_url, serving.ca_pem)
     # The agents are reached on the master's own client certificate (they ask the master whether it may).
     proxy = NodeProxy(api, issue_kubelet_client(settings.data_dir) if settings.auth else None)
     state.proxy = proxy

@@ -66,6 +66,8 @@ class ControllerSettings:
     """The longest lifetime of a signed certificate (kube-controller-manager's --cluster-signing-duration: 1 year)."""
     bootstrap_token_cleaner: bool = True
     """Run the bootstrap token cleaner (deletes kube-system's bootstrap token Secrets once they expire)."""
+    bootstrap_signer: bool = True
+    """Run the bootstrap signer (signs kube-public/cluster-info with each signing bootstrap token)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0

@@ -2,7 +2,8 @@
 
 Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request). The
 public paths (``/healthz``, ``/livez``, ``/readyz``, ``/version``, the web view's files under ``/ui/``) pass without credentials;
-any other request none of the authenticators knows is a 401. ``Impersonate-User`` and
+a GET of ``kube-public/cluster-info`` without credentials is ``system:anonymous`` (RBAC lets it read
+that one ConfigMap: kubeadm's discovery); any other request none of the authenticators knows is a 401. ``Impersonate-User`` and
 ``Impersonate-Group`` headers switch to that user when the real one may ``impersonate``
 ``users`` (and ``groups``; ``serviceaccounts`` for ``system:serviceaccount:NS:NAME``, who
 then also has its groups ``system:serviceaccounts`` and ``system:serviceaccounts:NS``), else 403. The (impersonated) user's request, as
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from master.apiserver import errors
-from master.apiserver.auth import is_public
+from master.apiserver.auth import ANONYMOUS_PATHS, is_public
 from master.apiserver.authn import Authenticator, Credentials, UserInfo, authenticate, bearer_token
 from master.apiserver.authn.peer import scope_certificate
 from master.apiserver.authz import Authorizer, current_user
@@ -74,6 +75,8 @@ class Gate:
             self.authenticators, Credentials(bearer_token(authorization), scope_certificate(scope))
         )
         if user is None:
+            if scope.get("method") == "GET" and scope["path"] in ANONYMOUS_PATHS and impersonate_user is None:
+                return UserInfo("system:anonymous", ("system:unauthenticated",))
             raise errors.ApiError(401, "Unauthorized", "Unauthorized")
         if impersonate_user is None and not impersonate_groups:
             return user

@@ -153,6 +153,10 @@ CONTROLLER_RULES: dict[str, list[Rule]] = {
         rule(["sign"], [CERTIFICATES], ["signers"], [CLIENT_SIGNER, KUBELET_CLIENT_SIGNER]),
     ],
     "bootstrap-token-cleaner": [rule(["list", "watch", "delete"], [""], ["secrets"])],
+    "bootstrap-signer": [
+        rule(["list", "watch"], [""], ["secrets", "configmaps"]),
+        rule(["get", "update"], [""], ["configmaps"], ["cluster-info"]),  # kube-public's, as upstream's Role there
+    ],
     "events": [rule(EVENTS, ["", "events.k8s.io"], ["events"])],
 }
 """Controller -> the rules it needs (Kubernetes' ``system:controller:*`` roles, Kajitori's kinds)."""
