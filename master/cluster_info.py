@@ -18,8 +18,9 @@ import logging
 
 import yaml
 
-from kajitori.api.registry import by_path
+from kajitori.api.registry import Resource, by_path
 from kajitori.jws import KEY_PREFIX
+from master.apiserver.errors import ApiError
 from master.apiserver.resources import ResourceAPI
 
 log = logging.getLogger(__name__)
@@ -48,23 +49,36 @@ def ensure_cluster_info(api: ResourceAPI, server_url: str, ca_pem: bytes) -> Non
     text = kubeconfig_text(server_url, ca_pem)
     stored = api.store.get(configmaps.store_key(NAMESPACE, NAME))
     if stored is None:
-        api.create(configmaps, NAMESPACE, {"metadata": {"name": NAME}, "data": {"kubeconfig": text}})
+        _create(api, configmaps, {"metadata": {"name": NAME}, "data": {"kubeconfig": text}})
         log.info("created %s/%s for %s", NAMESPACE, NAME, server_url)
     elif (stored.obj.get("data") or {}).get("kubeconfig") != text:
         data = {k: v for k, v in (stored.obj.get("data") or {}).items() if not k.startswith(KEY_PREFIX)}
-        api.update(configmaps, NAMESPACE, NAME, {**stored.obj, "data": {**data, "kubeconfig": text}})
+        try:
+            api.update(configmaps, NAMESPACE, NAME, {**stored.obj, "data": {**data, "kubeconfig": text}})
+        except ApiError as exc:
+            if exc.code != 409:  # another master starting at the same moment wrote it first
+                raise
         log.info("updated %s/%s for %s", NAMESPACE, NAME, server_url)
     roles, bindings = by_path("rbac.authorization.k8s.io", "v1", "roles"), by_path("rbac.authorization.k8s.io", "v1", "rolebindings")
     if api.store.get(roles.store_key(NAMESPACE, ROLE)) is None:
         rule = {"verbs": ["get"], "apiGroups": [""], "resources": ["configmaps"], "resourceNames": [NAME]}
-        api.create(roles, NAMESPACE, {"metadata": {"name": ROLE}, "rules": [rule]})
+        _create(api, roles, {"metadata": {"name": ROLE}, "rules": [rule]})
     if api.store.get(bindings.store_key(NAMESPACE, ROLE)) is None:
-        api.create(
+        _create(
+            api,
             bindings,
-            NAMESPACE,
             {
                 "metadata": {"name": ROLE},
                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROLE},
                 "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": ANONYMOUS}],
             },
         )
+
+
+def _create(api: ResourceAPI, resource: Resource, body: dict[str, object]) -> None:
+    """Create in kube-public; AlreadyExists is success (masters starting together on one etcd)."""
+    try:
+        api.create(resource, NAMESPACE, body)
+    except ApiError as exc:
+        if exc.code != 409:
+            raise
