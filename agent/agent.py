@@ -175,7 +175,9 @@ class Agent:
         # no client certificate, or the master would take the node's certificate as the caller and
         # any token (even a made-up one) would pass wherever the node itself may look.
         anonymous = dataclasses.replace(self.client.config, client_cert_pem=None, client_key_pem=None)
-        tokens = TokenChecker(self.client.config.token, self.client.config.server, verify=anonymous.ssl_context())
+        # A caller with a client certificate is reviewed by the master with a SubjectAccessReview the
+        # node asks as itself. The agent's own kubeconfig token is no pass: it is checked like any other.
+        tokens = TokenChecker(None, self.client.config.server, verify=anonymous.ssl_context(), review=self._review)
         self.server = AgentServer(
             self.runtime,
             self._pod_uid,
@@ -185,6 +187,7 @@ class Agent:
             node_name=self.settings.node_name,
             node_label=LABEL_NODE,
             tls=serving,
+            client_ca=self.client.config.ca_pem,
             streams=streaming_of(self._inner_runtime),
             metrics=self.metrics,
             explainer=self._explainer(),
@@ -200,6 +203,11 @@ class Agent:
         for target, name in ((self._runtime_events, "runtime-events"), (self._housekeeping, "housekeeping")):
             threading.Thread(target=target, name=name, daemon=True).start()
         log.info("agent of node %s serving logs/exec on %s:%d", self.settings.node_name, self.settings.node_ip, self.server.port)
+
+    def _review(self, review: dict[str, Any]) -> dict[str, Any]:
+        """A SubjectAccessReview asked of the master as this node (the Node role may create them)."""
+        answer: dict[str, Any] = self.client.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body=review)
+        return answer
 
     def _explainer(self) -> Explainer:
         """The read-only explain answers of this node (agent.explain): kernel state through net/'s readers."""

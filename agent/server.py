@@ -15,10 +15,12 @@
                                                     what this node does for it, as JSON (agent.explain);
                                                     the node's token or one the master lets `get nodes/proxy`
 
-A request must carry `Authorization: Bearer <token>`: the node's own token (what the
-master's proxy uses), or any token the master itself accepts, checked once by asking the
-master to read that pod with it and remembered for a minute (a small TokenReview), so
-`kajitori logs` can come here with the admin kubeconfig. One thread per request
+A caller is known by a client certificate of the cluster CA (what the master presents:
+``kube-apiserver-kubelet-client``), authorized by a SubjectAccessReview the agent asks the
+master as itself, for ``nodes/proxy`` (``nodes/metrics`` for the metrics), as the kubelet's
+webhook authorizer; or by `Authorization: Bearer <token>`: any token the master itself
+accepts, checked once by asking the master to read that pod with it and remembered for a
+minute (a small TokenReview), so `kajitori logs` can come here with the admin kubeconfig. One thread per request
 (stdlib ThreadingHTTPServer): a followed log holds its thread until the container exits
 or the client goes away; a request's head is bounded to 1 MiB and 32 s from the accept
 (agent.request_head), so a client that never finishes one cannot hold a thread. The port speaks TLS with the agent's self-signed certificate
@@ -50,6 +52,7 @@ from agent.request_head import HEADER_TIMEOUT_S, MAX_HEADER_BYTES, BoundedHeadHa
 from agent.resource_stats import ResourceSampler
 from agent.runtime import ContainerInfo, ContainerRuntime, ContainerRuntimeError, ExecTimeout, PodUID
 from agent.serving_cert import ServingCert
+from kajitori.client import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +63,50 @@ PodLookup = Callable[[str, str], str | None]
 """(namespace, name) -> pod uid, from the agent's informer."""
 
 
+Review = Callable[[dict[str, Any]], dict[str, Any]]
+"""Posts a SubjectAccessReview to the master as this node and answers the reviewed object."""
+
+
 class TokenChecker:
-    def __init__(self, node_token: str | None, master_url: str, *, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(
+        self, node_token: str | None, master_url: str, *, verify: ssl.SSLContext | bool = True, review: Review | None = None
+    ) -> None:
         self._node_token = node_token
         self._master_url = master_url
         self._verify = verify
+        self._review = review
         self._accepted: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def allows_user(self, user: str, groups: tuple[str, ...], verb: str, subresource: str, node: str) -> bool:
+        """Whether a caller known by its client certificate may ``verb`` ``nodes/<subresource>`` of this
+        node: a SubjectAccessReview the agent asks the master as itself, as the kubelet's webhook
+        authorizer does (answers remembered for a minute)."""
+        if self._review is None:
+            return False
+        key = json.dumps([user, groups, verb, subresource, node])
+        with self._lock:
+            if self._accepted.get(key, 0.0) > time.monotonic():
+                return True
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": user,
+                "groups": list(groups),
+                "resourceAttributes": {"verb": verb, "resource": "nodes", "subresource": subresource, "name": node},
+            },
+        }
+        try:
+            answer = self._review(review)
+        except (ApiError, httpx.HTTPError, OSError) as exc:  # the master cannot be asked: refuse, never allow
+            log.warning("could not ask the master about %s: %s", user, exc)
+            return False
+        if not (answer.get("status") or {}).get("allowed"):
+            return False
+        with self._lock:
+            self._accepted[key] = time.monotonic() + TOKEN_CACHE_S
+        return True
 
     def allows(self, token: str | None, namespace: str, pod: str) -> bool:
         """Whether ``token`` may reach this pod: the node's own, or one the master lets read the pod."""
@@ -141,6 +181,7 @@ class AgentServer:
         node_name: str,
         node_label: str,
         tls: ServingCert | None = None,
+        client_ca: bytes | None = None,
         streams: StreamRuntime | None = None,
         metrics: AgentMetrics | None = None,
         explainer: Explainer | None = None,
@@ -173,6 +214,11 @@ class AgentServer:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(tls.cert_path, tls.key_path)
+            if client_ca:
+                # A client certificate of the cluster CA is asked for, not required (tokens stay):
+                # the master presents its own (kube-apiserver-kubelet-client).
+                context.load_verify_locations(cadata=client_ca.decode("ascii"))
+                context.verify_mode = ssl.CERT_OPTIONAL
             # The handshake happens on the first read, in the request's own thread: a client
             # that connects and says nothing cannot hold up accept() for everyone else.
             self._http.socket = context.wrap_socket(self._http.socket, server_side=True, do_handshake_on_connect=False)
@@ -239,8 +285,34 @@ class _Handler(BoundedHeadHandler):
             return None
         return namespace, pod, container
 
+    def peer(self) -> tuple[str, tuple[str, ...]] | None:
+        """The caller's user and groups from its client certificate (verified against the cluster CA), if it sent one."""
+        getpeercert = getattr(self.connection, "getpeercert", None)
+        cert = getpeercert() if getpeercert is not None else None
+        if not cert:
+            return None
+        names = [(k, v) for rdn in cert.get("subject", ()) for k, v in rdn]
+        user = next((v for k, v in names if k == "commonName"), "")
+        return (user, tuple(v for k, v in names if k == "organizationName")) if user else None
+
+    def certificate_allowed(self, subresource: str) -> bool | None:
+        """For a caller with a client certificate: whether it may use ``nodes/<subresource>`` (a 403
+        in the kubelet's words when not); None for a caller without one (its token decides)."""
+        peer = self.peer()
+        if peer is None:
+            return None
+        user, groups = peer
+        verb = "get" if self.command in ("GET", "HEAD") else "create"
+        if self.agent.tokens.allows_user(user, groups, verb, subresource, self.agent.node_name):
+            return True
+        self._status(403, f"Forbidden (user={user}, verb={verb}, resource=nodes, subresource(s)=[{subresource}])")
+        return False
+
     def authorized(self, namespace: str, pod: str) -> bool:
-        """Whether the request's bearer token may reach this pod; answers 401 when not."""
+        """Whether the caller may reach this pod (its certificate: ``nodes/proxy``; else its bearer token); answers 401/403 when not."""
+        by_certificate = self.certificate_allowed("proxy")
+        if by_certificate is not None:
+            return by_certificate
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not self.agent.tokens.allows(token.strip(), namespace, pod):
@@ -310,9 +382,12 @@ class _Handler(BoundedHeadHandler):
                 close()
 
     def _metrics(self, render: Callable[[], bytes]) -> None:
+        by_certificate = self.certificate_allowed("metrics")  # the kubelet's nodes/metrics
+        if by_certificate is False:
+            return
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not self.agent.tokens.allows_node(token.strip(), self.agent.node_name):
+        if by_certificate is None and (scheme.lower() != "bearer" or not self.agent.tokens.allows_node(token.strip(), self.agent.node_name)):
             self._status(401, "Unauthorized")
             return
         data = render()
@@ -323,9 +398,12 @@ class _Handler(BoundedHeadHandler):
         self.wfile.write(data)
 
     def _explain(self, explainer: Explainer) -> None:
+        by_certificate = self.certificate_allowed("proxy")
+        if by_certificate is False:
+            return
         header = self.headers.get("Authorization") or ""
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not self.agent.tokens.allows_proxy(token.strip(), self.agent.node_name):
+        if by_certificate is None and (scheme.lower() != "bearer" or not self.agent.tokens.allows_proxy(token.strip(), self.agent.node_name)):
             self._status(401, "Unauthorized")
             return
         parts = [unquote(p) for p in urlsplit(self.path).path.split("/") if p][1:]

@@ -47,7 +47,7 @@ def join(
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for the node to be Ready (or, with --token, for its certificate)."),
     token: str = typer.Option(None, "--token", help="Bootstrap token <id>.<secret> (kajitori token create): join this machine with its own certificate."),
     server: str = typer.Option(None, "--server", help="With --token: the API server URL (https://HOST:PORT)."),
-    ca_file: Path = typer.Option(None, "--ca-file", help="With --token: the cluster CA certificate (the master's pki/ca.crt)."),
+    ca_file: Path = typer.Option(None, "--ca-file", help="With --token: the cluster CA certificate (the master's pki/ca.crt); without it, the CA is read from the server's kube-public/cluster-info, signed with the token and checked against --discovery-token-ca-cert-hash (kubeadm's token discovery)."),
     out: Path = typer.Option(Path("/etc/kajitori/node.kubeconfig"), "--out", help="With --token: where to write the node's kubeconfig (0600)."),
     ca_cert_hashes: list[str] = typer.Option([], "--discovery-token-ca-cert-hash", help="With --token: sha256:<hex> of the CA's public key (kajitori token create --print-join-command prints it); the CA of --ca-file must match one. Repeatable."),
 ) -> None:
@@ -89,11 +89,11 @@ def _join_with_token(
     from kajitori import bootstrap_token, ca_pin
     from kajitori.client import ApiError, ServerUnavailable
 
-    if server is None or ca_file is None:
-        raise typer.BadParameter("--token needs --server and --ca-file", param_hint="--token")
+    if server is None or (ca_file is None and not pins):
+        raise typer.BadParameter("--token needs --server and --ca-file or --discovery-token-ca-cert-hash", param_hint="--token")
     try:
-        bootstrap_token.parse(token)
-        ca_pem = ca_file.read_bytes()
+        parsed = bootstrap_token.parse(token)
+        ca_pem = ca_file.read_bytes() if ca_file is not None else b""
     except bootstrap_token.TokenError as exc:
         raise typer.BadParameter(str(exc), param_hint="--token") from None
     except OSError as exc:
@@ -102,7 +102,16 @@ def _join_with_token(
         pins = [ca_pin.parse_pin(p) for p in pins]
     except ca_pin.PinError as exc:
         raise typer.BadParameter(str(exc), param_hint="--discovery-token-ca-cert-hash") from None
-    if pins:
+    if ca_file is None:
+        # kubeadm's token discovery: the CA from the server's cluster-info, signed with this token and pinned.
+        from kajitori import discovery
+
+        try:
+            ca_pem = discovery.fetch_ca(server, parsed, pins)
+        except discovery.DiscoveryError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    elif pins:
         # Before the token goes anywhere: a CA nobody pinned could be another server's.
         try:
             ca_pin.check_pinned(ca_pem, pins)

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def start_cluster_dns(settings: MasterSettings) -> Callable[[], None]:
     assert settings.dns_listen is not None
     host, port = settings.dns_listen
-    client = ApiClient(config.load(settings.loopback_kubeconfig), user_agent="kajitori-dns")
+    client = ApiClient(config.load(settings.component_kubeconfig("cluster-dns")), user_agent="kajitori-dns")
     table = ServiceNameTable()
     services = Informer(client, Service)
     services.add_handlers(

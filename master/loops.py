@@ -1,10 +1,12 @@
 """The master's control loops (controllers and scheduler), started beside the API server: ``start_all(settings)``.
 
 Every loop is a client of the API like any other (it could run in its own process):
-one ApiClient with the admin kubeconfig, one shared informer per kind, one event
-recorder per component. Each loop enabled in ``settings.controllers`` is built, then
-the informers start, then each loop's workers start once the caches it reads have
-synced. ``start_all`` returns the function that stops them all.
+the controllers run as ``system:kube-controller-manager`` and the scheduler as
+``system:kube-scheduler``, each with its own certificate of the cluster CA
+(``MasterSettings.component_kubeconfig``), its own ApiClient, shared informers and
+event recorder, and only the rights RBAC gives that user (``master.apiserver.authz.defaults``).
+Each loop enabled in ``settings.controllers`` is built, then the informers start, then
+each loop's workers start once the caches it reads have synced. ``start_all`` returns the function that stops them all.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from kajitori import config
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
+from master.controllers.bootstrap_signer import BootstrapSigner
 from master.controllers.bootstrap_token_cleaner import BootstrapTokenCleaner
 from master.controllers.clusterrole_aggregation import ClusterRoleAggregationController
 from master.controllers.context import LoopContext
@@ -52,11 +55,26 @@ def start_all(settings: MasterSettings) -> Callable[[], None]:
 
 
 def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler: bool = True) -> Callable[[], None]:
-    """Start the controllers and/or the scheduler (one informer factory for both); return their stop."""
+    """Start the controllers and/or the scheduler, each on its own identity; return their stop."""
     # One line per API call would drown the log (and cost time at a thousand pods).
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    stops: list[Callable[[], None]] = []
+    if controllers:
+        stops.append(start_controllers(settings))
+    if scheduler and settings.controllers.scheduler:
+        stops.append(start_scheduler(settings))
+
+    def stop() -> None:
+        for each in reversed(stops):
+            each()
+
+    return stop
+
+
+def start_controllers(settings: MasterSettings) -> Callable[[], None]:
+    """The controllers as ``system:kube-controller-manager`` (its own client and informers, as its own process would)."""
     loops = settings.controllers
-    client = ApiClient(config.load(settings.loopback_kubeconfig), user_agent="kajitori-controller-manager")
+    client = ApiClient(config.load(settings.component_kubeconfig("controller-manager")), user_agent="kajitori-controller-manager")
     factory = InformerFactory(client)
     recorder = EventRecorder(client, "controller-manager")
     ctx = LoopContext(client=client, informers=factory, recorder=recorder, settings=loops)
@@ -81,27 +99,37 @@ def start_loops(settings: MasterSettings, *, controllers: bool = True, scheduler
         (loops.clusterrole_aggregation, ClusterRoleAggregationController),
         (loops.csr_approving, CSRApprovingController),
         (loops.bootstrap_token_cleaner, BootstrapTokenCleaner),
+        (loops.bootstrap_signer, BootstrapSigner),
         (loops.csr_signing, lambda ctx: CSRSigningController(ctx, pki=settings.data_dir / "pki")),
     ]
-    running = [make(ctx).controller for enabled, make in loop_table if enabled and controllers]
-    scheduling = None
-    if loops.scheduler and scheduler:
-        scheduler_ctx = LoopContext(
-            client=client, informers=factory, recorder=EventRecorder(client, "default-scheduler"), settings=loops
-        )
-        scheduling = Scheduler(scheduler_ctx, percentage_of_nodes_to_score=loops.percentage_of_nodes_to_score)
+    running = [make(ctx).controller for enabled, make in loop_table if enabled]
     factory.start()
     for controller in running:
         controller.start()
-    if scheduling is not None:
-        scheduling.start()
-    log.info("started %d controller(s)%s", len(running), " and the scheduler" if scheduling else "")
+    log.info("started %d controller(s)", len(running))
 
     def stop() -> None:
-        if scheduling is not None:
-            scheduling.stop()
         for controller in running:
             controller.stop()
+        factory.stop()
+        client.close()
+
+    return stop
+
+
+def start_scheduler(settings: MasterSettings) -> Callable[[], None]:
+    """The scheduler as ``system:kube-scheduler``, on its own client and informers."""
+    client = ApiClient(config.load(settings.component_kubeconfig("scheduler")), user_agent="kajitori-scheduler")
+    factory = InformerFactory(client)
+    loops = settings.controllers
+    ctx = LoopContext(client=client, informers=factory, recorder=EventRecorder(client, "default-scheduler"), settings=loops)
+    scheduling = Scheduler(ctx, percentage_of_nodes_to_score=loops.percentage_of_nodes_to_score)
+    factory.start()
+    scheduling.start()
+    log.info("started the scheduler")
+
+    def stop() -> None:
+        scheduling.stop()
         factory.stop()
         client.close()
 

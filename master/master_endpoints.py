@@ -232,7 +232,7 @@ class MasterEndpoints:
 
 
 def start_master_endpoints(settings: MasterSettings) -> Callable[[], None]:
-    client = ApiClient(config.load(settings.loopback_kubeconfig), user_agent="kajitori-master-endpoints")
+    client = ApiClient(config.load(settings.component_kubeconfig("master-endpoints")), user_agent="kajitori-master-endpoints")
     loop = MasterEndpoints(
         client,
         address=settings.advertised_host,

@@ -26,7 +26,7 @@ from master.apiserver.authn.bootstrap import BootstrapTokenAuthenticator
 from master.apiserver.authn.peer import ClientCertWSProtocol
 from master.apiserver.authz import Authorizer
 from master.apiserver.authz.admission import Admission
-from master.apiserver.certs import issue_component_kubeconfigs
+from master.apiserver.certs import issue_component_kubeconfigs, issue_kubelet_client
 from master.apiserver.http_protocol import bounded_protocol
 from master.apiserver.metrics_scraper import MetricsScraper
 from master.apiserver.node_proxy import NodeProxy
@@ -36,6 +36,7 @@ from master.apiserver.tls import ServingFiles, ensure_serving_cert
 from master.apiserver.writes import Writes
 from master.bootstrap import ensure_defaults, ensure_rbac_defaults
 from master.cluster_dns import start_cluster_dns
+from master.cluster_info import ensure_cluster_info
 from master.master_endpoints import start_master_endpoints
 from master.resource_usage import UsageStore
 from master.settings import MasterSettings
@@ -108,7 +109,9 @@ def build_state(settings: MasterSettings, serving: ServingFiles) -> ServerState:
             state.authorizer = Authorizer(store)
             api.admit = Admission(state.authorizer).admit
         issue_component_kubeconfigs(settings.data_dir, settings.server_url, serving)
-    proxy = NodeProxy(api, tokens.node if tokens else None)
+        ensure_cluster_info(api, settings.public_url, serving.ca_pem)
+    # The agents are reached on the master's own client certificate (they ask the master whether it may).
+    proxy = NodeProxy(api, issue_kubelet_client(settings.data_dir) if settings.auth else None)
     state.proxy = proxy
     state.usage = UsageStore()
     state.background.append(MetricsScraper(api, proxy, state.usage, resolution_s=settings.metric_resolution_s).start)

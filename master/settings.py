@@ -66,6 +66,8 @@ class ControllerSettings:
     """The longest lifetime of a signed certificate (kube-controller-manager's --cluster-signing-duration: 1 year)."""
     bootstrap_token_cleaner: bool = True
     """Run the bootstrap token cleaner (deletes kube-system's bootstrap token Secrets once they expire)."""
+    bootstrap_signer: bool = True
+    """Run the bootstrap signer (signs kube-public/cluster-info with each signing bootstrap token)."""
     event_ttl: bool = True
     """Run the event TTL loop (deletes Events older than ``event_ttl_s``)."""
     event_ttl_s: float = 3600.0
@@ -197,8 +199,17 @@ class MasterSettings:
 
     @property
     def loopback_kubeconfig(self) -> Path:
-        """The admin kubeconfig of this master's own loops, at its own API server (kube-apiserver's loopback client)."""
+        """The admin kubeconfig at this master's own API server (kube-apiserver's loopback client);
+        the loops use their own identities (``component_kubeconfig``) whenever credentials are required."""
         return self.data_dir / "loopback.kubeconfig"
+
+    def component_kubeconfig(self, name: str) -> Path:
+        """The kubeconfig one of this master's own loops runs with: its own certificate of the cluster
+        CA at this master's API server (``kubeconfigs/<name>.kubeconfig``, ``master.apiserver.certs``);
+        without authentication there are no identities, and the loopback kubeconfig serves."""
+        if not self.auth:
+            return self.loopback_kubeconfig
+        return self.data_dir / "kubeconfigs" / f"{name}.kubeconfig"
 
 
 def _https_url(host: str, port: int) -> str:

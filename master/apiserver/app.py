@@ -37,7 +37,7 @@ from master.apiserver.authz import Authorizer, reviews
 from master.apiserver.body import MAX_BODY_BYTES, decode_body
 from master.apiserver.consistent_reads import ConsistentReads
 from master.apiserver.dry_run import dry_run_api
-from master.apiserver.gate import USER, Gate
+from master.apiserver.gate import USER, Gate, log_forbidden
 from master.apiserver.hpa_v1 import DISCOVERY as HPA_V1_DISCOVERY
 from master.apiserver.hpa_v1 import HPAv1Conversion
 from master.apiserver.http_protocol import WRITE_NOW_KEY
@@ -211,6 +211,8 @@ def create_app(state: ServerState) -> FastAPI:
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.ApiError)
+        if exc.code == 403:  # admission's refusals (escalation, NodeRestriction, signers)
+            log_forbidden(request.scope, exc)
         return error_response(exc)
 
     async def on_any_error(request: Request, exc: Exception) -> Response:

@@ -30,6 +30,12 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version", "/ui"})
 PUBLIC_PREFIXES = ("/ui/",)
 
 
+CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+ANONYMOUS_PATHS = frozenset({CLUSTER_INFO_PATH})
+"""Paths a client without credentials may GET as ``system:anonymous`` (RBAC decides; kubeadm's
+cluster-info discovery), as kube-apiserver's anonymous authenticator limited to these endpoints."""
+
+
 def is_public(path: str) -> bool:
     """A path every client may GET without credentials."""
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
@@ -82,4 +88,4 @@ def ensure_credentials(
     return tokens
 
 
-__all__ = ["PUBLIC_PATHS", "PUBLIC_PREFIXES", "Tokens", "bearer_token", "ensure_credentials", "is_public"]
+__all__ = ["ANONYMOUS_PATHS", "CLUSTER_INFO_PATH", "PUBLIC_PATHS", "PUBLIC_PREFIXES", "Tokens", "bearer_token", "ensure_credentials", "is_public"]

@@ -7,7 +7,13 @@ certificates for its current address (``kubeconfigs/<name>.kubeconfig``, keys 06
 ``system:masters``), ``scheduler`` (``system:kube-scheduler``), ``controller-manager``
 (``system:kube-controller-manager``) and ``proxy`` (``system:kube-proxy``), as Kubernetes
 The Hard Way lays them out, and ``ingress`` (``kajitori:ingress-controller``, what the ingress
-controllers on the nodes run as: ingress-nginx's rights, ``master.apiserver.authz.defaults``). ``kajitori certs issue`` makes one for a node
+controllers on the nodes run as: ingress-nginx's rights, ``master.apiserver.authz.defaults``),
+``cluster-dns`` (``kajitori:cluster-dns``) and ``master-endpoints`` (``kajitori:master-endpoints``).
+The master's own loops run on the scheduler's, controller manager's, cluster DNS's and
+master-endpoints' kubeconfigs (``MasterSettings.component_kubeconfig``), each with only the
+rights its ClusterRole grants. ``issue_kubelet_client`` makes the API server's own client certificate for the agents
+(``kube-apiserver-kubelet-client`` in ``system:masters``, kubeadm's ``apiserver-kubelet-client``).
+``kajitori certs issue`` makes one for a node
 (``system:node:<name>`` in ``system:nodes``) or any user. Client certificates live one
 year (kubeadm's default). ``sign_request`` signs a CertificateSigningRequest's PKCS#10 request
 for the CSR signer (``master.controllers.csr_signing``): the subject and key of the request,
@@ -25,20 +31,33 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kajitori import config
-from kajitori.private_files import ensure_private_dir
-from master.apiserver.authn import INGRESS_CONTROLLER_USER, MASTERS, NODE_PREFIX, NODES
+from kajitori.private_files import ensure_private_dir, write_file
+from master.apiserver.authn import (
+    CLUSTER_DNS_USER,
+    CONTROLLER_MANAGER_USER,
+    INGRESS_CONTROLLER_USER,
+    MASTER_ENDPOINTS_USER,
+    MASTERS,
+    NODE_PREFIX,
+    NODES,
+    SCHEDULER_USER,
+)
 from master.apiserver.tls import ServingFiles, key_usage
 
 CLIENT_DAYS = 365
 
 COMPONENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "admin": ("kubernetes-admin", (MASTERS,)),
-    "scheduler": ("system:kube-scheduler", ()),
-    "controller-manager": ("system:kube-controller-manager", ()),
+    "scheduler": (SCHEDULER_USER, ()),
+    "controller-manager": (CONTROLLER_MANAGER_USER, ()),
     "proxy": ("system:kube-proxy", ()),
     "ingress": (INGRESS_CONTROLLER_USER, ()),
+    "cluster-dns": (CLUSTER_DNS_USER, ()),
+    "master-endpoints": (MASTER_ENDPOINTS_USER, ()),
 }
 """File name -> (user, groups) of the kubeconfigs a master writes at start."""
+KUBELET_CLIENT = ("kube-apiserver-kubelet-client", (MASTERS,))
+"""Who the API server is to the agents (kube-apiserver's ``--kubelet-client-certificate``, as kubeadm makes it)."""
 
 
 def node_identity(node: str) -> tuple[str, tuple[str, ...]]:
@@ -154,3 +173,15 @@ def issue_component_kubeconfigs(data_dir: Path, server_url: str, serving: Servin
         write_kubeconfig(
             folder / f"{name}.kubeconfig", data_dir=data_dir, server_url=server_url, user=user, groups=groups
         )
+
+
+def issue_kubelet_client(data_dir: Path) -> tuple[Path, Path]:
+    """``pki/apiserver-kubelet-client.crt`` and ``.key`` (0600), fresh at every start: the certificate the
+    API server presents to the agents for logs, exec, attach, port-forward, the node proxy and metrics."""
+    pki = data_dir / "pki"
+    user, groups = KUBELET_CLIENT
+    cert_pem, key_pem = issue_client_certificate(pki, user, groups)
+    cert_path, key_path = pki / "apiserver-kubelet-client.crt", pki / "apiserver-kubelet-client.key"
+    write_file(key_path, key_pem)
+    write_file(cert_path, cert_pem, mode=0o644)
+    return cert_path, key_path

@@ -2,7 +2,8 @@
 
 Plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request). The
 public paths (``/healthz``, ``/livez``, ``/readyz``, ``/version``, the web view's files under ``/ui/``) pass without credentials;
-any other request none of the authenticators knows is a 401. ``Impersonate-User`` and
+a GET of ``kube-public/cluster-info`` without credentials is ``system:anonymous`` (RBAC lets it read
+that one ConfigMap: kubeadm's discovery); any other request none of the authenticators knows is a 401. ``Impersonate-User`` and
 ``Impersonate-Group`` headers switch to that user when the real one may ``impersonate``
 ``users`` (and ``groups``; ``serviceaccounts`` for ``system:serviceaccount:NS:NAME``, who
 then also has its groups ``system:serviceaccounts`` and ``system:serviceaccounts:NS``), else 403. The (impersonated) user's request, as
@@ -14,6 +15,7 @@ scope under ``AUTH_ERROR`` for the stream handler, which answers it in the strea
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import orjson
@@ -21,11 +23,13 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from master.apiserver import errors
-from master.apiserver.auth import is_public
+from master.apiserver.auth import ANONYMOUS_PATHS, is_public
 from master.apiserver.authn import Authenticator, Credentials, UserInfo, authenticate, bearer_token
 from master.apiserver.authn.peer import scope_certificate
 from master.apiserver.authz import Authorizer, current_user
 from master.apiserver.authz.attributes import Attributes, forbidden_message, request_attributes
+
+log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 AUTH_ERROR = "kajitori.auth_error"
@@ -43,6 +47,13 @@ def _headers(scope: Scope) -> tuple[str | None, str | None, list[str]]:
         elif key == b"impersonate-group":
             groups.append(value.decode("latin-1"))
     return authorization, impersonate_user, groups
+
+
+def log_forbidden(scope: Scope, exc: errors.ApiError) -> None:
+    """One line per refusal, naming the user and the client program: how an operator (and a
+    test) sees which component lacks a rule (kube-apiserver logs its RBAC denials too)."""
+    agent = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"user-agent"), "")
+    log.info("403 %s %s (%s): %s", scope.get("method", "GET"), scope.get("path", ""), agent, exc.message)
 
 
 def _error_response(exc: errors.ApiError) -> Response:
@@ -64,6 +75,8 @@ class Gate:
             self.authenticators, Credentials(bearer_token(authorization), scope_certificate(scope))
         )
         if user is None:
+            if scope.get("method") == "GET" and scope["path"] in ANONYMOUS_PATHS and impersonate_user is None:
+                return UserInfo("system:anonymous", ("system:unauthenticated",))
             raise errors.ApiError(401, "Unauthorized", "Unauthorized")
         if impersonate_user is None and not impersonate_groups:
             return user
@@ -112,6 +125,8 @@ class Gate:
             user = self.user_of(scope)
             self.authorize(scope, user)
         except errors.ApiError as exc:
+            if exc.code == 403:
+                log_forbidden(scope, exc)
             if scope["type"] == "websocket":
                 scope[AUTH_ERROR] = exc
                 await self.app(scope, receive, send)

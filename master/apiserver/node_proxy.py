@@ -3,7 +3,10 @@
 The agent serves ``GET /containerLogs/{ns}/{pod}/{container}`` (streamed, so ``-f``
 follows) and ``POST /exec/{ns}/{pod}/{container}`` (one-shot: ``{"command": [...]}`` in,
 ``{"exitCode", "output"}`` out) on the port the Node advertises
-(``status.daemonEndpoints.kubeletEndpoint.Port``, 10250), behind the node token.
+(``status.daemonEndpoints.kubeletEndpoint.Port``, 10250). The master presents its own client
+certificate there (``kube-apiserver-kubelet-client`` in ``system:masters``, kube-apiserver's
+``--kubelet-client-certificate``), and the agent asks the master whether that user may use
+``nodes/proxy`` (or ``nodes/metrics``), as the kubelet's webhook authorizer does.
 
 ``nodes/{name}/proxy/{path}`` is Kubernetes' node proxy: a GET of ``/api/v1/nodes/node1/proxy/explain/node``
 is answered by node1's agent at ``GET /explain/node``. The gate has already required ``get`` on
@@ -21,6 +24,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,10 +62,12 @@ class AgentEndpoint:
 
 
 class NodeProxy:
-    def __init__(self, api: ResourceAPI, node_token: str | None) -> None:
+    def __init__(self, api: ResourceAPI, client_certificate: tuple[Path, Path] | None) -> None:
         self.api = api
-        self.headers = {"Authorization": f"Bearer {node_token}"} if node_token else {}
-        self.authorization = self.headers.get("Authorization")
+        self.client_certificate = client_certificate
+        # No bearer token: the agent knows the master by its client certificate.
+        self.headers: dict[str, str] = {}
+        self.authorization: str | None = None
         self.refusals = RecentRefusals()
         self._clients: dict[str, tuple[str, httpx.AsyncClient]] = {}  # node -> (its certificate, a client trusting it)
         self._contexts: dict[str, tuple[str, ssl.SSLContext]] = {}  # node -> (its certificate, a context trusting it)
@@ -75,6 +81,9 @@ class NodeProxy:
             context = ssl.create_default_context(cadata=certificate)
         except (ssl.SSLError, ValueError) as exc:
             raise errors.ApiError(503, "ServiceUnavailable", f"node {node_name} publishes an unreadable serving certificate: {exc}") from None
+        if self.client_certificate is not None:
+            cert, key = self.client_certificate
+            context.load_cert_chain(str(cert), str(key))
         self._contexts[node_name] = (certificate, context)
         return context
 

@@ -2,7 +2,8 @@
 holder of Lease ``kube-system/kube-controller-manager`` runs the controllers and only the
 holder of ``kube-system/kube-scheduler`` runs the scheduler (two Leases, as Kubernetes'
 two processes have), each started when this master becomes leader and stopped when it
-stops leading (``kajitori.leader_election`` has the rules).
+stops leading (``kajitori.leader_election`` has the rules). Each Lease is held on the
+identity of the loops it elects (``system:kube-controller-manager``, ``system:kube-scheduler``).
 """
 
 from __future__ import annotations
@@ -47,18 +48,24 @@ def start_when_leading(settings: MasterSettings, start_loops: StartLoops) -> Sto
     le = settings.leader_election
     cfg = LeaderElectionConfig(le.lease_duration_s, le.renew_deadline_s, le.retry_period_s)
     cfg.check()
-    kubeconfig = config.load(settings.loopback_kubeconfig)
     # A try that hangs must end before the Lease could expire, so that a leader cut off
     # from the API still notices in time that it has to stop.
     try_timeout = max(0.2, min(cfg.retry_period_s, cfg.lease_duration_s - cfg.renew_deadline_s))
-    client = ApiClient(kubeconfig, timeout=try_timeout, user_agent="kajitori-leader-election")
-    events = ApiClient(kubeconfig, user_agent="kajitori-leader-election")
     identity = le.identity or default_identity()
-    leases: list[tuple[str, dict[str, bool]]] = [("kube-controller-manager", {"controllers": True, "scheduler": False})]
+    # (Lease, the identity that holds it, which loops): each Lease is taken and renewed by the
+    # component it elects, on its own certificate, as kube-scheduler and kube-controller-manager do.
+    leases: list[tuple[str, str, dict[str, bool]]] = [
+        ("kube-controller-manager", "controller-manager", {"controllers": True, "scheduler": False})
+    ]
     if settings.controllers.scheduler:
-        leases.append(("kube-scheduler", {"controllers": False, "scheduler": True}))
+        leases.append(("kube-scheduler", "scheduler", {"controllers": False, "scheduler": True}))
+    clients: list[ApiClient] = []
     electors = []
-    for name, which in leases:
+    for name, component, which in leases:
+        kubeconfig = config.load(settings.component_kubeconfig(component))
+        client = ApiClient(kubeconfig, timeout=try_timeout, user_agent=f"kajitori-leader-election/{component}")
+        events = ApiClient(kubeconfig, user_agent=f"kajitori-leader-election/{component}")
+        clients += [client, events]
         loops = _Loops(lambda which=which: start_loops(settings, **which))  # type: ignore[misc]
         elector = LeaderElector(
             client,
@@ -76,7 +83,7 @@ def start_when_leading(settings: MasterSettings, start_loops: StartLoops) -> Sto
     def stop() -> None:
         for elector in electors:
             elector.stop()
-        client.close()
-        events.close()
+        for client in clients:
+            client.close()
 
     return stop

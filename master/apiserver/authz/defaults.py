@@ -6,10 +6,12 @@ reference, and kube-apiserver's bootstrap policy), reduced to the kinds Kajitori
 (``rbac.authorization.k8s.io/aggregate-to-*`` labels, so a labelled ClusterRole extends
 them), ``system:basic-user``, ``system:discovery``, ``system:public-info-viewer``,
 ``system:node-proxier``, ``system:kube-scheduler``, ``system:kube-controller-manager`` and
-``system:node`` (unbound, as in Kubernetes >= 1.8: nodes are authorized by the Node
-authorizer). Kajitori adds four of its own (``kajitori:`` prefix): the rights its
-controllers use through the controller-manager identity (Kubernetes runs each controller
-with its own ServiceAccount instead), the proxy's load-balancer Leases, the ingress
+``system:volume-scheduler`` (the scheduler's claims), ``system:coredns`` (kubeadm's, bound to
+the cluster DNS's ``kajitori:cluster-dns``) and ``system:node`` (unbound, as in Kubernetes >= 1.8:
+nodes are authorized by the Node authorizer). Kajitori adds its own (``kajitori:`` prefix): the
+rights its controllers use through the controller-manager identity, each controller's from
+``controller_roles`` (Kubernetes runs each controller with its own ServiceAccount instead), the
+master-endpoints loop's Leases and Endpoints, the proxy's load-balancer Leases, the ingress
 controllers' (ingress-nginx's ClusterRole, reduced to what Kajitori's controller reads and
 writes, bound to the ``kajitori:ingress-controller`` certificate) and the legacy shared node
 token's broad node rights.
@@ -22,7 +24,17 @@ from __future__ import annotations
 from typing import Any
 
 from kajitori.bootstrap_token import GROUP as BOOTSTRAPPERS
-from master.apiserver.authn import AUTHENTICATED, INGRESS_CONTROLLER_USER, LEGACY_NODES, MASTERS, NODES
+from master.apiserver.authn import (
+    AUTHENTICATED,
+    CLUSTER_DNS_USER,
+    INGRESS_CONTROLLER_USER,
+    LEGACY_NODES,
+    MASTER_ENDPOINTS_USER,
+    MASTERS,
+    NODES,
+    SCHEDULER_USER,
+)
+from master.apiserver.authz.controller_roles import controller_rules
 
 READ = ["get", "list", "watch"]
 WRITE = ["create", "delete", "deletecollection", "patch", "update"]
@@ -30,6 +42,7 @@ AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
 CERTIFICATES = "certificates.k8s.io"
 CSRS = "certificatesigningrequests"
 INGRESS_CONTROLLER_ROLE = "kajitori:ingress-controller"
+MASTER_ENDPOINTS_ROLE = "kajitori:master-endpoints"
 
 
 def rule(
@@ -290,8 +303,31 @@ def cluster_roles() -> list[dict[str, Any]]:
             [rule(["approve"], [CERTIFICATES], ["signers"], ["kubernetes.io/kube-apiserver-client-kubelet"])],
         ),
         _role(
-            "kajitori:controllers",
-            [rule([*READ, *WRITE], ["", "apps", "batch", "coordination.k8s.io", "events.k8s.io"], ["*"])],
+            "system:volume-scheduler",
+            [
+                rule([*READ, "update", "patch"], [""], ["persistentvolumes", "persistentvolumeclaims"]),
+                rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+            ],
+        ),
+        # Each controller's own rules (controller_roles), held by the controller-manager user.
+        _role("kajitori:controllers", controller_rules()),
+        # kubeadm's CoreDNS role: what the cluster DNS reads to answer names.
+        _role(
+            "system:coredns",
+            [
+                rule(["list", "watch"], [""], ["endpoints", "services", "pods", "namespaces"]),
+                rule(["list", "watch"], ["discovery.k8s.io"], ["endpointslices"]),
+            ],
+        ),
+        # Each master's Lease and the Endpoints of the Services that point at the masters
+        # (kube-apiserver does this on its own loopback identity; here it is a loop of its own).
+        _role(
+            MASTER_ENDPOINTS_ROLE,
+            [
+                rule([*READ, "create", "update", "delete"], ["coordination.k8s.io"], ["leases"]),
+                rule(["create"], [""], ["endpoints"]),
+                rule(["get", "update"], [""], ["endpoints"], ["kubernetes", "kube-dns"]),
+            ],
         ),
         _role(
             "kajitori:proxy-leases",
@@ -324,6 +360,8 @@ def cluster_roles() -> list[dict[str, Any]]:
                 rule(["*"], ["", "coordination.k8s.io", "events.k8s.io"], ["*"]),
                 rule(READ, ["*"], ["*"]),
                 urls(["get"], ["*"]),
+                # An agent on this token asks the master about its callers' certificates, as a node does.
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
             ],
         ),
     ]
@@ -346,9 +384,12 @@ def cluster_role_bindings() -> list[dict[str, Any]]:
             "system:kube-controller-manager",
             [("User", "system:kube-controller-manager")],
         ),
+        _binding("system:volume-scheduler", "system:volume-scheduler", [("User", SCHEDULER_USER)]),
         _binding(
             "kajitori:controllers", "kajitori:controllers", [("User", "system:kube-controller-manager")]
         ),
+        _binding("system:coredns", "system:coredns", [("User", CLUSTER_DNS_USER)]),
+        _binding(MASTER_ENDPOINTS_ROLE, MASTER_ENDPOINTS_ROLE, [("User", MASTER_ENDPOINTS_USER)]),
         _binding("kajitori:proxy-leases", "kajitori:proxy-leases", [("User", "system:kube-proxy")]),
         _binding(INGRESS_CONTROLLER_ROLE, INGRESS_CONTROLLER_ROLE, [("User", INGRESS_CONTROLLER_USER)]),
         _binding("kajitori:legacy-node", "kajitori:legacy-node", [("Group", LEGACY_NODES)]),
