@@ -357,10 +357,10 @@ BAD_INPUTS = [
 ]
 
 
-def _pod_versions(api: ApiClient) -> dict[str, str | None]:
+def _pod_versions(api: ApiClient) -> dict[str | None, str | None]:
     """Each pod's resourceVersion. Not the list's: on etcd that is the store's revision, which the
     master's own apiserver Lease renewals in kube-system move on (CI failed on it once)."""
-    return {p.metadata.name: p.metadata.resource_version for p in api.list(Pod, "default").items}
+    return {p.metadata.name: p.metadata.resourceVersion for p in api.list(Pod, "default").items}
 
 
 @pytest.mark.parametrize(("body", "ctype", "code", "reason", "field"), BAD_INPUTS)
