@@ -35,9 +35,16 @@ test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract a
 
 # The integration tests run the cluster's images (pause, busybox, nginx, tools): a fresh
 # machine has none, so they are built first (a no-op when their inputs did not change).
+# The tests mostly wait on processes (masters, agents, dockerd, etcd, kubectl): a run used about a
+# third of one core, so three workers (pytest-xdist) run test files side by side on 2 cores. A file
+# stays on one worker (--dist loadfile): its module fixtures (a master, an agent) are made once and
+# its tests keep their order. Each worker is its own pytest process, so the names and ports a
+# session makes its own (tests/support/session_names.py, free_port) are the worker's own.
+# INTEGRATION_WORKERS=0 runs them in this process, one after another.
 INTEGRATION_TESTS ?= tests/integration
-test-integration: venv host etcd images ## real dockerd, real iptables in netns, real master processes
-	$(PYTEST) $(INTEGRATION_TESTS) -q -m integration --durations=15 $(PYTEST_OK)
+INTEGRATION_WORKERS ?= 3
+test-integration: venv host etcd images ## real dockerd, real iptables in netns, real master processes (INTEGRATION_WORKERS=3)
+	$(PYTEST) $(INTEGRATION_TESTS) -q -m integration -n $(INTEGRATION_WORKERS) --dist loadfile --durations=15 $(PYTEST_OK)
 
 # The lab comes up before pytest starts: on a fresh machine its first `make lab` (ansible,
 # wheelhouse, three machines, provisioning) takes longer than pytest's per-test timeout,

@@ -49,6 +49,7 @@ from kajitori.api.registry import by_path
 from kajitori.client import ApiClient, NotFoundError
 from kajitori.events import EventRecorder
 from kajitori.informer import Informer, object_key
+from kajitori.signal_wait import wait_until_set
 from kajitori.version import PAUSE_IMAGE
 
 log = logging.getLogger(__name__)
@@ -269,7 +270,8 @@ class Agent:
 
     def run_forever(self) -> None:
         self.start()
-        self._stop.wait()
+        # In slices: a SIGTERM the kernel gave to another thread must still run its handler here.
+        wait_until_set(self._stop)
 
     # ------------------------------------------------------------ start-up checks
 

@@ -48,6 +48,7 @@ from kajitori.api.meta import ObjectMeta
 from kajitori.client import AlreadyExistsError, ApiClient, ApiError, NotFoundError
 from kajitori.clock import format_time
 from kajitori.informer import Informer, object_key
+from kajitori.signal_wait import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.ready_file:
         args.ready_file.write_text(f"{took:.3f}\n")
     cluster.start()
-    stopped.wait()
+    wait_until_set(stopped)  # in slices: a SIGTERM given to another thread still runs its handler
     cluster.stop()
     client.close()
 

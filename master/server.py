@@ -132,6 +132,11 @@ def server_config(app: ASGIApp, settings: MasterSettings, serving: ServingFiles 
         # ("/" is no token character), and kubectl then falls back to SPDY, which is not served.
         ws=ClientCertWSProtocol,
         timeout_graceful_shutdown=2,
+        # kube-apiserver's IdleTimeout (90 s, Go's http.DefaultTransport keeps idle connections as
+        # long). uvicorn's 5 s closed a client's keep-alive connection while the client, on a loaded
+        # machine, was about to send its next request on it: the request met a closed socket
+        # (RemoteDisconnected in the fuzz test, whose requests share one connection).
+        timeout_keep_alive=90,
         ssl_certfile=str(serving.cert) if serving else None,
         ssl_keyfile=str(serving.key) if serving else None,
         # Ask for a client certificate, verified against the cluster CA, without requiring one (tokens stay).

@@ -20,6 +20,7 @@ import threading
 from kajitori import config
 from kajitori.client import ApiClient
 from kajitori.events import EventRecorder
+from kajitori.signal_wait import wait_until_set
 from master.controllers.context import LoopContext
 from master.controllers.informers import InformerFactory
 from master.scheduler.scheduler import Scheduler
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     factory.start()
     scheduler.start()
-    stopped.wait()
+    wait_until_set(stopped)  # in slices: a SIGTERM given to another thread still runs its handler
     scheduler.stop()
     factory.stop()
     client.close()

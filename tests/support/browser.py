@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.processes import PROCESS_TIMEOUT_S
+
 CHROMIUM = "/usr/bin/chromium"
+LIMIT_MS = PROCESS_TIMEOUT_S * 1000
+"""What a page's navigations, actions and waits may take: a limit, not a window (each returns as soon
+as it can). playwright's own 30 s was too short for chromium's first page on a loaded 2-core machine."""
 
 
 @contextmanager
@@ -24,12 +29,13 @@ def chromium_page(*, width: int = 1280, height: int = 800) -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             context = browser.new_context(ignore_https_errors=True, viewport={"width": width, "height": height})
+            context.set_default_timeout(LIMIT_MS)
             yield context.new_page()
         finally:
             browser.close()
 
 
-def sign_in(page: Any, server: str, token: str, *, timeout_s: float = 30.0) -> None:
+def sign_in(page: Any, server: str, token: str, *, timeout_s: float = PROCESS_TIMEOUT_S) -> None:
     """Opens ``server``/ui/, signs in with ``token`` and waits until every collection is live."""
     page.goto(f"{server}/ui/")
     page.fill("#token", token)

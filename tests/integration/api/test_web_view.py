@@ -74,16 +74,16 @@ def test_a_pod_created_with_the_api_appears_in_its_machine_and_goes_when_deleted
         page.wait_for_selector(f'.machine[data-node="{NODE}"] {pod_selector(NS, "bound")}')
         created_at = time.time()
         api.create_raw(by_name("pods"), pod("fresh", node=NODE), NS)
-        chip = page.wait_for_selector(f'.machine[data-node="{NODE}"] {pod_selector(NS, "fresh")}', timeout=30_000)
+        chip = page.wait_for_selector(f'.machine[data-node="{NODE}"] {pod_selector(NS, "fresh")}')
         seen = first_seen_ms(page, NS, "fresh")
         assert seen is not None
         print(f"\ncreate (API answered) -> drawn in the page: {seen / 1000 - created_at:.3f} s")
         assert chip.get_attribute("data-phase") == "Pending"
         # An unbound pod has a box of its own until a scheduler binds it.
         api.create_raw(by_name("pods"), pod("unbound"), NS)
-        page.wait_for_selector(f'.machine.unbound {pod_selector(NS, "unbound")}', timeout=30_000)
+        page.wait_for_selector(f'.machine.unbound {pod_selector(NS, "unbound")}')
         api.request("DELETE", f"/api/v1/namespaces/{NS}/pods/fresh", params={"gracePeriodSeconds": "0"})
-        page.wait_for_selector(pod_selector(NS, "fresh"), state="detached", timeout=30_000)
+        page.wait_for_selector(pod_selector(NS, "fresh"), state="detached")
         api.request("DELETE", f"/api/v1/namespaces/{NS}/pods/unbound", params={"gracePeriodSeconds": "0"})
 
 
@@ -97,16 +97,16 @@ def test_the_service_page_lists_endpoints_and_explains_or_says_it_cannot(
     with chromium_page() as page:
         sign_in(page, master.url, admin_token)
         # The picture joins the Service to its endpoint's pod.
-        page.wait_for_selector(f'svg.links path[data-link="{NS}/web {NS}/bound"]', state="attached", timeout=30_000)
+        page.wait_for_selector(f'svg.links path[data-link="{NS}/web {NS}/bound"]', state="attached")
         page.goto(f"{master.url}/ui/#/service/{NS}/web")
-        page.wait_for_selector(f'[data-endpoint-pod="{NS}/bound"]', timeout=30_000)
+        page.wait_for_selector(f'[data-endpoint-pod="{NS}/bound"]')
         explain = f"/api/v1/nodes/{NODE}/proxy/explain/service/{NS}/web"
         answer = httpx.get(f"{master.url}{explain}", headers={"Authorization": f"Bearer {admin_token}"}, verify=master.tls())
         if answer.status_code == 200:
             # Merged with `kajitori explain`'s endpoint: the counters are on the page.
-            page.wait_for_selector(f'[data-explain-node="{NODE}"] .chain table.rules', timeout=30_000)
+            page.wait_for_selector(f'[data-explain-node="{NODE}"] .chain table.rules')
         else:
-            note = page.wait_for_selector(f'[data-explain-missing="{NODE}"]', timeout=30_000)
+            note = page.wait_for_selector(f'[data-explain-missing="{NODE}"]')
             assert "explain endpoint not available" in note.text_content()
 
 
@@ -146,11 +146,11 @@ def test_a_read_only_user_sees_the_pods_and_is_offered_no_delete(master: MasterP
             page.fill("#token", token)
             page.click("#sign-in button[type=submit]")
             # `view` reads pods everywhere but not Nodes: the page says so, and draws the machine from its pods.
-            page.wait_for_selector("#link-status:has-text('nodes: forbidden')", timeout=30_000)
-            page.wait_for_selector(f'.machine[data-node="{NODE}"] {pod_selector(NS, "bound")}', timeout=30_000)
+            page.wait_for_selector("#link-status:has-text('nodes: forbidden')")
+            page.wait_for_selector(f'.machine[data-node="{NODE}"] {pod_selector(NS, "bound")}')
             page.click(pod_selector(NS, "bound"))
             page.wait_for_selector("text=busybox:1")
-            page.wait_for_selector(".actions[data-can-delete=false]", state="attached", timeout=30_000)
+            page.wait_for_selector(".actions[data-can-delete=false]", state="attached")
             assert page.query_selector("button[data-action=delete]") is None
     finally:
         api.request("DELETE", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/webview-viewer")
@@ -173,7 +173,7 @@ def test_the_service_page_renders_an_explain_answer_and_its_counters_growing(
         sign_in(page, master.url, admin_token)
         page.goto(f"{master.url}/ui/#/service/{NS}/web")
         counted = f'[data-explain-node="{NODE}"] [data-chain="KT-SVC-ABC"] table.rules tbody tr td:nth-child(3)'
-        page.wait_for_selector(f"{counted}:text-is('3')", timeout=30_000)
+        page.wait_for_selector(f"{counted}:text-is('3')")
         page.wait_for_selector("text=rules laid out by net/iptables_rules.py, written by net/iptables_proxy.py")
         packets[0] = 13
-        page.wait_for_selector(f"{counted}:text-is('13')", timeout=30_000)
+        page.wait_for_selector(f"{counted}:text-is('13')")

@@ -66,17 +66,23 @@ def scheduled_message(client: ApiClient, name: str) -> str:
 
 def test_binding_phases_protection_and_the_scheduler(client: ApiClient, hollow: Callable[..., HollowCluster]) -> None:
     hollow(["node-a", "node-b"])
-    # A pod whose claim has no volume yet waits, in Kubernetes' words.
+    # The volumes first, each seen by the controller (Available) before any claim could take one: a
+    # claim waiting while they are created one by one is bound to the first that fits (pv-10g, once in
+    # a loaded run), as Kubernetes' binder does; choosing the smallest needs them all seen.
+    for pv in (volume("pv-1g", "1Gi"), volume("pv-10g", "10Gi"), volume("pv-5g", "5Gi", node="node-b")):
+        client.create(pv)
+    volumes = ("pv-1g", "pv-10g", "pv-5g")
+    wait_for(lambda: all(phase(client, PersistentVolume, name) == "Available" for name in volumes), what="the volumes Available")
+
+    # A pod whose claim has no volume (none is large enough) waits, in Kubernetes' words.
+    client.create(claim("huge", "50Gi"))
+    client.create(pod_using("waiter", "huge"))
+    wait_for(lambda: "pod has unbound immediate PersistentVolumeClaims" in scheduled_message(client, "waiter"), what="unschedulable waiter")
+    assert phase(client, PersistentVolumeClaim, "huge") == "Pending"
+
+    # The smallest volume that fits is bound; the pod follows the volume to its node.
     client.create(claim("data", "3Gi"))
     client.create(pod_using("db", "data"))
-    wait_for(lambda: "pod has unbound immediate PersistentVolumeClaims" in scheduled_message(client, "db"), what="unschedulable db")
-    assert phase(client, PersistentVolumeClaim, "data") == "Pending"
-
-    # The smallest volume that fits is bound; the pod follows the volume to its node. The smaller
-    # fitting one is created first: the controller may bind as soon as one fits, before the next
-    # create (it did once, under load, with 10Gi first); best_volume's choice among several is unit-tested.
-    for pv in (volume("pv-1g", "1Gi"), volume("pv-5g", "5Gi", node="node-b"), volume("pv-10g", "10Gi")):
-        client.create(pv)
     wait_for(lambda: phase(client, PersistentVolumeClaim, "data") == "Bound", what="data Bound")
     bound = client.get(PersistentVolumeClaim, "data", "default")
     assert bound.spec.volumeName == "pv-5g" and bound.status.capacity == {"storage": "5Gi"}

@@ -16,7 +16,7 @@ import pytest
 
 from kajitori.api.apps import Deployment
 from kajitori.api.autoscaling import HorizontalPodAutoscaler
-from kajitori.api.core import Event
+from kajitori.api.core import Event, Pod
 from tests.integration.agent.agent_process import (
     BUSYBOX,
     AgentProcess,
@@ -25,6 +25,7 @@ from tests.integration.agent.agent_process import (
 )
 from tests.support.cluster import wait_for
 from tests.support.master_process import MasterProcess
+from tests.support.present import present
 from tests.support.session_names import session_name
 
 
@@ -36,8 +37,12 @@ def _kubectl(version: str) -> Path | None:
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(_kubectl("1.33") is None, reason="kubectl.1.33 is not installed")]
 
-# Each pod burns one core for 45 s, then idles: the HPA sees the load come and go.
-BURN = "timeout 45 sh -c 'while :; do :; done'; exec sleep 3600"
+# Each pod burns CPU until the test creates /tmp/stop in it, then idles: the HPA sees the load come
+# and go when the test says so, not after a fixed time (a burn of 45 s made the test last 89 s).
+# The 100m limit caps the burn at a tenth of a core, still twice its 50m request (200 % > the 50 %
+# target), so two burning pods leave the machine's cores to the tests beside this one.
+STOP_FILE = "/tmp/stop"
+BURN = f"timeout 600 sh -c 'until [ -e {STOP_FILE} ]; do :; done'; exec sleep 3600"
 
 NODE = session_name("hpa-node")  # other sessions on this dockerd must not remove its containers
 NETWORK = session_name("kajitori-hpa-test")
@@ -69,7 +74,10 @@ def kubectl(master: MasterProcess, *args: str) -> str:
 
 
 def deployment() -> dict[str, Any]:
-    container = {"name": "burn", "image": BUSYBOX, "command": ["sh", "-c", BURN], "resources": {"requests": {"cpu": "50m"}}}
+    container = {
+        "name": "burn", "image": BUSYBOX, "command": ["sh", "-c", BURN],
+        "resources": {"requests": {"cpu": "50m"}, "limits": {"cpu": "100m"}},
+    }  # fmt: skip
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -109,6 +117,14 @@ def test_hpa_scales_a_burning_deployment_up_and_back_down(cluster: AgentProcess)
     assert conditions["ScalingActive"].reason == "ValidMetricFound" and conditions["AbleToScale"].status == "True"
     described = kubectl(master, "describe", "hpa", "burn")
     assert "SuccessfulRescale" in described and "ScalingActive" in described
+
+    # Both pods (the new one too, once it runs) stop burning: the load is gone.
+    def running_pods() -> list[Pod]:
+        pods = api.list(Pod, "default", label_selector="app=burn").items
+        return pods if len(pods) == 2 and all(p.status.phase == "Running" for p in pods) else []
+
+    for pod in wait_for(running_pods, timeout=120, what="both pods of the burning Deployment running"):
+        assert cluster.exec("default", present(pod.metadata.name), "burn", ["touch", STOP_FILE])[0] == 0
 
     wait_for(lambda: scaled_to(1), timeout=240, interval=0.5, what="the HPA scaling back to 1 once the burning stopped")
     wait_for(lambda: rescaled("New size: 1; reason: All metrics below target"), timeout=30, what="the scale-down's event")
