@@ -19,6 +19,9 @@ hung); with the defaults a run takes about two minutes. Prints the figures and w
 bench/results/ha.json. No figure is asserted. Every process is started and ended by PID.
 
     .venv/bin/python bench/ha.py [--rounds 3] [--limit 60]
+
+The same on the three-master lab, with whole machines halted and DNS seen from a pod:
+bench/ha_lab/run.py.
 """
 
 from __future__ import annotations
