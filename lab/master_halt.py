@@ -318,46 +318,64 @@ class Writer:
 
 
 class LeaseTracker:
-    """Reads the leader Leases every `interval_s` and keeps each change of holder: when it was
-    seen, the new holder, and the Lease's acquireTime (when the new holder took it)."""
+    """Reads the leader Leases every `interval_s` through the API address and through each
+    master's own API server (a halted one just stops answering), and keeps each change of
+    holder any of them showed: when it was first seen, the new holder, and the Lease's
+    acquireTime (when the new holder took it). Asking every master too keeps the time seen
+    close to the hand-over while the API address itself is moving."""
 
-    def __init__(self, cfg: config.ClientConfig, *, interval_s: float = 0.2, duration_s: float = 600.0) -> None:
-        self._api = ApiClient(cfg, timeout=2.0)
+    def __init__(self, cfg: config.ClientConfig, *, interval_s: float = 0.25, duration_s: float = 600.0) -> None:
         self.interval_s, self.duration_s = interval_s, duration_s
+        self._clients = {"address": ApiClient(cfg, timeout=2.0)}
+        self._clients.update({m: ApiClient(own_server(cfg, m), timeout=1.0) for m in MASTERS})
+        self._lock = threading.Lock()
         self.changes: dict[str, list[tuple[float, str, float | None]]] = {lease: [] for lease in LEASES}
+        self._last: dict[tuple[str, str], str] = {}  # (source, lease) -> the holder it showed last
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lease-tracker", daemon=True)
+        self._threads = [threading.Thread(target=self._run, args=(source,), name=f"lease-tracker-{source}", daemon=True)
+                         for source in self._clients]  # fmt: skip
 
     def start(self) -> LeaseTracker:
-        for lease in LEASES:  # the holders before anything happens
-            self.changes[lease].append((time.time(), *lease_holder(self._api, lease)))
-        self._thread.start()
+        for lease in LEASES:  # the holders before anything happens, as the address answers
+            seen = time.time()
+            holder, acquired = lease_holder(self._clients["address"], lease)
+            self.changes[lease].append((seen, holder, acquired))
+        for thread in self._threads:
+            thread.start()
         return self
 
-    def _run(self) -> None:
+    def _run(self, source: str) -> None:
         end = time.monotonic() + self.duration_s
         while not self._stop.is_set() and time.monotonic() < end:
             for lease in LEASES:
-                holder, acquired = lease_holder(self._api, lease)
-                if holder and holder != self.changes[lease][-1][1]:
-                    self.changes[lease].append((time.time(), holder, acquired))
+                holder, acquired = lease_holder(self._clients[source], lease)
+                seen = time.time()
+                with self._lock:
+                    if holder and holder != self._last.get((source, lease)):
+                        self._last[source, lease] = holder
+                        self.changes[lease].append((seen, holder, acquired))
             self._stop.wait(self.interval_s)
 
     def holder(self, lease: str) -> str:
-        return self.changes[lease][-1][1]
+        return self.changes[lease][0][1]
 
     def moved(self, lease: str, away_from: str, since: float) -> tuple[float, float] | None:
         """(taken, seen): when another master than `away_from` took the Lease after `since`
-        (its acquireTime; when seen, if it has none) and when this tracker saw it."""
-        for seen, holder, acquired in self.changes[lease]:
-            if seen >= since and holder and holder != away_from:
-                return (acquired if acquired is not None and acquired >= since else seen), seen
-        return None
+        (its acquireTime; when seen, if it has none) and when it was first seen held so."""
+        with self._lock:
+            found = sorted((seen, acquired) for seen, holder, acquired in self.changes[lease]
+                           if seen >= since and holder and holder != away_from)  # fmt: skip
+        if not found:
+            return None
+        seen, acquired = found[0]
+        return (acquired if acquired is not None and since <= acquired <= seen else seen), seen
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(10)
-        self._api.close()
+        for thread in self._threads:
+            thread.join(10)
+        for client in self._clients.values():
+            client.close()
 
 
 class DnsProbe:
@@ -445,8 +463,8 @@ class HaltFigures:
     outage_s: float
     machine_stop_s: float
     api_address_now_on: str
-    lease_handover_s: dict[str, float | None]  # until another master took it (its acquireTime)
-    lease_handover_seen_s: dict[str, float | None]  # until a 0.2 s poll through the API address saw it
+    lease_handover_s: dict[str, float | None]  # until another master was seen holding it (polls every 0.25 s)
+    lease_acquired_s: dict[str, float | None]  # until another master took it, by the Lease's acquireTime
     api_gap_s: float  # the longest time without an answer to kubectl while the master was away
     api_gap_incl_return_s: float  # the same, up to a few seconds after it served again
     kubectl_failures: int
@@ -502,14 +520,14 @@ def measure_halt(
         halt(victim)
         stopped_in = time.time() - halted_at
         handover: dict[str, float | None] = {}
-        handover_seen: dict[str, float | None] = {}
+        acquired: dict[str, float | None] = {}
         for lease in held:
             try:
                 taken, seen = wait_for(f"{lease} held by another master", functools.partial(tracker.moved, lease, victim, halted_at),
                                        timeout_s=60, poll_s=0.1)  # fmt: skip
-                handover[lease], handover_seen[lease] = round(taken - halted_at, 2), round(seen - halted_at, 2)
+                acquired[lease], handover[lease] = round(taken - halted_at, 2), round(seen - halted_at, 2)
             except TimeoutError:
-                handover[lease] = handover_seen[lease] = None
+                handover[lease] = acquired[lease] = None
         extra = during() if during is not None else {}
         now_on = wait_for("the API address on a running master", lambda: address_holders([m for m in MASTERS if m != victim]),
                           timeout_s=30)  # fmt: skip
@@ -553,7 +571,7 @@ def measure_halt(
         machine_stop_s=round(stopped_in, 1),
         api_address_now_on=",".join(now_on),
         lease_handover_s=handover,
-        lease_handover_seen_s=handover_seen,
+        lease_acquired_s=acquired,
         api_gap_s=round(probe.longest_gap(halted_at, outage_end), 2),
         api_gap_incl_return_s=round(probe.longest_gap(halted_at, until), 2),
         kubectl_failures=len(probe.failures),
