@@ -8,8 +8,10 @@ way kube-controller-manager is; so they could run in another process unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -145,6 +147,35 @@ def server_config(app: ASGIApp, settings: MasterSettings, serving: ServingFiles 
     )
 
 
+# How long a master asked to stop gives its own loops to hand over while it still serves.
+HANDOVER_BUDGET_S = 5.0
+
+
+class HandOverServer(uvicorn.Server):
+    """uvicorn's server, whose shutdown (SIGTERM, as systemd's stop and a machine's halt send)
+    first runs `hand_over` while the API is still served.
+
+    The master's own loops reach the API through this server (the loopback kubeconfig). Stopped
+    after it, they could neither release their leader Leases nor delete this master's own Lease,
+    so the other masters waited for both to expire (4 s, 6 s) before leading and before dropping
+    its address from the ``kubernetes`` and ``kube-dns`` Endpoints: a graceful halt looked like a
+    crash. kube-apiserver too leaves the Endpoints before it stops serving, and client-go's
+    leader election releases its Lease on a graceful stop (ReleaseOnCancel). uvicorn re-raises
+    SIGTERM once it has shut down, so nothing after ``server.run()`` runs on it."""
+
+    def __init__(self, config: uvicorn.Config, hand_over: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._hand_over = hand_over
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            # Bounded: a hand-over that hangs (the store gone) must not hold the stop.
+            await asyncio.wait_for(asyncio.to_thread(self._hand_over), HANDOVER_BUDGET_S)
+        except TimeoutError:
+            log.warning("this master's loops did not stop within %.0f s; stopping the API server anyway", HANDOVER_BUDGET_S)
+        await super().shutdown(sockets)
+
+
 def run(settings: MasterSettings, *, controllers: ControllerStarter | None = None) -> None:
     ensure_private_dir(settings.data_dir)  # the store holds every Secret: only the master's user may look
     serving = ensure_serving_cert(settings.data_dir, settings.advertised_host, settings.endpoint_host)
@@ -157,8 +188,20 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
     if isinstance(state.proxy, NodeProxy):
         streams.install(app, streams.PodStreams(state.proxy, spdy_portforward.serve))
     install_ui(app)  # /ui/: the web view's files (master.ui); the pages read the API with the user's token
-    server = uvicorn.Server(server_config(app, settings, serving))
     stops: list[Callable[[], None]] = []
+    cluster_dns: list[Callable[[], None]] = []
+    stopping = threading.Lock()
+
+    def hand_over() -> None:
+        """Stop this master's loops, cluster DNS last: its own Lease deleted and the leader Leases
+        released first, so the Endpoints stop sending queries here before it stops answering them."""
+        with stopping:
+            ordered = sorted(stops, key=lambda stop: stop in cluster_dns)
+            stops.clear()
+            for stop in ordered:
+                stop()
+
+    server = HandOverServer(server_config(app, settings, serving), hand_over)
 
     def start_controllers() -> None:
         # Wait until uvicorn listens, then start the loops that talk to it.
@@ -170,7 +213,8 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
             # This master's Lease and the masters' Endpoints, on every master (not leader-elected).
             stops.append(start_master_endpoints(settings))
         if settings.dns_listen is not None:
-            stops.append(start_cluster_dns(settings))
+            cluster_dns.append(start_cluster_dns(settings))
+            stops.append(cluster_dns[-1])
         if controllers is not None:
             stops.append(controllers(settings))
 

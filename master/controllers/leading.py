@@ -81,8 +81,13 @@ def start_when_leading(settings: MasterSettings, start_loops: StartLoops) -> Sto
              cfg.lease_duration_s, cfg.renew_deadline_s, cfg.retry_period_s)  # fmt: skip
 
     def stop() -> None:
-        for elector in electors:
-            elector.stop()
+        # Every elector at once: each stops its loops, then releases its Lease, so that on a
+        # graceful stop both Leases are taken over at the others' next try, not one after the other.
+        stopping = [threading.Thread(target=elector.stop, name=f"stop-{elector.name}") for elector in electors]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         for client in clients:
             client.close()
 

@@ -5,13 +5,17 @@ a control plane that survives the loss of any one machine.
 - kill -9 of the master that leads the scheduler and the controllers: both Leases move, a
   Deployment created afterwards gets its pods scheduled onto hollow nodes, and the
   ``kubernetes`` Endpoints drop the killed master's address once its Lease has expired;
-- kill -9 of an etcd member (the one the survivors ask first): writes go on.
+- kill -9 of an etcd member (the one the survivors ask first): writes go on;
+- a graceful stop (SIGTERM, as a machine's halt sends) of the leading master hands over at
+  once: it releases both leader Leases and deletes its own Lease while its API server still
+  serves, so the others lead and drop its address well before either Lease could expire.
 
 Every wait is on a condition; every process is ended by its PID in the fixture.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -146,3 +150,31 @@ def found(client: ApiClient, name: str) -> ConfigMap | None:
         return client.get(ConfigMap, name, "default")
     except NotFoundError:
         return None
+
+
+def test_a_master_stopped_gracefully_hands_over_before_its_leases_expire(ha: HACluster) -> None:
+    a, b, c = ha.masters
+    a_id = wait_for(lambda: leader_of(a, LEASES[0]), what="master a to lead kube-scheduler")
+    wait_for(lambda: leader_of(a, LEASES[1]), what="master a to lead kube-controller-manager")
+    with b.client(timeout=2.0) as cb:
+        everyone = {m.port for m in ha.masters}
+        wait_for(lambda: api_ports(cb) == everyone, what="all three masters in the kubernetes Endpoints")
+        stopped_at = time.monotonic()
+        a.stop()  # SIGTERM, waited for
+        exited_in = time.monotonic() - stopped_at
+        moved: dict[str, float] = {}
+        for lease in LEASES:
+
+            def led_by_another(lease: str = lease) -> bool:
+                holder = cb.get(Lease, lease, "kube-system").spec.holderIdentity
+                return holder not in (None, a_id)
+
+            wait_for(led_by_another, timeout=30, interval=0.05, what=f"{lease} taken by b or c")
+            moved[lease] = time.monotonic() - stopped_at
+        wait_for(lambda: api_ports(cb) == {b.port, c.port}, timeout=30, interval=0.05, what="a's address dropped from the Endpoints")
+        dropped = time.monotonic() - stopped_at
+    print(f"a exited in {exited_in:.2f} s; Leases taken after {moved}; a's address dropped after {dropped:.2f} s")
+    # Without the hand-over, the others wait for each Lease to expire: the leader Leases last
+    # 4 s (taken >= 3 s after the last renewal was seen), a master's own Lease 6 s.
+    assert max(moved.values()) < 2.5, f"Leases taken {moved} s after the stop (a exited in {exited_in:.1f} s)"
+    assert dropped < 2.5, f"a's address dropped {dropped:.1f} s after the stop (a exited in {exited_in:.1f} s)"
