@@ -544,7 +544,9 @@ def measure_halt(
         serving_again = time.time() - outage_end
         wait_for(f"{victim}'s etcd member healthy", lambda: etcd_member_healthy(victim), timeout_s=limit_s)
         etcd_back = time.time() - outage_end
-        members = etcd_started_members(victim)
+        # Asked on the returned machine: every member started (one read may meet a member still settling).
+        members = wait_for("every etcd member started, as the returned machine sees it",
+                           lambda: (got := etcd_started_members(victim)) == sorted(MASTERS) and got, timeout_s=30)  # fmt: skip
         wait_for(f"{victim} back in the kubernetes Endpoints", lambda: MASTERS[victim] in endpoint_ips(api), timeout_s=limit_s)
         time.sleep(after_return_s)
         until = time.time()
