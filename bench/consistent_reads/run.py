@@ -29,9 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.common import summary_ms, write_result
 from kajitori.client import NotFoundError
-from tests.support.etcd_process import EtcdProcess
-from tests.support.ha_cluster import share_identity
-from tests.support.master_process import MasterProcess
+from tests.support.ha_cluster import two_masters_on_one_etcd
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 
@@ -44,14 +42,7 @@ def timed(fn: Any) -> float:
 
 def run(reads: int, objects: int) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="kajitori-bench-consistent-"))
-    etcd = EtcdProcess(work / "etcd").start()
-    args = ["--store", "etcd", "--etcd-servers", etcd.url, "--no-controllers"]
-    a = MasterProcess(work / "a", extra_args=args)
-    b = MasterProcess(work / "b", extra_args=args)
-    try:
-        a.start()
-        share_identity(a, b)
-        b.start()
+    with two_masters_on_one_etcd(work, controllers=False) as (_etcd, a, b):
         ca, cb = a.client(), b.client()
         for i in range(objects):
             ca.request("POST", CONFIGMAPS, body={"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}})
@@ -83,10 +74,6 @@ def run(reads: int, objects: int) -> dict[str, Any]:
             after_write.append(time.perf_counter() - began)
         ca.close()
         cb.close()
-    finally:
-        b.stop()
-        a.stop()
-        etcd.stop()
     figures: dict[str, Any] = {name: summary_ms(values) for name, values in cases.items()}
     figures["get_after_write_on_other_master"] = {**summary_ms(after_write), "missed": missed}
     figures["ratio_get_p50"] = round(figures["get_consistent"]["p50_ms"] / figures["get_rv0"]["p50_ms"], 2)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.etcd_cluster import EtcdCluster
+from tests.support.etcd_process import EtcdProcess
 from tests.support.master_process import MasterProcess
 
 
@@ -26,6 +29,26 @@ def share_identity(first: MasterProcess, other: MasterProcess) -> None:
     for name in ("tokens.json", "encryption-config.yaml"):
         if (first.data_dir / name).exists():
             shutil.copy(first.data_dir / name, other.data_dir / name)
+
+
+@contextmanager
+def two_masters_on_one_etcd(root: Path, *, controllers: bool = True) -> Iterator[tuple[EtcdProcess, MasterProcess, MasterProcess]]:
+    """Masters A and B of one cluster on one real etcd member: A starts first (it makes the
+    cluster's CA and tokens and takes the leader Leases), B starts with A's identity. Every
+    process is stopped at the end, whatever the caller left running."""
+    etcd = EtcdProcess(root / "etcd").start()
+    args = ["--store", "etcd", "--etcd-servers", etcd.url, *([] if controllers else ["--no-controllers"])]
+    a = MasterProcess(root / "a", extra_args=args)
+    b = MasterProcess(root / "b", extra_args=args)
+    try:
+        a.start()
+        share_identity(a, b)
+        b.start()
+        yield etcd, a, b
+    finally:
+        b.stop()
+        a.stop()
+        etcd.stop()
 
 
 def leader_of(master: MasterProcess, lease: str) -> str | None:

@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 
 from kajitori.client import ApiError
-from tests.support.etcd_process import EtcdProcess
-from tests.support.ha_cluster import share_identity
+from tests.support.ha_cluster import two_masters_on_one_etcd
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -33,19 +32,8 @@ PER_MASTER = 30
 
 @pytest.fixture
 def masters(tmp_path: Path) -> Iterator[list[MasterProcess]]:
-    etcd = EtcdProcess(tmp_path / "etcd").start()
-    args = ["--store", "etcd", "--etcd-servers", etcd.url, "--no-controllers"]
-    a = MasterProcess(tmp_path / "a", extra_args=args)
-    b = MasterProcess(tmp_path / "b", extra_args=args)
-    try:
-        a.start()
-        share_identity(a, b)
-        b.start()
+    with two_masters_on_one_etcd(tmp_path, controllers=False) as (_etcd, a, b):
         yield [a, b]
-    finally:
-        b.stop()
-        a.stop()
-        etcd.stop()
 
 
 def together(calls: Sequence[Callable[[], Any]]) -> list[Any]:

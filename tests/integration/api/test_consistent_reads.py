@@ -20,7 +20,7 @@ import pytest
 
 from kajitori.client import ApiClient, ApiError, NotFoundError
 from tests.support.etcd_process import EtcdProcess
-from tests.support.ha_cluster import share_identity
+from tests.support.ha_cluster import two_masters_on_one_etcd
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -39,19 +39,8 @@ class TwoMasters:
 
 @pytest.fixture
 def two(tmp_path: Path) -> Iterator[TwoMasters]:
-    etcd = EtcdProcess(tmp_path / "etcd").start()
-    args = ["--store", "etcd", "--etcd-servers", etcd.url]
-    a = MasterProcess(tmp_path / "a", extra_args=args)
-    b = MasterProcess(tmp_path / "b", extra_args=args)
-    try:
-        a.start()
-        share_identity(a, b)
-        b.start()
+    with two_masters_on_one_etcd(tmp_path) as (etcd, a, b):
         yield TwoMasters(etcd, a, b)
-    finally:
-        b.stop()
-        a.stop()
-        etcd.stop()
 
 
 def config_map(name: str) -> dict[str, object]:

@@ -13,8 +13,7 @@ from kajitori.api import Endpoints, Lease
 from kajitori.client import ApiClient
 from master.master_endpoints import API_ADDRESS, IDENTITY_LABEL
 from tests.support.cluster import wait_for
-from tests.support.etcd_process import EtcdProcess
-from tests.support.ha_cluster import share_identity
+from tests.support.ha_cluster import two_masters_on_one_etcd
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -22,19 +21,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def two_masters(tmp_path: Path) -> Iterator[tuple[MasterProcess, MasterProcess]]:
-    etcd = EtcdProcess(tmp_path / "etcd").start()
-    args = ["--store", "etcd", "--etcd-servers", etcd.url, "--no-controllers"]
-    a = MasterProcess(tmp_path / "a", extra_args=args)
-    b = MasterProcess(tmp_path / "b", extra_args=args)
-    try:
-        a.start()
-        share_identity(a, b)
-        b.start()
+    with two_masters_on_one_etcd(tmp_path, controllers=False) as (_etcd, a, b):
         yield a, b
-    finally:
-        a.stop()
-        b.stop()
-        etcd.stop()
 
 
 def api_endpoints(client: ApiClient) -> set[tuple[str, int]]:

@@ -3,8 +3,6 @@ controllers; kill -9 it and the other takes over within lease duration + retry p
 
 from __future__ import annotations
 
-import re
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from kajitori.api import Lease, Pod
 from kajitori.api.registry import by_name
 from master.hollow_nodes import HollowCluster
 from tests.support.cluster import wait_for
-from tests.support.etcd_process import EtcdProcess
+from tests.support.ha_cluster import leader_of, two_masters_on_one_etcd
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -29,33 +27,10 @@ def pod_doc(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}
 
 
-def leader_of(master: MasterProcess, lease: str) -> str | None:
-    """This master's identity if its log says it leads ``lease`` (and has not stopped)."""
-    assert master.log_path is not None
-    text = master.log_path.read_text()
-    found = re.findall(rf"(\S+) (became leader|stopped leading) of kube-system/{lease}", text)
-    return found[-1][0] if found and found[-1][1] == "became leader" else None
-
-
 @pytest.fixture
 def two_masters(tmp_path: Path) -> Iterator[tuple[MasterProcess, MasterProcess]]:
-    etcd = EtcdProcess(tmp_path / "etcd").start()
-    args = ["--store", "etcd", "--etcd-servers", etcd.url]
-    a = MasterProcess(tmp_path / "a", extra_args=args)
-    b = MasterProcess(tmp_path / "b", extra_args=args)
-    try:
-        a.start()
-        # The masters of one cluster share its CA and tokens (the lab's playbook copies them).
-        (b.data_dir / "pki").mkdir(parents=True)
-        for name in ("ca.crt", "ca.key"):
-            shutil.copy(a.data_dir / "pki" / name, b.data_dir / "pki" / name)
-        shutil.copy(a.data_dir / "tokens.json", b.data_dir / "tokens.json")
-        b.start()
+    with two_masters_on_one_etcd(tmp_path) as (_etcd, a, b):
         yield a, b
-    finally:
-        a.stop()
-        b.stop()
-        etcd.stop()
 
 
 def test_only_the_leader_schedules_and_the_other_takes_over_after_kill_9(
