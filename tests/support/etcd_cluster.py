@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.etcd_process import EtcdProcess
+from tests.support.processes import freeze
 
 
 @dataclass
@@ -47,7 +48,7 @@ class EtcdCluster:
 
     def pause(self, index: int) -> None:
         """SIGSTOP member ``index``: it keeps its sockets and answers nothing."""
-        os.kill(self.members[index].pid, signal.SIGSTOP)
+        freeze(self.members[index].pid)
         self._paused.add(index)
 
     def resume(self, index: int) -> None:

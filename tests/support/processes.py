@@ -9,8 +9,11 @@ team that second was measured at 13-17 s of wall time; a 20 or 30 s limit failed
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 PROCESS_TIMEOUT_S = 120.0
@@ -50,3 +53,28 @@ def kill_process(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | None) -
     if proc and proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
+
+
+def freeze(pid: int, timeout_s: float = PROCESS_TIMEOUT_S) -> None:
+    """SIGSTOP ``pid`` and return once every thread of it is stopped.
+
+    ``kill`` returns when the signal is queued, not when the process has stopped: a request
+    sent at once could still be answered (an etcd "frozen" this way answered one, under load).
+    """
+    os.kill(pid, signal.SIGSTOP)
+    give_up = time.monotonic() + timeout_s
+    while not _all_threads_stopped(pid):
+        if time.monotonic() > give_up:
+            raise AssertionError(f"process {pid} did not stop within {timeout_s} s of SIGSTOP")
+        time.sleep(0.01)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    states = []
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # a thread that ended meanwhile
+            continue
+        states.append(text[text.rindex(")") + 2])  # the field after "(comm)"
+    return bool(states) and all(state in "tT" for state in states)

@@ -20,6 +20,7 @@ from kajitori.client import ApiClient, ApiError
 from tests.support.cluster import wait_for
 from tests.support.etcd_process import EtcdProcess
 from tests.support.master_process import MasterProcess
+from tests.support.processes import freeze
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +106,7 @@ def test_reads_are_answered_while_a_write_waits_on_etcd(etcd_master: MasterProce
     client = etcd_master.client()
     client.create(Pod.model_validate(pod_doc("existing")))
     result: list[object] = []
-    os.kill(etcd.pid, signal.SIGSTOP)  # etcd takes requests and answers none
+    freeze(etcd.pid)  # etcd takes requests and answers none
     try:
         writer = threading.Thread(target=lambda: result.append(client.create(Pod.model_validate(pod_doc("slow")))))
         writer.start()

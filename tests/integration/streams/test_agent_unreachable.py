@@ -30,7 +30,7 @@ from tests.integration.agent.agent_process import (
 )
 from tests.integration.streams.conftest import HTTP_PORT, KUBECTL_VERSIONS, SERVE, kubectl_binary, run_kubectl
 from tests.support.master_process import MasterProcess, free_port
-from tests.support.processes import stop_process
+from tests.support.processes import freeze, stop_process
 from tests.support.session_names import session_name
 
 kubernetes = pytest.importorskip("kubernetes")
@@ -71,7 +71,7 @@ def frozen(master: MasterProcess, api: ApiClient, docker_api: docker.APIClient, 
     try:
         api.create(make_pod(FROZEN, FROZEN_NODE, [shell("main", SERVE)]))
         wait_for("the pod running", lambda: api.get(Pod, FROZEN, "default").status.phase == "Running")
-        proc.proc.send_signal(signal.SIGSTOP)
+        freeze(proc.proc.pid)
         yield FROZEN
     finally:
         proc.proc.send_signal(signal.SIGCONT)

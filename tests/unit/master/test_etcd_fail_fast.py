@@ -13,6 +13,7 @@ import pytest
 
 from master.store.etcd_client import EtcdClient, EtcdUnavailable
 from tests.support.etcd_process import EtcdProcess
+from tests.support.processes import freeze
 
 RETRY_AFTER_S = 3.0
 NOT_ASKED = "not asked again until one request gets through"
@@ -26,7 +27,7 @@ def test_requests_fail_at_once_while_etcd_cannot_serve_and_resume_when_it_answer
     client = EtcdClient([etcd.url], timeout_s=1.0, retry_after_s=RETRY_AFTER_S)
     try:
         client.get(b"/k")
-        os.kill(etcd.pid, signal.SIGSTOP)  # a member that keeps its sockets and answers nothing
+        freeze(etcd.pid)  # a member that keeps its sockets and answers nothing
         try:
             with pytest.raises(EtcdUnavailable):
                 client.get(b"/k")  # waits out the timeout: nobody knows yet
