@@ -3,6 +3,10 @@ WaitForFirstConsumer claims get the chosen node before the pod is bound."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from kajitori.api.core import Node, Pod
 from kajitori.api.storage import PersistentVolumeClaim, StorageClass
 from master.controllers.context import LoopContext
@@ -26,9 +30,23 @@ def pod_using(*claims: str) -> Pod:
     })  # fmt: skip
 
 
+MADE: list[Scheduler] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_schedulers() -> Iterator[None]:
+    """Stop every scheduler a test made: a binding that waits for a WaitForFirstConsumer claim
+    nobody binds waits until the scheduler stops (or 120 s), and its thread held the whole
+    unit run's exit for two minutes."""
+    yield
+    while MADE:
+        MADE.pop().stop()
+
+
 def scheduler_with(*objects: object) -> tuple[Scheduler, FakeInformers, RecordingClient]:
     informers, client = FakeInformers(), RecordingClient()
     scheduler = Scheduler(LoopContext(client=client, informers=informers, recorder=RecordingRecorder()))
+    MADE.append(scheduler)
     for obj in objects:
         informers.informer(type(obj)).add(obj)  # type: ignore[arg-type]
         if isinstance(obj, Node):
