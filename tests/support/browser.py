@@ -35,9 +35,25 @@ def chromium_page(*, width: int = 1280, height: int = 800) -> Iterator[Any]:
             browser.close()
 
 
+NAVIGATION_TRIES = 5
+
+
+def open_page(page: Any, url: str) -> None:
+    """``page.goto(url)``, again when chromium aborted it with ERR_NETWORK_CHANGED: chromium aborts a
+    navigation when the machine's interfaces change, and the integration layer's other workers add
+    and remove veths, bridges and netns all the time (it failed CI once on 127.0.0.1)."""
+    for attempt in range(1, NAVIGATION_TRIES + 1):
+        try:
+            page.goto(url)
+            return
+        except Exception as exc:  # playwright's Error; imported lazily, as playwright may be absent
+            if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == NAVIGATION_TRIES:
+                raise
+
+
 def sign_in(page: Any, server: str, token: str, *, timeout_s: float = PROCESS_TIMEOUT_S) -> None:
     """Opens ``server``/ui/, signs in with ``token`` and waits until every collection is live."""
-    page.goto(f"{server}/ui/")
+    open_page(page, f"{server}/ui/")
     page.fill("#token", token)
     page.click("#sign-in button[type=submit]")
     # A selector, not wait_for_function: the page's Content-Security-Policy forbids the eval that polling needs.

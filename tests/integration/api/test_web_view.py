@@ -15,7 +15,7 @@ import pytest
 
 from kajitori.api.registry import by_name
 from kajitori.client import ApiClient
-from tests.support.browser import chromium_page, first_seen_ms, pod_selector, sign_in
+from tests.support.browser import chromium_page, first_seen_ms, open_page, pod_selector, sign_in
 from tests.support.master_process import MasterProcess
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def test_the_api_without_a_token_is_401_and_the_page_asks_for_one(master: Master
         assert http.get(f"{master.url}/api/v1/pods", headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert http.get(f"{master.url}/ui/").status_code == 200
     with chromium_page() as page:
-        page.goto(f"{master.url}/ui/")
+        open_page(page, f"{master.url}/ui/")
         page.wait_for_selector("#sign-in #token")
         page.fill("#token", "not-a-token")
         page.click("#sign-in button[type=submit]")
@@ -98,7 +98,7 @@ def test_the_service_page_lists_endpoints_and_explains_or_says_it_cannot(
         sign_in(page, master.url, admin_token)
         # The picture joins the Service to its endpoint's pod.
         page.wait_for_selector(f'svg.links path[data-link="{NS}/web {NS}/bound"]', state="attached")
-        page.goto(f"{master.url}/ui/#/service/{NS}/web")
+        open_page(page, f"{master.url}/ui/#/service/{NS}/web")
         page.wait_for_selector(f'[data-endpoint-pod="{NS}/bound"]')
         explain = f"/api/v1/nodes/{NODE}/proxy/explain/service/{NS}/web"
         answer = httpx.get(f"{master.url}{explain}", headers={"Authorization": f"Bearer {admin_token}"}, verify=master.tls())
@@ -123,10 +123,10 @@ def test_pod_node_and_events_pages(master: MasterProcess, api: ApiClient, admin_
         page.wait_for_selector("text=busybox:1")
         page.wait_for_selector(f"text=Successfully assigned {NS}/bound to {NODE}")
         page.wait_for_selector("button[data-action=delete]")  # the admin may delete it
-        page.goto(f"{master.url}/ui/#/node/{NODE}")
+        open_page(page, f"{master.url}/ui/#/node/{NODE}")
         page.wait_for_selector("text=10.244.9.0/24")
         page.wait_for_selector(f'a[href="#/pod/{NS}/bound"]')
-        page.goto(f"{master.url}/ui/#/events")
+        open_page(page, f"{master.url}/ui/#/events")
         page.wait_for_selector(f"table.events >> text=Successfully assigned {NS}/bound to {NODE}")
 
 
@@ -142,7 +142,7 @@ def test_a_read_only_user_sees_the_pods_and_is_offered_no_delete(master: MasterP
     })["status"]["token"]  # fmt: skip
     try:
         with chromium_page() as page:
-            page.goto(f"{master.url}/ui/")
+            open_page(page, f"{master.url}/ui/")
             page.fill("#token", token)
             page.click("#sign-in button[type=submit]")
             # `view` reads pods everywhere but not Nodes: the page says so, and draws the machine from its pods.
@@ -171,7 +171,7 @@ def test_the_service_page_renders_an_explain_answer_and_its_counters_growing(
     with chromium_page() as page:
         page.route(f"**/api/v1/nodes/{NODE}/proxy/explain/service/{NS}/web", answer)
         sign_in(page, master.url, admin_token)
-        page.goto(f"{master.url}/ui/#/service/{NS}/web")
+        open_page(page, f"{master.url}/ui/#/service/{NS}/web")
         counted = f'[data-explain-node="{NODE}"] [data-chain="KT-SVC-ABC"] table.rules tbody tr td:nth-child(3)'
         page.wait_for_selector(f"{counted}:text-is('3')")
         page.wait_for_selector("text=rules laid out by net/iptables_rules.py, written by net/iptables_proxy.py")
