@@ -1,8 +1,8 @@
 """The agent's own HTTPS port (10250): container logs and one-shot exec, behind a bearer token.
 
     GET  /healthz                                   200 "ok", no token needed
-    GET  /metrics                                   Prometheus text (agent.metrics); the node's token
-                                                    or one the master lets read this Node
+    GET  /metrics                                   Prometheus text (agent.metrics); a token the
+                                                    master lets read this Node
     GET  /metrics/resource                          kubelet's resource metrics (agent.resource_stats),
                                                     what the master's scraper reads; same tokens
     GET  /containerLogs/{ns}/{pod}/{container}?follow=&tailLines=&timestamps=&previous=
@@ -13,7 +13,7 @@
                                                     streams (agent.stream_endpoints)
     GET  /explain/service/{ns}/{name}, /explain/pod/{ns}/{name}, /explain/node
                                                     what this node does for it, as JSON (agent.explain);
-                                                    the node's token or one the master lets `get nodes/proxy`
+                                                    a token the master lets `get nodes/proxy`
 
 A caller is known by a client certificate of the cluster CA (what the master presents:
 ``kube-apiserver-kubelet-client``), authorized by a SubjectAccessReview the agent asks the
@@ -69,9 +69,11 @@ Review = Callable[[dict[str, Any]], dict[str, Any]]
 
 class TokenChecker:
     def __init__(
-        self, node_token: str | None, master_url: str, *, verify: ssl.SSLContext | bool = True, review: Review | None = None
+        self, static_token: str | None, master_url: str, *, verify: ssl.SSLContext | bool = True, review: Review | None = None
     ) -> None:
-        self._node_token = node_token
+        # A token taken without asking the master: only master-less servers of the tests set one;
+        # the agent has none (its node has a certificate, no token; callers are asked about).
+        self._static_token = static_token
         self._master_url = master_url
         self._verify = verify
         self._review = review
@@ -109,15 +111,15 @@ class TokenChecker:
         return True
 
     def allows(self, token: str | None, namespace: str, pod: str) -> bool:
-        """Whether ``token`` may reach this pod: the node's own, or one the master lets read the pod."""
+        """Whether ``token`` may reach this pod: one the master lets read the pod."""
         return self._accepts(token, f"/api/v1/namespaces/{namespace}/pods/{pod}")
 
     def allows_node(self, token: str | None, node: str) -> bool:
-        """Whether ``token`` may read this node's metrics: the node's own, or one the master lets read the Node."""
+        """Whether ``token`` may read this node's metrics: one the master lets read the Node."""
         return self._accepts(token, f"/api/v1/nodes/{node}")
 
     def allows_proxy(self, token: str | None, node: str) -> bool:
-        """Whether ``token`` may use this node's proxy subresource (explain): the node's own, or one whose
+        """Whether ``token`` may use this node's proxy subresource (explain): one whose
         user the master allows `get nodes/proxy` on this Node (asked with a SelfSubjectAccessReview in
         that token's name, as the kubelet asks a SubjectAccessReview)."""
         review = {
@@ -144,7 +146,7 @@ class TokenChecker:
     ) -> bool:
         if not token:
             return False
-        if self._node_token is not None and token == self._node_token:
+        if self._static_token is not None and token == self._static_token:
             return True
         digest = hashlib.sha256(f"{path} {json.dumps(body, sort_keys=True)} {token}".encode()).hexdigest()
         with self._lock:

@@ -3,7 +3,7 @@ published in its Node's annotations so the master can trust exactly this certifi
 
 Kubernetes' kubelet also serves with a self-signed certificate by default, and its API
 server then skips verification. Here the agent writes its certificate into the Node
-(`kajitori.io/serving-certificate`, kajitori.api.well_known, with the node's token), and the master verifies the
+(`kajitori.io/serving-certificate`, kajitori.api.well_known, as the node itself), and the master verifies the
 agent's TLS against that one certificate: a machine that merely took over a node's
 address cannot read the exec commands or the token the master sends.
 

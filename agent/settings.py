@@ -42,7 +42,7 @@ class DNSSettings:
 @dataclass
 class AgentSettings:
     kubeconfig: str
-    """Kubeconfig with the node token; the same token protects the agent's own port."""
+    """The node's own kubeconfig (``system:node:<name>``, a client certificate: ``kajitori node join``)."""
     node_name: str
     node_ip: str
     """The node's address on the cluster network (InternalIP, pods' hostIP, where port 10250 listens)."""

@@ -36,7 +36,7 @@ def master(
     data_dir: Path = typer.Option(Path("./kajitori-data"), "--data-dir", help="Store, tokens and kubeconfigs."),
     listen: str = typer.Option("0.0.0.0:6443", "--listen", help="HOST:PORT of the API server."),
     advertise_address: str = typer.Option(None, "--advertise-address", help="This master's address (its Endpoints, and the kubeconfigs unless --control-plane-endpoint)."),
-    control_plane_endpoint: str = typer.Option(None, "--control-plane-endpoint", help="HOST[:PORT] shared by all masters (a virtual IP or load balancer): covered by the serving certificate and written into the admin and node kubeconfigs (kubeadm's --control-plane-endpoint)."),
+    control_plane_endpoint: str = typer.Option(None, "--control-plane-endpoint", help="HOST[:PORT] shared by all masters (a virtual IP or load balancer): covered by the serving certificate and written into the kubeconfigs it hands out (kubeadm's --control-plane-endpoint)."),
     no_controllers: bool = typer.Option(False, "--no-controllers", help="Run only the API server."),
     dns_listen: str = typer.Option(None, "--dns-listen", help="HOST:PORT to serve cluster DNS on (the kube-dns Service points there)."),
     disable: list[str] = typer.Option([], "--disable", help="Switch one loop off (scheduler, replicaset, deployment, daemonset, endpoints, load-balancer, node-lifecycle, garbage-collector)."),
@@ -202,7 +202,7 @@ def ingress_controller(
 
 @app.command()
 def agent(
-    kubeconfig: str = typer.Option(..., "--kubeconfig", help="Kubeconfig with the node token (the master's node.kubeconfig)."),
+    kubeconfig: str = typer.Option(..., "--kubeconfig", help="The node's own kubeconfig, system:node:NAME (what `kajitori node join` writes)."),
     node_name: str = typer.Option(..., "--node-name", help="Name of this node in the API."),
     node_ip: str = typer.Option(None, "--node-ip", help="Address on the cluster network (default: what the host name resolves to)."),
     runtime: str = typer.Option("docker", "--runtime", help="docker, or fake for a hollow node."),

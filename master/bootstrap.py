@@ -27,7 +27,7 @@ from master import allocators
 from master.apiserver.authz.defaults import cluster_role_bindings, cluster_roles
 from master.apiserver.consistent_reads import catch_up
 from master.apiserver.errors import ApiError
-from master.apiserver.resources import ResourceAPI
+from master.apiserver.resources import DeleteOptions, ResourceAPI
 
 CATCH_UP_S = 10.0  # how long a master waits for its cache to reach etcd's revision at start
 
@@ -180,6 +180,30 @@ def ensure_rbac_defaults(api: ResourceAPI) -> None:
                 log.info("default %s %s changed meanwhile: left to the master that wrote it", resource.kind, obj["metadata"]["name"])
                 continue
             log.info("updated default %s %s", resource.kind, obj["metadata"]["name"])
+    _remove_retired_defaults(api)
+
+
+RETIRED_DEFAULTS = ("kajitori:legacy-node",)
+"""Defaults of older versions no version grants any more: the shared node token's role and binding
+(nodes have their own certificates; the token's group authenticates nobody)."""
+
+
+def _remove_retired_defaults(api: ResourceAPI) -> None:
+    """Deletes ``RETIRED_DEFAULTS`` still annotated ``autoupdate: "true"`` (left as they are by whoever set it to "false")."""
+    for plural in ("clusterrolebindings", "clusterroles"):
+        resource = by_path("rbac.authorization.k8s.io", "v1", plural)
+        for name in RETIRED_DEFAULTS:
+            stored = api.store.get(resource.store_key(None, name))
+            annotations = ((stored.obj.get("metadata") or {}).get("annotations") or {}) if stored is not None else {}
+            if annotations.get("rbac.authorization.kubernetes.io/autoupdate") != "true":
+                continue
+            try:
+                api.delete(resource, None, name, DeleteOptions())
+            except ApiError as exc:
+                if exc.reason != "NotFound":  # another master starting at the same time removed it first
+                    raise
+                continue
+            log.info("removed retired default %s %s", resource.kind, name)
 
 
 def _create(api: ResourceAPI, resource: Resource, namespace: str | None, obj: dict[str, Any]) -> bool:

@@ -192,7 +192,7 @@ class MasterSettings:
 
     @property
     def public_url(self) -> str:
-        """The URL handed out in admin.kubeconfig and node.kubeconfig: the shared endpoint, else this master."""
+        """The URL handed out in admin.kubeconfig (and cluster-info): the shared endpoint, else this master."""
         if not self.control_plane_endpoint:
             return self.server_url
         return _https_url(*_split_endpoint(self.control_plane_endpoint, self.port))

@@ -39,6 +39,7 @@ from bench.common import summary_ms, write_result  # noqa: E402
 from kajitori.api.coordination import Lease  # noqa: E402
 from kajitori.client import ApiClient, NotFoundError  # noqa: E402
 from tests.support.master_process import MasterProcess  # noqa: E402
+from tests.support.node_identity import node_kubeconfig  # noqa: E402
 
 NODE = "bench-restart"
 ENTRY = {
@@ -59,7 +60,7 @@ def renew_time(api: ApiClient) -> float | None:
 def one_restart(api: ApiClient, master: MasterProcess, tree: Path, path: str, work: Path) -> float:
     """Seconds from the agent process's start to the first Lease renewal it made."""
     cmd = [
-        sys.executable, "-c", ENTRY[path], "agent", "--kubeconfig", str(master.data_dir / "node.kubeconfig"),
+        sys.executable, "-c", ENTRY[path], "agent", "--kubeconfig", str(work / "node.kubeconfig"),
         "--node-name", NODE, "--node-ip", "127.0.0.1", "--runtime", "fake", "--port", "0",
         "--pods-root", str(work / "pods"), "--cert-dir", str(work / "pki"), "--volumes-root", str(work / "volumes"),
     ]  # fmt: skip
@@ -107,6 +108,8 @@ def main() -> None:
         work = Path(tmp)
         master = MasterProcess(work / "master", extra_args=["--no-controllers"]).start()
         try:
+            # The node's own certificate, as a joined node has (node bench-restart, system:nodes).
+            node_kubeconfig(master.data_dir, NODE, work / "node.kubeconfig", master.url)
             api = master.client()
             print("idle (whatever else runs on the machine):")
             figures["idle"] = measure(api, master, trees, args.runs, work)

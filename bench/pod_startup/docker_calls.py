@@ -42,6 +42,7 @@ from tests.integration.agent.agent_process import (
     wait_for,
 )
 from tests.support.master_process import MasterProcess, free_port
+from tests.support.node_identity import node_kubeconfig
 
 NODE = "bench-calls-node"
 _ID = re.compile(r"/[0-9a-f]{64}|/k8s_[^/]+|/kajitori/[^/]+|/sha256:[0-9a-f]+")
@@ -92,7 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kajitori-bench-") as tmp:
         master = MasterProcess(Path(tmp) / "master", extra_args=["--no-controllers"]).start()
         settings = AgentSettings(
-            kubeconfig=str(master.data_dir / "node.kubeconfig"), node_name=NODE, node_ip="127.0.0.1",
+            kubeconfig=str(node_kubeconfig(master.data_dir, NODE, Path(tmp) / "node.kubeconfig", master.url)), node_name=NODE, node_ip="127.0.0.1",
             pods_root=Path(tmp) / "pods", network=TEST_POD_NETWORK, port=free_port(), cert_dir=Path(tmp) / "pki",
         )  # fmt: skip
         agent = Agent(settings, runtime=DockerRuntime(api=counting))

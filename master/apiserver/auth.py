@@ -1,13 +1,15 @@
 """Bearer-token authentication and the credentials a new master writes.
 
-On first start the data dir gets ``tokens.json`` (an admin token and a node token,
-random, mode 0600) and, at every start, ``admin.kubeconfig`` and ``node.kubeconfig``
-pointing at the advertised address (or the masters' shared control-plane endpoint) and
-``loopback.kubeconfig`` at this master itself, all carrying the cluster CA (``master.apiserver.tls``). Every request but the health and version
+On first start the data dir gets ``tokens.json`` (an admin token, random, mode 0600) and,
+at every start, ``admin.kubeconfig`` pointing at the advertised address (or the masters'
+shared control-plane endpoint) and ``loopback.kubeconfig`` at this master itself, both
+carrying the cluster CA (``master.apiserver.tls``). Every request but the health and version
 endpoints must carry credentials (``master.apiserver.authn``). The admin token is the user
-``admin`` in group ``system:masters`` (allowed everything, as kubeadm's admin); the shared
-node token is the legacy identity ``system:node`` in group ``kajitori:legacy-node-token``,
-bound to broad node rights until nodes join with their own certificates.
+``admin`` in group ``system:masters`` (allowed everything, as kubeadm's admin). There is no
+shared node token: each node has its own certificate (``system:node:<name>``), got by joining
+with a bootstrap token (``kajitori node join``). The one masters of older versions wrote
+(``tokens.json``'s ``node``, ``node.kubeconfig``) is dropped from the data dir at start and
+authenticates nobody.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from kajitori import config
 from kajitori.private_files import ensure_private_dir, write_file
-from master.apiserver.authn import LEGACY_NODES, MASTERS, Credentials, UserInfo, bearer_token
+from master.apiserver.authn import MASTERS, Credentials, UserInfo, bearer_token
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,9 @@ PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/livez", "/version", "/ui"})
 # token with the page it navigates to; the pages then call the API with the user's token.
 PUBLIC_PREFIXES = ("/ui/",)
 
+
+LEGACY_NODE_KUBECONFIG = "node.kubeconfig"
+"""The shared node token's kubeconfig older masters wrote into the data dir; removed at start."""
 
 CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 ANONYMOUS_PATHS = frozenset({CLUSTER_INFO_PATH})
@@ -44,7 +49,6 @@ def is_public(path: str) -> bool:
 @dataclass(frozen=True)
 class Tokens:
     admin: str
-    node: str
 
     def user_of(self, token: str | None) -> str | None:
         if token is None:
@@ -54,8 +58,6 @@ class Tokens:
         given = token.encode("utf-8", "surrogateescape")
         if secrets.compare_digest(given, self.admin.encode()):
             return "admin"
-        if secrets.compare_digest(given, self.node.encode()):
-            return "system:node"
         return None
 
     def authenticate(self, credentials: Credentials) -> UserInfo | None:
@@ -63,8 +65,6 @@ class Tokens:
         user = self.user_of(credentials.token)
         if user == "admin":
             return UserInfo("admin", (MASTERS,))
-        if user == "system:node":
-            return UserInfo("system:node", (LEGACY_NODES,))
         return None
 
 
@@ -77,13 +77,21 @@ def ensure_credentials(
     path = data_dir / "tokens.json"
     if path.exists():
         doc = json.loads(path.read_text())
-        tokens = Tokens(admin=doc["admin"], node=doc["node"])
+        tokens = Tokens(admin=doc["admin"])
+        if set(doc) != {"admin"}:
+            # An older version's shared node token: rewritten away, so no copy of the data dir
+            # carries it on (it authenticates nobody either way).
+            write_file(path, json.dumps({"admin": tokens.admin}).encode())
+            log.info("dropped the shared node token from %s", path)
     else:
-        tokens = Tokens(admin=secrets.token_urlsafe(32), node=secrets.token_urlsafe(32))
-        write_file(path, json.dumps({"admin": tokens.admin, "node": tokens.node}).encode())
+        tokens = Tokens(admin=secrets.token_urlsafe(32))
+        write_file(path, json.dumps({"admin": tokens.admin}).encode())
         log.info("created tokens in %s", path)
+    legacy = data_dir / LEGACY_NODE_KUBECONFIG
+    if legacy.exists():
+        legacy.unlink()
+        log.info("removed %s: nodes join with their own certificates (kajitori node join)", legacy)
     config.write(data_dir / "admin.kubeconfig", server_url, tokens.admin, user="admin", ca_pem=ca_pem)
-    config.write(data_dir / "node.kubeconfig", server_url, tokens.node, user="node", ca_pem=ca_pem)
     config.write(data_dir / "loopback.kubeconfig", loopback_url or server_url, tokens.admin, user="admin", ca_pem=ca_pem)
     return tokens
 

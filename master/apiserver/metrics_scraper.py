@@ -3,7 +3,7 @@
 Each period (``--metric-resolution``, 15 s by default, metrics-server's default) the
 scraper reads the Nodes from the store, and for each Ready one gets its agent's
 ``/metrics/resource`` through the node proxy's link (the node's InternalIP and kubelet
-port, its published certificate, the node token: what logs and exec use), all nodes at
+port, its published certificate, the master's kubelet client certificate: what logs and exec use), all nodes at
 once, each bounded by a timeout shorter than the period. The answers go into the
 ``UsageStore`` the metrics.k8s.io API serves from; a node that is gone or not Ready is
 forgotten, one that fails to answer keeps its last samples until it is forgotten (its

@@ -12,7 +12,7 @@ What a snapshot holds, and when it is consistent:
   created 0600 because it holds every Secret, written beside FILE and renamed into place.
 - A snapshot holds the objects and the revision only. The master's identity is NOT in it:
   ``DATA_DIR/pki/`` (the cluster CA, the API server's and the service-account keys) and
-  ``DATA_DIR/tokens.json`` (the admin and node tokens) must be copied into the new data dir
+  ``DATA_DIR/tokens.json`` (the admin token) must be copied into the new data dir
   by hand, and so must ``DATA_DIR/encryption-config.yaml`` (the keys of the Secrets encrypted
   at rest, ``master.store.encryption``: without it they cannot be read), or the restored master makes a new CA and new tokens that no agent, kubeconfig
   or ServiceAccount token of the old cluster is accepted by. The kubeconfigs are rewritten

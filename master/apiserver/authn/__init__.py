@@ -26,8 +26,6 @@ CLUSTER_DNS_USER = "kajitori:cluster-dns"
 """The master's cluster DNS (CoreDNS runs as its ServiceAccount; Kajitori's runs in the master, on a certificate)."""
 MASTER_ENDPOINTS_USER = "kajitori:master-endpoints"
 """The loop keeping each master's Lease and the ``kubernetes``/``kube-dns`` Endpoints (inside kube-apiserver upstream)."""
-LEGACY_NODES = "kajitori:legacy-node-token"
-"""The group of the shared node token of before certificates (broad node rights; goes when nodes join with certificates)."""
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ rights its controllers use through the controller-manager identity, each control
 ``controller_roles`` (Kubernetes runs each controller with its own ServiceAccount instead), the
 master-endpoints loop's Leases and Endpoints, the proxy's load-balancer Leases, the ingress
 controllers' (ingress-nginx's ClusterRole, reduced to what Kajitori's controller reads and
-writes, bound to the ``kajitori:ingress-controller`` certificate) and the legacy shared node
-token's broad node rights.
+writes, bound to the ``kajitori:ingress-controller`` certificate).
 Like kube-apiserver, the master creates the missing ones at every start and brings those still
 annotated ``autoupdate: "true"`` to this version's rules (``master.bootstrap.ensure_rbac_defaults``).
 """
@@ -28,7 +27,6 @@ from master.apiserver.authn import (
     AUTHENTICATED,
     CLUSTER_DNS_USER,
     INGRESS_CONTROLLER_USER,
-    LEGACY_NODES,
     MASTER_ENDPOINTS_USER,
     MASTERS,
     NODES,
@@ -354,16 +352,6 @@ def cluster_roles() -> list[dict[str, Any]]:
                 rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
             ],
         ),
-        _role(
-            "kajitori:legacy-node",
-            [
-                rule(["*"], ["", "coordination.k8s.io", "events.k8s.io"], ["*"]),
-                rule(READ, ["*"], ["*"]),
-                urls(["get"], ["*"]),
-                # An agent on this token asks the master about its callers' certificates, as a node does.
-                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
-            ],
-        ),
     ]
 
 
@@ -392,7 +380,6 @@ def cluster_role_bindings() -> list[dict[str, Any]]:
         _binding(MASTER_ENDPOINTS_ROLE, MASTER_ENDPOINTS_ROLE, [("User", MASTER_ENDPOINTS_USER)]),
         _binding("kajitori:proxy-leases", "kajitori:proxy-leases", [("User", "system:kube-proxy")]),
         _binding(INGRESS_CONTROLLER_ROLE, INGRESS_CONTROLLER_ROLE, [("User", INGRESS_CONTROLLER_USER)]),
-        _binding("kajitori:legacy-node", "kajitori:legacy-node", [("Group", LEGACY_NODES)]),
         # kubeadm's three bindings of node bootstrap (kubeadm:kubelet-bootstrap,
         # kubeadm:node-autoapprove-bootstrap, kubeadm:node-autoapprove-certificate-rotation).
         _binding("kajitori:kubelet-bootstrap", "system:node-bootstrapper", [("Group", BOOTSTRAPPERS)]),

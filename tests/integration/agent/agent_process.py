@@ -1,5 +1,8 @@
 """A real `kajitori agent` process against a test master, and helpers for pod tests.
 
+Each agent runs as its own node, ``system:node:<name>`` in ``system:nodes``: a client
+certificate of the master's CA in its work dir (``tests.support.node_identity``), as a node
+that joined has one; the Node authorizer and NodeRestriction judge it as any node.
 Every container the agent makes carries `io.kajitori.node=<node name>`; `remove_node_objects`
 removes exactly those (and nothing else on this dockerd). Pods go on a plain bridge network
 of this test session's own (`kajitori-test-pods-<session>`), not on the node's podCIDR network.
@@ -27,6 +30,7 @@ from kajitori import config
 from kajitori.api.core import Node, Pod
 from kajitori.client import ApiClient, NotFoundError
 from tests.support.master_process import MasterProcess, free_port
+from tests.support.node_identity import node_kubeconfig
 from tests.support.processes import PROCESS_TIMEOUT_S, kill_process, stop_process
 from tests.support.session_names import session_name
 
@@ -64,7 +68,7 @@ class AgentProcess:
     """The plain bridge its pods go on (a suite of its own takes its own name: another's teardown may remove the shared one)."""
     proc: subprocess.Popen[bytes] | None = None
     kubeconfig: Path | None = None
-    """Its own kubeconfig (e.g. a joined node's certificate); the master's shared node one by default."""
+    """Its kubeconfig (e.g. a joined node's); by default one with this node's certificate, made at start."""
 
     @property
     def log_path(self) -> Path:
@@ -72,11 +76,13 @@ class AgentProcess:
 
     @property
     def node_kubeconfig(self) -> Path:
-        return self.kubeconfig or self.master.data_dir / "node.kubeconfig"
+        return self.kubeconfig or self.work_dir / f"{self.node_name}.kubeconfig"
 
     @property
     def token(self) -> str:
-        return config.load(self.node_kubeconfig).token or ""
+        """A token the agent accepts for its pods, metrics and explain: the admin's, which the master
+        lets do all (as ``kajitori logs`` comes with the admin kubeconfig); a node has no token."""
+        return config.load(self.master.kubeconfig).token or ""
 
     @property
     def url(self) -> str:
@@ -97,6 +103,8 @@ class AgentProcess:
 
     def start(self, timeout: float = PROCESS_TIMEOUT_S) -> AgentProcess:
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.kubeconfig is None and not self.node_kubeconfig.exists():
+            node_kubeconfig(self.master.data_dir, self.node_name, self.node_kubeconfig, self.master.url)
         cmd = [
             sys.executable, "-m", "cli", "agent",
             "--kubeconfig", str(self.node_kubeconfig), "--node-name", self.node_name,

@@ -105,19 +105,13 @@ def test_the_agent_authorizes_a_client_certificate_by_asking_the_master(master: 
 
 
 def test_the_master_reaches_the_agent_without_the_shared_node_token(master: MasterProcess, agent: AgentProcess) -> None:
-    # The shared node token's rights are taken away: a master that still sent it would be refused.
-    admin = master.client()
-    bindings = by_name("clusterrolebindings")
-    kept = admin.get_raw(bindings, "kajitori:legacy-node")
-    admin.delete_raw(bindings, "kajitori:legacy-node")
-    try:
-        binary = kubectl_binary("1.33")
-        if binary is None:
-            pytest.skip("kubectl.1.33 is not installed")
-        env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
-        metrics = subprocess.run([binary, "get", "--raw", f"/api/v1/nodes/{NODE}/proxy/metrics"], capture_output=True, text=True, timeout=60, env=env)
-        assert metrics.returncode == 0, metrics.stderr
-        assert "# TYPE" in metrics.stdout
-    finally:
-        admin.create_raw(bindings, {k: v for k, v in kept.items() if k != "metadata"} | {"metadata": {"name": "kajitori:legacy-node"}})
-        admin.close()
+    # There is no shared node token (nor its role): the master comes on its own certificate.
+    with pytest.raises(NotFoundError):
+        master.client().get_raw(by_name("clusterrolebindings"), "kajitori:legacy-node")
+    binary = kubectl_binary("1.33")
+    if binary is None:
+        pytest.skip("kubectl.1.33 is not installed")
+    env = {**os.environ, "KUBECONFIG": str(master.kubeconfig), "HOME": str(master.data_dir)}
+    metrics = subprocess.run([binary, "get", "--raw", f"/api/v1/nodes/{NODE}/proxy/metrics"], capture_output=True, text=True, timeout=60, env=env)
+    assert metrics.returncode == 0, metrics.stderr
+    assert "# TYPE" in metrics.stdout

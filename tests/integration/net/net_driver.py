@@ -4,7 +4,8 @@ Started as `ip netns exec NS python net_driver.py`; every request is one JSON ob
 {"op": ..., ...} and gets one line {"ok": true, "result": ...} or {"ok": false, "error": ...}.
 All iptables work happens in this one thread, as in the proxy daemon; reading rules back with
 python-iptables (`agent_explain`) happens in the agent's explain endpoint (agent.server, plain
-HTTP on this namespace's loopback, the node token "node-token"), on its ChainReader's own thread.
+HTTP on this namespace's loopback; no master behind it, so it takes the one static token
+"node-token" instead of asking a master about a caller's), on its ChainReader's own thread.
 """
 
 from __future__ import annotations

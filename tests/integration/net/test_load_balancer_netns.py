@@ -36,6 +36,7 @@ from tests.integration.net.netns_lab import (
     build_lab,
     sh,
 )
+from tests.support.node_identity import proxy_kubeconfig
 
 pytestmark = pytest.mark.integration
 PORT = 16444
@@ -122,7 +123,7 @@ def _service(name: str) -> dict[str, object]:
 
 def test_load_balancer_address_is_allocated_announced_dnated_and_moves(lab: tuple[NetnsLab, Path]) -> None:
     netns, data = lab
-    kubeconfig = str(data / "admin.kubeconfig")
+    kubeconfig = str(proxy_kubeconfig(data))  # system:kube-proxy, as the lab's proxies run
     nodes = [{"metadata": {"name": s}, "spec": {"podCIDR": POD_CIDRS[s]},
               "status": {"addresses": [{"type": "InternalIP", "address": NODE_IPS[s]}],
                          "conditions": [{"type": "Ready", "status": "True"}]}} for s in NODES]  # fmt: skip

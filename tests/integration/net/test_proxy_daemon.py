@@ -30,6 +30,7 @@ from tests.integration.net.netns_lab import (
     build_lab,
     sh,
 )
+from tests.support.node_identity import proxy_kubeconfig
 from tests.support.processes import PROCESS_TIMEOUT_S
 
 pytestmark = pytest.mark.integration
@@ -128,7 +129,7 @@ def _until(check: object, timeout: float = PROCESS_TIMEOUT_S) -> None:
 
 def test_proxy_daemon_programs_services_from_the_api(lab: tuple[NetnsLab, Path]) -> None:
     netns, data = lab
-    kubeconfig = str(data / "admin.kubeconfig")
+    kubeconfig = str(proxy_kubeconfig(data))  # system:kube-proxy, as the lab's proxies run
     _objects(netns, data)
     proxy = _spawn(netns, "n1", "proxy", "--kubeconfig", kubeconfig, "--node-name", "n1", "--check-period", "1")
     netns.processes.append(proxy)

@@ -191,23 +191,24 @@ def test_default_roles_still_marked_autoupdate_come_back_to_this_versions_rules(
     assert api.get(roles, None, "system:node-proxier").obj.get("rules") in (None, [])
 
 
-def test_the_legacy_node_token_keeps_what_agents_and_proxies_do(authorizer: Any) -> None:
-    from master.apiserver.authn import LEGACY_NODES
-
-    _, authz = authorizer
-    legacy = UserInfo("system:node", (LEGACY_NODES, AUTHENTICATED))
-    allowed = [
-        Attributes(legacy, "create", True, resource="nodes"),
-        Attributes(legacy, "patch", True, resource="pods", subresource="status", namespace="default", name="p"),
-        Attributes(legacy, "get", True, resource="secrets", namespace="default", name="s"),
-        Attributes(legacy, "update", True, api_group="coordination.k8s.io", resource="leases", namespace="kube-node-lease", name="n"),
-        Attributes(legacy, "watch", True, api_group="networking.k8s.io", resource="ingresses"),
-    ]
-    assert [authz.allows(a) for a in allowed] == [True] * len(allowed)
-    # The ingress controllers have their own identity now (kajitori:ingress-controller).
-    assert not authz.allows(Attributes(legacy, "update", True, api_group="networking.k8s.io", resource="ingresses", subresource="status", namespace="default", name="i"))
-    assert not authz.allows(Attributes(legacy, "delete", True, api_group="apps", resource="deployments", namespace="default", name="d"))
-    assert not authz.allows(Attributes(legacy, "create", True, api_group="rbac.authorization.k8s.io", resource="clusterrolebindings"))
+def test_the_shared_node_tokens_role_and_binding_of_an_older_version_are_removed_at_start(authorizer: Any) -> None:
+    api, authz = authorizer
+    roles, bindings = by_path("rbac.authorization.k8s.io", "v1", "clusterroles"), by_path("rbac.authorization.k8s.io", "v1", "clusterrolebindings")
+    group, name = "kajitori:legacy-node-token", "kajitori:legacy-node"
+    autoupdate = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
+    # What a master before per-node certificates bootstrapped (its role, reduced to one rule).
+    api.create(roles, None, {"metadata": {"name": name, "annotations": autoupdate}, "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["secrets"]}]})
+    ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
+    api.create(bindings, None, {"metadata": {"name": name, "annotations": autoupdate}, "roleRef": ref, "subjects": [{"kind": "Group", "name": group}]})
+    legacy = Attributes(UserInfo("system:node", (group, AUTHENTICATED)), "get", True, resource="secrets", namespace="default", name="s")
+    assert authz.allows(legacy)
+    ensure_rbac_defaults(api)
+    assert api.store.get(roles.store_key(None, name)) is None and api.store.get(bindings.store_key(None, name)) is None
+    assert not authz.allows(legacy)
+    # One someone took over (autoupdate "false") is theirs: left as it is.
+    api.create(roles, None, {"metadata": {"name": name, "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "false"}}, "rules": []})
+    ensure_rbac_defaults(api)
+    assert api.store.get(roles.store_key(None, name)) is not None
 
 
 def test_a_node_gets_the_serviceaccounts_of_its_pods_and_deletes_only_volumes_pinned_to_it(authorizer: Any) -> None:

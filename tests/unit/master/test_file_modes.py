@@ -50,7 +50,7 @@ def test_tokens_kubeconfigs_and_keys_are_private(tmp_path: Path) -> None:
     ensure_credentials(data, "https://127.0.0.1:6443", ca_pem=serving.ca_pem)
     assert mode(data) == 0o700
     assert mode(data / "pki") == 0o700
-    for name in ("tokens.json", "admin.kubeconfig", "node.kubeconfig", "pki/ca.key", "pki/apiserver.key"):
+    for name in ("tokens.json", "admin.kubeconfig", "pki/ca.key", "pki/apiserver.key"):
         assert mode(data / name) == 0o600, name
     assert not list(data.glob("**/*.tmp"))
 

@@ -67,7 +67,6 @@ def test_a_control_plane_endpoint_is_covered_and_handed_out_while_the_loops_stay
     assert {"192.168.56.21", "192.168.56.9"} <= names(files.cert)[0]
     ensure_credentials(tmp_path, settings.public_url, ca_pem=files.ca_pem, loopback_url=settings.server_url)
     assert config.load(tmp_path / "admin.kubeconfig").server == "https://192.168.56.9:6443"
-    assert config.load(tmp_path / "node.kubeconfig").server == "https://192.168.56.9:6443"
     assert config.load(settings.loopback_kubeconfig).server == "https://192.168.56.21:6443"
     # A certificate made before the endpoint existed is made again to cover it.
     plain = tmp_path / "plain"

@@ -19,7 +19,7 @@ from master.ui import install
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     store = SQLiteStore(tmp_path_factory.mktemp("ui") / "state.db")
-    app = create_app(ServerState(store=store, api=ResourceAPI(store), tokens=Tokens(admin="admin-token", node="node-token")))
+    app = create_app(ServerState(store=store, api=ResourceAPI(store), tokens=Tokens(admin="admin-token")))
     install(app)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
