@@ -33,7 +33,7 @@ lint: venv ## ruff + mypy + the import contracts (.importlinter)
 test-unit: venv etcd ## unit tests (seconds, no root parts; the store contract also runs on a real etcd)
 	$(PYTEST) tests/unit -q $(PYTEST_OK)
 
-# The integration tests run the cluster's images (pause, busybox, nginx, tools): a fresh
+# The integration tests run the cluster's images (pause, busybox, nginx, tools, python-client): a fresh
 # machine has none, so they are built first (a no-op when their inputs did not change).
 # The tests mostly wait on processes (masters, agents, dockerd, etcd, kubectl): a run used about a
 # third of one core, so three workers (pytest-xdist) run test files side by side on 2 cores. A file

@@ -221,6 +221,14 @@ RECIPES: tuple[Recipe, ...] = (
         rootfs=Rootfs(("ca-certificates", "curl", "netcat-openbsd", "dnsutils", "iproute2", "procps",
                        "iputils-ping")),
     ),
+    # The official Kubernetes client (Debian's python3-kubernetes), for in-cluster clients in pods.
+    # debootstrap resolves no virtual packages: python3-cryptography (via google-auth) needs
+    # python3-cffi-backend-api-min/max, which only python3-cffi-backend provides, so it is named.
+    Recipe(
+        "python-client",
+        "kajitori/python-client:1",
+        rootfs=Rootfs(("python3", "python3-kubernetes", "python3-cffi-backend")),
+    ),
     Recipe(
         "node",
         "kajitori/node:bookworm",

@@ -3,7 +3,7 @@
 IMAGE_BUILD = DOCKER_BUILDKIT=0 $(PY) images/build.py
 
 .PHONY: images pause-image busybox-image
-images: venv host ## build every image (pause, busybox, nginx, tools, node); only what changed
+images: venv host ## build every image (pause, busybox, nginx, tools, python-client, node); only what changed
 	@$(IMAGE_BUILD)
 
 pause-image: venv host ## build kajitori/pause:3.9 only

@@ -33,7 +33,7 @@ REGISTRY_STORAGE=/var/lib/kajitori-registry
 REGISTRY_ADDR="$LAB_GATEWAY:5000"
 # Images the cluster runs; pushed into the lab registry under Docker Hub's names so
 # a node's plain `docker pull nginx:1.22` finds them through its registry mirror.
-LAB_IMAGES=(nginx:1.22 kajitori/pause:3.9 kajitori/tools:1 kajitori/busybox:1)
+LAB_IMAGES=(nginx:1.22 kajitori/pause:3.9 kajitori/tools:1 kajitori/busybox:1 kajitori/python-client:1)
 ANSIBLE_VENV="$LAB_DIR/ansible-venv"
 PROJECT_VENV="$LAB_ROOT/.venv"
 ADMIN_KUBECONFIG="$LAB_DIR/admin.kubeconfig"

@@ -19,6 +19,8 @@ from lab.failover import app_pods, pod_ready, wait_until
 T = TypeVar("T")
 
 TOOLS_IMAGE = "kajitori/tools:1"
+# python3 and the official Kubernetes client (Debian's python3-kubernetes), for in-cluster clients.
+PYTHON_CLIENT_IMAGE = "kajitori/python-client:1"
 MANAGED_LABEL = "io.kajitori.managed"
 POD_UID_LABEL = "io.kajitori.pod.uid"
 

@@ -108,6 +108,7 @@ def test_every_image_is_labelled_with_its_name(client: docker.DockerClient) -> N
         "busybox": "kajitori/busybox:1",
         "nginx": "nginx:1.22",
         "tools": "kajitori/tools:1",
+        "python-client": "kajitori/python-client:1",
         "node": "kajitori/node:bookworm",
     }
     for name, tag in names.items():

@@ -53,7 +53,7 @@ def test_inputs_hash_follows_the_base_rootfs(build: ModuleType, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("names", "expected"),
     [
-        pytest.param([], ["pause", "busybox", "nginx", "tools", "node"], id="all-in-build-order"),
+        pytest.param([], ["pause", "busybox", "nginx", "tools", "python-client", "node"], id="all-in-build-order"),
         pytest.param(["node", "pause"], ["pause", "node"], id="short-names"),
         pytest.param(["nginx:1.22", "busybox"], ["busybox", "nginx"], id="tag-and-name"),
     ],
