@@ -41,7 +41,7 @@ def create(
     usages: str = typer.Option("signing,authentication", "--usages", help="What the token may be used for (comma-separated)."),
     description: str = typer.Option("", "--description", help="A human-friendly description of the token's use."),
     print_join_command: bool = typer.Option(
-        False, "--print-join-command", help="Print the whole `kajitori node join` line (server, CA file, the CA's hash) instead of the token."
+        False, "--print-join-command", help="Print the whole `kajitori node join` line (server, token, the CA's hash) instead of the token."
     ),
     kubeconfig: Kubeconfig = None,
 ) -> None:
@@ -84,9 +84,9 @@ def create(
     if not cfg.ca_pem:
         typer.echo("error: the kubeconfig carries no cluster CA (certificate-authority-data) to pin", err=True)
         raise typer.Exit(1)
-    # kubeadm's line, with the CA file the node is given (the master's pki/ca.crt) checked against its hash there.
+    # kubeadm's line: no CA file to carry over, the node reads the CA from cluster-info and checks its hash.
     typer.echo(
-        f"kajitori node join --token {value} --server {cfg.server} --ca-file ca.crt "
+        f"kajitori node join --token {value} --server {cfg.server} "
         f"--discovery-token-ca-cert-hash {ca_pin.ca_cert_hash(cfg.ca_pem)}"
     )
 

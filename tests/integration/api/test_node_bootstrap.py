@@ -165,6 +165,7 @@ def test_join_checks_the_ca_against_the_pinned_hash_before_using_the_token(maste
     assert line.exit_code == 0, line.output
     words = line.output.split()
     assert words[:3] == ["kajitori", "node", "join"] and words[words.index("--server") + 1] == master.url
+    assert "--ca-file" not in words  # as kubeadm's: the CA comes from cluster-info, checked against the hash
     pin = words[words.index("--discovery-token-ca-cert-hash") + 1]
     token = words[words.index("--token") + 1]
     spki = subprocess.run(["openssl", "x509", "-pubkey", "-noout", "-in", str(master.ca_file)], capture_output=True, check=True).stdout
