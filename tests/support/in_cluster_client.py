@@ -11,6 +11,17 @@ anything else (no ``kubernetes`` package, no token, a TLS failure) fails the pro
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
+import docker
+
+from tests.support.processes import PROCESS_TIMEOUT_S
+from tests.support.session_names import SESSION, SESSION_LABEL
+
+IMAGE = "kajitori/python-client:1"
+TEST_LABEL = {"io.kajitori.test": "1", SESSION_LABEL: SESSION}
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 LIST_PODS_IN_CLUSTER = f"""
@@ -37,3 +48,22 @@ def list_forbidden(sa_namespace: str, sa_name: str, namespace: str) -> str:
         f'pods is forbidden: User "system:serviceaccount:{sa_namespace}:{sa_name}" cannot list resource "pods" '
         f'in API group "" in the namespace "{namespace}"'
     )
+
+
+def run_beside_master(client: docker.DockerClient, sa_files: Path, api_port: int, *elsewhere: str) -> dict[str, Any]:
+    """LIST_PODS_IN_CLUSTER in IMAGE on the host network, as a pod of a master on 127.0.0.1:``api_port``
+    whose ServiceAccount files (``token``, ``ca.crt``, ``namespace``) are ``sa_files``; what it printed."""
+    container = client.containers.run(
+        IMAGE, ["python3", "-c", LIST_PODS_IN_CLUSTER, *elsewhere], detach=True, labels=TEST_LABEL,
+        network_mode="host",
+        environment={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(api_port)},
+        volumes={str(sa_files): {"bind": SA_DIR, "mode": "ro"}},
+    )  # fmt: skip
+    try:
+        exit_code = container.wait(timeout=PROCESS_TIMEOUT_S)["StatusCode"]
+        output = container.logs(stdout=True, stderr=False).decode()
+        errors = container.logs(stdout=False, stderr=True).decode()
+    finally:
+        container.remove(force=True, v=True)
+    assert exit_code == 0, f"the client in {IMAGE} exited {exit_code}:\n{errors}{output}"
+    return json.loads(output)  # type: ignore[no-any-return]

@@ -16,7 +16,6 @@ when the test ends.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,17 +29,14 @@ from kajitori.api.core import Pod
 from kajitori.api.registry import by_name
 from kajitori.client import ApiClient
 from tests.integration.agent.agent_process import AgentProcess, make_pod, running_agent, wait_for
-from tests.support.in_cluster_client import LIST_PODS_IN_CLUSTER, SA_DIR, list_forbidden
+from tests.support.in_cluster_client import IMAGE, list_forbidden, run_beside_master
 from tests.support.master_process import MasterProcess
-from tests.support.processes import PROCESS_TIMEOUT_S
-from tests.support.session_names import SESSION, SESSION_LABEL, session_name
+from tests.support.session_names import session_name
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
-IMAGE = "kajitori/python-client:1"
 NODE = session_name("agent-test-node")
-TEST_LABEL = {"io.kajitori.test": "1", SESSION_LABEL: SESSION}
 
 
 @pytest.fixture(scope="module")
@@ -73,21 +69,10 @@ def test_the_packaged_official_client_lists_with_the_pods_token_and_is_refused_e
     assert sorted(p.name for p in volume.iterdir()) == ["ca.crt", "namespace", "token"]
 
     client = docker.from_env(timeout=300)
-    extra = client.containers.run(
-        IMAGE, ["python3", "-c", LIST_PODS_IN_CLUSTER, "kube-system"], detach=True, labels=TEST_LABEL,
-        network_mode="host",
-        environment={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(master.port)},
-        volumes={str(volume): {"bind": SA_DIR, "mode": "ro"}},
-    )  # fmt: skip
     try:
-        exit_code = extra.wait(timeout=PROCESS_TIMEOUT_S)["StatusCode"]
-        output = extra.logs(stdout=True, stderr=False).decode()
-        errors = extra.logs(stdout=False, stderr=True).decode()
+        seen = run_beside_master(client, volume, master.port, "kube-system")
     finally:
-        extra.remove(force=True, v=True)
         client.close()
-    assert exit_code == 0, f"the client in {IMAGE} exited {exit_code}:\n{errors}{output}"
-    seen = json.loads(output)
     assert seen == {
         "default": {"status": 200, "pods": ["pyclient"]},
         "kube-system": {"status": 403, "message": list_forbidden("default", "lister", "kube-system")},

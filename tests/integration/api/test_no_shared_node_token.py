@@ -33,16 +33,23 @@ def status_with(master: MasterProcess, token: str, path: str = "/api/v1/nodes") 
     return httpx.get(f"{master.url}{path}", headers={"Authorization": f"Bearer {token}"}, verify=master.tls(), timeout=20).status_code
 
 
+def assert_no_legacy_rbac(master: MasterProcess) -> None:
+    """Neither the shared token's ClusterRole nor its binding is in the store."""
+    admin = master.client()
+    try:
+        for plural in ("clusterroles", "clusterrolebindings"):
+            with pytest.raises(NotFoundError):
+                admin.get_raw(by_name(plural), LEGACY)
+    finally:
+        admin.close()
+
+
 def test_a_fresh_master_writes_no_node_token(tmp_path: Path) -> None:
     master = MasterProcess(tmp_path / "master").start()
     try:
         assert not (master.data_dir / "node.kubeconfig").exists()
         assert set(json.loads((master.data_dir / "tokens.json").read_text())) == {"admin"}
-        admin = master.client()
-        for plural in ("clusterroles", "clusterrolebindings"):
-            with pytest.raises(NotFoundError):
-                admin.get_raw(by_name(plural), LEGACY)
-        admin.close()
+        assert_no_legacy_rbac(master)
     finally:
         master.stop()
 
@@ -81,10 +88,6 @@ def test_the_node_token_of_an_older_data_dir_no_longer_authenticates(tmp_path: P
         assert status_with(master, admin_token) == 200
         assert not legacy_kubeconfig.exists()
         assert json.loads(tokens.read_text()) == {"admin": admin_token}
-        admin = master.client()
-        for plural in ("clusterroles", "clusterrolebindings"):
-            with pytest.raises(NotFoundError):
-                admin.get_raw(by_name(plural), LEGACY)
-        admin.close()
+        assert_no_legacy_rbac(master)
     finally:
         master.stop()

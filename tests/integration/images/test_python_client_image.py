@@ -15,7 +15,6 @@ test ends.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,17 +27,13 @@ import pytest
 
 from kajitori.api.registry import by_name
 from kajitori.client import ApiClient
-from tests.support.in_cluster_client import LIST_PODS_IN_CLUSTER, SA_DIR, list_forbidden
+from tests.support.in_cluster_client import list_forbidden, run_beside_master
 from tests.support.master_process import MasterProcess
-from tests.support.processes import PROCESS_TIMEOUT_S
-from tests.support.session_names import SESSION, SESSION_LABEL
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
 BUILDER = REPO / "images" / "build.py"
-IMAGE = "kajitori/python-client:1"
-TEST_LABEL = {"io.kajitori.test": "1", SESSION_LABEL: SESSION}
 HOME = "pyclient-home"
 ELSEWHERE = "pyclient-elsewhere"
 
@@ -109,20 +104,7 @@ def run_in_cluster(docker_client: docker.DockerClient, master: MasterProcess, to
     (mounted / "namespace").write_text(HOME)
     for path in mounted.iterdir():
         path.chmod(0o644)
-    container = docker_client.containers.run(
-        IMAGE, ["python3", "-c", LIST_PODS_IN_CLUSTER, ELSEWHERE], detach=True, labels=TEST_LABEL,
-        network_mode="host",
-        environment={"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(master.port)},
-        volumes={str(mounted): {"bind": SA_DIR, "mode": "ro"}},
-    )  # fmt: skip
-    try:
-        exit_code = container.wait(timeout=PROCESS_TIMEOUT_S)["StatusCode"]
-        output = container.logs(stdout=True, stderr=False).decode()
-        errors = container.logs(stdout=False, stderr=True).decode()
-    finally:
-        container.remove(force=True, v=True)
-    assert exit_code == 0, f"the client in {IMAGE} exited {exit_code}:\n{errors}{output}"
-    return json.loads(output)  # type: ignore[no-any-return]
+    return run_beside_master(docker_client, mounted, master.port, ELSEWHERE)
 
 
 def test_the_official_client_in_the_image_lists_its_namespace_and_is_refused_elsewhere(
