@@ -29,6 +29,7 @@ import docker.errors
 
 from agent.docker_errors import daemon_message, docker_errors
 from agent.docker_events import DockerEventStream
+from agent.docker_hijack import Hijacked, hijacked
 from agent.docker_streams import DockerStreams
 from agent.runtime import (
     LABEL_CONTAINER_NAME,
@@ -428,11 +429,11 @@ class DockerRuntime:
         deadline = time.monotonic() + min(timeout_s, MAX_TIMEOUT_S)
         with docker_errors(f"exec {cmd!r} in container {container_id}"):
             exec_id = self._api.exec_create(container_id, cmd, stdout=True, stderr=True, tty=False)["Id"]
-            sock = self._api.exec_start(exec_id, socket=True)
+            wrapped = self._api.exec_start(exec_id, socket=True)
         try:
-            output = _read_multiplexed(sock, deadline, what=f"exec {cmd!r} in container {container_id}")
+            output = _read_multiplexed(hijacked(wrapped), deadline, what=f"exec {cmd!r} in container {container_id}")
         finally:
-            _close_socket(sock)
+            _close_socket(wrapped)
         with docker_errors(f"inspecting exec in container {container_id}"):
             # The stream ends when the process's output closes; its exit is recorded a moment later.
             while True:
@@ -612,29 +613,27 @@ def _mapped_chunks(stream: Any, doing: str) -> Iterator[bytes]:
 _FRAME_HEADER = struct.Struct(">BxxxL")
 
 
-def _read_multiplexed(sock: Any, deadline: float, *, what: str) -> bytes:
+def _read_multiplexed(stream: Hijacked, deadline: float, *, what: str) -> bytes:
     """Read a non-TTY attach stream (8-byte frame headers) to its end, stdout and stderr together."""
-    pending = bytearray()
+    pending = bytearray(stream.early)
     output = bytearray()
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ExecTimeout(f"{what}: no end of output within its timeout")
-        readable, _, _ = select.select([sock], [], [], remaining)
-        if not readable:
-            continue
-        chunk = sock.recv(65536) if hasattr(sock, "recv") else sock.read(65536)
-        if chunk is None:
-            continue
-        if not chunk:
-            return bytes(output)
-        pending += chunk
         while len(pending) >= _FRAME_HEADER.size:
             _, size = _FRAME_HEADER.unpack_from(pending)
             if len(pending) < _FRAME_HEADER.size + size:
                 break
             output += pending[_FRAME_HEADER.size : _FRAME_HEADER.size + size]
             del pending[: _FRAME_HEADER.size + size]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExecTimeout(f"{what}: no end of output within its timeout")
+        readable, _, _ = select.select([stream.sock], [], [], remaining)
+        if not readable:
+            continue
+        chunk = stream.sock.recv(65536)
+        if not chunk:
+            return bytes(output)
+        pending += chunk
 
 
 def _close_socket(sock: Any) -> None:

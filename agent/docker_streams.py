@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import docker
 
 from agent.docker_errors import docker_errors
+from agent.docker_hijack import hijacked
 from agent.runtime import ContainerId
 
 EXIT_WAIT_S = 5.0
@@ -37,6 +38,8 @@ class ExecSession:
     sock: socket.socket
     tty: bool
     container_id: ContainerId
+    early: bytes = b""
+    """The stream's first bytes, read with the HTTP head (agent.docker_hijack); they come before `sock`'s."""
 
 
 class StreamRuntime(Protocol):
@@ -68,14 +71,16 @@ class DockerStreams:
         with docker_errors(f"exec {command!r} in container {container_id}"):
             exec_id = self._api.exec_create(container_id, command, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty)["Id"]
             wrapped = self._api.exec_start(exec_id, socket=True, tty=tty)
-        return ExecSession(exec_id=str(exec_id), sock=_raw(wrapped), tty=tty, container_id=container_id)
+        stream = hijacked(wrapped)
+        return ExecSession(exec_id=str(exec_id), sock=stream.sock, tty=tty, container_id=container_id, early=stream.early)
 
     def start_attach(self, container_id: ContainerId, *, stdin: bool, stdout: bool = True, stderr: bool = True) -> ExecSession:
         with docker_errors(f"attaching to container {container_id}"):
             tty = bool(((self._api.inspect_container(container_id).get("Config")) or {}).get("Tty"))
             params = {"stdout": int(stdout), "stderr": int(stderr), "stream": 1, "stdin": int(stdin)}
             wrapped = self._api.attach_socket(container_id, params=params)
-        return ExecSession(exec_id="", sock=_raw(wrapped), tty=tty, container_id=container_id)
+        stream = hijacked(wrapped)
+        return ExecSession(exec_id="", sock=stream.sock, tty=tty, container_id=container_id, early=stream.early)
 
     def resize_exec(self, session: ExecSession, width: int, height: int) -> None:
         if not session.tty or width <= 0 or height <= 0:
@@ -118,13 +123,6 @@ class DockerStreams:
         with docker_errors(f"inspecting sandbox {sandbox_id}"):
             data: dict[str, Any] = self._api.inspect_container(sandbox_id)
         return int((data.get("State") or {}).get("Pid") or 0)
-
-
-def _raw(wrapped: Any) -> socket.socket:
-    """docker-py hands back a SocketIO around the hijacked connection; the relay wants the socket."""
-    raw: socket.socket = getattr(wrapped, "_sock", wrapped)
-    raw.setblocking(True)
-    return raw
 
 
 _HEADER = struct.Struct(">BxxxL")

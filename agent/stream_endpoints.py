@@ -138,7 +138,7 @@ def _exec(
             log.debug("ignoring a resize of exec %s: %s", session.exec_id, exc)
 
     try:
-        ended = relay(conn, session.sock, output=output, control=control)
+        ended = relay(conn, session.sock, output=output, control=control, early=session.early)
     finally:
         session.sock.close()
     if ended == "gone":

@@ -71,11 +71,17 @@ def relay(
     *,
     output: Callable[[bytes], Iterable[bytes]],
     control: Callable[[int, bytes], None] = lambda channel, payload: None,
+    early: bytes = b"",
 ) -> Literal["done", "gone"]:
-    """Relay until one side ends. `output` turns bytes read from `plain` into link frames to send."""
+    """Relay until one side ends. `output` turns bytes read from `plain` (after `early`, read before) into link frames to send."""
     writer = _Writer(plain)
     reader = link.FrameReader()
     try:
+        for encoded in output(early) if early else ():
+            try:
+                conn.sendall(encoded)
+            except OSError:
+                return "gone"
         while True:
             want_link = not writer.full()
             buffered = want_link and isinstance(conn, ssl.SSLSocket) and conn.pending() > 0
