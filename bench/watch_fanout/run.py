@@ -24,8 +24,11 @@ and the child are stopped at the end. Aim: p99 with 1,000 watchers <= 5 ms.
 (``KAJITORI_WATCH_WRITE_NOW=0``: every event queued and its watcher's task woken, as
 before) and on one with it on, one after the other, and prints them side by side with
 the load average before each case (the machine is shared; a figure means little without it).
+``--against DIR`` compares the same way a master run from another checkout (``git archive
+main | tar -x -C DIR``; this tree's virtualenv) with this tree's, both with the path on:
+a change's before and after under the same load.
 
-    .venv/bin/python bench/watch_fanout/run.py [--writes 300] [--compare] [--cases live-100,live-1000]
+    .venv/bin/python bench/watch_fanout/run.py [--writes 300] [--compare | --against DIR] [--cases live-100,live-1000]
 """
 
 from __future__ import annotations
@@ -180,10 +183,10 @@ def settle_rss(pid: int) -> int:
     return value
 
 
-def start_master(tmp: Path, name: str, *, write_now: bool) -> MasterProcess:
+def start_master(tmp: Path, name: str, *, write_now: bool, source: Path | None = None) -> MasterProcess:
     os.environ["KAJITORI_WATCH_WRITE_NOW"] = "1" if write_now else "0"  # the child inherits it
     try:
-        return MasterProcess(tmp / name, extra_args=["--no-controllers"]).start()
+        return MasterProcess(tmp / name, extra_args=["--no-controllers"], source=source).start()
     finally:
         del os.environ["KAJITORI_WATCH_WRITE_NOW"]
 
@@ -261,11 +264,19 @@ def ratios(cases: dict[str, dict[str, Any]]) -> None:
         case["p99_ratio"] = round(case["p99_ms"] / base["p99_ms"], 2)
 
 
-def run(write_count: int, cases: list[tuple[str, int]], compare: bool) -> dict[str, Any]:
+def run(write_count: int, cases: list[tuple[str, int]], compare: bool, against: Path | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {"writes_per_case": write_count, "pause_between_writes_ms": PAUSE_S * 1000}
-    paths = [("old", False), ("new", True)] if compare else [("", True)]
+    paths: list[tuple[str, bool, Path | None]] = [("", True, None)]
+    if against is not None:
+        paths = [("old", True, against), ("new", True, None)]
+        figures["old_source"] = str(against)
+    elif compare:
+        paths = [("old", False, None), ("new", True, None)]
     with tempfile.TemporaryDirectory() as tmp:
-        masters = {label: start_master(Path(tmp), f"master-{label or 'new'}", write_now=on) for label, on in paths}
+        masters = {
+            label: start_master(Path(tmp), f"master-{label or 'new'}", write_now=on, source=source)
+            for label, on, source in paths
+        }
         benches: dict[str, Bench] = {}
         try:
             benches = {label: Bench(m, write_count) for label, m in masters.items()}
@@ -285,7 +296,9 @@ def run(write_count: int, cases: list[tuple[str, int]], compare: bool) -> dict[s
                 bench.close()
             for master in masters.values():
                 master.stop()
-    if compare:
+    if against is not None:
+        figures["old"], figures["new"] = results["old"], results["new"]
+    elif compare:
         figures["old_write_now_off"], figures["new_write_now_on"] = results["old"], results["new"]
     else:
         figures["cases"] = results[""]
@@ -302,13 +315,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--writes", type=int, default=WRITES)
     parser.add_argument("--compare", action="store_true", help="the write-now path off and on, side by side")
+    parser.add_argument("--against", type=Path, help="side by side with a master run from this checkout (before/after)")
     parser.add_argument("--cases", default="", help="e.g. none,live-100,live-1000 (default: all)")
     parser.add_argument("--pause-ms", type=float, default=PAUSE_S * 1000, help="between an answer and the next write")
     args = parser.parse_args()
     PAUSE_S = args.pause_ms / 1000
     names = [n for n in args.cases.split(",") if n]
     cases = [(k, n) for k, n in CASES if not names or (f"{k}-{n}" if n else "none") in names]
-    write_result("watch_fanout", run(args.writes, cases, args.compare))
+    write_result("watch_fanout", run(args.writes, cases, args.compare, args.against))
 
 
 if __name__ == "__main__":

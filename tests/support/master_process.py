@@ -31,6 +31,7 @@ class MasterProcess:
     extra_args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    source: Path | None = None  # run the master of this checkout (e.g. main's, for a benchmark's before/after)
 
     @property
     def url(self) -> str:
@@ -57,7 +58,9 @@ class MasterProcess:
             sys.executable, "-m", "cli", "master",
             "--data-dir", str(self.data_dir), "--listen", f"127.0.0.1:{self.port}", *self.extra_args,
         ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.source
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
