@@ -31,10 +31,19 @@ from master.apiserver.authn.peer import SCOPE_KEY, peer_certificate
 
 MAX_HEADER_BYTES = 1 << 20
 HEADER_TIMEOUT_S = 32.0
-# scope key: ``write_now(body) -> bool``, see ``BoundedHttpToolsProtocol.write_now``. A
+# scope key: ``write_now(frame) -> bool``, see ``BoundedHttpToolsProtocol.write_now``. A
 # middleware that rewrites response bodies must drop it from the scope it passes on.
 WRITE_NOW_KEY = "kajitori.write_now"
 WriteNow = Callable[[bytes], bool]
+
+
+def chunk_frame(body: bytes) -> bytes:
+    """``body`` framed as one chunk of a chunked HTTP/1.1 response, what ``write_now`` takes.
+
+    Framed by the caller, so one event's frame is made once and written to every
+    watcher's connection as the same bytes."""
+    return b"%x\r\n%b\r\n" % (len(body), body)
+
 
 _431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -62,8 +71,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.scope[SCOPE_KEY] = self._client_certificate  # type: ignore[literal-required]
         self.scope[WRITE_NOW_KEY] = functools.partial(self.write_now, self.scope)  # type: ignore[literal-required]
 
-    def write_now(self, scope: object, body: bytes) -> bool:
-        """Write ``body`` as the next chunk of the response to ``scope``'s request, now; whether it did.
+    def write_now(self, scope: object, frame: bytes) -> bool:
+        """Write ``frame`` (``chunk_frame(body)``) as the next chunk of the response to ``scope``'s request, now; whether it did.
 
         Only while that response is the connection's current one, has started with
         chunked encoding and not ended, and the connection takes more (not closing, its
@@ -83,7 +92,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             or self.transport.is_closing()
         ):
             return False
-        self.transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+        self.transport.write(frame)
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:

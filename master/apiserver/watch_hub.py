@@ -6,8 +6,10 @@ callback, which only appends the event to a list and, once per burst, schedules
 ``_dispatch`` then hands each event to the watchers of its namespace and to the
 cluster-wide ones (a watcher of another namespace costs nothing), and each watcher
 matches its selectors and queues a reference to the stored bytes, or, when its
-stream is idle, writes the event's line to its connection at once (``line`` encodes
-it once for all of them; see ``master.apiserver.watch``).
+stream is idle, writes the event to its connection at once: ``EventFrames`` makes the
+event's line, framed as a chunk of the chunked response, once per kind it is shown as
+(its type; ADDED or DELETED to a watcher whose selector it entered or left), the same
+bytes for every watcher (see ``master.apiserver.watch``).
 
 Turns: one turn of ``_dispatch`` queues an event to at most ``DISPATCH_SLICE`` watchers
 and schedules the next turn, so the loop reads sockets in between. Each queued-to
@@ -18,13 +20,19 @@ TLS write inside the turn (tens of microseconds, more on a busy machine), so a t
 also ends after ``TURN_S``: 64 such writes made each turn a few milliseconds, which a
 write request paid once per turn of the loop it needed.
 
+Batches: a watcher written to at once also gets, in the same write, the events of its
+collection that were written meanwhile and still wait for their turn (up to
+``BATCH_EVENTS``): when writes come faster than 1,000 watchers can be told, each is
+told the backlog in one TLS record and one send, not one per event. The hub's own
+turn for those events then finds them seen.
+
 Memory: every watcher's queued live events are bounded in bytes
 (``WatchStream.QUEUE_BYTES``), and all watchers' together by ``total_bytes``; past the
 total, the watcher furthest behind is ended with 410, as one past its own bound is.
 
 Order: events reach a watcher in revision order, each once; a watcher that starts
 from a revision first gets the kept events after it (replayed by ``add``) and then
-only newer ones (``_dispatch`` skips what the replay already gave).
+only newer ones (``_dispatch`` skips what the replay, or a batch, already gave).
 """
 
 from __future__ import annotations
@@ -34,9 +42,12 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
+from itertools import islice
 from typing import Protocol
 
 from kajitori.api.registry import Resource
+from master.apiserver.http_protocol import chunk_frame
 from master.store import Store, StoreEvent, Subscription
 
 log = logging.getLogger(__name__)
@@ -45,11 +56,30 @@ TOTAL_QUEUE_BYTES = 256 * 1024 * 1024
 DISPATCH_SLICE = 64  # watchers woken per turn of the loop
 LOOKS_PER_SLICE = 2048  # watchers looked at per turn (a look that queues nothing is cheap)
 TURN_S = 0.0005  # and at most this long a turn, once it has told one watcher
+BATCH_EVENTS = 32  # events a watcher written to at once may get in one write
 
 
 def event_line(kind: str, body: bytes) -> bytes:
     """One watch event as a line of a JSON watch stream: ``{"type":KIND,"object":BODY}``."""
     return b'{"type":"' + kind.encode() + b'","object":' + body + b"}\n"
+
+
+class EventFrames:
+    """One event as a chunk of a JSON watch response, made once per kind it is shown as, for every watcher."""
+
+    __slots__ = ("_frames", "event", "namespace")
+
+    def __init__(self, event: StoreEvent) -> None:
+        self.event = event
+        self.namespace: str | None = (event.current.obj.get("metadata") or {}).get("namespace")
+        self._frames: dict[str, bytes] = {}
+
+    def frame(self, kind: str) -> bytes:
+        """``chunk_frame(event_line(kind, the stored JSON))``."""
+        frame = self._frames.get(kind)
+        if frame is None:
+            frame = self._frames[kind] = chunk_frame(event_line(kind, self.event.current.raw))
+        return frame
 
 
 class WatchStream(Protocol):
@@ -60,7 +90,9 @@ class WatchStream(Protocol):
     queued_bytes: int
     seen_rv: int
 
-    def offer(self, event: StoreEvent, *, replay: bool = False) -> bool: ...
+    def replay(self, event: StoreEvent) -> None: ...
+
+    def tell(self, frames: EventFrames, later: Sequence[EventFrames] = ()) -> bool: ...
 
     def fail(self) -> None: ...
 
@@ -88,14 +120,12 @@ class WatchHub:
         self.total_bytes = total_bytes
         self.queued_bytes = 0  # kept by the streams: what all their live queues hold now
         self._collections: dict[str, _Collection] = {}
-        self._pending: deque[StoreEvent] = deque()
-        self._event: StoreEvent | None = None  # the event being handed out, to the watchers in _left
+        self._pending: deque[EventFrames] = deque()
+        self._event: EventFrames | None = None  # the event being handed out, to the watchers in _left
         self._left: deque[WatchStream] = deque()
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
-        self._lines_of: StoreEvent | None = None  # the event whose lines _lines holds
-        self._lines: dict[str, bytes] = {}
         self._dispatched_rv = store.revision  # see progress_rv
 
     def dispatch_pending(self) -> bool:
@@ -143,7 +173,7 @@ class WatchHub:
             raise
         stream.seen_rv = from_rv
         for event in replay:
-            stream.offer(event, replay=True)
+            stream.replay(event)
         entry.by_namespace.setdefault(stream.namespace, set()).add(stream)
 
     def remove(self, stream: WatchStream) -> None:
@@ -160,19 +190,9 @@ class WatchHub:
             entry.subscription.cancel()
             del self._collections[collection]
 
-    def line(self, kind: str, event: StoreEvent) -> bytes:
-        """``event`` as one line of a JSON watch stream, shown as ``kind``: encoded once for every watcher."""
-        if self._lines_of is not event:
-            self._lines_of = event
-            self._lines = {}
-        line = self._lines.get(kind)
-        if line is None:
-            line = self._lines[kind] = event_line(kind, event.current.raw)
-        return line
-
     def _on_store_event(self, event: StoreEvent) -> None:
         # Inside the write: queue and return.
-        self._pending.append(event)
+        self._pending.append(EventFrames(event))
         if self._scheduled or self._loop is None:
             return
         self._scheduled = True
@@ -185,22 +205,28 @@ class WatchHub:
         assert self._loop is not None
         self._scheduled = False
         woken = looked = 0
-        ends = time.perf_counter() + TURN_S
-        while woken < DISPATCH_SLICE and looked < LOOKS_PER_SLICE and (not woken or time.perf_counter() < ends):
+        clock = time.perf_counter
+        ends = clock() + TURN_S
+        while woken < DISPATCH_SLICE and looked < LOOKS_PER_SLICE and (not woken or clock() < ends):
             if not self._left:
                 self._handed_out()
                 if not self._pending:
                     break
-                self._event = event = self._pending.popleft()
-                entry = self._collections.get(event.collection)
-                if entry is None:
-                    continue
-                namespace = (event.current.obj.get("metadata") or {}).get("namespace")
-                self._left = deque(entry.candidates(namespace))
+                self._event = self._pending.popleft()
+                entry = self._collections.get(self._event.event.collection)
+                if entry is not None:
+                    self._left = deque(entry.candidates(self._event.namespace))
                 continue
-            assert self._event is not None
-            looked += 1
-            woken += self._left.popleft().offer(self._event)
+            # The watchers of one event, as many as this turn takes: the loop runs once per
+            # watcher per event, so what it looks up is looked up once here.
+            frames, left, later = self._event, self._left, self._later()
+            assert frames is not None
+            while left and woken < DISPATCH_SLICE and looked < LOOKS_PER_SLICE:
+                looked += 1
+                if left.popleft().tell(frames, later):
+                    woken += 1
+                    if clock() >= ends:
+                        break
         if not self._left:
             self._handed_out()
         if self.queued_bytes > self.total_bytes:
@@ -209,10 +235,20 @@ class WatchHub:
             self._scheduled = True
             self._loop.call_soon(self._dispatch)
 
+    def _later(self) -> list[EventFrames]:
+        """The pending events of the collection being handed out (at most ``BATCH_EVENTS - 1``), in order."""
+        if self._event is None or not self._pending:
+            return []
+        collection = self._event.event.collection
+        # Copied in one call, which holds the GIL throughout: a store may call back from a
+        # writer thread, and a deque appended to while Python code iterates it raises.
+        pending = list(islice(self._pending, BATCH_EVENTS - 1))
+        return [f for f in pending if f.event.collection == collection]
+
     def _handed_out(self) -> None:
         """The current event has been offered to every watcher it had."""
         if self._event is not None:
-            self._dispatched_rv = max(self._dispatched_rv, self._event.rv)
+            self._dispatched_rv = max(self._dispatched_rv, self._event.event.rv)
             self._event = None
 
     def _end_furthest_behind(self) -> None:
