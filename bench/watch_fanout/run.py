@@ -26,7 +26,8 @@ before) and on one with it on, one after the other, and prints them side by side
 the load average before each case (the machine is shared; a figure means little without it).
 ``--against DIR`` compares the same way a master run from another checkout (``git archive
 main | tar -x -C DIR``; this tree's virtualenv) with this tree's, both with the path on:
-a change's before and after under the same load.
+a change's before and after under the same load. On a busy machine the second of a pair
+often measures worse; ``--new-first`` swaps the order, so run both.
 
     .venv/bin/python bench/watch_fanout/run.py [--writes 300] [--compare | --against DIR] [--cases live-100,live-1000]
 """
@@ -264,7 +265,9 @@ def ratios(cases: dict[str, dict[str, Any]]) -> None:
         case["p99_ratio"] = round(case["p99_ms"] / base["p99_ms"], 2)
 
 
-def run(write_count: int, cases: list[tuple[str, int]], compare: bool, against: Path | None = None) -> dict[str, Any]:
+def run(
+    write_count: int, cases: list[tuple[str, int]], compare: bool, against: Path | None = None, new_first: bool = False
+) -> dict[str, Any]:
     figures: dict[str, Any] = {"writes_per_case": write_count, "pause_between_writes_ms": PAUSE_S * 1000}
     paths: list[tuple[str, bool, Path | None]] = [("", True, None)]
     if against is not None:
@@ -272,6 +275,8 @@ def run(write_count: int, cases: list[tuple[str, int]], compare: bool, against: 
         figures["old_source"] = str(against)
     elif compare:
         paths = [("old", False, None), ("new", True, None)]
+    if new_first:
+        paths.reverse()
     with tempfile.TemporaryDirectory() as tmp:
         masters = {
             label: start_master(Path(tmp), f"master-{label or 'new'}", write_now=on, source=source)
@@ -316,13 +321,14 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=WRITES)
     parser.add_argument("--compare", action="store_true", help="the write-now path off and on, side by side")
     parser.add_argument("--against", type=Path, help="side by side with a master run from this checkout (before/after)")
+    parser.add_argument("--new-first", action="store_true", help="with --compare/--against: each case on the new master first")
     parser.add_argument("--cases", default="", help="e.g. none,live-100,live-1000 (default: all)")
     parser.add_argument("--pause-ms", type=float, default=PAUSE_S * 1000, help="between an answer and the next write")
     args = parser.parse_args()
     PAUSE_S = args.pause_ms / 1000
     names = [n for n in args.cases.split(",") if n]
     cases = [(k, n) for k, n in CASES if not names or (f"{k}-{n}" if n else "none") in names]
-    write_result("watch_fanout", run(args.writes, cases, args.compare, args.against))
+    write_result("watch_fanout", run(args.writes, cases, args.compare, args.against, args.new_first))
 
 
 if __name__ == "__main__":
