@@ -24,7 +24,9 @@ What is left per watcher and event is mostly that TLS record and send (about 5 o
 
 A watch without bookmarks is not woken before its deadline: a client that hangs up
 is noticed by the response's own disconnect listener, and waking every idle watcher
-every ``BOOKMARK_INTERVAL_S`` cost 1,000 watchers a turn of 1,000 tasks now and then.
+every ``BOOKMARK_INTERVAL_S`` for nothing cost 1,000 watchers 200 task wake-ups a second
+(about 0.1 ms of the master's CPU per write in bench/watch_fanout), all in one turn of
+the loop for watches opened together.
 
 Selectors follow Kubernetes: an object that stops matching arrives as DELETED, one
 that starts matching as ADDED.
