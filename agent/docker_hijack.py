@@ -44,7 +44,6 @@ def hijacked(wrapped: Any) -> Hijacked:
     reader = _head_reader(wrapped)
     early = b""
     if reader is not None:
-        timeout = sock.gettimeout()
         sock.setblocking(False)
         try:
             # Buffered bytes if there are any; else one non-blocking read of the socket, which is
@@ -53,8 +52,7 @@ def hijacked(wrapped: Any) -> Hijacked:
             early = reader.read1(_MAX_EARLY) or b""
         except (BlockingIOError, ssl.SSLWantReadError):
             pass  # nothing buffered and nothing yet on a TLS socket
-        finally:
-            sock.settimeout(timeout)
+    # Blocking, as the callers wait with select and then read what is there.
     sock.setblocking(True)
     return Hijacked(sock=sock, early=early)
 

@@ -17,7 +17,6 @@ import logging
 import math
 import re
 import select
-import struct
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -30,7 +29,7 @@ import docker.errors
 from agent.docker_errors import daemon_message, docker_errors
 from agent.docker_events import DockerEventStream
 from agent.docker_hijack import Hijacked, hijacked
-from agent.docker_streams import DockerStreams
+from agent.docker_streams import Demultiplexer, DockerStreams
 from agent.runtime import (
     LABEL_CONTAINER_NAME,
     LABEL_MANAGED,
@@ -610,30 +609,24 @@ def _mapped_chunks(stream: Any, doing: str) -> Iterator[bytes]:
         stream.close()
 
 
-_FRAME_HEADER = struct.Struct(">BxxxL")
-
-
 def _read_multiplexed(stream: Hijacked, deadline: float, *, what: str) -> bytes:
     """Read a non-TTY attach stream (8-byte frame headers) to its end, stdout and stderr together."""
-    pending = bytearray(stream.early)
+    demux = Demultiplexer()
     output = bytearray()
+    data = stream.early
     while True:
-        while len(pending) >= _FRAME_HEADER.size:
-            _, size = _FRAME_HEADER.unpack_from(pending)
-            if len(pending) < _FRAME_HEADER.size + size:
-                break
-            output += pending[_FRAME_HEADER.size : _FRAME_HEADER.size + size]
-            del pending[: _FRAME_HEADER.size + size]
+        for _, payload in demux.feed(data):
+            output += payload
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ExecTimeout(f"{what}: no end of output within its timeout")
         readable, _, _ = select.select([stream.sock], [], [], remaining)
         if not readable:
+            data = b""
             continue
-        chunk = stream.sock.recv(65536)
-        if not chunk:
+        data = stream.sock.recv(65536)
+        if not data:
             return bytes(output)
-        pending += chunk
 
 
 def _close_socket(sock: Any) -> None:

@@ -77,11 +77,8 @@ def relay(
     writer = _Writer(plain)
     reader = link.FrameReader()
     try:
-        for encoded in output(early) if early else ():
-            try:
-                conn.sendall(encoded)
-            except OSError:
-                return "gone"
+        if early and not _send(conn, output(early)):
+            return "gone"
         while True:
             want_link = not writer.full()
             buffered = want_link and isinstance(conn, ssl.SSLSocket) and conn.pending() > 0
@@ -97,11 +94,8 @@ def relay(
                     data = b""
                 if not data:
                     return "done"
-                for encoded in output(data):
-                    try:
-                        conn.sendall(encoded)
-                    except OSError:
-                        return "gone"
+                if not _send(conn, output(data)):
+                    return "gone"
             if conn in ready:
                 try:
                     data = conn.recv(CHUNK)
@@ -123,3 +117,13 @@ def relay(
                         control(channel, payload)
     finally:
         writer.stop()
+
+
+def _send(conn: socket.socket, frames: Iterable[bytes]) -> bool:
+    """Send link frames to the client; False once it is gone."""
+    try:
+        for encoded in frames:
+            conn.sendall(encoded)
+    except OSError:
+        return False
+    return True

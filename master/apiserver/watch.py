@@ -131,15 +131,13 @@ class WatchStream:
         if self._ended or event.rv <= self.seen_rv:
             return False
         self.seen_rv = event.rv
-        # Without selectors nothing is matched: the namespace is the hub's index, and no
-        # update changes it.
-        kind = self._shown_as(event) if self._selects else event.type
+        kind = self._told_as(event)
         if kind is None:
             return False
         if self._parked and not self._queue and self.write_now is not None:
             if later:
                 return self._write_with_later(self.write_now, kind, frames, later)
-            if self.write_now(frames.frame(kind) if self._shared_line else self._frame(kind, frames)):
+            if self.write_now(self._frame(kind, frames)):
                 return True
         self._put(kind, event.current, counted=True)
         return True
@@ -151,13 +149,20 @@ class WatchStream:
             if (self.namespace is not None and next_frames.namespace != self.namespace) or event.rv <= self.seen_rv:
                 continue
             self.seen_rv = event.rv
-            next_kind = self._shown_as(event) if self._selects else event.type
+            next_kind = self._told_as(event)
             if next_kind is not None:
                 shown.append((next_kind, next_frames))
         if not write_now(b"".join([self._frame(k, f) for k, f in shown])):
             for k, f in shown:
                 self._put(k, f.event.current, counted=True)
         return True
+
+    def _told_as(self, event: StoreEvent) -> str | None:
+        """How this watch shows an event of its namespace the hub tells it (``_shown_as``).
+
+        Without selectors nothing is matched: the namespace is the hub's index, and no
+        update changes it."""
+        return self._shown_as(event) if self._selects else event.type
 
     def _frame(self, kind: str, frames: EventFrames) -> bytes:
         if self._shared_line:
