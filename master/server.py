@@ -9,6 +9,7 @@ way kube-controller-manager is; so they could run in another process unchanged.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -20,6 +21,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from kajitori.gc_pauses import GCPauses
+from kajitori.metrics import COMPONENTS
 from kajitori.private_files import ensure_private_dir
 from master.apiserver import spdy_portforward, streams
 from master.apiserver.app import ServerState, create_app
@@ -147,6 +150,21 @@ def server_config(app: ASGIApp, settings: MasterSettings, serving: ServingFiles 
     )
 
 
+def freeze_startup_heap() -> None:
+    """Keep what startup built out of the garbage collector's full passes from now on.
+
+    The modules, the app and its routes, the models and the store (about 105,000 objects)
+    live as long as the process, yet every full collection walked them again: with 1,000
+    watches open, full collections of 270,000 objects took 40-100 ms, during which the
+    API answered nothing (the bench's max write latency). Frozen (``gc.freeze``, what
+    forking servers do before they fork), a full pass walks only what came later: 27 ms
+    instead of 63 ms at 1,000 watches (``python_gc_duration_seconds{generation="2"}`` in
+    /metrics). Collected first, so no garbage is frozen with them."""
+    gc.collect()
+    gc.freeze()
+    log.info("froze %d objects built at startup out of the collector's full passes", gc.get_freeze_count())
+
+
 # How long a master asked to stop gives its own loops to hand over while it still serves.
 HANDOVER_BUDGET_S = 5.0
 
@@ -224,6 +242,8 @@ def run(settings: MasterSettings, *, controllers: ControllerStarter | None = Non
         settings.host, settings.port, settings.server_url, settings.public_url, settings.data_dir,
     )  # fmt: skip
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    GCPauses().install(COMPONENTS)  # python_gc_duration_seconds in /metrics
+    freeze_startup_heap()
     try:
         server.run()
     finally:

@@ -15,7 +15,19 @@ Against a real `kajitori master` process (API only) on a loopback port:
   reached every watcher (the child's own reading, 1,000 TLS sockets in one Python
   process on the same cores, is part of it);
 - the master's RSS is read from /proc with the watchers held, so RSS per idle watcher
-  is (RSS with 1,000 idle - RSS with none) / 1,000.
+  is (RSS with 1,000 idle - RSS with none) / 1,000;
+- what of a latency is the bench's own: the writer, the master and the child reading
+  1,000 TLS sockets share the machine's cores, and with 1,000 live watchers both cores are
+  busy while an event fans out (the master's sends, the child's reads). ``perf sched``
+  showed the master waking the writer within 25 us of writing its answer and the writer
+  then waiting up to 4 ms for a core: a client on a machine of its own never waits so.
+  So each write also notes how long the writer waited for a CPU (the kernel's schedstat
+  run delay of its thread), and a case prints the p99 net of that wait; the master's own
+  ``apiserver_request_duration_seconds`` (read from /metrics before and after) gives the
+  share of the creates it answered within 5 ms, and its ``python_gc_duration_seconds`` the
+  full garbage-collector passes of the case (while the watches open too) and their length,
+  each a stall of the whole master; ``--writer-rt`` runs the writer at
+  real-time priority, so it gets a core the moment its answer arrives.
 Prints the figures and the ratio of each case's p50/p99 to the no-watcher case, and
 writes bench/results/watch_fanout.json. Bounded: fixed counts, loopback only, the master
 and the child are stopped at the end. Aim: p99 with 1,000 watchers <= 5 ms.
@@ -29,7 +41,7 @@ main | tar -x -C DIR``; this tree's virtualenv) with this tree's, both with the 
 a change's before and after under the same load. On a busy machine the second of a pair
 often measures worse; ``--new-first`` swaps the order, so run both.
 
-    .venv/bin/python bench/watch_fanout/run.py [--writes 300] [--compare | --against DIR] [--cases live-100,live-1000]
+    .venv/bin/python bench/watch_fanout/run.py [--writes 300] [--compare | --against DIR] [--cases live-100,live-1000] [--writer-rt]
 """
 
 from __future__ import annotations
@@ -46,7 +58,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import orjson
@@ -152,19 +164,68 @@ def stop_watchers(child: subprocess.Popen[bytes]) -> None:
         child.wait()
 
 
-def writes(http: httpx.Client, namespace: str, tag: str, count: int, sent: dict[str, float] | None = None) -> list[float]:
+def cpu_wait_s() -> float:
+    """How long this thread has waited for a CPU while runnable, in all (the kernel's schedstat run delay)."""
+    with open("/proc/thread-self/schedstat") as stat:
+        return int(stat.read().split()[1]) / 1e9
+
+
+def writes(
+    http: httpx.Client, namespace: str, tag: str, count: int, sent: dict[str, float] | None = None, waits: list[float] | None = None
+) -> list[float]:
+    """Create ``count`` ConfigMaps one after another: each create's latency; ``waits`` gets
+    how much of each latency this process spent waiting for a CPU."""
     latencies: list[float] = []
     for i in range(count):
         body = orjson.dumps({"metadata": {"name": f"{tag}-{i}"}, "data": {"k": "v" * 100}})
+        waited = cpu_wait_s()
         started = time.perf_counter()
         answer = http.post(f"/api/v1/namespaces/{namespace}/configmaps", content=body)
         latencies.append(time.perf_counter() - started)
+        if waits is not None:
+            waits.append(cpu_wait_s() - waited)
         if sent is not None:
             sent[f"{tag}-{i}"] = started
         if answer.status_code != 201:
             raise RuntimeError(f"create answered {answer.status_code}: {answer.text[:200]}")
         time.sleep(PAUSE_S)
     return latencies
+
+
+_SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} (\S+)$", re.M)
+
+
+class MasterTimings(NamedTuple):
+    """What the master's own /metrics timed so far."""
+
+    # ConfigMap creates, in all and within 5 ms, by apiserver_request_duration_seconds: the
+    # time its handler chain took, from the request's arrival at the app to the end of the
+    # answer (no client, no network)
+    creates: float
+    creates_within_5ms: float
+    # full garbage-collector passes and their time (python_gc_duration_seconds{generation="2"};
+    # 0 from a master that has no such metric)
+    full_gc_passes: float
+    full_gc_seconds: float
+
+    def since(self, before: MasterTimings) -> MasterTimings:
+        return MasterTimings(*(now - then for now, then in zip(self, before, strict=True)))
+
+
+def master_timings(http: httpx.Client) -> MasterTimings:
+    creates = within = passes = seconds = 0.0
+    for name, labels, value in _SAMPLE.findall(http.get("/metrics").text):
+        if name.startswith("apiserver_request_duration_seconds_") and 'resource="configmaps"' in labels and 'verb="POST"' in labels:
+            if name.endswith("_count"):
+                creates = float(value)
+            elif 'le="0.005"' in labels:
+                within = float(value)
+        elif name.startswith("python_gc_duration_seconds_") and 'generation="2"' in labels:
+            if name.endswith("_count"):
+                passes = float(value)
+            elif name.endswith("_sum"):
+                seconds = float(value)
+    return MasterTimings(creates, within, passes, seconds)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -210,15 +271,18 @@ class Bench:
         name = f"{kind}-{count}" if count else "none"
         target = f"write-{name}"
         child = None
+        timed_before = master_timings(self.http)  # full GC passes while the watches open count too
         if count:
             child = start_watchers(self.master, self.token, "idle" if kind == "idle" else target, count)
         sent: dict[str, float] = {}
+        waits: list[float] = []
         try:
             rss = settle_rss(self.pid)
             load = os.getloadavg()[0]
             cpu_before = cpu_seconds(self.pid)
-            latencies = writes(self.http, target, name, self.write_count, sent)
+            latencies = writes(self.http, target, name, self.write_count, sent, waits)
             cpu = cpu_seconds(self.pid) - cpu_before
+            timed = master_timings(self.http).since(timed_before)
             delivered: dict[str, list[float]] = {}
             if child is not None and kind == "live":
                 deadline = time.monotonic() + 10
@@ -233,6 +297,13 @@ class Bench:
             "watchers": count, "kind": kind, **summary_ms(latencies),
             "master_cpu_ms_per_write": round(cpu * 1000 / self.write_count, 2),
             "master_rss_mib": round(rss / 2**20, 1), "load_average_1m": round(load, 2),
+            # the writer's own wait for a CPU: the bench's processes share the machine's cores
+            "writer_cpu_wait_p99_ms": summary_ms(waits)["p99_ms"],
+            "writer_cpu_wait_max_ms": summary_ms(waits)["max_ms"],
+            "p99_ms_net_of_writer_wait": summary_ms([lat - w for lat, w in zip(latencies, waits, strict=True)])["p99_ms"],
+            "master_within_5ms_percent": round(100 * timed.creates_within_5ms / timed.creates, 2) if timed.creates else None,
+            "master_full_gc_passes": int(timed.full_gc_passes),
+            "master_full_gc_mean_ms": round(1000 * timed.full_gc_seconds / timed.full_gc_passes, 1) if timed.full_gc_passes else None,
         }  # fmt: skip
         if delivered:
             reach = summary_ms([delivered[n][1] - sent[n] for n in sent if n in delivered])
@@ -249,7 +320,10 @@ def line(label: str, case: dict[str, Any]) -> str:
     text = (
         f"{label:>14}: p50 {case['p50_ms']:6.2f} ms  p99 {case['p99_ms']:6.2f} ms  max {case['max_ms']:7.2f} ms  "
         f"CPU/write {case['master_cpu_ms_per_write']:6.2f} ms  RSS {case['master_rss_mib']:6.1f} MiB  "
-        f"load {case['load_average_1m']:4.2f}"
+        f"load {case['load_average_1m']:4.2f}\n{'':>16}writer's CPU wait p99 {case['writer_cpu_wait_p99_ms']:5.2f} max "
+        f"{case['writer_cpu_wait_max_ms']:6.2f} ms  p99 net of it {case['p99_ms_net_of_writer_wait']:6.2f} ms  "
+        f"master's own timing: {case['master_within_5ms_percent']}% within 5 ms, "
+        + (f"full GC passes {case['master_full_gc_passes']}, {case['master_full_gc_mean_ms']} ms each" if case["master_full_gc_passes"] else "no full GC pass")
     )
     if "delivery_p50_ms" in case:
         text += f"  delivery p50 {case['delivery_p50_ms']:6.2f} p99 {case['delivery_p99_ms']:7.2f} ms ({case['delivered']})"
@@ -268,7 +342,10 @@ def ratios(cases: dict[str, dict[str, Any]]) -> None:
 def run(
     write_count: int, cases: list[tuple[str, int]], compare: bool, against: Path | None = None, new_first: bool = False
 ) -> dict[str, Any]:
-    figures: dict[str, Any] = {"writes_per_case": write_count, "pause_between_writes_ms": PAUSE_S * 1000}
+    figures: dict[str, Any] = {
+        "writes_per_case": write_count, "pause_between_writes_ms": PAUSE_S * 1000,
+        "writer_policy": "SCHED_FIFO" if os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK == os.SCHED_FIFO else "SCHED_OTHER",
+    }  # fmt: skip
     paths: list[tuple[str, bool, Path | None]] = [("", True, None)]
     if against is not None:
         paths = [("old", True, against), ("new", True, None)]
@@ -324,8 +401,16 @@ def main() -> None:
     parser.add_argument("--new-first", action="store_true", help="with --compare/--against: each case on the new master first")
     parser.add_argument("--cases", default="", help="e.g. none,live-100,live-1000 (default: all)")
     parser.add_argument("--pause-ms", type=float, default=PAUSE_S * 1000, help="between an answer and the next write")
+    parser.add_argument(
+        "--writer-rt", action="store_true",
+        help="the writer at real-time priority (SCHED_FIFO 1; root or CAP_SYS_NICE): a client with a core of its own",
+    )  # fmt: skip
     args = parser.parse_args()
     PAUSE_S = args.pause_ms / 1000
+    if args.writer_rt:
+        # Only this process: the master and the watchers' child it starts are reset to the
+        # normal policy. It blocks on its answer or sleeps between writes, never holding a core long.
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(1))
     names = [n for n in args.cases.split(",") if n]
     cases = [(k, n) for k, n in CASES if not names or (f"{k}-{n}" if n else "none") in names]
     write_result("watch_fanout", run(args.writes, cases, args.compare, args.against, args.new_first))

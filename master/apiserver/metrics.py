@@ -14,7 +14,9 @@
   memory when scraped; ``apiserver_registered_watchers{group,version,kind}``: watches open
   on each kind, read from the watch hub.
 - then the process's components (``kajitori.metrics.COMPONENTS``): work queues per
-  controller (depth, adds, retries) and the scheduler's attempts and their latency.
+  controller (depth, adds, retries), the scheduler's attempts and their latency, and how
+  long each garbage-collector pass held the process (``python_gc_duration_seconds``,
+  ``kajitori/gc_pauses.py``).
 
 What a request pays: one path split, a few dict lookups and integer adds (no lock: every
 request is counted on the event loop); measured in docs/design-notes.md. ``/metrics`` needs a bearer token like every non-public path.

@@ -159,6 +159,13 @@ def test_work_queues_and_scheduler_are_measured(http: httpx.Client) -> None:
     assert sample(metrics(http), "workqueue_retries_total", name="replicaset") is not None
 
 
+def test_garbage_collector_passes_are_timed(http: httpx.Client) -> None:
+    # The master collects once at startup, before it freezes what startup built: a full pass.
+    assert wait_for_sample(http, "python_gc_duration_seconds_count", generation="2") >= 1
+    assert (sample(metrics(http), "python_gc_duration_seconds_sum", generation="2") or 0) > 0
+    assert sample(metrics(http), "python_gc_duration_seconds_bucket", generation="0", le="+Inf") is not None
+
+
 @pytest.mark.skipif(not KUBECTLS, reason="kubectl.1.32 / kubectl.1.33 are not installed")
 @pytest.mark.parametrize("version", KUBECTLS)
 def test_kubectl_get_raw_metrics(master: MasterProcess, tmp_path: Path, version: str) -> None:
