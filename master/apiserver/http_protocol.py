@@ -21,7 +21,7 @@ that way, instead of waking 1,000 tasks whose sends each pass every middleware.
 from __future__ import annotations
 
 import asyncio
-import functools
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -49,6 +49,24 @@ _431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nco
 _408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
+class WriteNowTo:
+    """``write_now`` of one request's response (the scope's ``WRITE_NOW_KEY``).
+
+    Holds the connection's protocol weakly: the protocol holds the scope, and a strong
+    reference back from the scope made every request's scope (its exit stacks, its user,
+    about 22 objects) garbage that only the collector's passes could free, as was each
+    closed connection's protocol and TLS objects."""
+
+    __slots__ = ("_protocol",)
+
+    def __init__(self, protocol: BoundedHttpToolsProtocol) -> None:
+        self._protocol = weakref.ref(protocol)
+
+    def __call__(self, frame: bytes) -> bool:
+        protocol = self._protocol()
+        return protocol is not None and protocol.write_now(self, frame)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """Set ``max_header_bytes`` and ``header_timeout_s`` on a subclass (see ``bounded_protocol``)."""
 
@@ -69,10 +87,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[SCOPE_KEY] = self._client_certificate  # type: ignore[literal-required]
-        self.scope[WRITE_NOW_KEY] = functools.partial(self.write_now, self.scope)  # type: ignore[literal-required]
+        self.scope[WRITE_NOW_KEY] = WriteNowTo(self)  # type: ignore[literal-required]
 
-    def write_now(self, scope: object, frame: bytes) -> bool:
-        """Write ``frame`` (``chunk_frame(body)``) as the next chunk of the response to ``scope``'s request, now; whether it did.
+    def write_now(self, writer: WriteNowTo, frame: bytes) -> bool:
+        """Write ``frame`` (``chunk_frame(body)``) as the next chunk of the response to ``writer``'s request, now; whether it did.
 
         Only while that response is the connection's current one, has started with
         chunked encoding and not ended, and the connection takes more (not closing, its
@@ -83,7 +101,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if (
             cycle is None
-            or cycle.scope is not scope
+            or cycle.scope.get(WRITE_NOW_KEY) is not writer
             or not cycle.response_started
             or cycle.response_complete
             or not cycle.chunked_encoding
