@@ -595,7 +595,7 @@ async def _watch(state: ServerState, request: Request, target: Target) -> Respon
         bookmarks=request.query_params.get("allowWatchBookmarks") in ("true", "1"),
         timeout_s=float(timeout),
         encode=table_encoder(request, table, target.resource) if table else None,
-        write_now=request.scope.get(WRITE_NOW_KEY),
+        write_now=writer.bind() if (writer := request.scope.get(WRITE_NOW_KEY)) is not None else None,
     )
     stream.start(options.resource_version)
     return StreamingResponse(stream.stream(), media_type="application/json")

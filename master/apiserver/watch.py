@@ -235,6 +235,7 @@ class WatchStream:
         self._registered = True
 
     def stop(self) -> None:
+        self.write_now = None  # it holds the connection's protocol: no longer than the watch
         if self._registered:
             self._registered = False
             self.hub.remove(self)
