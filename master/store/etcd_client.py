@@ -46,7 +46,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -325,7 +325,7 @@ class EtcdClient:
 
     # -- watch ---------------------------------------------------------------
 
-    def watch_prefix(self, prefix: bytes, start_revision: int) -> Iterator[list[WatchEvent]]:
+    def watch_prefix(self, prefix: bytes, start_revision: int) -> Generator[list[WatchEvent], None, None]:
         """Batches of events under ``prefix`` from ``start_revision`` on, until the stream breaks.
 
         An empty ``prefix`` watches every key. Raises ``EtcdCompacted`` when ``start_revision``
@@ -380,6 +380,11 @@ class EtcdClient:
                         ]
                         if events:
                             self._watch_avoid = None
+                            if self._down is not None:
+                                # etcd commits writes and tells this client of them: whatever the
+                                # last request met, etcd serves again, and the next request asks it
+                                # rather than being refused until retry_after_s has passed.
+                                self._answered(False)
                             yield events
             except httpx.ReadTimeout as exc:
                 self._watch_avoid = index

@@ -61,3 +61,34 @@ def test_requests_fail_at_once_while_etcd_cannot_serve_and_resume_when_it_answer
     finally:
         client.close()
         etcd.stop()
+
+
+def test_a_watch_that_hears_from_etcd_again_ends_the_refusals(tmp_path: Path) -> None:
+    """A master whose etcd came back, and whose watch already delivers new writes, asks etcd
+    again at once rather than refusing every request until retry_after_s has passed
+    (seen: a create refused although the master's cache already showed a newer write)."""
+    etcd = EtcdProcess(tmp_path / "etcd").start()
+    client = EtcdClient([etcd.url], timeout_s=1.0, retry_after_s=600.0)  # no probe within the test
+    other = None
+    try:
+        start = client.revision() + 1
+        etcd.kill()
+        with pytest.raises(EtcdUnavailable):
+            client.get(b"/k")
+        with pytest.raises(EtcdUnavailable, match=NOT_ASKED):
+            client.get(b"/k")  # refused without asking
+        etcd.start()  # same data dir and ports
+        other = EtcdClient([etcd.url])  # another master writes
+        other.txn(b"/k", target="CREATE", equals=0, put=b"v")
+        watch = client.watch_prefix(b"/k", start)
+        try:
+            assert [e.kv.key for e in next(watch)] == [b"/k"]
+        finally:
+            watch.close()
+        found = client.get(b"/k")  # asks etcd: no refusal for the next 600 s
+        assert found is not None and found.value == b"v"
+    finally:
+        client.close()
+        if other is not None:
+            other.close()
+        etcd.stop()
