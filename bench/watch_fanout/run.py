@@ -293,13 +293,13 @@ class Bench:
         finally:
             if child is not None:
                 stop_watchers(child)
+        waited = summary_ms(waits)
         case: dict[str, Any] = {
             "watchers": count, "kind": kind, **summary_ms(latencies),
             "master_cpu_ms_per_write": round(cpu * 1000 / self.write_count, 2),
             "master_rss_mib": round(rss / 2**20, 1), "load_average_1m": round(load, 2),
             # the writer's own wait for a CPU: the bench's processes share the machine's cores
-            "writer_cpu_wait_p99_ms": summary_ms(waits)["p99_ms"],
-            "writer_cpu_wait_max_ms": summary_ms(waits)["max_ms"],
+            "writer_cpu_wait_p99_ms": waited["p99_ms"], "writer_cpu_wait_max_ms": waited["max_ms"],
             "p99_ms_net_of_writer_wait": summary_ms([lat - w for lat, w in zip(latencies, waits, strict=True)])["p99_ms"],
             "master_within_5ms_percent": round(100 * timed.creates_within_5ms / timed.creates, 2) if timed.creates else None,
             "master_full_gc_passes": int(timed.full_gc_passes),
