@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import threading
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 from agent.runtime import ContainerRuntime, ContainerRuntimeError, ContainerState
+from kajitori.metrics import Histogram
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # the kubelet's buckets: pod_start_duration (0.5s .. 45min) and pod_worker_duration (prometheus' defaults)
@@ -31,29 +30,12 @@ START_BUCKETS = (0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180, 240, 30
 WORKER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
-class _Histogram:
-    def __init__(self, buckets: tuple[float, ...]) -> None:
-        self.buckets = buckets
-        self.counts = [0.0] * (len(buckets) + 2)  # per bucket (the last +Inf), then the sum
-
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect_left(self.buckets, seconds)] += 1
-        self.counts[-1] += seconds
-
-    def samples(self) -> tuple[list[tuple[str, float]], float]:
-        cumulative, out = 0.0, []
-        for bound, n in zip([*self.buckets, float("inf")], self.counts[:-1], strict=True):
-            cumulative += n
-            out.append((floatToGoString(bound), cumulative))
-        return out, self.counts[-1]
-
-
 class AgentMetrics(Collector):
     def __init__(self, running_pods: Callable[[], int] = lambda: 0) -> None:
         self._lock = threading.Lock()
         self.running_pods = running_pods
-        self.pod_start = _Histogram(START_BUCKETS)
-        self.pod_worker = _Histogram(WORKER_BUCKETS)
+        self.pod_start = Histogram(START_BUCKETS)
+        self.pod_worker = Histogram(WORKER_BUCKETS)
         self.runtime_errors: dict[str, int] = {}
         self._first_seen: dict[str, float] = {}
         self.registry = CollectorRegistry(auto_describe=True)

@@ -8,17 +8,50 @@ bookkeeping costs two integer increments and nothing else. The master's ``/metri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from kajitori.workqueue import named_queues
 
 # Go's client_golang writes no *_created samples; neither do we (kube-apiserver's text has none).
 disable_created_metrics()
 COMPONENTS = CollectorRegistry(auto_describe=True)
+
+
+def cumulative_buckets(bounds: Sequence[float], counts: Sequence[float]) -> list[tuple[str, float]]:
+    """A histogram's ``le`` buckets as Prometheus writes them (cumulative, the bound as Go
+    formats it) from a count per bucket, the last one for +Inf."""
+    cumulative, buckets = 0.0, []  # float: prometheus_client writes counts as floats
+    for bound, in_bucket in zip([*bounds, float("inf")], counts, strict=True):
+        cumulative += in_bucket
+        buckets.append((floatToGoString(bound), cumulative))
+    return buckets
+
+
+class Histogram:
+    """A count per bucket and a sum, observed with a bisect and two adds (no lock: the
+    caller's), turned into Prometheus' buckets only when scraped."""
+
+    def __init__(self, buckets: tuple[float, ...]) -> None:
+        self.buckets = buckets
+        self.counts = [0.0] * (len(buckets) + 2)  # per bucket (the last +Inf), then the sum
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect_left(self.buckets, seconds)] += 1
+        self.counts[-1] += seconds
+
+    @property
+    def sum(self) -> float:
+        return self.counts[-1]
+
+    def samples(self) -> tuple[list[tuple[str, float]], float]:
+        """The cumulative buckets and the sum, for ``HistogramMetricFamily.add_metric``."""
+        return cumulative_buckets(self.buckets, self.counts[:-1]), self.counts[-1]
 
 
 class WorkQueueCollector(Collector):

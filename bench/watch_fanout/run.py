@@ -63,6 +63,7 @@ from typing import Any, NamedTuple
 import httpx
 import orjson
 import uvloop
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -192,9 +193,6 @@ def writes(
     return latencies
 
 
-_SAMPLE = re.compile(r"^(\w+)\{([^}]*)\} (\S+)$", re.M)
-
-
 class MasterTimings(NamedTuple):
     """What the master's own /metrics timed so far."""
 
@@ -214,17 +212,19 @@ class MasterTimings(NamedTuple):
 
 def master_timings(http: httpx.Client) -> MasterTimings:
     creates = within = passes = seconds = 0.0
-    for name, labels, value in _SAMPLE.findall(http.get("/metrics").text):
-        if name.startswith("apiserver_request_duration_seconds_") and 'resource="configmaps"' in labels and 'verb="POST"' in labels:
-            if name.endswith("_count"):
-                creates = float(value)
-            elif 'le="0.005"' in labels:
-                within = float(value)
-        elif name.startswith("python_gc_duration_seconds_") and 'generation="2"' in labels:
-            if name.endswith("_count"):
-                passes = float(value)
-            elif name.endswith("_sum"):
-                seconds = float(value)
+    for family in text_string_to_metric_families(http.get("/metrics").text):
+        for sample in family.samples:
+            labels = sample.labels
+            if family.name == "apiserver_request_duration_seconds" and (labels.get("resource"), labels.get("verb")) == ("configmaps", "POST"):
+                if sample.name.endswith("_count"):
+                    creates = sample.value
+                elif labels.get("le") == "0.005":
+                    within = sample.value
+            elif family.name == "python_gc_duration_seconds" and labels.get("generation") == "2":
+                if sample.name.endswith("_count"):
+                    passes = sample.value
+                elif sample.name.endswith("_sum"):
+                    seconds = sample.value
     return MasterTimings(creates, within, passes, seconds)
 
 

@@ -33,11 +33,10 @@ from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kajitori.api.registry import RESOURCES
-from kajitori.metrics import COMPONENTS
+from kajitori.metrics import COMPONENTS, cumulative_buckets
 from master.apiserver.watch_hub import WatchHub
 from master.store import Store
 from master.store.timed import BUCKETS as STORE_BUCKETS
@@ -110,11 +109,7 @@ class StoreLatency(Collector):
             "etcd_request_duration_seconds", "Etcd request latency in seconds for each operation and object type.", labels=["operation", "type"]
         )
         for labels, counts in sorted(self.store.snapshot().items()):
-            cumulative, buckets = 0.0, []
-            for bound, in_bucket in zip([*STORE_BUCKETS, float("inf")], counts[:-1], strict=True):
-                cumulative += in_bucket
-                buckets.append((floatToGoString(bound), cumulative))
-            family.add_metric(list(labels), buckets, counts[-1])
+            family.add_metric(list(labels), cumulative_buckets(STORE_BUCKETS, counts[:-1]), counts[-1])
         yield family
 
     def describe(self) -> Iterator[Metric]:
@@ -182,11 +177,7 @@ class ApiMetrics(Collector):
             labels=["verb", "resource", "subresource"],
         )  # fmt: skip
         for labels, counts in sorted(self.durations.items()):
-            cumulative, buckets = 0.0, []  # float: prometheus_client writes counts as floats
-            for bound, in_bucket in zip([*DURATION_BUCKETS, float("inf")], counts[:-1], strict=True):
-                cumulative += in_bucket
-                buckets.append((floatToGoString(bound), cumulative))
-            durations.add_metric(list(labels), buckets, counts[-1])
+            durations.add_metric(list(labels), cumulative_buckets(DURATION_BUCKETS, counts[:-1]), counts[-1])
         running = GaugeMetricFamily(
             "apiserver_longrunning_requests", "Gauge of all active long-running apiserver requests broken out by verb, resource and subresource.",
             labels=["verb", "resource", "subresource"],

@@ -39,6 +39,6 @@ def test_a_full_pass_is_counted_with_its_length() -> None:
     assert found["python_gc_duration_seconds_bucket", "2/+Inf"] == found["python_gc_duration_seconds_count", "2/"]
     assert b'python_gc_duration_seconds_count{generation="2"}' in text
     # uninstalled: no longer counted
-    before = pauses.sums[2]
+    before = pauses.generations[2].sum
     gc.collect()
-    assert pauses.sums[2] == before
+    assert pauses.generations[2].sum == before
